@@ -1,0 +1,105 @@
+# Enclave build. `make` builds everything, `make check` runs every test,
+# `make check-asan` runs them under ASan+UBSan, `make fuzz` builds the
+# libFuzzer targets, `make install` honours PREFIX and DESTDIR.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/enclave
+UNITDIR ?= /etc/systemd/system
+BUILD ?= build
+VERSION := 0.1.0
+
+CC ?= cc
+PKGS := sqlite3 jansson libseccomp libmnl libnftables libarchive libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 \
+	-Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=gnu17 $(WARNINGS) -fstack-protector-strong -D_GNU_SOURCE \
+	-DENCLAVE_VERSION='"$(VERSION)"' -DENCLAVE_LIBEXECDIR='"$(LIBEXECDIR)"' -Isrc
+ALL_CFLAGS := $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread
+
+MODULES := base config daemon runtime net storage cli
+LIB_SRC := $(filter-out src/cli/main.c,$(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+INIT_SRC := $(wildcard src/init/*.c)
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+
+all: $(BUILD)/enclave $(BUILD)/enclave-init $(TOOL_BIN) $(UNIT_BIN) $(HELPER_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libenclave.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/enclave: $(BUILD)/obj/src/cli/main.o $(BUILD)/libenclave.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The workspace init is static and sanitizer-free: it runs as pid 1
+# inside a root filesystem that may lack a matching libc.
+$(BUILD)/enclave-init: $(INIT_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu17 $(WARNINGS) -O2 -g -D_GNU_SOURCE -Isrc -static -o $@ $(INIT_SRC)
+
+$(BUILD)/%: tools/%.c $(BUILD)/libenclave.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libenclave.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libenclave.a $(LDLIBS)
+
+# Probes that run inside workspaces: static, so any rootfs can run them.
+$(BUILD)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu17 $(WARNINGS) -O2 -D_GNU_SOURCE -static -o $@ $<
+
+check: all
+	./scripts/install-deps.sh --if-missing
+	BUILD=$(BUILD) ./tests/run.sh
+
+check-asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" check
+
+FUZZ_BUILD := build-fuzz
+FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/libenclave.a
+	@for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); \
+		echo "  FUZZ $$n"; \
+		clang $(BASE_CFLAGS) $(PKG_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $(FUZZ_BUILD)/$$n $$f \
+			$(FUZZ_BUILD)/libenclave.a $(LDLIBS) || exit 1; \
+	done
+
+install: $(BUILD)/enclave $(BUILD)/enclave-init
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/enclave $(DESTDIR)$(BINDIR)/enclave
+	install -m 0755 $(BUILD)/enclave-init $(DESTDIR)$(LIBEXECDIR)/enclave-init
+	sed 's|@BINDIR@|$(BINDIR)|g' scripts/enclave.service.in > $(DESTDIR)$(UNITDIR)/enclave.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/enclave.service
+
+# Fresh machine: dependencies, build, install, bring up the quickstart.
+up:
+	./scripts/install-deps.sh --if-missing
+	$(MAKE) all
+	$(MAKE) install
+	cd examples/quickstart && $(BINDIR)/enclave up
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all check check-asan fuzz install up clean
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/cli/main.d

@@ -1,0 +1,65 @@
+/* The command-line front end: global options, the command table and
+ * helpers shared by the per-group command files (cmd-*.c). */
+#pragma once
+
+#include "base/error.h"
+
+/* Exit codes used by every command. */
+enum {
+        EXIT_OK = 0,
+        EXIT_FAIL = 1,
+        EXIT_USAGE = 2,
+        EXIT_ENCLAVE = 125, /* exec: Enclave itself failed */
+};
+
+typedef struct Cli {
+        const char *config_path; /* --config / ENCLAVE_CONFIG */
+        const char *socket_path; /* --socket / ENCLAVE_SOCKET */
+        bool json;
+        bool no_color;
+        bool quiet;
+        bool color;      /* resolved: stdout is a terminal and colour allowed */
+        char *command;   /* "workspace create", for messages */
+} Cli;
+
+typedef struct Command Command;
+struct Command {
+        const char *name;
+        const char *args;    /* synopsis after the name, for help */
+        const char *summary; /* one line */
+        int (*run)(Cli *cli, int argc, char **argv);
+        const Command *sub;  /* subcommand table (NULL-terminated), or NULL */
+        bool hidden;         /* aliases kept out of help */
+};
+
+/* Tables defined by the command files. */
+extern const Command daemon_commands[];
+extern const Command sandbox_top_commands[];
+extern const Command workspace_commands[];
+extern const Command port_commands[];
+extern const Command rootfs_commands[];
+extern const Command snapshot_commands[];
+extern const Command auth_commands[];
+extern const Command policy_commands[];
+extern const Command registry_commands[];
+extern const Command project_commands[];
+extern const Command config_commands[];
+extern const Command info_commands[];
+
+int cli_main(int argc, char **argv);
+
+/* Run a subcommand from table (argv[0] is the subcommand name). */
+int cli_dispatch(Cli *cli, const char *prefix, const Command *table, int argc, char **argv);
+
+/* Print help for a table under "enclave <prefix>". */
+void cli_print_help(const char *prefix, const Command *table, FILE *out);
+
+/* Print "enclave: <msg>" to stderr; returns EXIT_FAIL. */
+int cli_fail(Cli *cli, const char *fmt, ...) _printf_(2, 3);
+/* Print a usage error with a hint; returns EXIT_USAGE. */
+int cli_usage_error(Cli *cli, const char *fmt, ...) _printf_(2, 3);
+/* Print an Error with the command as context; returns EXIT_FAIL. */
+int cli_fail_error(Cli *cli, const Error *err);
+
+/* Handler for commands whose implementation has not landed yet. */
+int cli_not_built(Cli *cli, int argc, char **argv);
