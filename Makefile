@@ -30,11 +30,13 @@ UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
+ITEST_SRC := $(wildcard tests/integration/itest-*.c)
+ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 
-all: $(BUILD)/enclave $(BUILD)/enclave-init $(TOOL_BIN) $(UNIT_BIN) $(HELPER_BIN)
+all: $(BUILD)/enclave $(BUILD)/enclave-init $(TOOL_BIN) $(UNIT_BIN) $(ITEST_BIN) $(HELPER_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -57,6 +59,11 @@ $(BUILD)/%: tools/%.c $(BUILD)/libenclave.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libenclave.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libenclave.a $(LDLIBS)
+
+# Root integration tests written in C, against the real kernel.
+$(BUILD)/tests/itest-%: tests/integration/itest-%.c tests/unit/test.h $(BUILD)/libenclave.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libenclave.a $(LDLIBS)
 

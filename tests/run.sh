@@ -42,8 +42,10 @@ run_suite() {
         fi
 }
 
-for t in "$BUILD"/tests/test-*; do
-        [ -x "$t" ] && run_suite "unit/$(basename "$t")" "$t"
+for t in "$BUILD"/tests/test-* "$BUILD"/tests/itest-*; do
+        [ -x "$t" ] || continue
+        case $t in */itest-*) kind=integration ;; *) kind=unit ;; esac
+        run_suite "$kind/$(basename "$t")" "$t"
 done
 for t in tests/conformance/test-*.sh; do
         [ -f "$t" ] && run_suite "conformance/$(basename "$t" .sh)" bash "$t"

@@ -62,7 +62,7 @@ ENCLAVE=${ENCLAVE_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build
 #   ENC_DIR     scratch directory (removed at exit)
 #   ENC_STATE   state dir      ENC_SOCK  socket      ENC_CONFIG  config.toml
 #   ENC_BRIDGE  bridge name    ENC_SUBNET  a /24 inside 10.231.0.0/16 and up
-#   ENC_TAG     short unique tag for names (nft tables, cgroups, ...)
+#   ENC_TAG     short unique tag for names (cgroups, ...); the firewall table is named after ENC_BRIDGE
 #   enc ARGS    runs the enclave CLI against this world
 enc_setup() {
         ENC_DIR=$(mktemp -d /tmp/enctest.XXXXXX)
@@ -83,7 +83,6 @@ pid_file = "$ENC_PIDFILE"
 state_dir = "$ENC_STATE"
 bridge = "$ENC_BRIDGE"
 subnet = "$ENC_SUBNET"
-nft_table = "enctest_$ENC_TAG"
 wait_secs = 10
 CONF
         export ENCLAVE_CONFIG=$ENC_CONFIG ENCLAVE_SOCKET=$ENC_SOCK
@@ -103,8 +102,9 @@ enc_teardown() {
         # Mounts below the scratch dir, deepest first.
         grep -F " $ENC_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
         ip link del "$ENC_BRIDGE" 2>/dev/null
-        nft delete table inet "enctest_$ENC_TAG" 2>/dev/null
-        nft delete table ip "enctest_$ENC_TAG" 2>/dev/null
+        # The firewall table is named after the bridge.
+        nft delete table inet "$ENC_BRIDGE" 2>/dev/null
+        nft delete table ip "$ENC_BRIDGE" 2>/dev/null
         rm -rf "$ENC_DIR"
 }
 

@@ -1,0 +1,45 @@
+/* The daemon and CLI settings from config.toml (SPEC §4).
+ *
+ * Lookup order: an explicit path (--config or ENCLAVE_CONFIG), then
+ * $XDG_CONFIG_HOME/enclave/config.toml, ~/.config/enclave/config.toml,
+ * /etc/enclave/config.toml. No file at all means built-in defaults. */
+#pragma once
+
+#include "base/error.h"
+
+typedef enum FirewallBackend {
+        FIREWALL_AUTO,
+        FIREWALL_NFTABLES,
+        FIREWALL_IPTABLES,
+        _FIREWALL_MAX,
+        _FIREWALL_INVALID = -EINVAL,
+} FirewallBackend;
+
+typedef struct Settings {
+        char *path;              /* file the settings came from, NULL for defaults */
+        char *socket_path;       /* "socket", default /run/enclave/manager.sock */
+        char *pid_file;          /* "pid_file", default /run/enclave/manager.pid */
+        char *state_dir;         /* "state_dir", default /var/lib/enclave */
+        char *bridge;            /* "bridge", default enclave0; also names the firewall table */
+        char *subnet;            /* "subnet", default 10.200.0.0/16 */
+        FirewallBackend firewall;/* "firewall", auto|nftables|iptables */
+        char *suite;             /* "suite", default bookworm */
+        char *mirror;            /* "mirror", default http://deb.debian.org/debian */
+        char *bootstrap_method;  /* "bootstrap_method", debootstrap|cached_rootfs */
+        char *debootstrap_binary;/* "debootstrap_binary", default "debootstrap" */
+        char *workspace_apparmor_profile; /* NULL when unset */
+        char *workspace_selinux_label;    /* NULL when unset */
+        int wait_secs;           /* "wait_secs", default 10: daemon start wait */
+} Settings;
+
+/* Fill *ret with defaults, then overlay the first config file found
+ * (explicit_path wins and must exist). Errors name FILE:LINE:COL. */
+int settings_load(const char *explicit_path, Settings *ret, Error *err);
+
+/* Defaults only, no file. */
+int settings_defaults(Settings *ret);
+
+void settings_done(Settings *s);
+
+const char *firewall_backend_to_string(FirewallBackend b);
+FirewallBackend firewall_backend_from_string(const char *s);
