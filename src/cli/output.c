@@ -1,0 +1,225 @@
+#include "cli/output.h"
+#include "base/str.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <string.h>
+
+struct Table {
+        size_t ncols;
+        char **headers;
+        char ***rows; /* rows[i][j] */
+        size_t nrows;
+        size_t cap;
+};
+
+Table *table_new(const char *const *headers)
+{
+        Table *t = calloc(1, sizeof *t);
+        if (!t)
+                return NULL;
+        while (headers[t->ncols])
+                t->ncols++;
+        t->headers = calloc(t->ncols, sizeof(char *));
+        if (!t->headers)
+                return table_free(t);
+        for (size_t i = 0; i < t->ncols; i++)
+                if (!(t->headers[i] = strdup(headers[i])))
+                        return table_free(t);
+        return t;
+}
+
+static void free_row(char **row, size_t n)
+{
+        if (!row)
+                return;
+        for (size_t j = 0; j < n; j++)
+                free(row[j]);
+        free(row);
+}
+
+Table *table_free(Table *t)
+{
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->nrows; i++)
+                free_row(t->rows[i], t->ncols);
+        free(t->rows);
+        if (t->headers)
+                for (size_t i = 0; i < t->ncols; i++)
+                        free(t->headers[i]);
+        free(t->headers);
+        free(t);
+        return NULL;
+}
+
+int table_add_row(Table *t, const char *const *cells)
+{
+        if (t->nrows == t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : 16;
+                char ***r = realloc(t->rows, cap * sizeof(char **));
+                if (!r)
+                        return -ENOMEM;
+                t->rows = r;
+                t->cap = cap;
+        }
+        char **row = calloc(t->ncols, sizeof(char *));
+        if (!row)
+                return -ENOMEM;
+        for (size_t j = 0; j < t->ncols; j++)
+                if (!(row[j] = strdup(cells[j] ? cells[j] : "-"))) {
+                        free_row(row, t->ncols);
+                        return -ENOMEM;
+                }
+        t->rows[t->nrows++] = row;
+        return 0;
+}
+
+size_t table_rows(const Table *t)
+{
+        return t->nrows;
+}
+
+static char *json_key(const char *header)
+{
+        char *k = strdup(header);
+        if (!k)
+                return NULL;
+        for (char *p = k; *p; p++)
+                *p = *p == ' ' || *p == '-' ? '_' : (char) tolower((unsigned char) *p);
+        return k;
+}
+
+static int table_print_json(const Table *t, FILE *out)
+{
+        json_t *arr = json_array();
+        if (!arr)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->nrows; i++) {
+                json_t *o = json_object();
+                for (size_t j = 0; o && j < t->ncols; j++) {
+                        _cleanup_free_ char *k = json_key(t->headers[j]);
+                        if (k)
+                                json_object_set_new(o, k, json_string(t->rows[i][j]));
+                }
+                json_array_append_new(arr, o);
+        }
+        int r = json_print(arr, out);
+        json_decref(arr);
+        return r;
+}
+
+/* Display width: count UTF-8 lead bytes, so "✓" is one column. */
+static size_t display_width(const char *s)
+{
+        size_t w = 0;
+        for (; *s; s++)
+                if (((unsigned char) *s & 0xC0) != 0x80)
+                        w++;
+        return w;
+}
+
+int table_print(const Table *t, const Cli *cli, FILE *out)
+{
+        if (cli && cli->json)
+                return table_print_json(t, out);
+
+        _cleanup_free_ size_t *width = calloc(t->ncols, sizeof(size_t));
+        if (!width)
+                return -ENOMEM;
+        for (size_t j = 0; j < t->ncols; j++) {
+                width[j] = display_width(t->headers[j]);
+                for (size_t i = 0; i < t->nrows; i++) {
+                        size_t w = display_width(t->rows[i][j]);
+                        if (w > width[j])
+                                width[j] = w;
+                }
+        }
+        for (size_t i = 0; i <= t->nrows; i++) {
+                char **row = i == 0 ? t->headers : t->rows[i - 1];
+                for (size_t j = 0; j < t->ncols; j++) {
+                        bool last = j + 1 == t->ncols;
+                        fputs(row[j], out);
+                        if (!last)
+                                for (size_t pad = display_width(row[j]); pad < width[j] + 2; pad++)
+                                        fputc(' ', out);
+                }
+                fputc('\n', out);
+        }
+        return 0;
+}
+
+int json_print(json_t *v, FILE *out)
+{
+        if (json_dumpf(v, out, JSON_INDENT(2)) < 0)
+                return -EIO;
+        fputc('\n', out);
+        return 0;
+}
+
+void progress_init(Progress *p, const Cli *cli)
+{
+        *p = (Progress) {
+                .out = stderr,
+                .tty = isatty(STDERR_FILENO) && !(cli && cli->json),
+                .quiet = cli && cli->quiet,
+        };
+}
+
+static void progress_clear(Progress *p)
+{
+        if (p->active) {
+                fputs("\r\033[K", p->out);
+                p->active = false;
+        }
+}
+
+void progress_update(Progress *p, const char *fmt, ...)
+{
+        if (p->quiet)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        if (p->tty) {
+                progress_clear(p);
+                vfprintf(p->out, fmt, ap);
+                p->active = true;
+        } else {
+                vfprintf(p->out, fmt, ap);
+                fputc('\n', p->out);
+        }
+        va_end(ap);
+        fflush(p->out);
+}
+
+void progress_line(Progress *p, const char *fmt, ...)
+{
+        if (p->quiet)
+                return;
+        progress_clear(p);
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(p->out, fmt, ap);
+        va_end(ap);
+        fputc('\n', p->out);
+        fflush(p->out);
+}
+
+void progress_done(Progress *p)
+{
+        progress_clear(p);
+        fflush(p->out);
+}
+
+const char *color_state(const Cli *cli, const char *state, char *buf, size_t size)
+{
+        if (!cli || !cli->color)
+                return state;
+        const char *code = streq(state, "running") ? "32" :
+                           streq(state, "stopped") ? "33" :
+                           streq(state, "failed") || streq(state, "dead") ? "31" : NULL;
+        if (!code)
+                return state;
+        snprintf(buf, size, "\033[%sm%s\033[0m", code, state);
+        return buf;
+}

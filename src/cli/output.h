@@ -1,0 +1,46 @@
+/* Output for commands: aligned tables (or the same data as JSON with
+ * --json), progress lines that redraw in place on a terminal and print
+ * plain lines otherwise, and coloured status words. */
+#pragma once
+
+#include "cli/cli.h"
+
+#include <jansson.h>
+
+typedef struct Table Table;
+
+/* Columns are given as a NULL-terminated list of header names; JSON
+ * keys are the headers lower-cased with spaces as underscores. */
+Table *table_new(const char *const *headers);
+Table *table_free(Table *t);
+DEFINE_CLEANUP_FUNC(Table, table_free);
+#define _cleanup_table_ _cleanup_(table_freep)
+
+/* Add a row of exactly as many cells as headers (NULL cell = "-"). */
+int table_add_row(Table *t, const char *const *cells);
+size_t table_rows(const Table *t);
+
+/* Print as an aligned table, or as a JSON array when cli->json. */
+int table_print(const Table *t, const Cli *cli, FILE *out);
+
+/* Print a JSON value (pretty, with a trailing newline). */
+int json_print(json_t *v, FILE *out);
+
+/* Progress reporting for long work. */
+typedef struct Progress {
+        bool tty;        /* redraw in place */
+        bool quiet;
+        bool active;     /* a line is drawn and needs clearing */
+        FILE *out;
+} Progress;
+
+void progress_init(Progress *p, const Cli *cli);
+/* Show a status line (replaces the previous one on a terminal). */
+void progress_update(Progress *p, const char *fmt, ...) _printf_(2, 3);
+/* Print a permanent line (clears any progress line first). */
+void progress_line(Progress *p, const char *fmt, ...) _printf_(2, 3);
+/* Clear the progress line. */
+void progress_done(Progress *p);
+
+/* "running" in green etc. when colour is on. */
+const char *color_state(const Cli *cli, const char *state, char *buf, size_t size);
