@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-static char *vformat(const char *fmt, va_list ap)
+_printf_(1, 0) static char *vformat(const char *fmt, va_list ap)
 {
         char *s = NULL;
         if (vasprintf(&s, fmt, ap) < 0)
@@ -11,7 +11,7 @@ static char *vformat(const char *fmt, va_list ap)
         return s;
 }
 
-static int error_setv(Error *err, int code, bool with_cause, const char *fmt, va_list ap)
+_printf_(4, 0) static int error_setv(Error *err, int code, bool with_cause, const char *fmt, va_list ap)
 {
         if (code <= 0)
                 code = EINVAL;

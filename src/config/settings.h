@@ -6,6 +6,7 @@
 #pragma once
 
 #include "base/error.h"
+#include "config/diagnostics.h"
 
 typedef enum FirewallBackend {
         FIREWALL_AUTO,
@@ -35,6 +36,23 @@ typedef struct Settings {
 /* Fill *ret with defaults, then overlay the first config file found
  * (explicit_path wins and must exist). Errors name FILE:LINE:COL. */
 int settings_load(const char *explicit_path, Settings *ret, Error *err);
+
+/* The file settings_load() would read: explicit_path when given (it
+ * must exist), else the first existing file of the lookup order.
+ * Returns 0 and *ret_path, which is NULL when no file exists (defaults
+ * apply); a negative errno when explicit_path is missing or a
+ * candidate exists but cannot be used. */
+int settings_find_file(const char *explicit_path, char **ret_path, Error *err);
+
+#define SETTINGS_MAX_SIZE (64u * 1024) /* bytes of config.toml */
+#define SETTINGS_WAIT_SECS_MAX 3600
+
+/* Overlay the keys of a config.toml document onto *s (which holds
+ * defaults or earlier settings). Every problem goes into diag, named
+ * after display_name; returns -EINVAL when there was any, and leaves
+ * *s unchanged then. */
+int settings_parse_buffer(const char *data, size_t len, const char *display_name, Settings *s,
+                          Diagnostics *diag);
 
 /* Defaults only, no file. */
 int settings_defaults(Settings *ret);

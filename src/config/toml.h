@@ -12,6 +12,7 @@
 
 #define TOML_MAX_INPUT (16u * 1024 * 1024) /* bytes */
 #define TOML_MAX_DEPTH 128u                /* nested arrays / inline tables */
+#define TOML_MAX_TABLE_KEYS 1000000u       /* keys in one table */
 
 typedef enum TomlType {
         TOML_STRING,
@@ -88,3 +89,12 @@ size_t toml_array_size(const TomlValue *array);
 TomlValue *toml_array_get(const TomlValue *array, size_t i);
 
 const char *toml_type_name(TomlType t); /* "string", "integer", ... */
+
+/* Length of key i: keys may contain NUL through "\u0000". */
+size_t toml_table_key_length(const TomlValue *table, size_t i);
+
+/* RFC 3339 text of a date-time value ("1979-05-27T07:32:00.5-07:00",
+ * "1979-05-27", "07:32:00"), with fractional seconds as written (at
+ * most 9 digits). Returns the length (like snprintf) or -EINVAL when v
+ * is not a date-time. */
+int toml_datetime_format(const TomlValue *v, char *buf, size_t size);

@@ -1,0 +1,394 @@
+/* config.toml: the daemon and CLI settings (SPEC §4). A flat list of
+ * keys over built-in defaults; every key is validated and every problem
+ * reported at once, like the Enclavefile. */
+#include "config/settings.h"
+#include "config/reader.h"
+#include "config/values.h"
+#include "base/fs.h"
+#include "base/str.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#define DEFAULT_SOCKET "/run/enclave/manager.sock"
+#define DEFAULT_PID_FILE "/run/enclave/manager.pid"
+#define DEFAULT_STATE_DIR "/var/lib/enclave"
+#define DEFAULT_BRIDGE "enclave0"
+#define DEFAULT_SUBNET "10.200.0.0/16"
+#define DEFAULT_DEBOOTSTRAP "debootstrap"
+#define DEFAULT_WAIT_SECS 10
+
+static const char *const settings_keys[] = {
+        "socket", "pid_file", "state_dir", "bridge", "subnet", "firewall", "suite", "mirror",
+        "bootstrap_method", "debootstrap_binary", "workspace_apparmor_profile", "workspace_selinux_label",
+        "wait_secs", NULL,
+};
+
+static const char *const firewall_names[_FIREWALL_MAX + 1] = {
+        [FIREWALL_AUTO] = "auto",
+        [FIREWALL_NFTABLES] = "nftables",
+        [FIREWALL_IPTABLES] = "iptables",
+        [_FIREWALL_MAX] = NULL,
+};
+
+const char *firewall_backend_to_string(FirewallBackend b)
+{
+        if (b < 0 || b >= _FIREWALL_MAX)
+                return NULL;
+        return firewall_names[b];
+}
+
+FirewallBackend firewall_backend_from_string(const char *s)
+{
+        for (int i = 0; s && i < _FIREWALL_MAX; i++)
+                if (streq(firewall_names[i], s))
+                        return (FirewallBackend) i;
+        return _FIREWALL_INVALID;
+}
+
+void settings_done(Settings *s)
+{
+        free(s->path);
+        free(s->socket_path);
+        free(s->pid_file);
+        free(s->state_dir);
+        free(s->bridge);
+        free(s->subnet);
+        free(s->suite);
+        free(s->mirror);
+        free(s->bootstrap_method);
+        free(s->debootstrap_binary);
+        free(s->workspace_apparmor_profile);
+        free(s->workspace_selinux_label);
+        *s = (Settings) {};
+}
+
+int settings_defaults(Settings *ret)
+{
+        Settings s = {
+                .socket_path = strdup(DEFAULT_SOCKET),
+                .pid_file = strdup(DEFAULT_PID_FILE),
+                .state_dir = strdup(DEFAULT_STATE_DIR),
+                .bridge = strdup(DEFAULT_BRIDGE),
+                .subnet = strdup(DEFAULT_SUBNET),
+                .firewall = FIREWALL_AUTO,
+                .suite = strdup(DEFAULT_SUITE),
+                .mirror = strdup(DEFAULT_MIRROR),
+                .bootstrap_method = strdup(DEFAULT_BOOTSTRAP_METHOD),
+                .debootstrap_binary = strdup(DEFAULT_DEBOOTSTRAP),
+                .wait_secs = DEFAULT_WAIT_SECS,
+        };
+        if (!s.socket_path || !s.pid_file || !s.state_dir || !s.bridge || !s.subnet || !s.suite || !s.mirror ||
+            !s.bootstrap_method || !s.debootstrap_binary) {
+                settings_done(&s);
+                return -ENOMEM;
+        }
+        *ret = s;
+        return 0;
+}
+
+/* ---- one key each ---- */
+
+static void read_abs_path(ConfigReader *r, const TomlValue *v, const char *key, size_t max, char **ret)
+{
+        _cleanup_free_ char *s = NULL;
+        char shown[PRINTABLE_MAX];
+        if (!reader_string(r, v, key, key, PATH_MAX - 1, &s))
+                return;
+        if (s[0] != '/') {
+                reader_problem(r, v->pos, key, "'%s' must be an absolute path, got '%s'", key, printable(s, shown));
+                return;
+        }
+        if (strlen(s) > max) {
+                reader_problem(r, v->pos, key, "'%s' is too long (%zu bytes; at most %zu for a socket address)", key,
+                               strlen(s), max);
+                return;
+        }
+        free(*ret);
+        *ret = TAKE_PTR(s);
+}
+
+static void read_bridge(ConfigReader *r, const TomlValue *v, char **ret)
+{
+        _cleanup_free_ char *s = NULL;
+        char shown[PRINTABLE_MAX];
+        if (!reader_string(r, v, "bridge", "bridge", 256, &s))
+                return;
+        if (!bridge_name_is_valid(s)) {
+                reader_problem(r, v->pos, "bridge",
+                               "'bridge' '%s' is not a valid interface name: use 1-15 letters, digits, '_', '.' and '-'",
+                               printable(s, shown));
+                return;
+        }
+        free(*ret);
+        *ret = TAKE_PTR(s);
+}
+
+static void read_subnet(ConfigReader *r, const TomlValue *v, char **ret)
+{
+        _cleanup_free_ char *s = NULL;
+        _cleanup_error_ Error e = ERROR_INIT;
+        char shown[PRINTABLE_MAX];
+        uint32_t net;
+        unsigned prefix;
+        if (!reader_string(r, v, "subnet", "subnet", 64, &s))
+                return;
+        if (subnet_parse(s, &net, &prefix, &e) < 0) {
+                reader_problem(r, v->pos, "subnet", "'subnet' '%s' %s", printable(s, shown), error_msg(&e));
+                return;
+        }
+        free(*ret);
+        *ret = TAKE_PTR(s);
+}
+
+static void read_mirror(ConfigReader *r, const TomlValue *v, char **ret)
+{
+        _cleanup_free_ char *s = NULL;
+        _cleanup_error_ Error e = ERROR_INIT;
+        if (!reader_string(r, v, "mirror", "mirror", 4096, &s))
+                return;
+        if (mirror_url_check(s, &e) < 0) {
+                reader_problem(r, v->pos, "mirror", "'mirror' %s", error_msg(&e));
+                return;
+        }
+        free(*ret);
+        *ret = TAKE_PTR(s);
+}
+
+static void read_debootstrap(ConfigReader *r, const TomlValue *v, char **ret)
+{
+        _cleanup_free_ char *s = NULL;
+        if (!reader_string(r, v, "debootstrap_binary", "debootstrap_binary", PATH_MAX - 1, &s))
+                return;
+        if (!*s || (s[0] != '/' && strchr(s, '/'))) {
+                reader_problem(r, v->pos, "debootstrap_binary",
+                               "'debootstrap_binary' must be an absolute path or a command name looked up in PATH");
+                return;
+        }
+        free(*ret);
+        *ret = TAKE_PTR(s);
+}
+
+/* AppArmor profile / SELinux label: one word; "" means none. */
+static void read_label(ConfigReader *r, const TomlValue *v, const char *key, char **ret)
+{
+        _cleanup_free_ char *s = NULL;
+        if (!reader_string(r, v, key, key, 255, &s))
+                return;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char) *p <= ' ' || *p == 0x7f) {
+                        reader_problem(r, v->pos, key, "'%s' must not contain whitespace or control characters", key);
+                        return;
+                }
+        free(*ret);
+        *ret = *s ? TAKE_PTR(s) : NULL;
+}
+
+static void read_firewall(ConfigReader *r, const TomlValue *v, FirewallBackend *ret)
+{
+        _cleanup_free_ char *s = NULL;
+        if (reader_choice(r, v, "firewall", "firewall", firewall_names, &s))
+                *ret = firewall_backend_from_string(s);
+}
+
+static void read_wait_secs(ConfigReader *r, const TomlValue *v, int *ret)
+{
+        int64_t n;
+        if (reader_int(r, v, "wait_secs", "wait_secs", 0, SETTINGS_WAIT_SECS_MAX, "seconds", &n))
+                *ret = (int) n;
+}
+
+static void read_key(ConfigReader *r, const char *key, TomlPos kpos, const TomlValue *v, Settings *s)
+{
+        if (streq(key, "socket"))
+                read_abs_path(r, v, key, sizeof(((struct sockaddr_un *) NULL)->sun_path) - 1, &s->socket_path);
+        else if (streq(key, "pid_file"))
+                read_abs_path(r, v, key, PATH_MAX - 1, &s->pid_file);
+        else if (streq(key, "state_dir"))
+                read_abs_path(r, v, key, PATH_MAX - 1, &s->state_dir);
+        else if (streq(key, "bridge"))
+                read_bridge(r, v, &s->bridge);
+        else if (streq(key, "subnet"))
+                read_subnet(r, v, &s->subnet);
+        else if (streq(key, "firewall"))
+                read_firewall(r, v, &s->firewall);
+        else if (streq(key, "suite"))
+                (void) reader_choice(r, v, "suite", "suite", debian_suites, &s->suite);
+        else if (streq(key, "mirror"))
+                read_mirror(r, v, &s->mirror);
+        else if (streq(key, "bootstrap_method"))
+                (void) reader_choice(r, v, "bootstrap_method", "bootstrap_method", bootstrap_methods,
+                                     &s->bootstrap_method);
+        else if (streq(key, "debootstrap_binary"))
+                read_debootstrap(r, v, &s->debootstrap_binary);
+        else if (streq(key, "workspace_apparmor_profile"))
+                read_label(r, v, key, &s->workspace_apparmor_profile);
+        else if (streq(key, "workspace_selinux_label"))
+                read_label(r, v, key, &s->workspace_selinux_label);
+        else if (streq(key, "wait_secs"))
+                read_wait_secs(r, v, &s->wait_secs);
+        else if (v->type == TOML_TABLE) {
+                char shown[PRINTABLE_MAX], list[512];
+                reader_problem(r, kpos, key, "unknown table [%s]; config.toml has only top-level keys: %s",
+                               printable(key, shown), join_list(settings_keys, list, sizeof list));
+        } else
+                reader_unknown_key(r, key, kpos, "config.toml", key, settings_keys);
+}
+
+static int dup_field(char **dst, const char *src)
+{
+        *dst = NULL;
+        if (src && !(*dst = strdup(src)))
+                return -ENOMEM;
+        return 0;
+}
+
+static int settings_copy(const Settings *src, Settings *ret)
+{
+        Settings c = { .firewall = src->firewall, .wait_secs = src->wait_secs };
+        int r = 0;
+        r |= dup_field(&c.path, src->path);
+        r |= dup_field(&c.socket_path, src->socket_path);
+        r |= dup_field(&c.pid_file, src->pid_file);
+        r |= dup_field(&c.state_dir, src->state_dir);
+        r |= dup_field(&c.bridge, src->bridge);
+        r |= dup_field(&c.subnet, src->subnet);
+        r |= dup_field(&c.suite, src->suite);
+        r |= dup_field(&c.mirror, src->mirror);
+        r |= dup_field(&c.bootstrap_method, src->bootstrap_method);
+        r |= dup_field(&c.debootstrap_binary, src->debootstrap_binary);
+        r |= dup_field(&c.workspace_apparmor_profile, src->workspace_apparmor_profile);
+        r |= dup_field(&c.workspace_selinux_label, src->workspace_selinux_label);
+        if (r < 0) {
+                settings_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+int settings_parse_buffer(const char *data, size_t len, const char *display_name, Settings *s,
+                          Diagnostics *diag)
+{
+        ConfigReader r = { .file = display_name, .diag = diag };
+        _cleanup_toml_ TomlValue *root = NULL;
+
+        if (len > SETTINGS_MAX_SIZE) {
+                diagnostics_add(diag, display_name, 0, 0, NULL, "is larger than %u KiB", SETTINGS_MAX_SIZE / 1024);
+                return -EFBIG;
+        }
+        int k = reader_parse(&r, data, len, &root);
+        if (k < 0)
+                return k;
+
+        /* Parse onto a copy so that a failing file leaves *s untouched. */
+        Settings upd;
+        if (settings_copy(s, &upd) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < toml_table_size(root); i++) {
+                TomlPos kpos;
+                const char *key = toml_table_key(root, i, &kpos);
+                read_key(&r, key, kpos, toml_table_value(root, i), &upd);
+        }
+        if (r.oom || r.problems > 0) {
+                settings_done(&upd);
+                return r.oom ? -ENOMEM : -EINVAL;
+        }
+        settings_done(s);
+        *s = upd;
+        return 0;
+}
+
+/* ---- finding and reading the file ---- */
+
+static int candidate(const char *base, const char *suffix, char **ret)
+{
+        if (!base || base[0] != '/')
+                return 0; /* unset or relative: not a usable location */
+        return asprintf(ret, "%s/%s", base, suffix) < 0 ? -ENOMEM : 0;
+}
+
+int settings_find_file(const char *explicit_path, char **ret_path, Error *err)
+{
+        if (explicit_path) {
+                if (access(explicit_path, F_OK) < 0)
+                        return error_setc(err, errno, "config file %s", explicit_path);
+                char *p = strdup(explicit_path);
+                if (!p)
+                        return error_set(err, ENOMEM, "out of memory");
+                *ret_path = p;
+                return 0;
+        }
+
+        _cleanup_free_ char *xdg = NULL, *home = NULL;
+        if (candidate(getenv("XDG_CONFIG_HOME"), "enclave/config.toml", &xdg) < 0 ||
+            candidate(getenv("HOME"), ".config/enclave/config.toml", &home) < 0)
+                return error_set(err, ENOMEM, "out of memory");
+        char *paths[] = { xdg, home, (char *) "/etc/enclave/config.toml" };
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                if (!paths[i])
+                        continue;
+                if (access(paths[i], F_OK) < 0) {
+                        if (errno == ENOENT || errno == ENOTDIR)
+                                continue;
+                        return error_setc(err, errno, "config file %s", paths[i]);
+                }
+                *ret_path = strdup(paths[i]);
+                return *ret_path ? 0 : error_set(err, ENOMEM, "out of memory");
+        }
+        *ret_path = NULL;
+        return 0;
+}
+
+static int read_settings_file(const char *path, char **ret, size_t *ret_len, Error *err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return error_setc(err, errno, "config file %s", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return error_setc(err, errno, "config file %s", path);
+        if (!S_ISREG(st.st_mode))
+                return error_set(err, EINVAL, "config file %s is not a regular file", path);
+        int r = read_full_fd(fd, SETTINGS_MAX_SIZE, ret, ret_len);
+        if (r == -EFBIG)
+                return error_set(err, EFBIG, "config file %s is larger than %u KiB", path, SETTINGS_MAX_SIZE / 1024);
+        if (r < 0)
+                return error_setc(err, -r, "reading config file %s", path);
+        return 0;
+}
+
+int settings_load(const char *explicit_path, Settings *ret, Error *err)
+{
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        _cleanup_diagnostics_ Diagnostics diag = DIAGNOSTICS_INIT;
+        Settings s;
+        size_t len;
+
+        int r = settings_find_file(explicit_path, &path, err);
+        if (r < 0)
+                return r;
+        r = settings_defaults(&s);
+        if (r < 0)
+                return error_set(err, -r, "out of memory");
+        if (!path) {
+                *ret = s;
+                return 0;
+        }
+        r = read_settings_file(path, &data, &len, err);
+        if (r >= 0) {
+                r = settings_parse_buffer(data, len, path, &s, &diag);
+                if (r < 0)
+                        r = diagnostics_to_error(&diag, -r, err);
+        }
+        if (r < 0) {
+                settings_done(&s);
+                return r;
+        }
+        s.path = TAKE_PTR(path);
+        *ret = s;
+        return 0;
+}
