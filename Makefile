@@ -22,7 +22,7 @@ BASE_CFLAGS := -std=gnu17 $(WARNINGS) -fstack-protector-strong -D_GNU_SOURCE \
 ALL_CFLAGS := $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread
 
-MODULES := base config daemon runtime net storage cli
+MODULES := base config auth daemon runtime net storage cli
 LIB_SRC := $(filter-out src/cli/main.c,$(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 INIT_SRC := $(wildcard src/init/*.c)
