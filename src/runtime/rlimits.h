@@ -1,0 +1,40 @@
+/* Per-process resource limits of workspace processes (setrlimit).
+ *
+ * They complement the cgroup limits: rlimits work on every host and
+ * bound a single process; the cgroup bounds the whole workspace.
+ *
+ * RLIMIT_NPROC semantics: the kernel counts processes per user (per
+ * user namespace and uid, via ucounts, since Linux 5.14), and checks
+ * the limit of the forking process against the count of its real uid.
+ * Each workspace has its own host id range, so max_procs bounds the
+ * processes of one uid inside one workspace; processes of other uids in
+ * the same workspace are counted separately. The cgroup pids limit is
+ * the cap for the workspace as a whole. Workspace root does not bypass
+ * it (only CAP_SYS_RESOURCE/CAP_SYS_ADMIN in the initial namespace do). */
+#pragma once
+
+#include <stdint.h>
+
+/* 0 means unset for every field. */
+typedef struct WorkspaceLimits {
+        uint64_t cpu_seconds;    /* RLIMIT_CPU */
+        uint64_t memory_mb;      /* cgroup memory limit + RLIMIT_AS */
+        uint64_t max_procs;      /* cgroup pids limit + RLIMIT_NPROC */
+        uint64_t max_open_files; /* RLIMIT_NOFILE */
+        unsigned cpu_percent;    /* cgroup cpu quota, % of the whole machine */
+        uint64_t disk_mb;        /* quota of managed /home and /tmp (storage) */
+} WorkspaceLimits;
+
+/* CPU seconds between SIGXCPU (soft limit, the program may clean up)
+ * and SIGKILL (hard limit). */
+#define RLIMITS_CPU_GRACE_SECONDS 5
+
+/* Child side, no allocation: RLIMIT_CPU (soft = cpu_seconds, hard =
+ * cpu_seconds + grace), RLIMIT_AS = memory_mb, RLIMIT_NPROC = max_procs,
+ * RLIMIT_NOFILE = max_open_files (soft = hard). A workspace cannot raise
+ * a hard limit again (that needs CAP_SYS_RESOURCE in the initial user
+ * namespace). Unset fields leave the inherited limit.
+ * Returns 0 or a negative errno; *ret_what (if not NULL) names the
+ * limit that failed. */
+int rlimits_apply(const WorkspaceLimits *l);
+int rlimits_apply_full(const WorkspaceLimits *l, const char **ret_what);
