@@ -105,6 +105,7 @@ enc_teardown() {
         # The firewall table is named after the bridge.
         nft delete table inet "$ENC_BRIDGE" 2>/dev/null
         nft delete table ip "$ENC_BRIDGE" 2>/dev/null
+        nft delete table bridge "$ENC_BRIDGE" 2>/dev/null
         rm -rf "$ENC_DIR"
 }
 

@@ -1,0 +1,95 @@
+/* IPv4 address management for workspaces: pure logic, no kernel calls.
+ *
+ * The daemon keeps leases in its registry; these functions validate the
+ * configured subnet, name the reserved addresses and pick the lowest free
+ * address from the set in use. Addresses are uint32_t in host byte order
+ * throughout, so they compare and sort as numbers. */
+#pragma once
+
+#include "base/error.h"
+
+#include <net/if.h>
+
+#define NET_ADDR_STRLEN 16 /* "255.255.255.255" + NUL */
+#define NET_SUBNET_STRLEN 20 /* "255.255.255.255/255" + NUL, the widest a uint8_t prefix formats */
+
+typedef struct NetSubnet {
+        uint32_t network; /* host order, host bits zero */
+        uint8_t prefix;   /* NET_SUBNET_PREFIX_MIN..NET_SUBNET_PREFIX_MAX */
+} NetSubnet;
+
+/* /8 keeps the allocation bitmap at 2 MiB; /29 leaves 5 workspaces. */
+#define NET_SUBNET_PREFIX_MIN 8
+#define NET_SUBNET_PREFIX_MAX 29
+
+/* Dotted quad to host order; -EINVAL for anything else. */
+int net_addr_parse(const char *s, uint32_t *ret);
+/* Host order to dotted quad; returns buf. */
+const char *net_addr_format(uint32_t addr, char buf[static NET_ADDR_STRLEN]);
+
+/* "10.200.0.0/16": the network address with host bits zero, a prefix in
+ * range, and not a range that cannot carry workspace traffic (0/8,
+ * loopback, link-local, multicast and above). */
+int net_subnet_parse(const char *s, NetSubnet *ret, Error *err);
+const char *net_subnet_format(const NetSubnet *s, char buf[static NET_SUBNET_STRLEN]);
+
+uint32_t net_subnet_mask(const NetSubnet *s);
+/* First host address: the bridge's own address, the workspaces' gateway. */
+uint32_t net_subnet_gateway(const NetSubnet *s);
+uint32_t net_subnet_broadcast(const NetSubnet *s);
+/* Addresses a workspace can lease (all hosts minus the gateway). */
+size_t net_subnet_capacity(const NetSubnet *s);
+bool net_subnet_contains(const NetSubnet *s, uint32_t addr);
+bool net_subnets_overlap(const NetSubnet *a, const NetSubnet *b);
+/* True for an address a workspace may lease: inside, not network,
+ * gateway or broadcast. */
+bool net_subnet_is_leasable(const NetSubnet *s, uint32_t addr);
+
+/* Stateless allocation: the lowest leasable address not in used[] (any
+ * order, duplicates and foreign addresses ignored); -ENOSPC when full. */
+int ipam_lowest_free(const NetSubnet *s, const uint32_t *used, size_t n_used, uint32_t *ret);
+
+/* A compact in-memory pool: one bit per host address (8 KiB for a /16).
+ * Build it from the registry's leases with ipam_mark_used(), then
+ * allocate and release as workspaces come and go. */
+typedef struct Ipam Ipam;
+
+int ipam_new(const NetSubnet *s, Ipam **ret);
+Ipam *ipam_free(Ipam *p);
+DEFINE_CLEANUP_FUNC(Ipam, ipam_free);
+#define _cleanup_ipam_ _cleanup_(ipam_freep)
+
+/* -ERANGE when addr is not leasable, -EEXIST when already in use. */
+int ipam_mark_used(Ipam *p, uint32_t addr);
+/* Take the lowest free address; -ENOSPC when none is left. */
+int ipam_allocate(Ipam *p, uint32_t *ret);
+/* -ERANGE when not leasable, -ENOENT when it was not in use. */
+int ipam_release(Ipam *p, uint32_t addr);
+bool ipam_is_used(const Ipam *p, uint32_t addr);
+size_t ipam_used_count(const Ipam *p);
+
+/* The host end of a workspace's veth: "ve" + 12 base32 characters of a
+ * 64-bit hash of bridge and workspace id (14 chars, fits IFNAMSIZ).
+ * Including the bridge keeps two daemons with equal workspace ids apart;
+ * 60 bits make a collision among 1000 workspaces ~1e-12 likely. The same
+ * inputs always give the same name, so a restarted daemon finds its
+ * links again. */
+int net_veth_name(const char *bridge, const char *workspace_id, char ret[static IFNAMSIZ]);
+
+/* The interface group (IFLA_GROUP) of every workspace port of this
+ * bridge: the bridge-layer firewall recognises "a port of this
+ * instance" by it, so a port that lost its lease is dropped rather than
+ * ignored. High bit set, the rest a hash of the bridge name: never the
+ * default group 0, and two bridges share one with odds of 2^-31. */
+uint32_t net_port_group(const char *bridge);
+
+/* A locally administered unicast MAC derived from the address
+ * (02:ec:a.b.c.d), so the bridge's static neighbour and fdb entries and
+ * the firewall's port binding agree without storing anything. */
+void net_mac_from_addr(uint32_t addr, uint8_t ret[static 6]);
+/* "02:ec:0a:c8:00:02"; buf must hold 18 bytes. */
+const char *net_mac_format(const uint8_t mac[static 6], char buf[static 18]);
+
+/* Linux interface name rules: 1..15 bytes, no '/', ':', whitespace,
+ * not "." or "..". */
+bool net_ifname_is_valid(const char *s);
