@@ -116,7 +116,7 @@ make_busybox_rootfs() {
         mkdir -p "$d"/{bin,sbin,etc,proc,sys,dev,tmp,home,root,run,usr/bin,usr/sbin,var}
         cp "$bb" "$d/bin/busybox"
         local a
-        for a in $("$d/bin/busybox" --list); do ln -sf busybox "$d/bin/$a" 2>/dev/null; done
+        for a in $("$d/bin/busybox" --list); do [ "$a" = busybox ] && continue; ln -sf busybox "$d/bin/$a" 2>/dev/null; done
         echo 'root:x:0:0:root:/root:/bin/sh' >"$d/etc/passwd"
         echo 'root:x:0:' >"$d/etc/group"
         chmod 1777 "$d/tmp"

@@ -1,0 +1,54 @@
+/* Rootfs archives: a directory tree to and from tar, tar.gz or
+ * tar.zst (libarchive, pax format).
+ *
+ * Export keeps numeric ownership (no user names: ids mean the same
+ * inside every rootfs), modes, nanosecond times, xattrs, hard links,
+ * device nodes, fifos and symlinks; sockets are skipped. The archive
+ * is written 0600 (a rootfs holds /etc/shadow) to a temporary file
+ * beside the output and renamed into place when complete.
+ *
+ * Import reads tar in any of those compressions (and xz), checks every
+ * member (archive-validate.h) and creates it relative to directory fds
+ * without ever following a symlink, in a staging directory; only a
+ * complete, valid archive is renamed into place. Any refused member
+ * fails the whole import and leaves nothing behind. */
+#pragma once
+
+#include "base/error.h"
+#include "storage/progress.h"
+
+typedef enum TarballCompression {
+        TARBALL_NONE,
+        TARBALL_GZIP,
+        TARBALL_ZSTD,
+        _TARBALL_COMPRESSION_MAX,
+        _TARBALL_COMPRESSION_INVALID = -EINVAL,
+} TarballCompression;
+
+/* By file name: .tar, .tar.gz or .tgz, .tar.zst or .tzst. */
+int tarball_compression_from_name(const char *name, TarballCompression *ret, Error *err);
+const char *tarball_compression_to_string(TarballCompression c); /* "none", "gzip", "zstd" */
+
+typedef struct TarballStats {
+        uint64_t entries;
+        uint64_t bytes; /* file data */
+} TarballStats;
+
+/* Write the tree below src_fd (a directory) to out_fd. */
+int tarball_export_fd(int src_fd, int out_fd, TarballCompression c, const StorageMonitor *mon,
+                      TarballStats *ret_stats, Error *err);
+
+/* Write the tree at src to output (compression from its name),
+ * atomically. An existing output is replaced only when replace is set. */
+int tarball_export(const char *src, const char *output, bool replace, const StorageMonitor *mon,
+                   TarballStats *ret_stats, Error *err);
+
+/* Extract the archive read from in_fd into a new directory dest.
+ * Staging happens in tmp_dir (NULL: dest's parent), which must be on
+ * dest's file system. An existing dest is refused (-EEXIST) unless
+ * replace, which swaps the new tree in atomically and removes the old. */
+int tarball_import_fd(int in_fd, const char *dest, const char *tmp_dir, bool replace,
+                      const StorageMonitor *mon, TarballStats *ret_stats, Error *err);
+
+int tarball_import(const char *archive_path, const char *dest, const char *tmp_dir, bool replace,
+                   const StorageMonitor *mon, TarballStats *ret_stats, Error *err);

@@ -1,0 +1,25 @@
+/* Download an http(s) URL (libcurl) into an unnamed temporary file:
+ * redirects are followed only to http(s), HTTP errors fail, the size
+ * is capped, a stalled transfer times out, and progress/cancellation
+ * go through the monitor. Credentials in a URL never appear in
+ * messages. */
+#pragma once
+
+#include "base/error.h"
+#include "storage/progress.h"
+
+#define FETCH_DEFAULT_MAX_BYTES (8ull << 30)
+
+typedef struct FetchOptions {
+        uint64_t max_bytes;     /* 0: FETCH_DEFAULT_MAX_BYTES */
+        long connect_timeout_s; /* 0: 30 */
+        long stall_timeout_s;   /* no byte for this long fails; 0: 60 */
+} FetchOptions;
+
+/* http:// or https:// with a host; no spaces or control characters. */
+int fetch_check_url(const char *url, Error *err);
+
+/* Download url into an O_TMPFILE file in tmp_dir (which must exist);
+ * *ret_fd is positioned at the start. Nothing is left in tmp_dir. */
+int fetch_to_tmpfile(const char *url, const char *tmp_dir, const FetchOptions *o,
+                     const StorageMonitor *mon, int *ret_fd, Error *err);
