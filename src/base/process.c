@@ -46,7 +46,7 @@ int pid_start_time(pid_t pid, uint64_t *ret)
                 return -EIO;
         p++;
         /* After ")" come fields 3..; start time is field 22. */
-        for (int field = 2; field < 22; field++) {
+        for (int field = 3; field < 22; field++) {
                 p = strchr(p + 1, ' ');
                 if (!p)
                         return -EIO;

@@ -7,37 +7,163 @@
  * run command. A PID-namespace init ignores signals it has no handler
  * for, so handling SIGTERM explicitly is what makes stop fast.
  *
- * Usage: enclave-init [COMMAND]
+ * Usage: enclave-init [--log-fds=A,B,S] [--log-max=BYTES] [--] [COMMAND]
+ *   --log-fds: three inherited descriptors, the two halves of the log
+ *   and the rotation count that says which half is active
+ *   (runtime/log-files.h).
+ *   The run command's stdout and stderr go through a pipe that init
+ *   drains into the active half; past --log-max bytes (default 8 MiB)
+ *   init truncates the other half and continues there. The daemon is
+ *   never in this path.
  *   With COMMAND: run it via /bin/sh -c; exit with its status once it
- *   has exited and SIGTERM was received, or right away when it exits on
- *   its own.
+ *   has exited (SIGTERM is forwarded to it and its process group).
  *   Without COMMAND: stay idle until SIGTERM/SIGINT, then exit 0. */
+#include "runtime/log-files.h"
+
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+typedef struct Log {
+        int fd[2];          /* the two halves, O_APPEND */
+        int state_fd;       /* rotation count; half count % 2 is active */
+        uint64_t count;
+        int active;
+        unsigned long long size; /* bytes in the active half */
+        unsigned long long max;
+        int pipe_rd;        /* run command's stdout+stderr */
+        int pipe_wr;
+} Log;
+
+static Log *the_log; /* only for say(); init is single-threaded */
+
 static void say(const char *msg)
 {
-        (void) !write(STDERR_FILENO, msg, strlen(msg));
+        int fd = the_log ? the_log->fd[the_log->active] : STDERR_FILENO;
+        (void) !write(fd, msg, strlen(msg));
 }
 
-static pid_t spawn_command(const char *command, const sigset_t *orig)
+static void log_rotate(Log *l)
+{
+        int next = !l->active;
+        (void) !ftruncate(l->fd[next], 0);
+        l->count++;
+        (void) log_state_write(l->state_fd, l->count);
+        l->active = next;
+        l->size = 0;
+}
+
+static void log_write_data(Log *l, const char *buf, size_t n)
+{
+        while (n > 0) {
+                ssize_t w = write(l->fd[l->active], buf, n);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return; /* disk full or similar: drop, never block the command */
+                }
+                buf += w;
+                n -= (size_t) w;
+                l->size += (unsigned long long) w;
+        }
+        if (l->size >= l->max)
+                log_rotate(l);
+}
+
+/* Move everything the pipe holds into the log. Non-blocking. */
+static void log_drain(Log *l)
+{
+        char buf[65536];
+        for (;;) {
+                ssize_t n = read(l->pipe_rd, buf, sizeof buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return;
+                log_write_data(l, buf, (size_t) n);
+        }
+}
+
+static int parse_fds(const char *s, int out[3])
+{
+        char *end;
+        for (int i = 0; i < 3; i++) {
+                errno = 0;
+                long v = strtol(s, &end, 10);
+                if (errno || end == s || v < 0 || v > 65535)
+                        return -1;
+                out[i] = (int) v;
+                if (i < 2) {
+                        if (*end != ',')
+                                return -1;
+                        s = end + 1;
+                }
+        }
+        return *end ? -1 : 0;
+}
+
+static int log_setup(Log *l, const int fds[3], unsigned long long max)
+{
+        for (int i = 0; i < 3; i++) {
+                struct stat st;
+                if (fstat(fds[i], &st) < 0 || !S_ISREG(st.st_mode))
+                        return -1;
+                /* Keep them away from the run command. */
+                if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0)
+                        return -1;
+        }
+        l->fd[0] = fds[0];
+        l->fd[1] = fds[1];
+        l->state_fd = fds[2];
+        l->max = max;
+        l->count = log_state_read(l->state_fd);
+        l->active = log_state_active(l->count);
+        struct stat st;
+        l->size = fstat(l->fd[l->active], &st) == 0 ? (unsigned long long) st.st_size : 0;
+        if (l->size >= l->max)
+                log_rotate(l);
+        else
+                (void) log_state_write(l->state_fd, l->count);
+
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -1;
+        l->pipe_rd = p[0];
+        l->pipe_wr = p[1];
+        (void) fcntl(l->pipe_rd, F_SETFL, O_NONBLOCK);
+        (void) fcntl(l->pipe_rd, F_SETPIPE_SZ, 256 * 1024);
+        return 0;
+}
+
+static pid_t spawn_command(const char *command, const Log *log)
 {
         pid_t pid = fork();
         if (pid != 0)
                 return pid;
-        sigprocmask(SIG_SETMASK, orig, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         /* Its own process group, so a signal reaches its children too. */
         setpgid(0, 0);
+        if (log) {
+                if (dup2(log->pipe_wr, STDOUT_FILENO) < 0 || dup2(log->pipe_wr, STDERR_FILENO) < 0)
+                        _exit(125);
+        }
         execl("/bin/sh", "sh", "-c", command, (char *) NULL);
-        say("enclave-init: cannot execute /bin/sh\n");
-        _exit(errno == ENOENT ? 127 : 126);
+        int e = errno;
+        say("enclave-init: cannot execute /bin/sh: ");
+        say(strerror(e));
+        say("\n");
+        _exit(e == ENOENT ? 127 : 126);
 }
 
 /* Reap everything that exited; returns the run command's wait status
@@ -65,9 +191,76 @@ static int exit_code(int st)
         return 1;
 }
 
+typedef struct Options {
+        int log_fds[3];
+        int have_log;
+        unsigned long long log_max;
+        const char *command;
+} Options;
+
+static int parse_args(int argc, char **argv, Options *o)
+{
+        o->have_log = 0;
+        o->log_max = LOG_DEFAULT_MAX_BYTES;
+        o->command = NULL;
+        int i = 1;
+        for (; i < argc; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "--") == 0) {
+                        i++;
+                        break;
+                }
+                if (strncmp(a, "--log-fds=", 10) == 0) {
+                        if (parse_fds(a + 10, o->log_fds) < 0)
+                                return -1;
+                        o->have_log = 1;
+                } else if (strncmp(a, "--log-max=", 10) == 0) {
+                        char *end;
+                        errno = 0;
+                        o->log_max = strtoull(a + 10, &end, 10);
+                        if (errno || *end || o->log_max < 4096)
+                                return -1;
+                } else if (strncmp(a, "--", 2) == 0)
+                        return -1;
+                else
+                        break;
+        }
+        if (i < argc)
+                o->command = argv[i];
+        return 0;
+}
+
+/* Returns 1 when init should exit now with *ret. */
+static int handle_signal(int sig, pid_t cmd, int *stopping, int *cmd_status, int *cmd_done, int *ret)
+{
+        if (sig == SIGCHLD) {
+                reap_zombies(cmd, cmd_status, cmd_done);
+                if (cmd && *cmd_done) {
+                        *ret = exit_code(*cmd_status);
+                        return 1;
+                }
+                return 0;
+        }
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT)
+                *stopping = 1;
+        if (!cmd) {
+                *ret = 0;
+                return *stopping;
+        }
+        /* Forward to the run command's process group. */
+        if (kill(-cmd, sig) < 0)
+                (void) kill(cmd, sig);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
-        sigset_t all, orig;
+        Options opt;
+        if (parse_args(argc, argv, &opt) < 0) {
+                say("usage: enclave-init [--log-fds=A,B,S] [--log-max=BYTES] [--] [COMMAND]\n");
+                return 125;
+        }
+        sigset_t all;
         sigfillset(&all);
         /* Crash signals stay deliverable: blocking them hides faults. */
         sigdelset(&all, SIGSEGV);
@@ -77,11 +270,14 @@ int main(int argc, char **argv)
         sigdelset(&all, SIGABRT);
         sigdelset(&all, SIGTRAP);
         sigdelset(&all, SIGSYS);
-        if (sigprocmask(SIG_BLOCK, &all, &orig) < 0) {
+        /* SETMASK, not BLOCK: the spawner execs us with every signal
+         * blocked (so none sent early is lost); crash signals must be
+         * deliverable again. Pending ones show up on the signalfd. */
+        if (sigprocmask(SIG_SETMASK, &all, NULL) < 0) {
                 say("enclave-init: sigprocmask failed\n");
                 return 125;
         }
-        int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+        int sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0) {
                 say("enclave-init: signalfd failed\n");
                 return 125;
@@ -89,39 +285,57 @@ int main(int argc, char **argv)
         if (getpid() != 1)
                 (void) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-        const char *command = argc > 1 ? argv[1] : NULL;
-        pid_t cmd = command ? spawn_command(command, &orig) : 0;
+        static Log log;
+        if (opt.have_log) {
+                if (log_setup(&log, opt.log_fds, opt.log_max) < 0) {
+                        say("enclave-init: invalid log descriptors\n");
+                        return 125;
+                }
+                the_log = &log;
+        }
+
+        pid_t cmd = opt.command ? spawn_command(opt.command, the_log) : 0;
         if (cmd < 0) {
                 say("enclave-init: fork failed\n");
                 return 125;
         }
+        /* Only the command holds the write end now: its exit (and that
+         * of everything it started) shows as EOF. */
+        if (the_log)
+                log.pipe_wr = (close(log.pipe_wr), -1);
 
-        int cmd_status = 0, cmd_done = 0, stopping = 0;
+        int cmd_status = 0, cmd_done = 0, stopping = 0, ret = 0;
         for (;;) {
-                struct signalfd_siginfo si;
-                ssize_t n = read(sfd, &si, sizeof si);
-                if (n != (ssize_t) sizeof si) {
-                        if (n < 0 && errno == EINTR)
+                struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+                                       { .fd = the_log ? log.pipe_rd : -1, .events = POLLIN } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
                                 continue;
-                        say("enclave-init: reading signals failed\n");
+                        say("enclave-init: poll failed\n");
                         return 125;
                 }
-                int sig = (int) si.ssi_signo;
-                if (sig == SIGCHLD) {
-                        reap_zombies(cmd, &cmd_status, &cmd_done);
-                        if (cmd && cmd_done)
-                                return exit_code(cmd_status);
-                        continue;
+                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        log_drain(&log);
+                        /* All writers gone: stop watching the pipe. */
+                        if (!(p[1].revents & POLLIN) && (p[1].revents & POLLHUP))
+                                log.pipe_rd = (close(log.pipe_rd), -1);
                 }
-                if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT)
-                        stopping = 1;
-                if (!cmd) {
-                        if (stopping)
-                                return 0;
-                        continue;
+                for (;;) {
+                        struct signalfd_siginfo si;
+                        ssize_t n = read(sfd, &si, sizeof si);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0 && errno == EAGAIN)
+                                break;
+                        if (n != (ssize_t) sizeof si) {
+                                say("enclave-init: reading signals failed\n");
+                                return 125;
+                        }
+                        if (handle_signal((int) si.ssi_signo, cmd, &stopping, &cmd_status, &cmd_done, &ret)) {
+                                if (the_log && log.pipe_rd >= 0)
+                                        log_drain(&log);
+                                return ret;
+                        }
                 }
-                /* Forward to the run command's process group. */
-                if (kill(-cmd, sig) < 0)
-                        (void) kill(cmd, sig);
         }
 }

@@ -1,0 +1,329 @@
+#include "runtime/newroot.h"
+
+#include "base/macro.h"
+#include "runtime/sync.h"
+#include "runtime/syscalls.h"
+
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define FAIL(w, a)                              \
+        ({                                      \
+                int _e = errno;                 \
+                fail->what = (w);               \
+                fail->arg = (a);                \
+                -(_e > 0 ? _e : EIO);           \
+        })
+
+/* Host device nodes bind-mounted into the private /dev. A user
+ * namespace cannot mknod, and binding the host's nodes (from devtmpfs,
+ * owned by the initial namespace) keeps them usable. */
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+#define N_DEV_NODES ELEMENTSOF(dev_nodes)
+
+static int mkdir_if_missing(const char *path, mode_t mode)
+{
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+/* mkdir -p of the parent directories of path (absolute). */
+static int mkdir_parents(const char *path)
+{
+        char buf[PATH_MAX];
+        if (sync_strlcpy(buf, path, sizeof buf) >= sizeof buf) {
+                errno = ENAMETOOLONG;
+                return -ENAMETOOLONG;
+        }
+        for (char *s = buf + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        return 0;
+}
+
+static int open_dev_clones(int fds[N_DEV_NODES], NewRootFailure *fail)
+{
+        for (size_t i = 0; i < N_DEV_NODES; i++) {
+                char path[32] = "/dev/";
+                sync_strlcat(path, dev_nodes[i], sizeof path);
+                fds[i] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (fds[i] < 0)
+                        return FAIL("cloning host device", dev_nodes[i]);
+        }
+        return 0;
+}
+
+/* Attach the overlay on top of "/" and make it the root. cwd is the
+ * overlay while it is attached, so pivot_root(".", ".") stacks the old
+ * root on top of it; the caller detaches that later. */
+static int enter_new_root(int root_fd, NewRootFailure *fail)
+{
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return FAIL("making the mount namespace a slave of the host", NULL);
+        if (fchdir(root_fd) < 0)
+                return FAIL("entering the overlay root", NULL);
+        if (move_mount(root_fd, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return FAIL("attaching the overlay root", NULL);
+        if (sys_pivot_root(".", ".") < 0)
+                return FAIL("pivot_root into the overlay", NULL);
+        return 0;
+}
+
+static int mount_proc_sys(NewRootFailure *fail)
+{
+        if (mkdir_if_missing("/proc", 0555) < 0)
+                return FAIL("creating", "/proc");
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return FAIL("mounting", "/proc");
+        if (mkdir_if_missing("/sys", 0555) < 0)
+                return FAIL("creating", "/sys");
+        if (mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return FAIL("mounting read-only", "/sys");
+        return 0;
+}
+
+static int detach_old_root(NewRootFailure *fail)
+{
+        if (umount2(".", MNT_DETACH) < 0)
+                return FAIL("detaching the host root", NULL);
+        if (chdir("/") < 0)
+                return FAIL("changing to", "/");
+        /* Nothing below the new root may propagate anywhere. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return FAIL("making the workspace mounts private", NULL);
+        return 0;
+}
+
+static int mount_dev(const int dev_fds[N_DEV_NODES], NewRootFailure *fail)
+{
+        if (mkdir_if_missing("/dev", 0755) < 0)
+                return FAIL("creating", "/dev");
+        if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=256") < 0)
+                return FAIL("mounting tmpfs on", "/dev");
+        for (size_t i = 0; i < N_DEV_NODES; i++) {
+                char path[32] = "/dev/";
+                sync_strlcat(path, dev_nodes[i], sizeof path);
+                int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+                if (fd < 0)
+                        return FAIL("creating", path);
+                close(fd);
+                if (move_mount(dev_fds[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return FAIL("bind-mounting host device on", path);
+        }
+        if (mkdir("/dev/pts", 0755) < 0)
+                return FAIL("creating", "/dev/pts");
+        if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+                return FAIL("mounting a private devpts on", "/dev/pts");
+        if (mkdir("/dev/shm", 01777) < 0)
+                return FAIL("creating", "/dev/shm");
+        if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+                return FAIL("mounting tmpfs on", "/dev/shm");
+        static const char *const links[][2] = {
+                { "pts/ptmx", "/dev/ptmx" },       { "/proc/self/fd", "/dev/fd" },
+                { "/proc/self/fd/0", "/dev/stdin" }, { "/proc/self/fd/1", "/dev/stdout" },
+                { "/proc/self/fd/2", "/dev/stderr" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlink(links[i][0], links[i][1]) < 0)
+                        return FAIL("creating symlink", links[i][1]);
+        return 0;
+}
+
+static int mount_tmpfs_dirs(uint64_t tmp_size, NewRootFailure *fail)
+{
+        char opts[64] = "mode=1777";
+        if (tmp_size > 0) {
+                char num[24];
+                sync_strlcat(opts, ",size=", sizeof opts);
+                sync_strlcat(opts, sync_utoa(tmp_size, num), sizeof opts);
+        }
+        if (mkdir_if_missing("/tmp", 01777) < 0)
+                return FAIL("creating", "/tmp");
+        if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+                return FAIL("mounting tmpfs on", "/tmp");
+        /* /run holds runtime state only; a private tmpfs also gives
+         * /run/enclave (tokens) a home that never touches disk. */
+        if (mkdir_if_missing("/run", 0755) < 0)
+                return FAIL("creating", "/run");
+        if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+                return FAIL("mounting tmpfs on", "/run");
+        if (mkdir("/run/lock", 01777) < 0 || chmod("/run/lock", 01777) < 0)
+                return FAIL("creating", "/run/lock");
+        return 0;
+}
+
+static int mount_home(int home_fd, NewRootFailure *fail)
+{
+        if (home_fd < 0)
+                return 0;
+        if (mkdir_if_missing("/home", 0755) < 0)
+                return FAIL("creating", "/home");
+        if (move_mount(home_fd, "", AT_FDCWD, "/home", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return FAIL("attaching", "/home");
+        return 0;
+}
+
+static int write_all(int fd, const void *data, size_t size)
+{
+        const char *p = data;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+static int write_files(const WorkspaceFile *files, size_t n, NewRootFailure *fail)
+{
+        for (size_t i = 0; i < n; i++) {
+                const WorkspaceFile *f = &files[i];
+                if (f->path[0] != '/') {
+                        errno = EINVAL;
+                        return FAIL("file path is not absolute:", f->path);
+                }
+                if (mkdir_parents(f->path) < 0)
+                        return FAIL("creating the parent directories of", f->path);
+                if (unlink(f->path) < 0 && errno != ENOENT)
+                        return FAIL("replacing", f->path);
+                int fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return FAIL("creating", f->path);
+                int r = write_all(fd, f->data, f->size);
+                if (r >= 0 && fchmod(fd, f->mode) < 0)
+                        r = -errno;
+                close(fd);
+                if (r < 0) {
+                        errno = -r;
+                        return FAIL("writing", f->path);
+                }
+        }
+        return 0;
+}
+
+/* Is name present in text as a whitespace-delimited word? */
+static bool hosts_has_name(const char *text, size_t len, const char *name)
+{
+        size_t nl = strlen(name);
+        for (size_t i = 0; i + nl <= len; i++) {
+                if (memcmp(text + i, name, nl) != 0)
+                        continue;
+                bool before = i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t';
+                bool after = i + nl == len || strchr(" \t\n#", text[i + nl]);
+                if (before && after)
+                        return true;
+        }
+        return false;
+}
+
+/* /etc/hostname and /etc/hosts name the workspace when the rootfs has
+ * them; the edits land in the upper layer. Symlinks are left alone. */
+static int write_host_files(const char *name, NewRootFailure *fail)
+{
+        int fd = open("/etc/hostname", O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) {
+                int r = write_all(fd, name, strlen(name));
+                if (r >= 0)
+                        r = write_all(fd, "\n", 1);
+                close(fd);
+                if (r < 0) {
+                        errno = -r;
+                        return FAIL("writing", "/etc/hostname");
+                }
+        }
+
+        static char buf[65536];
+        fd = open("/etc/hosts", O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        ssize_t n = read(fd, buf, sizeof buf);
+        int r = 0;
+        if (n >= 0 && !hosts_has_name(buf, (size_t) n, name)) {
+                if (n > 0 && buf[n - 1] != '\n')
+                        r = write_all(fd, "\n", 1);
+                if (r >= 0)
+                        r = write_all(fd, "127.0.1.1\t", 10);
+                if (r >= 0)
+                        r = write_all(fd, name, strlen(name));
+                if (r >= 0)
+                        r = write_all(fd, "\n", 1);
+        }
+        close(fd);
+        if (r < 0) {
+                errno = -r;
+                return FAIL("updating", "/etc/hosts");
+        }
+        return 0;
+}
+
+static int loopback_up(NewRootFailure *fail)
+{
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return FAIL("opening a socket to configure", "lo");
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        sync_strlcpy(ifr.ifr_name, "lo", sizeof ifr.ifr_name);
+        int r = 0;
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+                r = FAIL("reading the flags of", "lo");
+        else {
+                ifr.ifr_flags |= IFF_UP;
+                if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+                        r = FAIL("bringing up", "lo");
+        }
+        close(s);
+        return r;
+}
+
+int newroot_setup(const NewRootSpec *s, NewRootFailure *fail)
+{
+        int dev_fds[N_DEV_NODES];
+        int r = open_dev_clones(dev_fds, fail);
+        if (r < 0)
+                return r;
+        r = enter_new_root(s->root_fd, fail);
+        if (r < 0)
+                return r;
+        r = mount_proc_sys(fail);
+        if (r < 0)
+                return r;
+        r = detach_old_root(fail);
+        if (r < 0)
+                return r;
+        r = mount_dev(dev_fds, fail);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < N_DEV_NODES; i++)
+                close(dev_fds[i]);
+        r = mount_tmpfs_dirs(s->tmp_size_bytes, fail);
+        if (r < 0)
+                return r;
+        r = mount_home(s->home_fd, fail);
+        if (r < 0)
+                return r;
+        r = write_files(s->files, s->n_files, fail);
+        if (r < 0)
+                return r;
+        if (sethostname(s->hostname, strlen(s->hostname)) < 0)
+                return FAIL("setting the hostname to", s->hostname);
+        r = write_host_files(s->hostname, fail);
+        if (r < 0)
+                return r;
+        return loopback_up(fail);
+}

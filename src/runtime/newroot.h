@@ -1,0 +1,48 @@
+/* The child (untrusted-side) half of a workspace's filesystem.
+ *
+ * Runs in the freshly cloned child, already root of its own user
+ * namespace, inside its own mount namespace, before exec of init. It
+ * attaches the detached mounts the parent prepared (overlay root,
+ * /home), pivots into the new root, detaches the host root, and builds
+ * /proc, /sys (read-only), a minimal /dev, /tmp and /run.
+ *
+ * Everything here is async-signal-safe: no allocation, no stdio. A
+ * failure is reported as a negative errno plus a static description
+ * (and an argument such as the path) for the sync channel. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A file written into the workspace at start, e.g. tokens below
+ * /run/enclave (a tmpfs private to the workspace) or /etc/resolv.conf
+ * (lands in the upper layer). An existing file or symlink at path is
+ * replaced; missing parent directories are created (0755). */
+typedef struct WorkspaceFile {
+        const char *path; /* absolute path inside the workspace */
+        const void *data;
+        size_t size;
+        mode_t mode;
+} WorkspaceFile;
+
+typedef struct NewRootSpec {
+        const char *hostname;
+        int root_fd;             /* detached overlay mount (from the parent) */
+        int home_fd;             /* detached /home mount, or < 0 for none */
+        uint64_t tmp_size_bytes; /* size of the /tmp tmpfs; 0: kernel default */
+        const WorkspaceFile *files;
+        size_t n_files;
+} NewRootSpec;
+
+typedef struct NewRootFailure {
+        const char *what;
+        const char *arg;
+} NewRootFailure;
+
+/* Mount /proc and /sys need the host's instances still reachable (the
+ * kernel refuses a new procfs in a namespace that cannot see a full
+ * one), so they are mounted after pivot_root but before the old root
+ * is detached. Returns 0 or a negative errno with *fail set. */
+int newroot_setup(const NewRootSpec *s, NewRootFailure *fail);

@@ -1,0 +1,49 @@
+/* The parent (trusted) side of a workspace's filesystem: everything
+ * that needs host paths is prepared here as detached mounts, which the
+ * child later attaches inside its own mount namespace.
+ *
+ *   lower  = open_tree(rootfs, OPEN_TREE_CLONE) + MOUNT_ATTR_IDMAP with
+ *            the workspace's user namespace + MOUNT_ATTR_RDONLY, so the
+ *            root-owned rootfs appears owned by the workspace's root
+ *            (host uid_base) while the files on disk never change;
+ *   root   = overlay(lower, <ws>/upper, <ws>/work), made with fsopen /
+ *            fsconfig / fsmount; writes land in <ws>/upper only;
+ *   home   = open_tree(dir, OPEN_TREE_CLONE), idmapped so that the
+ *            directory's host owner is root inside. */
+#pragma once
+
+#include "base/error.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* How the overlay received its lower layer (for docs and diagnostics). */
+typedef enum OverlayLowerMode {
+        OVERLAY_LOWER_FD,          /* "lowerdir+" with FSCONFIG_SET_FD */
+        OVERLAY_LOWER_FD_PATH,     /* "lowerdir+" = /proc/self/fd/N */
+        OVERLAY_LOWER_LEGACY_PATH, /* "lowerdir" = /proc/self/fd/N (kernels before 6.8) */
+        _OVERLAY_LOWER_MAX,
+        _OVERLAY_LOWER_INVALID = -EINVAL,
+} OverlayLowerMode;
+
+const char *overlay_lower_mode_to_string(OverlayLowerMode m);
+
+/* Create <ws>/upper, work (0755, owned by uid:gid), home (0755, owned
+ * by uid:gid when created here) and logs (0750, root) when missing;
+ * upper and work get their owner fixed. */
+int workspace_dirs_ensure(const char *ws_dir, uid_t uid, gid_t gid, Error *err);
+
+/* Detached read-only idmapped clone of the rootfs directory. */
+int rootfs_open_lower(const char *rootfs, int userns_fd, Error *err);
+
+/* Detached nodev overlay mount over lower_fd with the given upper and
+ * work dirs. *ret_mode (may be NULL) tells which way the lower layer
+ * was passed. */
+int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
+                        OverlayLowerMode *ret_mode, Error *err);
+
+/* Detached nosuid,nodev clone of dir for /home. When dir is not owned
+ * by uid_base:gid_base it is idmapped with a namespace mapping its
+ * owner to uid_base (and its group to gid_base), so the owner is root
+ * inside and files root creates inside belong to the owner on disk. */
+int home_open_mount(const char *dir, uint32_t uid_base, uint32_t gid_base, Error *err);

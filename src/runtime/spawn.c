@@ -1,0 +1,440 @@
+#include "runtime/spawn.h"
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/process.h"
+#include "base/str.h"
+#include "runtime/idmap.h"
+#include "runtime/idrange.h"
+#include "runtime/log-files.h"
+#include "runtime/logs.h"
+#include "runtime/rootfs.h"
+#include "runtime/sync.h"
+#include "runtime/syscalls.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* Sync steps (docs/runtime.md). Failures carry the stage they hit. */
+enum {
+        SPAWN_STEP_GO = 1,   /* parent -> child: maps written, hook done; fds: root, home */
+        SPAWN_STEP_EXEC = 2, /* child -> parent: set up, exec of init follows */
+        SPAWN_STAGE_CREDS = 10,
+        SPAWN_STAGE_ROOT = 11,
+        SPAWN_STAGE_HARDEN = 12,
+        SPAWN_STAGE_FDS = 13,
+        SPAWN_STAGE_EXEC = 14,
+};
+
+#define SPAWN_CLONE_FLAGS \
+        (CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC)
+
+/* Where init finds its log descriptors (passed as --log-fds=3,4,5). */
+#define INIT_LOG_FD_FIRST 3
+
+static char *const default_env[] = {
+        (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        (char *) "HOME=/root",
+        NULL,
+};
+
+/* Everything the child needs, prepared before clone3: the child works
+ * on its copy and never allocates. */
+typedef struct SpawnChild {
+        int sock;
+        int init_fd;
+        int log_fds[3];
+        NewRootSpec root;
+        char *const *argv;
+        char *const *envp;
+        const HardeningPlan *hardening;
+        const WorkspaceLimits *limits;
+} SpawnChild;
+
+/* ---- init binary ---- */
+
+static int copy_into(int dst, int src, off_t size)
+{
+        off_t off = 0;
+        while (off < size) {
+                ssize_t n = sendfile(dst, src, &off, (size_t) (size - off));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+        }
+        return 0;
+}
+
+int workspace_init_open(const char *path, Error *err)
+{
+        _cleanup_close_ int src = open(path, O_RDONLY | O_CLOEXEC);
+        if (src < 0)
+                return error_setc(err, errno, "opening the workspace init %s", path);
+        struct stat st;
+        if (fstat(src, &st) < 0)
+                return error_setc(err, errno, "checking %s", path);
+        if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+                return error_set(err, EACCES, "%s is not an executable file", path);
+        _cleanup_close_ int mfd = memfd_create("enclave-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+        if (mfd < 0 && errno == EINVAL)
+                mfd = memfd_create("enclave-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return error_setc(err, errno, "creating a memfd for the workspace init");
+        int r = copy_into(mfd, src, st.st_size);
+        if (r < 0)
+                return error_setc(err, -r, "copying %s into a memfd", path);
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+                return error_setc(err, errno, "sealing the workspace init memfd");
+        /* exec refuses a file that is open for writing: keep only a
+         * read-only descriptor of the sealed memfd. */
+        char p[64];
+        snprintf(p, sizeof p, "/proc/self/fd/%d", mfd);
+        int ro = open(p, O_RDONLY | O_CLOEXEC);
+        if (ro < 0)
+                return error_setc(err, errno, "reopening the workspace init memfd read-only");
+        return ro;
+}
+
+/* ---- child ---- */
+
+_noreturn_ static void child_fail(int sock, uint32_t stage, int errnum, const char *what, const char *arg)
+{
+        sync_send_failure(sock, stage, errnum, what, arg);
+        _exit(125);
+}
+
+static void reset_signal_dispositions(void)
+{
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &dfl, NULL);
+}
+
+/* Root of the new user namespace (host uid_base), no supplementary
+ * groups of the daemon. Raw syscalls: see syscalls.h. */
+static void become_workspace_root(int sock)
+{
+        if (sys_setresgid(0, 0, 0) < 0)
+                child_fail(sock, SPAWN_STAGE_CREDS, errno, "switching to gid 0 of the workspace", NULL);
+        if (sys_setgroups(0, NULL) < 0)
+                child_fail(sock, SPAWN_STAGE_CREDS, errno, "dropping supplementary groups", NULL);
+        if (sys_setresuid(0, 0, 0) < 0)
+                child_fail(sock, SPAWN_STAGE_CREDS, errno, "switching to uid 0 of the workspace", NULL);
+}
+
+static int dup_high(int fd)
+{
+        int n = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+        if (n >= 0)
+                close(fd);
+        return n;
+}
+
+/* 0-2: /dev/null of the workspace; 3-5: the log files; everything else
+ * close-on-exec (a stray fd without O_CLOEXEC must not reach init). */
+static void arrange_fds(SpawnChild *c)
+{
+        c->sock = dup_high(c->sock);
+        if (c->sock < 0)
+                _exit(125);
+        c->init_fd = dup_high(c->init_fd);
+        if (c->init_fd < 0)
+                child_fail(c->sock, SPAWN_STAGE_FDS, errno, "moving the init descriptor", NULL);
+        for (int i = 0; i < 3; i++) {
+                c->log_fds[i] = dup_high(c->log_fds[i]);
+                if (c->log_fds[i] < 0)
+                        child_fail(c->sock, SPAWN_STAGE_FDS, errno, "moving the log descriptors", NULL);
+        }
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (null < 0 || (null = dup_high(null)) < 0)
+                child_fail(c->sock, SPAWN_STAGE_FDS, errno, "opening", "/dev/null");
+        for (int i = 0; i < 3; i++)
+                if (dup2(null, i) < 0)
+                        child_fail(c->sock, SPAWN_STAGE_FDS, errno, "setting up stdio of init", NULL);
+        close(null);
+        for (int i = 0; i < 3; i++) {
+                if (dup2(c->log_fds[i], INIT_LOG_FD_FIRST + i) < 0)
+                        child_fail(c->sock, SPAWN_STAGE_FDS, errno, "passing the log descriptors", NULL);
+                close(c->log_fds[i]);
+        }
+        if (sys_close_range(INIT_LOG_FD_FIRST + 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                child_fail(c->sock, SPAWN_STAGE_FDS, errno, "marking descriptors close-on-exec", NULL);
+}
+
+/* Close every inherited descriptor of the daemon except stdio and
+ * those in keep[]: none of them has any business in a process that is
+ * about to become the workspace (O_CLOEXEC would only act at exec). */
+static void close_all_except(int *keep, size_t n)
+{
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+                        int t = keep[j];
+                        keep[j] = keep[j - 1];
+                        keep[j - 1] = t;
+                }
+        unsigned from = 3;
+        for (size_t i = 0; i < n; i++) {
+                if (keep[i] < 3)
+                        continue;
+                if ((unsigned) keep[i] > from)
+                        (void) sys_close_range(from, (unsigned) keep[i] - 1, 0);
+                from = (unsigned) keep[i] + 1;
+        }
+        (void) sys_close_range(from, ~0U, 0);
+}
+
+_noreturn_ static void child_main(SpawnChild *c)
+{
+        int keep[] = { c->sock, c->init_fd, c->log_fds[0], c->log_fds[1], c->log_fds[2] };
+        close_all_except(keep, ELEMENTSOF(keep));
+        reset_signal_dispositions();
+        /* Die with the spawning thread while setting up; cleared before
+         * exec, since init must outlive the daemon. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        umask(022);
+
+        SyncMsg m;
+        int fds[2];
+        int r = sync_recv(c->sock, &m, fds, 2);
+        if (r <= 0 || m.step != SPAWN_STEP_GO || fds[0] < 0)
+                _exit(125); /* parent gave up; it reports why */
+        c->root.root_fd = fds[0];
+        c->root.home_fd = fds[1];
+
+        become_workspace_root(c->sock);
+        /* After the prepare hook moved us into the workspace's cgroup,
+         * so that cgroup is the root of the new cgroup namespace. */
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                child_fail(c->sock, SPAWN_STAGE_CREDS, errno, "creating the cgroup namespace", NULL);
+
+        NewRootFailure f = { NULL, NULL };
+        r = newroot_setup(&c->root, &f);
+        if (r < 0)
+                child_fail(c->sock, SPAWN_STAGE_ROOT, -r, f.what, f.arg);
+        close(c->root.root_fd);
+        if (c->root.home_fd >= 0)
+                close(c->root.home_fd);
+
+        const char *what = NULL;
+        r = hardening_apply_masks_full(&what);
+        if (r < 0)
+                child_fail(c->sock, SPAWN_STAGE_HARDEN, -r, "masking", what);
+        arrange_fds(c);
+        if (chdir("/home") < 0)
+                (void) chdir("/");
+        if (c->limits) {
+                r = rlimits_apply_full(c->limits, &what);
+                if (r < 0)
+                        child_fail(c->sock, SPAWN_STAGE_HARDEN, -r, "setting resource limit", what);
+        }
+        /* Last: after this the child holds only what init may keep. */
+        if (c->hardening) {
+                r = hardening_apply_final_full(c->hardening, &what);
+                if (r < 0)
+                        child_fail(c->sock, SPAWN_STAGE_HARDEN, -r, what ? what : "dropping privileges", NULL);
+        }
+
+        r = sync_send_step(c->sock, SPAWN_STEP_EXEC, NULL, 0);
+        if (r < 0)
+                _exit(125);
+        (void) prctl(PR_SET_PDEATHSIG, 0);
+        /* Signals stay blocked across exec: a PID-namespace init drops
+         * any signal it has neither blocked nor a handler for, so a
+         * SIGTERM sent right after spawn returns must find it blocked
+         * (queued) until init reads it from its signalfd. */
+        sys_execveat(c->init_fd, "", c->argv, c->envp, AT_EMPTY_PATH);
+        child_fail(c->sock, SPAWN_STAGE_EXEC, errno, "executing enclave-init", NULL);
+}
+
+/* ---- parent ---- */
+
+/* Kills and reaps the child unless disarmed: no half-started workspace
+ * survives a failed spawn (its mounts die with its mount namespace). */
+typedef struct SpawnGuard {
+        pid_t pid;
+        int pidfd;
+} SpawnGuard;
+
+static void spawn_guard_done(SpawnGuard *g)
+{
+        if (g->pidfd >= 0) {
+                (void) sys_pidfd_send_signal(g->pidfd, SIGKILL);
+                siginfo_t si;
+                (void) waitid((idtype_t) P_PIDFD, (id_t) g->pidfd, &si, WEXITED);
+                g->pidfd = safe_close(g->pidfd);
+        }
+}
+
+static int validate(const WorkspaceSpawnConfig *c, Error *err)
+{
+        if (!c->name || !name_is_valid(c->name))
+                return error_set(err, EINVAL, "invalid workspace name \"%s\"", c->name ? c->name : "");
+        if (!c->rootfs || !c->ws_dir)
+                return error_set(err, EINVAL, "workspace %s: rootfs and workspace dir are required", c->name);
+        if (c->uid_base == 0 || c->gid_base == 0 || c->uid_base > UINT32_MAX - IDRANGE_BLOCK ||
+            c->gid_base > UINT32_MAX - IDRANGE_BLOCK)
+                return error_set(err, EINVAL, "workspace %s: invalid host id base %u:%u", c->name, c->uid_base,
+                                 c->gid_base);
+        if (c->init_fd < 0)
+                return error_set(err, EBADF, "workspace %s: no init binary", c->name);
+        for (size_t i = 0; i < c->n_files; i++)
+                if (!c->files[i].path || c->files[i].path[0] != '/')
+                        return error_set(err, EINVAL, "workspace %s: file path must be absolute", c->name);
+        return 0;
+}
+
+/* Host-side mounts, after the maps exist: idmapped lower, overlay, home. */
+static int prepare_mounts(const WorkspaceSpawnConfig *c, pid_t pid, int *ret_root, int *ret_home, Error *err)
+{
+        char p[64];
+        snprintf(p, sizeof p, "/proc/%d/ns/user", (int) pid);
+        _cleanup_close_ int userns = open(p, O_RDONLY | O_CLOEXEC);
+        if (userns < 0)
+                return error_setc(err, errno, "opening %s", p);
+        _cleanup_close_ int lower = rootfs_open_lower(c->rootfs, userns, err);
+        if (lower < 0)
+                return lower;
+        _cleanup_free_ char *upper = path_join(c->ws_dir, "upper"), *work = path_join(c->ws_dir, "work"),
+                            *home_default = path_join(c->ws_dir, "home");
+        if (!upper || !work || !home_default)
+                return -ENOMEM;
+        OverlayLowerMode mode;
+        _cleanup_close_ int root = rootfs_open_overlay(lower, upper, work, &mode, err);
+        if (root < 0)
+                return root;
+        log_debug("workspace %s: overlay lower layer passed as %s", c->name, overlay_lower_mode_to_string(mode));
+        int home = home_open_mount(c->home_dir ? c->home_dir : home_default, c->uid_base, c->gid_base, err);
+        if (home < 0)
+                return home;
+        *ret_root = TAKE_FD(root);
+        *ret_home = home;
+        return 0;
+}
+
+static int wait_for_exec(int sock, Error *err)
+{
+        int r = sync_expect(sock, SPAWN_STEP_EXEC, "workspace setup", NULL, 0, err);
+        if (r < 0)
+                return r;
+        /* Success is the socket closing on exec (O_CLOEXEC). */
+        SyncMsg m;
+        r = sync_recv(sock, &m, NULL, 0);
+        if (r < 0)
+                return error_setc(err, -r, "waiting for enclave-init to start");
+        if (r > 0)
+                return error_setc(err, m.error > 0 ? m.error : EPROTO, "%s", m.text);
+        return 0;
+}
+
+static int spawn_run(const WorkspaceSpawnConfig *c, int sock, SpawnGuard *g, WorkspaceProcess *ret, Error *err)
+{
+        IdMapLine u = { 0, c->uid_base, IDRANGE_BLOCK }, gm = { 0, c->gid_base, IDRANGE_BLOCK };
+        int r = idmap_write(g->pid, &u, &gm, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int root = -EBADF, home = -EBADF;
+        r = prepare_mounts(c, g->pid, &root, &home, err);
+        if (r < 0)
+                return r;
+        if (c->prepare) {
+                r = c->prepare(g->pid, g->pidfd, c->prepare_userdata, err);
+                if (r < 0)
+                        return r;
+        }
+        int fds[2] = { root, home };
+        r = sync_send_step(sock, SPAWN_STEP_GO, fds, 2);
+        if (r < 0)
+                return error_setc(err, -r, "handing the mounts to the workspace");
+        root = safe_close(root);
+        home = safe_close(home);
+        r = wait_for_exec(sock, err);
+        if (r < 0)
+                return r;
+        uint64_t start;
+        r = pid_start_time(g->pid, &start);
+        if (r < 0)
+                return error_setc(err, -r, "reading the start time of pid %d", (int) g->pid);
+        *ret = (WorkspaceProcess) { .pid = g->pid, .pidfd = g->pidfd, .start_time = start, .is_child = true };
+        g->pidfd = -EBADF;
+        return 0;
+}
+
+int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error *err)
+{
+        int r = validate(c, err);
+        if (r < 0)
+                return r;
+        r = workspace_dirs_ensure(c->ws_dir, c->uid_base, c->gid_base, err);
+        if (r < 0)
+                return error_wrap(err, "preparing workspace %s", c->name);
+        _cleanup_close_ int log0 = -EBADF, log1 = -EBADF, logs = -EBADF;
+        int logfds[3];
+        r = workspace_log_open_for_init(c->ws_dir, logfds, err);
+        if (r < 0)
+                return error_wrap(err, "preparing workspace %s", c->name);
+        log0 = logfds[0], log1 = logfds[1], logs = logfds[2];
+
+        char fds_arg[48], max_arg[48];
+        snprintf(fds_arg, sizeof fds_arg, "--log-fds=%d,%d,%d", INIT_LOG_FD_FIRST, INIT_LOG_FD_FIRST + 1,
+                 INIT_LOG_FD_FIRST + 2);
+        snprintf(max_arg, sizeof max_arg, "--log-max=%llu",
+                 (unsigned long long) (c->log_max_bytes ? c->log_max_bytes : LOG_DEFAULT_MAX_BYTES));
+        char *argv[] = { (char *) "enclave-init", fds_arg, max_arg, (char *) "--", (char *) c->run, NULL };
+
+        int pair[2];
+        r = sync_pair(pair);
+        if (r < 0)
+                return error_setc(err, -r, "creating the sync socket");
+        _cleanup_close_ int sock = pair[0], child_sock = pair[1];
+
+        SpawnChild child = {
+                .sock = child_sock,
+                .init_fd = c->init_fd,
+                .log_fds = { log0, log1, logs },
+                .root = { .hostname = c->name, .root_fd = -EBADF, .home_fd = -EBADF,
+                          .tmp_size_bytes = c->tmp_size_bytes, .files = c->files, .n_files = c->n_files },
+                .argv = argv,
+                .envp = c->env ? c->env : default_env,
+                .hardening = c->hardening,
+                .limits = c->limits,
+        };
+
+        /* No handler of the caller may run in the child before it has
+         * reset them all. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int pidfd = -EBADF;
+        CloneArgs a = { .flags = SPAWN_CLONE_FLAGS, .pidfd = (uint64_t) (uintptr_t) &pidfd, .exit_signal = SIGCHLD };
+        pid_t pid = sys_clone3(&a);
+        if (pid == 0) {
+                close(sock);
+                child_main(&child);
+        }
+        int e = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (pid < 0)
+                return error_setc(err, e, "creating the namespaces of workspace %s", c->name);
+        _cleanup_(spawn_guard_done) SpawnGuard g = { pid, pidfd };
+        child_sock = safe_close(child_sock);
+
+        r = spawn_run(c, sock, &g, ret, err);
+        if (r < 0)
+                return error_wrap(err, "starting workspace %s", c->name);
+        return 0;
+}

@@ -1,0 +1,64 @@
+/* Starting a workspace: one clone3() into new user, PID, mount, network,
+ * UTS and IPC namespaces, then enclave-init as its pid 1.
+ *
+ * The parent (trusted, host root) writes the id maps, prepares every
+ * host-path mount as a detached mount fd (idmapped rootfs under an
+ * overlay, /home), runs the caller's prepare hook (cgroup attach, veth
+ * move, rlimits, ...) while the child waits, then hands the mounts over
+ * with SCM_RIGHTS. The child (root of its user namespace only) attaches
+ * them in its own mount namespace, pivots, builds /proc /sys /dev /tmp
+ * /run, and executes init from a sealed memfd. docs/runtime.md has the
+ * step-by-step sequence.
+ *
+ * workspace_spawn() may be called from a multi-threaded process: the
+ * child only uses async-signal-safe calls until exec. */
+#pragma once
+
+#include "base/error.h"
+#include "runtime/hardening.h"
+#include "runtime/newroot.h"
+#include "runtime/rlimits.h"
+#include "runtime/workspace-process.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Runs in the parent after the id maps are written and before the
+ * child continues. pid/pidfd are the child's (the future init). A
+ * negative return aborts the spawn (the child is killed). */
+typedef int (*WorkspacePrepareFn)(pid_t pid, int pidfd, void *userdata, Error *err);
+
+typedef struct WorkspaceSpawnConfig {
+        const char *name;           /* hostname; a valid workspace name */
+        const char *rootfs;         /* sandbox rootfs: the lower layer, never written */
+        const char *ws_dir;         /* workspace dir: upper/ work/ home/ logs/ */
+        const char *home_dir;       /* host dir for /home (workspace_dir); NULL: <ws_dir>/home */
+        uint32_t uid_base;          /* host uid of the workspace's root; 65536 ids from here */
+        uint32_t gid_base;          /* same for gids */
+        int init_fd;                /* sealed enclave-init from workspace_init_open() */
+        const char *run;            /* run command (/bin/sh -c); NULL: idle */
+        char *const *env;           /* environment of init and run; NULL: default PATH and HOME */
+        uint64_t log_max_bytes;     /* size cap of each log half; 0: 8 MiB */
+        uint64_t tmp_size_bytes;    /* size of the /tmp tmpfs; 0: kernel default */
+        const WorkspaceFile *files; /* written inside before init starts */
+        size_t n_files;
+        WorkspacePrepareFn prepare; /* may be NULL */
+        void *prepare_userdata;
+        /* Final privilege drop (capabilities, no_new_privs, seccomp, LSM
+         * label) of init and everything it starts. NULL skips only that
+         * drop (library tests); the daemon always passes its plan. The
+         * kernel-path masks are applied in every case. */
+        const HardeningPlan *hardening;
+        const WorkspaceLimits *limits; /* rlimits of init and run; NULL: inherited */
+} WorkspaceSpawnConfig;
+
+/* Load the enclave-init binary at path into a sealed memfd
+ * (F_SEAL_WRITE|GROW|SHRINK|SEAL): workspaces exec it from there, so no
+ * host path is needed inside and nothing inside can modify it. Open it
+ * once and pass it in every WorkspaceSpawnConfig. */
+int workspace_init_open(const char *path, Error *err);
+
+/* Start the workspace. On success *ret holds init's pid, pidfd and
+ * start time, and init is running (exec succeeded). On failure nothing
+ * of the attempt remains (no process, no mount). */
+int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error *err);
