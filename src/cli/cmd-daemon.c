@@ -1,9 +1,477 @@
+/* enclave daemon run|start|stop|status */
 #include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+#include "daemon/daemon.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/process.h"
+#include "base/str.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define EXIT_NOT_RUNNING 3 /* like `systemctl status` */
+#define LOG_ROTATE_SIZE (8 * 1024 * 1024)
+#define LOG_TAIL_LINES 20
+
+enum {
+        OPT_STATE_DIR = 0x100,
+        OPT_PID_FILE,
+        OPT_SOCKET,
+        OPT_DEBOOTSTRAP,
+        OPT_APPARMOR,
+        OPT_SELINUX,
+        OPT_WAIT_SECS,
+        OPT_TEST_ACTIONS,
+        OPT_REQUEST_TIMEOUT,
+};
+
+static int parse_daemon_options(Cli *cli, int argc, char **argv, bool start, DaemonOptions *o)
+{
+        static const struct option options[] = {
+                { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+                { "pid-file", required_argument, NULL, OPT_PID_FILE },
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "debootstrap-binary", required_argument, NULL, OPT_DEBOOTSTRAP },
+                { "workspace-apparmor-profile", required_argument, NULL, OPT_APPARMOR },
+                { "workspace-selinux-label", required_argument, NULL, OPT_SELINUX },
+                { "wait-secs", required_argument, NULL, OPT_WAIT_SECS },
+                /* Hidden, for the test suite. */
+                { "enable-test-actions", no_argument, NULL, OPT_TEST_ACTIONS },
+                { "request-timeout-ms", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        *o = (DaemonOptions) DAEMON_OPTIONS_INIT;
+        o->config_path = cli->config_path;
+        o->socket_path = cli->socket_path;
+        int64_t v;
+        int c;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+                switch (c) {
+                case OPT_STATE_DIR: o->state_dir = optarg; break;
+                case OPT_PID_FILE: o->pid_file = optarg; break;
+                case OPT_SOCKET: o->socket_path = optarg; break;
+                case OPT_DEBOOTSTRAP: o->debootstrap_binary = optarg; break;
+                case OPT_APPARMOR: o->workspace_apparmor_profile = optarg; break;
+                case OPT_SELINUX: o->workspace_selinux_label = optarg; break;
+                case OPT_WAIT_SECS:
+                        if (!start)
+                                return cli_usage_error(cli, "--wait-secs is an option of 'daemon start'");
+                        if (parse_int64(optarg, 1, 3600, &v) < 0)
+                                return cli_usage_error(cli, "--wait-secs wants seconds between 1 and 3600, got '%s'",
+                                                       optarg);
+                        o->wait_secs = (int) v;
+                        break;
+                case OPT_TEST_ACTIONS: o->enable_test_actions = true; break;
+                case OPT_REQUEST_TIMEOUT:
+                        if (parse_int64(optarg, 1, 3600000, &v) < 0)
+                                return cli_usage_error(cli, "invalid --request-timeout-ms '%s'", optarg);
+                        o->request_timeout_ms = (unsigned) v;
+                        break;
+                case 'h':
+                        printf("Usage: enclave daemon %s [--state-dir DIR] [--pid-file FILE] [--socket PATH]\n"
+                               "       [--debootstrap-binary PATH] [--workspace-apparmor-profile NAME]\n"
+                               "       [--workspace-selinux-label LABEL]%s\n\n"
+                               "Command-line options override config.toml, which overrides the defaults.\n",
+                               start ? "start" : "run", start ? " [--wait-secs N]" : "");
+                        return -1;
+                default:
+                        return cli_usage_error(cli, "unknown option '%s' for 'daemon %s'; see 'enclave daemon %s --help'",
+                                               argv[optind - 1], start ? "start" : "run", start ? "start" : "run");
+                }
+        }
+        if (optind < argc)
+                return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+        return 0;
+}
+
+/* ---- run ---- */
+
+static int cmd_run(Cli *cli, int argc, char **argv)
+{
+        DaemonOptions o;
+        int r = parse_daemon_options(cli, argc, argv, false, &o);
+        if (r != 0)
+                return r < 0 ? EXIT_OK : r;
+        log_setup(LOG_LEVEL_INFO);
+        log_set_timestamps(true);
+        _cleanup_error_ Error err = ERROR_INIT;
+        if (daemon_run(&o, &err) < 0) {
+                log_error("%s", error_msg(&err));
+                return EXIT_FAIL;
+        }
+        return EXIT_OK;
+}
+
+/* ---- helpers shared by start/stop/status ---- */
+
+/* Ping the daemon at path; 0 with its pid, or the connect/call error. */
+static int ping_daemon(const char *path, int timeout_ms, pid_t *ret_pid, Error *err)
+{
+        _cleanup_client_ Client *c = NULL;
+        int r = client_connect(path, &c, err);
+        if (r < 0)
+                return r;
+        client_set_timeout(c, timeout_ms);
+        json_t *res = NULL;
+        r = client_call(c, "daemon.ping", NULL, NULL, 0, NULL, NULL, &res, NULL, err);
+        if (r < 0)
+                return r;
+        if (ret_pid)
+                *ret_pid = (pid_t) json_integer_value(json_object_get(res, "pid"));
+        json_decref(res);
+        return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+        (void) nanosleep(&ts, NULL);
+}
+
+/* ---- start ---- */
+
+static int open_log(const char *state_dir, char **ret_path, off_t *ret_offset)
+{
+        *ret_path = NULL;
+        *ret_offset = 0;
+        if (mkdir_p(state_dir, 0711) < 0)
+                return open("/dev/null", O_WRONLY | O_CLOEXEC);
+        _cleanup_free_ char *path = path_join(state_dir, DAEMON_LOG_FILE);
+        if (!path)
+                return open("/dev/null", O_WRONLY | O_CLOEXEC);
+        struct stat st;
+        if (stat(path, &st) == 0 && st.st_size > LOG_ROTATE_SIZE) {
+                _cleanup_free_ char *old = NULL;
+                if (asprintf(&old, "%s.1", path) >= 0)
+                        (void) rename(path, old);
+        }
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (fd < 0)
+                return open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (fstat(fd, &st) == 0)
+                *ret_offset = st.st_size;
+        *ret_path = TAKE_PTR(path);
+        return fd;
+}
+
+/* The last lines this start wrote to the log, for an error message. */
+static void print_log_tail(const char *path, off_t offset)
+{
+        if (!path)
+                return;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || lseek(fd, offset, SEEK_SET) < 0)
+                return;
+        _cleanup_free_ char *text = NULL;
+        if (read_full_fd(fd, 1024 * 1024, &text, NULL) < 0 || !text[0])
+                return;
+        const char *p = text + strlen(text);
+        int lines = 0;
+        while (p > text && lines <= LOG_TAIL_LINES)
+                if (*--p == '\n')
+                        lines++;
+        if (*p == '\n')
+                p++;
+        fprintf(stderr, "enclave: last lines of %s:\n", path);
+        for (const char *l = p; *l;) {
+                const char *e = strchrnul(l, '\n');
+                fprintf(stderr, "  %.*s\n", (int) (e - l), l);
+                l = *e ? e + 1 : e;
+        }
+}
+
+static int push_opt(char **argv, size_t *n, const char *opt, const char *value)
+{
+        if (!value)
+                return 0;
+        argv[(*n)++] = (char *) opt;
+        argv[(*n)++] = (char *) value;
+        return 0;
+}
+
+static _noreturn_ void exec_daemon(const DaemonOptions *o, const Settings *s, int log_fd)
+{
+        char timeout[32];
+        char *argv[32];
+        size_t n = 0;
+        argv[n++] = "enclave";
+        push_opt(argv, &n, "--config", o->config_path);
+        argv[n++] = "daemon";
+        argv[n++] = "run";
+        /* The resolved paths: the daemon must serve exactly what we wait for. */
+        push_opt(argv, &n, "--socket", s->socket_path);
+        push_opt(argv, &n, "--state-dir", s->state_dir);
+        push_opt(argv, &n, "--pid-file", s->pid_file);
+        push_opt(argv, &n, "--debootstrap-binary", o->debootstrap_binary);
+        push_opt(argv, &n, "--workspace-apparmor-profile", o->workspace_apparmor_profile);
+        push_opt(argv, &n, "--workspace-selinux-label", o->workspace_selinux_label);
+        if (o->enable_test_actions)
+                argv[n++] = "--enable-test-actions";
+        if (o->request_timeout_ms) {
+                snprintf(timeout, sizeof timeout, "%u", o->request_timeout_ms);
+                push_opt(argv, &n, "--request-timeout-ms", timeout);
+        }
+        argv[n] = NULL;
+
+        (void) setsid();
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0)
+                (void) dup2(null, STDIN_FILENO);
+        (void) dup2(log_fd, STDOUT_FILENO);
+        (void) dup2(log_fd, STDERR_FILENO);
+        execv("/proc/self/exe", argv);
+        fprintf(stderr, "enclave: cannot execute the daemon: %m\n");
+        _exit(127);
+}
+
+/* Wait until the daemon we started answers, or it dies, or time is up. */
+static int wait_for_daemon(Cli *cli, pid_t child, const Settings *s, const char *log_path, off_t log_offset)
+{
+        uint64_t deadline = now_monotonic_ns() + (uint64_t) s->wait_secs * 1000000000ull;
+        for (;;) {
+                int status;
+                pid_t w = waitpid(child, &status, WNOHANG);
+                if (w == child) {
+                        print_log_tail(log_path, log_offset);
+                        return cli_fail(cli, "the daemon exited during startup (%s %d)%s%s",
+                                        WIFSIGNALED(status) ? "signal" : "status",
+                                        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                                        log_path ? "; full log: " : "", log_path ? log_path : "");
+                }
+                _cleanup_error_ Error err = ERROR_INIT;
+                pid_t pid = 0;
+                if (ping_daemon(s->socket_path, 1000, &pid, &err) >= 0) {
+                        if (!cli->quiet)
+                                printf("enclave daemon started (pid %d), socket %s\n", (int) pid, s->socket_path);
+                        return EXIT_OK;
+                }
+                if (now_monotonic_ns() > deadline) {
+                        (void) kill(child, SIGTERM);
+                        print_log_tail(log_path, log_offset);
+                        return cli_fail(cli, "the daemon did not answer on %s within %d s (%s); stopped it. "
+                                        "Raise wait_secs or --wait-secs if the host is slow",
+                                        s->socket_path, s->wait_secs, error_msg(&err));
+                }
+                sleep_ms(20);
+        }
+}
+
+static int cmd_start(Cli *cli, int argc, char **argv)
+{
+        DaemonOptions o;
+        int r = parse_daemon_options(cli, argc, argv, true, &o);
+        if (r != 0)
+                return r < 0 ? EXIT_OK : r;
+        _cleanup_error_ Error err = ERROR_INIT;
+        Settings s = {};
+        if (daemon_resolve_settings(&o, &s, &err) < 0)
+                return cli_fail_error(cli, &err);
+
+        pid_t pid = 0;
+        if (ping_daemon(s.socket_path, 2000, &pid, &err) >= 0) {
+                if (!cli->quiet)
+                        printf("enclave daemon already running (pid %d), socket %s\n", (int) pid, s.socket_path);
+                settings_done(&s);
+                return EXIT_OK;
+        }
+        if (geteuid() != 0) {
+                settings_done(&s);
+                return cli_fail(cli, "the enclave daemon must be started by root (try 'sudo enclave daemon start')");
+        }
+        _cleanup_free_ char *log_path = NULL;
+        off_t log_offset;
+        _cleanup_close_ int log_fd = open_log(s.state_dir, &log_path, &log_offset);
+
+        fflush(NULL);
+        pid_t child = fork();
+        if (child < 0) {
+                settings_done(&s);
+                return cli_fail(cli, "cannot fork the daemon: %m");
+        }
+        if (child == 0)
+                exec_daemon(&o, &s, log_fd);
+        r = wait_for_daemon(cli, child, &s, log_path, log_offset);
+        settings_done(&s);
+        return r;
+}
+
+/* ---- stop ---- */
+
+/* Gone, or a zombie nobody has reaped yet (this host's pid 1 reaps
+ * orphans only every few seconds), or the pid now names another
+ * process. */
+static bool process_gone(pid_t pid, uint64_t start_time)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        _cleanup_free_ char *buf = NULL;
+        if (read_full_file(path, 4096, &buf, NULL) < 0)
+                return true;
+        const char *p = strrchr(buf, ')');
+        if (p && p[1] == ' ' && p[2] == 'Z')
+                return true;
+        return !pid_is_same_process(pid, start_time);
+}
+
+static int wait_settings(Cli *cli, int *ret_secs)
+{
+        Settings s = {};
+        _cleanup_error_ Error err = ERROR_INIT;
+        *ret_secs = 10;
+        if (settings_load(cli->config_path, &s, &err) >= 0)
+                *ret_secs = s.wait_secs;
+        settings_done(&s);
+        return 0;
+}
+
+/* Wait until the daemon process has exited. A pidfd names exactly the
+ * process that answered (no pid reuse race) and becomes readable when
+ * it exits; without one, poll /proc. */
+static int wait_for_exit_of(int pidfd, pid_t pid, uint64_t start_time, uint64_t deadline)
+{
+        for (;;) {
+                if (pidfd >= 0) {
+                        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                        if (poll(&p, 1, 10) > 0)
+                                return 0;
+                } else {
+                        if (process_gone(pid, start_time))
+                                return 0;
+                        sleep_ms(10);
+                }
+                if (now_monotonic_ns() > deadline)
+                        return -ETIMEDOUT;
+        }
+}
+
+static int cmd_stop(Cli *cli, int argc, char **argv)
+{
+        if (argc > 1)
+                return cli_usage_error(cli, "'daemon stop' takes no arguments");
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_free_ char *path = NULL;
+        if (client_socket_path(cli, &path, &err) < 0)
+                return cli_fail_error(cli, &err);
+        _cleanup_client_ Client *c = NULL;
+        int r = client_connect(path, &c, &err);
+        if (client_error_not_running(r)) {
+                if (!cli->quiet)
+                        printf("enclave daemon is not running (socket %s)\n", path);
+                return EXIT_OK;
+        }
+        if (r < 0)
+                return cli_fail_error(cli, &err);
+        client_set_timeout(c, 10000);
+
+        /* Learn who answers before asking it to stop. */
+        json_t *res = NULL;
+        if (client_call(c, "daemon.ping", NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
+                return cli_fail_error(cli, &err);
+        pid_t pid = (pid_t) json_integer_value(json_object_get(res, "pid"));
+        json_decref(res);
+        _cleanup_close_ int pidfd = pid > 0 ? pidfd_open_fd(pid) : -EBADF;
+        uint64_t start_time = 0;
+        if (pid > 0 && pidfd < 0 && pid_start_time(pid, &start_time) < 0)
+                pid = 0; /* not visible from here (another pid namespace) */
+
+        res = NULL;
+        if (client_call(c, "daemon.stop", NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
+                return cli_fail_error(cli, &err);
+        json_decref(res);
+        c = client_free(c);
+
+        if (pid > 0) {
+                int wait_secs;
+                wait_settings(cli, &wait_secs);
+                /* The daemon itself gives long actions DAEMON_STOP_GRACE_MS. */
+                uint64_t deadline = now_monotonic_ns() +
+                                    ((uint64_t) wait_secs * 1000 + DAEMON_STOP_GRACE_MS) * 1000000ull;
+                if (wait_for_exit_of(pidfd, pid, start_time, deadline) < 0)
+                        return cli_fail(cli, "the daemon (pid %d) did not exit within %d s; "
+                                        "check 'enclave daemon status' or kill it", (int) pid, wait_secs);
+        }
+        if (!cli->quiet)
+                printf("enclave daemon stopped (pid %d)\n", (int) pid);
+        return EXIT_OK;
+}
+
+/* ---- status ---- */
+
+static void format_duration(uint64_t secs, char *buf, size_t size)
+{
+        if (secs >= 86400)
+                snprintf(buf, size, "%llud %lluh %llum", (unsigned long long) secs / 86400,
+                         (unsigned long long) secs % 86400 / 3600, (unsigned long long) secs % 3600 / 60);
+        else if (secs >= 3600)
+                snprintf(buf, size, "%lluh %llum %llus", (unsigned long long) secs / 3600,
+                         (unsigned long long) secs % 3600 / 60, (unsigned long long) secs % 60);
+        else if (secs >= 60)
+                snprintf(buf, size, "%llum %llus", (unsigned long long) secs / 60, (unsigned long long) secs % 60);
+        else
+                snprintf(buf, size, "%llus", (unsigned long long) secs);
+}
+
+static int cmd_status(Cli *cli, int argc, char **argv)
+{
+        if (argc > 1)
+                return cli_usage_error(cli, "'daemon status' takes no arguments");
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_free_ char *path = NULL;
+        if (client_socket_path(cli, &path, &err) < 0)
+                return cli_fail_error(cli, &err);
+        _cleanup_client_ Client *c = NULL;
+        int r = client_connect(path, &c, &err);
+        if (client_error_not_running(r)) {
+                if (cli->json) {
+                        json_t *j = json_pack("{s:b, s:s}", "running", 0, "socket", path);
+                        json_print(j, stdout);
+                        json_decref(j);
+                } else
+                        printf("enclave daemon is not running (socket %s)\n", path);
+                return EXIT_NOT_RUNNING;
+        }
+        if (r < 0)
+                return cli_fail_error(cli, &err);
+        client_set_timeout(c, 10000);
+        json_t *h = NULL;
+        r = client_call(c, "daemon.health", NULL, NULL, 0, NULL, NULL, &h, NULL, &err);
+        if (r < 0)
+                return cli_fail_error(cli, &err);
+        if (cli->json) {
+                json_object_set_new(h, "running", json_true());
+                json_print(h, stdout);
+        } else {
+                char up[64];
+                format_duration((uint64_t) json_integer_value(json_object_get(h, "uptime_secs")), up, sizeof up);
+                printf("enclave daemon is running\n"
+                       "  pid:       %lld\n"
+                       "  socket:    %s\n"
+                       "  uptime:    %s\n"
+                       "  version:   %s\n"
+                       "  state dir: %s\n",
+                       (long long) json_integer_value(json_object_get(h, "pid")), path, up,
+                       json_string_value(json_object_get(h, "version")) ?: "?",
+                       json_string_value(json_object_get(h, "state_dir")) ?: "?");
+        }
+        json_decref(h);
+        return EXIT_OK;
+}
 
 const Command daemon_commands[] = {
-        { "run", "[--state-dir D] [--pid-file F] [...]", "run the daemon in the foreground", cli_not_built },
-        { "start", "[--wait-secs N] [...]", "start the daemon in the background", cli_not_built },
-        { "stop", "", "stop the daemon", cli_not_built },
-        { "status", "", "show whether the daemon runs", cli_not_built },
+        { "run", "[--state-dir D] [--pid-file F] [...]", "run the daemon in the foreground", cmd_run },
+        { "start", "[--wait-secs N] [...]", "start the daemon in the background", cmd_start },
+        { "stop", "", "stop the daemon", cmd_stop },
+        { "status", "", "show whether the daemon runs", cmd_status },
         {},
 };

@@ -1,0 +1,59 @@
+/* Actions that exist only for the test suite, when the daemon runs with
+ * the hidden option --enable-test-actions. */
+#include "daemon/action.h"
+#include "daemon/registry.h"
+
+#include <time.h>
+
+/* Sleep in short slices so cancellation is noticed quickly. */
+static void sleep_ms(unsigned ms)
+{
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* debug.sleep {"seconds": N, "hold_transaction": bool}: a long action
+ * that streams one event per second. With hold_transaction it keeps an
+ * uncommitted write open the whole time, so a kill -9 in the middle
+ * shows that the registry comes back without it. */
+static int action_debug_sleep(Call *c, Error *err)
+{
+        int64_t seconds;
+        bool hold;
+        int r = call_param_int(c, "seconds", false, 0, 3600, 10, &seconds, err);
+        if (r < 0 || (r = call_param_bool(c, "hold_transaction", false, &hold, err)) < 0)
+                return r;
+
+        _cleanup_txn_ RegistryTxn txn = {};
+        if (hold) {
+                Registry *reg = call_registry(c, err);
+                if (!reg)
+                        return -err->code;
+                r = registry_txn_begin(reg, &txn, err);
+                if (r < 0)
+                        return r;
+                r = registry_run(reg, err, "INSERT INTO policy_rules (uid, pattern, effect) VALUES (?, ?, 'deny')",
+                                 "it", (int64_t) 4294967294LL, "debug.uncommitted");
+                if (r < 0)
+                        return r;
+        }
+        for (int64_t i = 1; i <= seconds; i++) {
+                for (int slice = 0; slice < 10; slice++) {
+                        if (call_cancelled(c))
+                                return error_set(err, ECANCELED, "debug.sleep cancelled after %lld s", (long long) i - 1);
+                        sleep_ms(100);
+                }
+                r = call_event(c, json_pack("{s:s, s:I, s:I}", "type", "tick", "second", (json_int_t) i, "of",
+                                            (json_int_t) seconds));
+                if (r < 0)
+                        return error_set(err, -r, "debug.sleep: client gone");
+        }
+        /* The held write is never meant to be kept. */
+        return call_reply(c, json_pack("{s:I, s:b}", "slept", (json_int_t) seconds, "held_transaction", hold), -EBADF);
+}
+
+const Action test_actions[] = {
+        { "debug.sleep", action_debug_sleep, ACTION_LONG | ACTION_TEST },
+        {},
+};

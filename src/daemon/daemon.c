@@ -1,0 +1,331 @@
+#include "daemon/daemon.h"
+#include "daemon/server.h"
+#include "daemon/socket.h"
+#include "base/fs.h"
+#include "base/log.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <linux/magic.h>
+
+static int override(char **field, const char *value)
+{
+        if (!value)
+                return 0;
+        char *copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+static int require_absolute(const char *what, const char *path, Error *err)
+{
+        if (!path || path[0] != '/')
+                return error_set(err, EINVAL, "%s must be an absolute path, got '%s'", what, path ? path : "");
+        return 0;
+}
+
+int daemon_resolve_settings(const DaemonOptions *opts, Settings *ret, Error *err)
+{
+        Settings s = {};
+        int r = settings_load(opts->config_path, &s, err);
+        if (r < 0)
+                return r;
+        if (override(&s.socket_path, opts->socket_path) < 0 || override(&s.state_dir, opts->state_dir) < 0 ||
+            override(&s.pid_file, opts->pid_file) < 0 ||
+            override(&s.debootstrap_binary, opts->debootstrap_binary) < 0 ||
+            override(&s.workspace_apparmor_profile, opts->workspace_apparmor_profile) < 0 ||
+            override(&s.workspace_selinux_label, opts->workspace_selinux_label) < 0) {
+                settings_done(&s);
+                return error_set(err, ENOMEM, "out of memory");
+        }
+        if (opts->wait_secs >= 0)
+                s.wait_secs = opts->wait_secs;
+        if (require_absolute("--state-dir", s.state_dir, err) < 0 ||
+            require_absolute("--pid-file", s.pid_file, err) < 0 ||
+            require_absolute("--socket", s.socket_path, err) < 0) {
+                settings_done(&s);
+                return -EINVAL;
+        }
+        *ret = s;
+        return 0;
+}
+
+uint64_t daemon_uptime_secs(const Daemon *d)
+{
+        return (now_monotonic_ns() - d->started_ns) / 1000000000ull;
+}
+
+const char *daemon_cgroup_mode(void)
+{
+        struct statfs fs;
+        if (statfs("/sys/fs/cgroup", &fs) < 0)
+                return "unknown";
+        if ((unsigned long) fs.f_type == CGROUP2_SUPER_MAGIC)
+                return "v2";
+        if ((unsigned long) fs.f_type != TMPFS_MAGIC)
+                return "unknown";
+        if (statfs("/sys/fs/cgroup/unified", &fs) == 0 && (unsigned long) fs.f_type == CGROUP2_SUPER_MAGIC)
+                return "hybrid";
+        return "v1";
+}
+
+void daemon_child_reset_signals(void)
+{
+        sigset_t all;
+        sigemptyset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+        (void) signal(SIGPIPE, SIG_DFL);
+}
+
+void daemon_request_stop(Daemon *d)
+{
+        if (d->stopping)
+                return;
+        d->stopping = true;
+        log_info("stopping");
+        server_stop(d->server);
+}
+
+/* ---- locks ---- */
+
+/* flock() a file and write our pid into it. The kernel releases the
+ * lock when the process dies however it dies, so a stale file never
+ * blocks a restart. */
+static int lock_file(const char *path, const char *what, int *ret_fd, Error *err)
+{
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+        if (fd < 0)
+                return error_setc(err, errno, "opening %s %s", what, path);
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK)
+                        return error_setc(err, errno, "locking %s %s", what, path);
+                char buf[32] = "";
+                ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+                long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+                if (pid > 0)
+                        return error_set(err, EBUSY, "another enclave daemon (pid %ld) is already running with %s %s",
+                                         pid, what, path);
+                return error_set(err, EBUSY, "another enclave daemon is already running with %s %s", what, path);
+        }
+        char buf[32];
+        int len = snprintf(buf, sizeof buf, "%d\n", (int) getpid());
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t) len, 0) != len)
+                return error_setc(err, errno, "writing %s %s", what, path);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int parent_dir(const char *path, char **ret)
+{
+        const char *slash = strrchr(path, '/');
+        if (!slash)
+                return -EINVAL;
+        *ret = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int daemon_lock(Daemon *d, Error *err)
+{
+        const Settings *s = &d->settings;
+        /* 0711: the state is root's; workspace dirs below are reached by
+         * path with their own ownership. */
+        int r = mkdir_p(s->state_dir, 0711);
+        if (r < 0)
+                return error_setc(err, -r, "creating state dir %s", s->state_dir);
+        _cleanup_free_ char *lock = path_join(s->state_dir, DAEMON_LOCK_FILE);
+        _cleanup_free_ char *piddir = NULL;
+        if (!lock || parent_dir(s->pid_file, &piddir) < 0)
+                return error_set(err, ENOMEM, "out of memory");
+        r = lock_file(lock, "state dir lock", &d->state_lock_fd, err);
+        if (r < 0)
+                return error_wrap(err, "state dir %s is in use", s->state_dir);
+        r = mkdir_p(piddir, 0755);
+        if (r < 0)
+                return error_setc(err, -r, "creating %s", piddir);
+        return lock_file(s->pid_file, "pid file", &d->pid_fd, err);
+}
+
+/* ---- signals and children ---- */
+
+static void reap_children(void)
+{
+        /* __WNOTHREAD: only children of the loop thread and orphans
+         * handed to us as subreaper (they go to the thread group leader).
+         * Children a worker thread forked stay its own to wait for. */
+        for (;;) {
+                int status;
+                pid_t pid = waitpid(-1, &status, WNOHANG | __WNOTHREAD);
+                if (pid <= 0)
+                        return;
+                log_debug("reaped process %d (status 0x%x)", (int) pid, (unsigned) status);
+        }
+}
+
+static void on_signal(void *userdata, uint32_t events)
+{
+        Daemon *d = userdata;
+        struct signalfd_siginfo si;
+        while (read(d->signal_fd, &si, sizeof si) == (ssize_t) sizeof si) {
+                switch (si.ssi_signo) {
+                case SIGTERM:
+                case SIGINT:
+                        log_info("received %s", strsignal((int) si.ssi_signo));
+                        daemon_request_stop(d);
+                        break;
+                case SIGCHLD:
+                        reap_children();
+                        break;
+                default:
+                        break;
+                }
+        }
+}
+
+static int daemon_setup_signals(Daemon *d, Error *err)
+{
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return error_setc(err, errno, "blocking signals");
+        (void) signal(SIGPIPE, SIG_IGN);
+        d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (d->signal_fd < 0)
+                return error_setc(err, errno, "creating signalfd");
+        /* Orphans of our children (e.g. a workspace's double-forked
+         * helpers) come to us and are reaped at once (SPEC §9). */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                return error_setc(err, errno, "becoming child subreaper");
+        return 0;
+}
+
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
+/* ---- state ---- */
+
+static int daemon_open_state(Daemon *d, Error *err)
+{
+        d->registry_path = path_join(d->settings.state_dir, REGISTRY_FILE);
+        if (!d->registry_path)
+                return error_set(err, ENOMEM, "out of memory");
+        int r = registry_open(d->registry_path, &d->registry, err);
+        if (r < 0)
+                return r;
+        r = registry_integrity_check(d->registry, err);
+        if (r < 0)
+                return error_wrap(err, "refusing to start on a damaged registry (keep a copy of %s and run "
+                                       "'sqlite3 %s .recover')", d->registry_path, d->registry_path);
+        r = registry_policy_load(d->registry, &d->policy, err);
+        if (r < 0)
+                return error_wrap(err, "loading the policy");
+        r = reconcile_workspaces(d, err);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                log_info("reconciled %d workspace(s) whose processes were gone", r);
+        RateLimitConfig rl = RATELIMIT_CONFIG_DEFAULT;
+        if (ratelimiter_init(&d->ratelimit, &rl, now_monotonic_ns()) < 0)
+                return error_set(err, ENOMEM, "out of memory");
+        return 0;
+}
+
+static void daemon_done(Daemon *d)
+{
+        if (d->server && server_n_workers(d->server) > 0) {
+                /* A worker that ignored cancellation still runs and may
+                 * touch the daemon: leave everything to process exit. */
+                log_warn("%zu long action(s) did not finish in time; exiting anyway",
+                         server_n_workers(d->server));
+                return;
+        }
+        d->server = server_free(d->server);
+        d->registry = registry_close(d->registry);
+        policy_done(&d->policy);
+        ratelimiter_done(&d->ratelimit);
+        free(d->registry_path);
+        safe_close(d->signal_fd);
+        if (d->pid_fd >= 0) {
+                /* Still locked: nobody else can have written it. */
+                (void) unlink(d->settings.pid_file);
+                safe_close(d->pid_fd);
+        }
+        safe_close(d->state_lock_fd);
+        settings_done(&d->settings);
+}
+
+static int daemon_serve(Daemon *d, const DaemonOptions *opts, Error *err)
+{
+        SocketId sock_id;
+        int listen_fd = daemon_socket_open(d->settings.socket_path, &sock_id, err);
+        if (listen_fd < 0)
+                return listen_fd;
+        ServerLimits limits = SERVER_LIMITS_DEFAULT;
+        if (opts->request_timeout_ms > 0)
+                limits.request_timeout_ms = opts->request_timeout_ms;
+        int r = server_new(d, listen_fd, &limits, &d->server);
+        if (r >= 0)
+                r = server_watch_fd(d->server, d->signal_fd, on_signal, d);
+        if (r < 0) {
+                daemon_socket_remove(d->settings.socket_path, &sock_id);
+                return error_setc(err, -r, "setting up the event loop");
+        }
+        log_info("enclave %s daemon ready (pid %d) on %s, state %s%s", ENCLAVE_VERSION, (int) d->pid,
+                 d->settings.socket_path, d->settings.state_dir,
+                 d->enable_test_actions ? ", test actions enabled" : "");
+        r = server_run(d->server);
+        daemon_socket_remove(d->settings.socket_path, &sock_id);
+        if (r < 0)
+                return error_setc(err, -r, "event loop failed");
+        log_info("stopped");
+        return 0;
+}
+
+int daemon_run(const DaemonOptions *opts, Error *err)
+{
+        if (geteuid() != 0)
+                return error_set(err, EPERM, "the enclave daemon must run as root");
+        Daemon d = {
+                .pid = getpid(),
+                .started_at = time(NULL),
+                .started_ns = now_monotonic_ns(),
+                .enable_test_actions = opts->enable_test_actions,
+                .state_lock_fd = -EBADF,
+                .pid_fd = -EBADF,
+                .signal_fd = -EBADF,
+                .policy = POLICY_INIT,
+        };
+        umask(0022);
+        raise_fd_limit();
+        int r = daemon_resolve_settings(opts, &d.settings, err);
+        if (r >= 0)
+                r = daemon_lock(&d, err);
+        if (r >= 0)
+                r = daemon_setup_signals(&d, err);
+        if (r >= 0)
+                r = daemon_open_state(&d, err);
+        if (r >= 0)
+                r = daemon_serve(&d, opts, err);
+        daemon_done(&d);
+        return r < 0 ? r : 0;
+}

@@ -1,0 +1,454 @@
+#include "daemon/protocol.h"
+#include "base/str.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+/* Read-ahead beyond the frame being assembled, so pipelined requests
+ * need few syscalls while the buffer stays bounded. */
+#define READ_CHUNK (64u * 1024u)
+
+static const char *const error_kind_names[_PROTO_ERR_MAX] = {
+        [PROTO_ERR_INVALID] = "invalid",
+        [PROTO_ERR_VERSION] = "version",
+        [PROTO_ERR_TOO_LARGE] = "too_large",
+        [PROTO_ERR_UNKNOWN_ACTION] = "unknown_action",
+        [PROTO_ERR_NOT_BUILT] = "not_built",
+        [PROTO_ERR_DENIED] = "denied",
+        [PROTO_ERR_RATE_LIMITED] = "rate_limited",
+        [PROTO_ERR_BUSY] = "busy",
+        [PROTO_ERR_TIMEOUT] = "timeout",
+        [PROTO_ERR_FAILED] = "failed",
+        [PROTO_ERR_SHUTDOWN] = "shutdown",
+};
+
+const char *proto_error_kind_to_string(ProtoErrorKind k)
+{
+        if (k < 0 || k >= _PROTO_ERR_MAX)
+                return "failed";
+        return error_kind_names[k];
+}
+
+ProtoErrorKind proto_error_kind_from_string(const char *s)
+{
+        for (int i = 0; s && i < _PROTO_ERR_MAX; i++)
+                if (streq(error_kind_names[i], s))
+                        return (ProtoErrorKind) i;
+        return _PROTO_ERR_INVALID;
+}
+
+void frame_reader_init(FrameReader *r, size_t max_body)
+{
+        *r = (FrameReader) { .max_body = max_body };
+}
+
+void frame_reader_done(FrameReader *r)
+{
+        if (r->buf)
+                explicit_wipe(r->buf, r->len);
+        free(r->buf);
+        for (size_t i = 0; i < r->n_fds; i++)
+                safe_close(r->fds[i]);
+        *r = (FrameReader) { .max_body = r->max_body };
+}
+
+static uint32_t header_length(const char *p)
+{
+        const unsigned char *u = (const unsigned char *) p;
+        return (uint32_t) u[0] << 24 | (uint32_t) u[1] << 16 | (uint32_t) u[2] << 8 | u[3];
+}
+
+static bool announced_too_large(const FrameReader *r)
+{
+        return r->len >= PROTOCOL_HEADER_SIZE && header_length(r->buf) > r->max_body;
+}
+
+static int reader_reserve(FrameReader *r, size_t *ret_room)
+{
+        size_t limit = PROTOCOL_HEADER_SIZE + r->max_body + READ_CHUNK;
+        /* Full: the first frame is complete (no valid frame is longer
+         * than the limit), so the caller must consume before reading. */
+        if (r->len >= limit)
+                return -ENOBUFS;
+        size_t want = r->len + READ_CHUNK;
+        if (want > limit)
+                want = limit;
+        if (r->cap < want) {
+                size_t cap = r->cap ? r->cap : 4096;
+                while (cap < want)
+                        cap *= 2;
+                if (cap > limit)
+                        cap = limit;
+                char *nb = realloc(r->buf, cap);
+                if (!nb)
+                        return -ENOMEM;
+                r->buf = nb;
+                r->cap = cap;
+        }
+        *ret_room = want - r->len;
+        return 0;
+}
+
+/* Queue the fds of every SCM_RIGHTS message; close what does not fit. */
+static int reader_collect_fds(FrameReader *r, struct msghdr *mh)
+{
+        int r_err = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                int fds[PROTOCOL_MAX_FDS * 2];
+                if (n > ELEMENTSOF(fds))
+                        n = ELEMENTSOF(fds);
+                memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+                for (size_t i = 0; i < n; i++) {
+                        if (r->n_fds < PROTOCOL_MAX_FDS)
+                                r->fds[r->n_fds++] = fds[i];
+                        else {
+                                safe_close(fds[i]);
+                                r_err = -ETOOMANYREFS;
+                        }
+                }
+        }
+        if (mh->msg_flags & MSG_CTRUNC)
+                r_err = -ETOOMANYREFS;
+        return r_err;
+}
+
+ssize_t frame_reader_fill(FrameReader *r, int sockfd)
+{
+        if (announced_too_large(r))
+                return -EMSGSIZE;
+        size_t room;
+        int k = reader_reserve(r, &room);
+        if (k < 0)
+                return k;
+
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * PROTOCOL_MAX_FDS * 2)];
+        } control;
+        struct iovec iov = { .iov_base = r->buf + r->len, .iov_len = room };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = control.buf,
+                .msg_controllen = sizeof control.buf,
+        };
+        ssize_t n;
+        do
+                n = recvmsg(sockfd, &mh, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        k = reader_collect_fds(r, &mh);
+        r->len += (size_t) n;
+        if (k < 0)
+                return k;
+        if (announced_too_large(r))
+                return -EMSGSIZE;
+        return n;
+}
+
+int frame_reader_next(FrameReader *r, char **ret, size_t *ret_len)
+{
+        if (r->len < PROTOCOL_HEADER_SIZE)
+                return 0;
+        uint32_t n = header_length(r->buf);
+        if (n > r->max_body)
+                return -EMSGSIZE;
+        if (n == 0)
+                return -EBADMSG;
+        if (r->len < PROTOCOL_HEADER_SIZE + n)
+                return 0;
+        char *body = malloc((size_t) n + 1);
+        if (!body)
+                return -ENOMEM;
+        memcpy(body, r->buf + PROTOCOL_HEADER_SIZE, n);
+        body[n] = 0;
+        size_t used = PROTOCOL_HEADER_SIZE + n;
+        memmove(r->buf, r->buf + used, r->len - used);
+        r->len -= used;
+        /* Requests may carry secrets (auth.login): leave no stale copy. */
+        explicit_wipe(r->buf + r->len, used);
+        *ret = body;
+        if (ret_len)
+                *ret_len = n;
+        return 1;
+}
+
+bool frame_reader_partial(const FrameReader *r)
+{
+        return r->len > 0;
+}
+
+bool frame_reader_has_frame(const FrameReader *r)
+{
+        if (r->len < PROTOCOL_HEADER_SIZE)
+                return false;
+        uint32_t n = header_length(r->buf);
+        /* A bad header is something to act on, too. */
+        return n == 0 || n > r->max_body || r->len >= PROTOCOL_HEADER_SIZE + n;
+}
+
+int frame_reader_take_fds(FrameReader *r, size_t n, int *ret)
+{
+        if (n > r->n_fds)
+                return -EBADMSG;
+        memcpy(ret, r->fds, n * sizeof(int));
+        memmove(r->fds, r->fds + n, (r->n_fds - n) * sizeof(int));
+        r->n_fds -= n;
+        return 0;
+}
+
+int frame_encode(json_t *msg, size_t max_body, char **ret, size_t *ret_len)
+{
+        size_t n = json_dumpb(msg, NULL, 0, JSON_COMPACT);
+        if (n == 0)
+                return -EINVAL;
+        if (n > max_body)
+                return -EMSGSIZE;
+        char *buf = malloc(PROTOCOL_HEADER_SIZE + n);
+        if (!buf)
+                return -ENOMEM;
+        if (json_dumpb(msg, buf + PROTOCOL_HEADER_SIZE, n, JSON_COMPACT) != n) {
+                free(buf);
+                return -EIO;
+        }
+        buf[0] = (char) (n >> 24);
+        buf[1] = (char) (n >> 16);
+        buf[2] = (char) (n >> 8);
+        buf[3] = (char) n;
+        *ret = buf;
+        *ret_len = PROTOCOL_HEADER_SIZE + n;
+        return 0;
+}
+
+int frame_send_all(int sockfd, const char *buf, size_t len, const int *fds, size_t n_fds)
+{
+        if (n_fds > PROTOCOL_MAX_FDS)
+                return -ETOOMANYREFS;
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * PROTOCOL_MAX_FDS)];
+        } control;
+        bool fds_pending = n_fds > 0;
+
+        while (len > 0) {
+                struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                if (fds_pending) {
+                        memset(&control, 0, sizeof control);
+                        mh.msg_control = control.buf;
+                        mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                        c->cmsg_level = SOL_SOCKET;
+                        c->cmsg_type = SCM_RIGHTS;
+                        c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                        memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+                }
+                ssize_t n = sendmsg(sockfd, &mh, MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                fds_pending = false;
+                buf += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+void request_done(Request *req)
+{
+        json_decref(req->root);
+        *req = (Request) {};
+}
+
+static int request_check_id(json_t *id, Error *err)
+{
+        if (json_is_integer(id))
+                return 0;
+        if (json_is_string(id) && json_string_length(id) <= 128)
+                return 0;
+        return error_set(err, EINVAL, "request \"id\" must be an integer or a short string");
+}
+
+static int request_check_version(json_t *root, ProtoErrorKind *ret_kind, Error *err)
+{
+        json_t *v = json_object_get(root, "v");
+        *ret_kind = PROTO_ERR_VERSION;
+        if (!v)
+                return error_set(err, EPROTO, "request has no protocol version \"v\" (this daemon speaks version %d)",
+                                 PROTOCOL_VERSION);
+        if (!json_is_integer(v) || json_integer_value(v) != PROTOCOL_VERSION)
+                return error_set(err, EPROTO,
+                                 "unsupported protocol version %s%lld (this daemon speaks version %d); "
+                                 "use an enclave CLI of the same version as the daemon",
+                                 json_is_integer(v) ? "" : "(not a number) ",
+                                 json_is_integer(v) ? (long long) json_integer_value(v) : 0LL, PROTOCOL_VERSION);
+        return 0;
+}
+
+int request_parse(const char *body, size_t len, Request *req, ProtoErrorKind *ret_kind, Error *err)
+{
+        json_error_t jerr;
+        *req = (Request) {};
+        *ret_kind = PROTO_ERR_INVALID;
+
+        json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root)
+                return error_set(err, EINVAL, "malformed JSON request at line %d column %d: %s",
+                                 jerr.line, jerr.column, jerr.text);
+        req->root = root;
+        if (!json_is_object(root))
+                return error_set(err, EINVAL, "request must be a JSON object");
+
+        json_t *id = json_object_get(root, "id");
+        if (id) {
+                if (request_check_id(id, err) < 0)
+                        return -EINVAL;
+                req->id = id;
+        }
+        int r = request_check_version(root, ret_kind, err);
+        if (r < 0)
+                return r;
+        *ret_kind = PROTO_ERR_INVALID;
+
+        json_t *action = json_object_get(root, "action");
+        if (!json_is_string(action))
+                return error_set(err, EINVAL, "request has no \"action\" string");
+        if (!action_name_is_valid(json_string_value(action)))
+                return error_set(err, EINVAL, "invalid action name (expected e.g. \"daemon.ping\")");
+        req->action = json_string_value(action);
+
+        json_t *params = json_object_get(root, "params");
+        if (params && !json_is_object(params))
+                return error_set(err, EINVAL, "request \"params\" must be an object");
+        if (!params) {
+                params = json_object();
+                if (!params || json_object_set_new(root, "params", params) < 0)
+                        return error_set(err, ENOMEM, "out of memory");
+        }
+        req->params = params;
+
+        json_t *fds = json_object_get(root, "fds");
+        if (fds) {
+                if (!json_is_integer(fds) || json_integer_value(fds) < 0 ||
+                    json_integer_value(fds) > (json_int_t) PROTOCOL_MAX_FDS)
+                        return error_set(err, EINVAL, "request \"fds\" must be 0..%u", PROTOCOL_MAX_FDS);
+                req->n_fds = (size_t) json_integer_value(fds);
+        }
+        return 0;
+}
+
+static json_t *message_new(json_t *id)
+{
+        json_t *m = json_object();
+        if (!m)
+                return NULL;
+        if (json_object_set_new(m, "v", json_integer(PROTOCOL_VERSION)) < 0 ||
+            (id && json_object_set(m, "id", id) < 0)) {
+                json_decref(m);
+                return NULL;
+        }
+        return m;
+}
+
+json_t *message_request(json_t *id, const char *action, json_t *params, size_t n_fds)
+{
+        json_t *m = message_new(id);
+        if (!m) {
+                json_decref(params);
+                return NULL;
+        }
+        if (json_object_set_new(m, "action", json_string(action)) < 0 ||
+            json_object_set_new(m, "params", params ? params : json_object()) < 0 ||
+            (n_fds > 0 && json_object_set_new(m, "fds", json_integer((json_int_t) n_fds)) < 0)) {
+                json_decref(m);
+                return NULL;
+        }
+        return m;
+}
+
+json_t *message_reply(json_t *id, json_t *result, size_t n_fds)
+{
+        json_t *m = message_new(id);
+        if (!m) {
+                json_decref(result);
+                return NULL;
+        }
+        if (json_object_set_new(m, "result", result ? result : json_object()) < 0 ||
+            (n_fds > 0 && json_object_set_new(m, "fds", json_integer((json_int_t) n_fds)) < 0)) {
+                json_decref(m);
+                return NULL;
+        }
+        return m;
+}
+
+json_t *message_event(json_t *id, json_t *event)
+{
+        json_t *m = message_new(id);
+        if (!m) {
+                json_decref(event);
+                return NULL;
+        }
+        if (json_object_set_new(m, "event", event ? event : json_object()) < 0) {
+                json_decref(m);
+                return NULL;
+        }
+        return m;
+}
+
+json_t *message_error(json_t *id, int code, ProtoErrorKind kind, const char *message)
+{
+        json_t *m = message_new(id);
+        if (!m)
+                return NULL;
+        json_t *e = json_pack("{s:i, s:s, s:s}", "code", code > 0 ? code : EIO, "kind",
+                              proto_error_kind_to_string(kind), "message", message ? message : "error");
+        if (!e || json_object_set_new(m, "error", e) < 0) {
+                json_decref(m);
+                return NULL;
+        }
+        return m;
+}
+
+int message_classify(json_t *msg, MessageType *ret_type, json_t **ret_payload, Error *err)
+{
+        if (!json_is_object(msg))
+                return error_set(err, EPROTO, "daemon sent a message that is not a JSON object");
+        json_t *v = json_object_get(msg, "v");
+        if (!json_is_integer(v) || json_integer_value(v) != PROTOCOL_VERSION)
+                return error_set(err, EPROTO, "daemon speaks protocol version %lld, this CLI speaks %d; "
+                                 "restart the daemon after upgrading",
+                                 json_is_integer(v) ? (long long) json_integer_value(v) : -1LL, PROTOCOL_VERSION);
+        json_t *p;
+        if ((p = json_object_get(msg, "result"))) {
+                *ret_type = MESSAGE_REPLY;
+        } else if ((p = json_object_get(msg, "event"))) {
+                *ret_type = MESSAGE_EVENT;
+        } else if ((p = json_object_get(msg, "error")) && json_is_object(p)) {
+                *ret_type = MESSAGE_ERROR;
+        } else
+                return error_set(err, EPROTO, "daemon sent a message with no result, event or error");
+        *ret_payload = p;
+        return 0;
+}
+
+bool action_name_is_valid(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (c == '.') {
+                        if (s[i + 1] == '.')
+                                return false;
+                } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+                        return false;
+        }
+        return true;
+}

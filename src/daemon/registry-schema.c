@@ -1,0 +1,105 @@
+/* The registry schema and its migrations. migrations[i] takes a
+ * database from version i to i + 1; never edit a released step, add a
+ * new one and bump REGISTRY_SCHEMA_VERSION. */
+#include "daemon/registry-schema.h"
+
+/* Version 1: everything the areas of SPEC §4-§6 keep.
+ *
+ * Timestamps are Unix seconds. Names follow name_is_valid(). Limits of
+ * NULL mean "no limit". Rows that belong to a workspace are deleted
+ * with it (ON DELETE CASCADE); a sandbox with workspaces cannot be
+ * deleted before them (RESTRICT), so nothing is orphaned silently. */
+static const char migration_1[] =
+        "CREATE TABLE sandboxes (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 63),\n"
+        "  suite TEXT NOT NULL,\n"
+        "  mirror TEXT NOT NULL,\n"
+        "  bootstrap_method TEXT NOT NULL CHECK (bootstrap_method IN ('debootstrap', 'cached_rootfs')),\n"
+        "  memory_mb INTEGER CHECK (memory_mb IS NULL OR memory_mb > 0),\n"
+        "  cpu_percent INTEGER CHECK (cpu_percent IS NULL OR cpu_percent BETWEEN 1 AND 100),\n"
+        "  max_procs INTEGER CHECK (max_procs IS NULL OR max_procs > 0),\n"
+        "  state TEXT NOT NULL DEFAULT 'creating',\n"
+        "  setup_digest TEXT,\n"
+        "  created_at INTEGER NOT NULL DEFAULT (unixepoch()),\n"
+        "  updated_at INTEGER NOT NULL DEFAULT (unixepoch())\n"
+        ");\n"
+        "CREATE TABLE workspaces (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  sandbox_id INTEGER NOT NULL REFERENCES sandboxes(id) ON DELETE RESTRICT,\n"
+        "  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 63),\n"
+        "  state TEXT NOT NULL DEFAULT 'created',\n"
+        "  config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),\n"
+        "  pid INTEGER,\n"
+        "  pid_start_time INTEGER,\n"
+        "  uid_base INTEGER,\n"
+        "  gid_base INTEGER,\n"
+        "  ip TEXT,\n"
+        "  created_at INTEGER NOT NULL DEFAULT (unixepoch()),\n"
+        "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()),\n"
+        "  started_at INTEGER,\n"
+        "  stopped_at INTEGER,\n"
+        "  UNIQUE (sandbox_id, name)\n"
+        ");\n"
+        "CREATE INDEX workspaces_state ON workspaces(state);\n"
+        /* One 65536-id block per workspace (SPEC §5); base is unique so
+         * two workspaces can never share host ids. */
+        "CREATE TABLE id_ranges (\n"
+        "  base INTEGER PRIMARY KEY CHECK (base > 0),\n"
+        "  count INTEGER NOT NULL CHECK (count > 0),\n"
+        "  workspace_id INTEGER UNIQUE REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+        "  allocated_at INTEGER NOT NULL DEFAULT (unixepoch())\n"
+        ");\n"
+        "CREATE TABLE ip_leases (\n"
+        "  ip TEXT PRIMARY KEY,\n"
+        "  workspace_id INTEGER NOT NULL UNIQUE REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+        "  leased_at INTEGER NOT NULL DEFAULT (unixepoch())\n"
+        ");\n"
+        "CREATE TABLE ports (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+        "  host_ip TEXT NOT NULL DEFAULT '127.0.0.1',\n"
+        "  host_port INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),\n"
+        "  workspace_port INTEGER NOT NULL CHECK (workspace_port BETWEEN 1 AND 65535),\n"
+        "  proto TEXT NOT NULL DEFAULT 'tcp' CHECK (proto IN ('tcp')),\n"
+        "  declared INTEGER NOT NULL DEFAULT 1 CHECK (declared IN (0, 1)),\n"
+        "  created_at INTEGER NOT NULL DEFAULT (unixepoch()),\n"
+        "  UNIQUE (host_ip, host_port, proto)\n"
+        ");\n"
+        "CREATE INDEX ports_workspace ON ports(workspace_id);\n"
+        /* uid -1 is the wildcard scope; NOT NULL so UNIQUE works. */
+        "CREATE TABLE policy_rules (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  uid INTEGER NOT NULL CHECK (uid >= -1 AND uid <= 4294967295),\n"
+        "  pattern TEXT NOT NULL CHECK (length(pattern) BETWEEN 1 AND 128),\n"
+        "  effect TEXT NOT NULL CHECK (effect IN ('allow', 'deny')),\n"
+        "  created_at INTEGER NOT NULL DEFAULT (unixepoch()),\n"
+        "  UNIQUE (uid, pattern)\n"
+        ");\n"
+        "CREATE TABLE policy_default (\n"
+        "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+        "  decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny'))\n"
+        ");\n"
+        "INSERT INTO policy_default (id, decision) VALUES (1, 'allow');\n"
+        "CREATE TABLE snapshots (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+        "  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 63),\n"
+        "  size_bytes INTEGER,\n"
+        "  created_at INTEGER NOT NULL DEFAULT (unixepoch()),\n"
+        "  UNIQUE (workspace_id, name)\n"
+        ");\n";
+
+static const char *const migrations[] = {
+        migration_1,
+};
+
+_Static_assert(ELEMENTSOF(migrations) == REGISTRY_SCHEMA_VERSION,
+               "one migration per schema version");
+
+const char *registry_migration(int from_version)
+{
+        if (from_version < 0 || (size_t) from_version >= ELEMENTSOF(migrations))
+                return NULL;
+        return migrations[from_version];
+}

@@ -1,0 +1,66 @@
+/* The daemon's event loop and socket server (internal to src/daemon).
+ *
+ * One epoll loop serves every connection: non-blocking sockets, a
+ * bounded input buffer (one request of at most PROTOCOL_MAX_REQUEST),
+ * a bounded output queue (a client that does not read its replies is
+ * dropped, never waited for), a deadline for half-sent requests and for
+ * stalled writes, and caps on connections in total and per UID. Long
+ * actions run on worker threads and hand their events back to the loop
+ * through a locked queue and an eventfd. */
+#pragma once
+
+#include "daemon/call.h"
+
+#define SERVER_MAX_CONNECTIONS 1024
+#define SERVER_MAX_CONNECTIONS_PER_UID 128   /* not applied to root */
+#define SERVER_MAX_WORKERS 128               /* long actions in flight */
+#define SERVER_MAX_OUT_BYTES (32u * 1024u * 1024u)
+#define SERVER_REQUEST_TIMEOUT_MS 10000      /* a started request must complete */
+#define SERVER_IDLE_TIMEOUT_MS 600000        /* an idle connection is closed */
+#define SERVER_WRITE_TIMEOUT_MS 30000        /* queued output must make progress */
+
+typedef struct ServerLimits {
+        unsigned max_connections;
+        unsigned max_connections_per_uid;
+        unsigned max_workers;
+        size_t max_out_bytes;
+        unsigned request_timeout_ms;
+        unsigned idle_timeout_ms;
+        unsigned write_timeout_ms;
+} ServerLimits;
+
+#define SERVER_LIMITS_DEFAULT                                                                         \
+        { SERVER_MAX_CONNECTIONS, SERVER_MAX_CONNECTIONS_PER_UID, SERVER_MAX_WORKERS, SERVER_MAX_OUT_BYTES, \
+          SERVER_REQUEST_TIMEOUT_MS, SERVER_IDLE_TIMEOUT_MS, SERVER_WRITE_TIMEOUT_MS }
+
+typedef struct Server Server;
+
+/* Takes ownership of listen_fd (non-blocking, listening). */
+int server_new(struct Daemon *d, int listen_fd, const ServerLimits *limits, Server **ret);
+Server *server_free(Server *s);
+
+/* Extra fds served by the loop (the signalfd, ...). */
+typedef void (*ServerFdFn)(void *userdata, uint32_t events);
+int server_watch_fd(Server *s, int fd, ServerFdFn fn, void *userdata);
+
+/* Serve until server_stop() and the grace period are over. */
+int server_run(Server *s);
+void server_stop(Server *s);
+bool server_stopping(const Server *s);
+
+size_t server_n_connections(const Server *s);
+size_t server_n_workers(const Server *s);
+
+/* ---- used by call.c ---- */
+
+/* Loop thread: queue a frame (and fd, owned) for connection conn_id.
+ * -ECONNRESET when it is gone (the fd is closed). */
+int server_send(Server *s, uint64_t conn_id, char *frame, size_t len, int fd);
+
+/* Any thread: hand a frame to the loop. final_call (a reference, moved
+ * in) marks the call's last message. */
+int server_post(Server *s, uint64_t conn_id, char *frame, size_t len, int fd, Call *final_call);
+
+/* Worker accounting (worker.c). */
+bool server_worker_acquire(Server *s);
+void server_worker_release(Server *s);
