@@ -32,7 +32,7 @@
 #define LIMIT_CPU_SECONDS_MAX (10 * 365 * 24 * 3600) /* ten years */
 #define LIMIT_MAX_OPEN_FILES_MIN 16
 #define LIMIT_MAX_OPEN_FILES_MAX 1048576            /* default fs.nr_open */
-#define LIMIT_DISK_MB_MIN 1
+#define LIMIT_DISK_MB_MIN 16 /* DISK_QUOTA_MIN_MB: ext4's journal alone takes 4 MiB */
 #define LIMIT_DISK_MB_MAX (16 * 1024 * 1024)        /* 16 TiB */
 
 /* Where a table started, for messages of later stages ("up"). */

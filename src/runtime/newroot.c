@@ -139,7 +139,7 @@ static int mount_dev(const int dev_fds[N_DEV_NODES], NewRootFailure *fail)
         return 0;
 }
 
-static int mount_tmpfs_dirs(uint64_t tmp_size, NewRootFailure *fail)
+static int mount_tmp(uint64_t tmp_size, int tmp_fd, NewRootFailure *fail)
 {
         char opts[64] = "mode=1777";
         if (tmp_size > 0) {
@@ -149,7 +149,11 @@ static int mount_tmpfs_dirs(uint64_t tmp_size, NewRootFailure *fail)
         }
         if (mkdir_if_missing("/tmp", 01777) < 0)
                 return FAIL("creating", "/tmp");
-        if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+        if (tmp_fd >= 0) {
+                /* The disk quota's tmp/: already nosuid,nodev and empty. */
+                if (move_mount(tmp_fd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return FAIL("attaching", "/tmp");
+        } else if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
                 return FAIL("mounting tmpfs on", "/tmp");
         /* /run holds runtime state only; a private tmpfs also gives
          * /run/enclave (tokens) a home that never touches disk. */
@@ -311,7 +315,7 @@ int newroot_setup(const NewRootSpec *s, NewRootFailure *fail)
                 return r;
         for (size_t i = 0; i < N_DEV_NODES; i++)
                 close(dev_fds[i]);
-        r = mount_tmpfs_dirs(s->tmp_size_bytes, fail);
+        r = mount_tmp(s->tmp_size_bytes, s->tmp_fd, fail);
         if (r < 0)
                 return r;
         r = mount_home(s->home_fd, fail);

@@ -31,6 +31,7 @@ typedef struct NewRootSpec {
         const char *hostname;
         int root_fd;             /* detached overlay mount (from the parent) */
         int home_fd;             /* detached /home mount, or < 0 for none */
+        int tmp_fd;              /* detached /tmp mount (disk quota), or < 0 for a tmpfs */
         uint64_t tmp_size_bytes; /* size of the /tmp tmpfs; 0: kernel default */
         const WorkspaceFile *files;
         size_t n_files;

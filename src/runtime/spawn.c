@@ -11,6 +11,7 @@
 #include "runtime/rootfs.h"
 #include "runtime/sync.h"
 #include "runtime/syscalls.h"
+#include "storage/disk-quota.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -209,12 +210,13 @@ _noreturn_ static void child_main(SpawnChild *c)
         umask(022);
 
         SyncMsg m;
-        int fds[2];
-        int r = sync_recv(c->sock, &m, fds, 2);
+        int fds[3];
+        int r = sync_recv(c->sock, &m, fds, 3);
         if (r <= 0 || m.step != SPAWN_STEP_GO || fds[0] < 0)
                 _exit(125); /* parent gave up; it reports why */
         c->root.root_fd = fds[0];
         c->root.home_fd = fds[1];
+        c->root.tmp_fd = fds[2];
 
         become_workspace_root(c->sock);
         /* After the prepare hook moved us into the workspace's cgroup,
@@ -229,6 +231,8 @@ _noreturn_ static void child_main(SpawnChild *c)
         close(c->root.root_fd);
         if (c->root.home_fd >= 0)
                 close(c->root.home_fd);
+        if (c->root.tmp_fd >= 0)
+                close(c->root.tmp_fd);
 
         const char *what = NULL;
         r = hardening_apply_masks_full(&what);
@@ -292,14 +296,31 @@ static int validate(const WorkspaceSpawnConfig *c, Error *err)
                                  c->gid_base);
         if (c->init_fd < 0)
                 return error_set(err, EBADF, "workspace %s: no init binary", c->name);
+        if (c->disk_quota && c->home_dir)
+                return error_set(err, EINVAL, "workspace %s: disk_mb cannot be combined with workspace_dir", c->name);
         for (size_t i = 0; i < c->n_files; i++)
                 if (!c->files[i].path || c->files[i].path[0] != '/')
                         return error_set(err, EINVAL, "workspace %s: file path must be absolute", c->name);
         return 0;
 }
 
+/* /home (and with a disk quota /tmp) as detached mounts. */
+static int prepare_home(const WorkspaceSpawnConfig *c, const char *home_default, int *ret_home, int *ret_tmp,
+                        Error *err)
+{
+        if (c->disk_quota)
+                return disk_quota_attach(c->ws_dir, ret_home, ret_tmp, err);
+        int home = home_open_mount(c->home_dir ? c->home_dir : home_default, c->uid_base, c->gid_base, err);
+        if (home < 0)
+                return home;
+        *ret_home = home;
+        *ret_tmp = -EBADF;
+        return 0;
+}
+
 /* Host-side mounts, after the maps exist: idmapped lower, overlay, home. */
-static int prepare_mounts(const WorkspaceSpawnConfig *c, pid_t pid, int *ret_root, int *ret_home, Error *err)
+static int prepare_mounts(const WorkspaceSpawnConfig *c, pid_t pid, int *ret_root, int *ret_home, int *ret_tmp,
+                          Error *err)
 {
         char p[64];
         snprintf(p, sizeof p, "/proc/%d/ns/user", (int) pid);
@@ -318,11 +339,10 @@ static int prepare_mounts(const WorkspaceSpawnConfig *c, pid_t pid, int *ret_roo
         if (root < 0)
                 return root;
         log_debug("workspace %s: overlay lower layer passed as %s", c->name, overlay_lower_mode_to_string(mode));
-        int home = home_open_mount(c->home_dir ? c->home_dir : home_default, c->uid_base, c->gid_base, err);
-        if (home < 0)
-                return home;
+        int r = prepare_home(c, home_default, ret_home, ret_tmp, err);
+        if (r < 0)
+                return r;
         *ret_root = TAKE_FD(root);
-        *ret_home = home;
         return 0;
 }
 
@@ -347,8 +367,8 @@ static int spawn_run(const WorkspaceSpawnConfig *c, int sock, SpawnGuard *g, Wor
         int r = idmap_write(g->pid, &u, &gm, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int root = -EBADF, home = -EBADF;
-        r = prepare_mounts(c, g->pid, &root, &home, err);
+        _cleanup_close_ int root = -EBADF, home = -EBADF, tmp = -EBADF;
+        r = prepare_mounts(c, g->pid, &root, &home, &tmp, err);
         if (r < 0)
                 return r;
         if (c->prepare) {
@@ -356,12 +376,16 @@ static int spawn_run(const WorkspaceSpawnConfig *c, int sock, SpawnGuard *g, Wor
                 if (r < 0)
                         return r;
         }
-        int fds[2] = { root, home };
-        r = sync_send_step(sock, SPAWN_STEP_GO, fds, 2);
+        int fds[3] = { root, home, tmp };
+        r = sync_send_step(sock, SPAWN_STEP_GO, fds, tmp >= 0 ? 3 : 2);
         if (r < 0)
                 return error_setc(err, -r, "handing the mounts to the workspace");
+        /* From here the workspace's mount namespace alone holds the
+         * disk quota's mounts: it unmounts (and its loop device
+         * unbinds) when that namespace dies. */
         root = safe_close(root);
         home = safe_close(home);
+        tmp = safe_close(tmp);
         r = wait_for_exec(sock, err);
         if (r < 0)
                 return r;
@@ -406,7 +430,7 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                 .sock = child_sock,
                 .init_fd = c->init_fd,
                 .log_fds = { log0, log1, logs },
-                .root = { .hostname = c->name, .root_fd = -EBADF, .home_fd = -EBADF,
+                .root = { .hostname = c->name, .root_fd = -EBADF, .home_fd = -EBADF, .tmp_fd = -EBADF,
                           .tmp_size_bytes = c->tmp_size_bytes, .files = c->files, .n_files = c->n_files },
                 .argv = argv,
                 .envp = c->env ? c->env : default_env,

@@ -33,6 +33,8 @@ typedef struct WorkspaceSpawnConfig {
         const char *rootfs;         /* sandbox rootfs: the lower layer, never written */
         const char *ws_dir;         /* workspace dir: upper/ work/ home/ logs/ */
         const char *home_dir;       /* host dir for /home (workspace_dir); NULL: <ws_dir>/home */
+        bool disk_quota;            /* /home and /tmp from <ws_dir>/disk.img (storage/disk-quota.h)
+                                     * instead of <ws_dir>/home and a tmpfs; not with home_dir */
         uint32_t uid_base;          /* host uid of the workspace's root; 65536 ids from here */
         uint32_t gid_base;          /* same for gids */
         int init_fd;                /* sealed enclave-init from workspace_init_open() */

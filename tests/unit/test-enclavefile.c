@@ -459,7 +459,7 @@ TEST(disk_mb_not_with_workspace_dir)
 TEST(workspace_limits)
 {
         ASSERT_VALID("[sandbox]\nname = \"x\"\n[workspace.a]\ncpu_seconds = 1\ncpu_percent = 100\nmemory_mb = 16\n"
-                     "max_procs = 4194304\nmax_open_files = 16\ndisk_mb = 1\n");
+                     "max_procs = 4194304\nmax_open_files = 16\ndisk_mb = 16\n");
         ASSERT_INVALID("[sandbox]\nname = \"x\"\n[workspace.a]\ncpu_seconds = 0\ncpu_percent = 0\nmemory_mb = 15\n"
                        "max_procs = 0\nmax_open_files = 1048577\ndisk_mb = -5\n");
         ASSERT_EQ(diag.n, 6);
@@ -468,7 +468,7 @@ TEST(workspace_limits)
         ASSERT_DIAG(6, 13, "'memory_mb' must be between 16 and");
         ASSERT_DIAG(7, 13, "'max_procs' must be between 1 and");
         ASSERT_DIAG(8, 18, "'max_open_files' must be between 16 and 1048576");
-        ASSERT_DIAG(9, 11, "'disk_mb' must be between 1 and");
+        ASSERT_DIAG(9, 11, "'disk_mb' must be between 16 and");
         ASSERT_INVALID("[sandbox]\nname = \"x\"\n[workspace.a]\nmemory_mb = \"2G\"\n");
         ASSERT_DIAG(4, 13, "'memory_mb' must be an integer, got string");
 }
@@ -577,7 +577,7 @@ TEST(every_problem_is_reported_in_order)
                 "suite = \"bookwrom\"\n"                   /* 3 */
                 "memroy_mb = 5\n"                          /* 4 */
                 "[workspace.api]\n"                        /* 5 */
-                "disk_mb = 10\n"                           /* 6 */
+                "disk_mb = 100\n"                          /* 6 */
                 "workspace_dir = \"app\"\n"                /* 7 */
                 "ports = [\"0.0.0.0:1:1\"]\n"              /* 8 */
                 "[workspace.web]\n"                        /* 9 */
