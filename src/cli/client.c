@@ -18,6 +18,7 @@ struct Client {
         int64_t next_id;
         int timeout_ms;
         ProtoErrorKind last_kind;
+        int event_fd;   /* fd of the event being handled, until taken */
 };
 
 int client_socket_path(const Cli *cli, char **ret, Error *err)
@@ -144,6 +145,7 @@ int client_connect(const char *socket_path, Client **ret, Error *err)
         if (!c)
                 return error_set(err, ENOMEM, "out of memory");
         c->fd = TAKE_FD(fd);
+        c->event_fd = -EBADF;
         c->socket_path = strdup(socket_path);
         c->timeout_ms = -1;
         c->last_kind = _PROTO_ERR_INVALID;
@@ -317,6 +319,16 @@ static int take_reply_fd(Client *c, json_t *msg, int *ret_fd, Error *err)
         return 0;
 }
 
+int client_take_event_fd(Client *c)
+{
+        return TAKE_FD(c->event_fd);
+}
+
+int client_fd(const Client *c)
+{
+        return c->fd;
+}
+
 int client_call(Client *c, const char *action, json_t *params, const int *fds, size_t n_fds,
                 ClientEventFn on_event, void *userdata, json_t **ret_result, int *ret_fd, Error *err)
 {
@@ -343,7 +355,14 @@ int client_call(Client *c, const char *action, json_t *params, const int *fds, s
                         return r;
                 }
                 if (type == MESSAGE_EVENT) {
+                        c->event_fd = -EBADF;
+                        r = take_reply_fd(c, msg, &c->event_fd, err);
+                        if (r < 0) {
+                                json_decref(msg);
+                                return r;
+                        }
                         r = on_event ? on_event(payload, userdata) : 0;
+                        c->event_fd = safe_close(c->event_fd);
                         json_decref(msg);
                         if (r < 0)
                                 return error_setc(err, -r, "handling progress from the daemon");

@@ -48,6 +48,15 @@ void client_set_timeout(Client *c, int timeout_ms);
 int client_call(Client *c, const char *action, json_t *params, const int *fds, size_t n_fds,
                 ClientEventFn on_event, void *userdata, json_t **ret_result, int *ret_fd, Error *err);
 
+/* Inside an event callback: the fd that came with the event ("fds":
+ * 1), now owned by the caller; -EBADF when none. Not taken, it is
+ * closed after the callback. */
+int client_take_event_fd(Client *c);
+
+/* The connected socket, to poll() for the daemon's next message while
+ * doing other work in an event callback (e.g. relaying a pty). */
+int client_fd(const Client *c);
+
 /* Kind of the last error reply, or _PROTO_ERR_INVALID when the last
  * failure was local (connection, protocol). */
 ProtoErrorKind client_error_kind(const Client *c);

@@ -1,5 +1,6 @@
 /* enclave ping | health | version (doctor and stats come later). */
 #include "cli/cli.h"
+#include "cli/cmd-doctor.h"
 #include "cli/client.h"
 #include "cli/output.h"
 
@@ -107,7 +108,7 @@ static int cmd_version(Cli *cli, int argc, char **argv)
 const Command info_commands[] = {
         { "ping", "", "check that the daemon answers", cmd_ping },
         { "health", "", "show daemon health and host capabilities", cmd_health },
-        { "doctor", "", "check the host and the state for problems", cli_not_built },
+        { "doctor", "[--json]", "check the host and the state for problems", cmd_doctor },
         { "version", "", "print the version", cmd_version },
         { "stats", "[--no-stream]", "live resource usage of all workspaces", cli_not_built },
         {},

@@ -1,9 +1,355 @@
+/* enclave up [--rebuild] [--remove-orphans] | down | restart [--rebuild]
+ * | ps [--local|--project] — driven by ./Enclavefile (SPEC §3,
+ * docs/lifecycle.md).
+ *
+ * The Enclavefile is loaded and validated here, before the daemon is
+ * contacted: every problem is printed as FILE:LINE:COL and nothing
+ * changes. Then one request carries the resolved configuration; the
+ * daemon does the rest and streams one event per step. */
 #include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+#include "config/enclavefile.h"
+#include "base/str.h"
+
+#include <limits.h>
+#include <string.h>
+
+/* ---- options ---- */
+
+typedef struct ProjectArgs {
+        bool rebuild;
+        bool remove_orphans;
+        bool local;
+        bool project;
+} ProjectArgs;
+
+typedef struct ProjectFlag {
+        const char *name;
+        size_t offset;
+} ProjectFlag;
+
+static int parse_flags(Cli *cli, int argc, char **argv, const ProjectFlag *flags, const char *usage,
+                       const char *help, ProjectArgs *ret)
+{
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
+                        printf("Usage: enclave %s\n\n%s", usage, help);
+                        return 1;
+                }
+                const ProjectFlag *f = flags;
+                while (f->name && !streq(f->name, argv[i]))
+                        f++;
+                if (!f->name)
+                        return cli_usage_error(cli, "unknown argument '%s' for '%s'; usage: enclave %s", argv[i],
+                                               argv[0], usage);
+                *(bool *) ((char *) ret + f->offset) = true;
+        }
+        return 0;
+}
+
+/* ---- the Enclavefile ---- */
+
+static int load_enclavefile(Cli *cli, Enclavefile **ret)
+{
+        _cleanup_diagnostics_ Diagnostics diag = DIAGNOSTICS_INIT;
+        int r = enclavefile_load(ENCLAVEFILE_NAME, ret, &diag);
+        if (r >= 0)
+                return 0;
+        if (r == -ENOENT) {
+                char cwd[PATH_MAX];
+                return cli_fail(cli, "no %s in %s; create one with 'enclave init'", ENCLAVEFILE_NAME,
+                                getcwd(cwd, sizeof cwd) ? cwd : "the current directory");
+        }
+        if (r == -ENOMEM)
+                return cli_fail(cli, "out of memory while reading %s", ENCLAVEFILE_NAME);
+        for (size_t i = 0; i < diag.n; i++) {
+                _cleanup_free_ char *line = diagnostic_format(&diag.items[i]);
+                fprintf(stderr, "%s\n", line ? line : diag.items[i].message);
+        }
+        if (diag.dropped)
+                fprintf(stderr, "... and %zu more problems\n", diag.dropped);
+        size_t n = diagnostics_count(&diag);
+        return cli_fail(cli, "%s: %zu problem%s found; nothing was changed", ENCLAVEFILE_NAME, n, n == 1 ? "" : "s");
+}
+
+/* ---- streamed events ---- */
+
+typedef struct EventPrinter {
+        Cli *cli;
+        Progress progress;
+} EventPrinter;
+
+static int on_event(json_t *ev, void *userdata)
+{
+        EventPrinter *p = userdata;
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        const char *msg = json_string_value(json_object_get(ev, "message"));
+        if (!type || !msg)
+                return 0;
+        if (streq(type, "warning")) {
+                progress_done(&p->progress);
+                fprintf(stderr, "enclave: warning: %s\n", msg);
+                return 0;
+        }
+        if (p->cli->quiet || p->cli->json)
+                return 0;
+        if (streq(type, "note")) {
+                progress_line(&p->progress, "note: %s", msg);
+        } else if (streq(type, "step")) {
+                const char *status = json_string_value(json_object_get(ev, "status"));
+                if (status && streq(status, "begin"))
+                        progress_update(&p->progress, "%s ...", msg);
+                else if (status && streq(status, "failed")) {
+                        const char *ws = json_string_value(json_object_get(ev, "workspace"));
+                        progress_line(&p->progress, "FAILED %s%s%s", ws ? ws : "", ws ? ": " : "", msg);
+                } else
+                        progress_line(&p->progress, "%s", msg);
+        } else if (streq(type, "progress")) {
+                const char *stage = json_string_value(json_object_get(ev, "stage"));
+                if (stage && streq(stage, "output"))
+                        progress_line(&p->progress, "  | %s", msg);
+                else if (*msg)
+                        progress_update(&p->progress, "%s", msg);
+        }
+        return 0;
+}
+
+/* ---- up ---- */
+
+static void print_list(const char *label, json_t *names, const char *hint)
+{
+        if (json_array_size(names) == 0)
+                return;
+        printf("%s", label);
+        size_t i;
+        json_t *n;
+        json_array_foreach(names, i, n)
+                printf("%s%s", i ? ", " : " ", json_string_value(n));
+        printf("%s\n", hint);
+}
+
+static void print_up_summary(json_t *res)
+{
+        size_t i, n_created = 0, n_updated = 0, n_started = 0;
+        json_t *w;
+        json_array_foreach(json_object_get(res, "workspaces"), i, w) {
+                const char *action = json_string_value(json_object_get(w, "action"));
+                n_created += action && streq(action, "created");
+                n_updated += action && streq(action, "updated");
+                n_started += json_is_true(json_object_get(w, "started"));
+        }
+        size_t total = json_array_size(json_object_get(res, "workspaces"));
+        printf("sandbox %s is up: %zu workspace%s", json_string_value(json_object_get(res, "sandbox")), total,
+               total == 1 ? "" : "s");
+        if (n_created + n_updated + n_started == 0 && !json_is_true(json_object_get(json_object_get(res, "setup"), "ran")))
+                printf(", nothing changed");
+        else
+                printf(" (%zu created, %zu updated, %zu started)", n_created, n_updated, n_started);
+        printf(" in %lld ms\n", (long long) json_integer_value(json_object_get(res, "elapsed_ms")));
+        print_list("removed (not in the Enclavefile):", json_object_get(res, "removed_orphans"), "");
+        json_t *orphans = json_object_get(res, "orphans");
+        if (json_array_size(json_object_get(res, "removed_orphans")) == 0)
+                print_list("not in the Enclavefile (kept):", orphans,
+                           "; remove them with 'enclave up --remove-orphans'");
+}
+
+static int run_up(Cli *cli, const ProjectArgs *a)
+{
+        _cleanup_enclavefile_ Enclavefile *ef = NULL;
+        int r = load_enclavefile(cli, &ef);
+        if (r != 0)
+                return r;
+        json_t *config = enclavefile_to_json(ef);
+        json_t *params = config ? json_pack("{s:o, s:b, s:b}", "config", config, "rebuild", a->rebuild,
+                                            "remove_orphans", a->remove_orphans)
+                                : NULL;
+        if (!params)
+                return cli_fail(cli, "out of memory");
+
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_client_ Client *c = NULL;
+        if (client_open(cli, &c, &err) < 0) {
+                json_decref(params);
+                return cli_fail_error(cli, &err);
+        }
+        EventPrinter p = { .cli = cli };
+        progress_init(&p.progress, cli);
+        json_t *res = NULL;
+        r = client_call(c, "project.up", params, NULL, 0, on_event, &p, &res, NULL, &err);
+        progress_done(&p.progress);
+        if (r < 0)
+                return cli_fail_error(cli, &err);
+        if (cli->json)
+                json_print(res, stdout);
+        else if (!cli->quiet)
+                print_up_summary(res);
+        json_decref(res);
+        return EXIT_OK;
+}
+
+static int cmd_up(Cli *cli, int argc, char **argv)
+{
+        static const ProjectFlag flags[] = {
+                { "--rebuild", offsetof(ProjectArgs, rebuild) },
+                { "--remove-orphans", offsetof(ProjectArgs, remove_orphans) },
+                {},
+        };
+        ProjectArgs a = {};
+        int r = parse_flags(cli, argc, argv, flags, "up [--rebuild] [--remove-orphans]",
+                            "Create and start everything ./Enclavefile declares: the sandbox (created when missing),\n"
+                            "its setup (run again only when the setup list changed), and its workspaces\n"
+                            "(created when missing, updated and restarted when their definition changed,\n"
+                            "started when stopped). Running it again on an unchanged file changes nothing.\n\n"
+                            "  --rebuild          destroy the sandbox and its workspaces and create them again\n"
+                            "  --remove-orphans   destroy workspaces of the sandbox the file no longer declares\n",
+                            &a);
+        return r != 0 ? (r > 0 ? EXIT_OK : r) : run_up(cli, &a);
+}
+
+/* ---- down ---- */
+
+static int run_down(Cli *cli)
+{
+        _cleanup_enclavefile_ Enclavefile *ef = NULL;
+        int r = load_enclavefile(cli, &ef);
+        if (r != 0)
+                return r;
+        json_t *params = json_pack("{s:s, s:s}", "sandbox", ef->sandbox.name, "project", ef->path);
+        if (!params)
+                return cli_fail(cli, "out of memory");
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_client_ Client *c = NULL;
+        if (client_open(cli, &c, &err) < 0) {
+                json_decref(params);
+                return cli_fail_error(cli, &err);
+        }
+        EventPrinter p = { .cli = cli };
+        progress_init(&p.progress, cli);
+        json_t *res = NULL;
+        r = client_call(c, "project.down", params, NULL, 0, on_event, &p, &res, NULL, &err);
+        progress_done(&p.progress);
+        if (r < 0)
+                return cli_fail_error(cli, &err);
+        if (cli->json)
+                json_print(res, stdout);
+        else if (!cli->quiet) {
+                if (!json_is_true(json_object_get(res, "exists")))
+                        printf("sandbox %s does not exist; nothing to stop\n", ef->sandbox.name);
+                else
+                        printf("sandbox %s is down: %lld workspace(s) stopped in %lld ms\n", ef->sandbox.name,
+                               (long long) json_integer_value(json_object_get(res, "stopped")),
+                               (long long) json_integer_value(json_object_get(res, "elapsed_ms")));
+        }
+        json_decref(res);
+        return EXIT_OK;
+}
+
+static int cmd_down(Cli *cli, int argc, char **argv)
+{
+        static const ProjectFlag flags[] = { {} };
+        ProjectArgs a = {};
+        int r = parse_flags(cli, argc, argv, flags, "down",
+                            "Stop every workspace of ./Enclavefile's sandbox (all at once), then the sandbox.\n"
+                            "Nothing is removed: 'enclave up' starts them again.\n",
+                            &a);
+        return r != 0 ? (r > 0 ? EXIT_OK : r) : run_down(cli);
+}
+
+static int cmd_restart(Cli *cli, int argc, char **argv)
+{
+        static const ProjectFlag flags[] = {
+                { "--rebuild", offsetof(ProjectArgs, rebuild) },
+                { "--remove-orphans", offsetof(ProjectArgs, remove_orphans) },
+                {},
+        };
+        ProjectArgs a = {};
+        int r = parse_flags(cli, argc, argv, flags, "restart [--rebuild] [--remove-orphans]",
+                            "'enclave down', then 'enclave up' with the same options.\n", &a);
+        if (r != 0)
+                return r > 0 ? EXIT_OK : r;
+        r = run_down(cli);
+        return r != EXIT_OK ? r : run_up(cli, &a);
+}
+
+/* ---- ps ---- */
+
+static int print_processes(Cli *cli, json_t *procs)
+{
+        static const char *const headers[] = { "SANDBOX", "WORKSPACE", "PID", "USER", "CMD", NULL };
+        _cleanup_table_ Table *t = table_new(headers);
+        if (!t)
+                return cli_fail(cli, "out of memory");
+        size_t i;
+        json_t *p;
+        json_array_foreach(procs, i, p) {
+                char pid[24];
+                snprintf(pid, sizeof pid, "%lld", (long long) json_integer_value(json_object_get(p, "pid")));
+                const char *cells[] = {
+                        json_string_value(json_object_get(p, "sandbox")),
+                        json_string_value(json_object_get(p, "workspace")),
+                        pid,
+                        json_string_value(json_object_get(p, "user")),
+                        json_string_value(json_object_get(p, "cmd")),
+                };
+                if (table_add_row(t, cells) < 0)
+                        return cli_fail(cli, "out of memory");
+        }
+        return table_print(t, cli, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int cmd_ps(Cli *cli, int argc, char **argv)
+{
+        static const ProjectFlag flags[] = {
+                { "--local", offsetof(ProjectArgs, local) },
+                { "--project", offsetof(ProjectArgs, project) },
+                {},
+        };
+        ProjectArgs a = {};
+        int r = parse_flags(cli, argc, argv, flags, "ps [--local|--project]",
+                            "List the processes of running workspaces: SANDBOX WORKSPACE PID (host pid) USER (as\n"
+                            "seen inside the workspace) CMD.\n\n"
+                            "  --local     only the workspaces ./Enclavefile declares\n"
+                            "  --project   every workspace of ./Enclavefile's sandbox, declared or not\n",
+                            &a);
+        if (r != 0)
+                return r > 0 ? EXIT_OK : r;
+        if (a.local && a.project)
+                return cli_usage_error(cli, "'ps' takes --local or --project, not both");
+
+        json_t *params = json_object();
+        _cleanup_enclavefile_ Enclavefile *ef = NULL;
+        if (a.local || a.project) {
+                r = load_enclavefile(cli, &ef);
+                if (r != 0) {
+                        json_decref(params);
+                        return r;
+                }
+                json_t *names = json_array();
+                for (size_t i = 0; a.local && names && i < ef->n_workspaces; i++)
+                        (void) json_array_append_new(names, json_string(ef->workspaces[i].name));
+                if (params)
+                        json_object_set_new(params, "sandbox", json_string(ef->sandbox.name));
+                if (params && a.local)
+                        json_object_set(params, "workspaces", names);
+                json_decref(names);
+        }
+        if (!params)
+                return cli_fail(cli, "out of memory");
+        _cleanup_error_ Error err = ERROR_INIT;
+        json_t *res = NULL;
+        if (cli_call(cli, "project.ps", params, &res, &err) < 0)
+                return cli_fail_error(cli, &err);
+        json_t *procs = json_object_get(res, "processes");
+        r = cli->json ? (json_print(procs, stdout) < 0 ? EXIT_FAIL : EXIT_OK) : print_processes(cli, procs);
+        json_decref(res);
+        return r;
+}
 
 const Command project_commands[] = {
-        { "up", "[--rebuild] [--remove-orphans]", "create and start everything the Enclavefile declares", cli_not_built },
-        { "down", "", "stop the Enclavefile's workspaces, then its sandbox", cli_not_built },
-        { "restart", "[--rebuild]", "down, then up", cli_not_built },
-        { "ps", "[--local|--project]", "list workspace processes", cli_not_built },
+        { "up", "[--rebuild] [--remove-orphans]", "create and start everything the Enclavefile declares", cmd_up },
+        { "down", "", "stop the Enclavefile's workspaces, then its sandbox", cmd_down },
+        { "restart", "[--rebuild]", "down, then up", cmd_restart },
+        { "ps", "[--local|--project]", "list workspace processes", cmd_ps },
         {},
 };

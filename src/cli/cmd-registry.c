@@ -1,6 +1,55 @@
+/* enclave registry repair [--strict]: fix what `enclave doctor` finds
+ * in the registry and on disk (docs/doctor.md). */
 #include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+#include "base/str.h"
+
+static int cmd_repair(Cli *cli, int argc, char **argv)
+{
+        bool strict = false;
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--strict"))
+                        strict = true;
+                else if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
+                        printf("Usage: enclave registry repair [--strict]\n\nFix what 'enclave doctor' finds: "
+                               "workspaces marked running whose process is gone are cleaned up and marked stopped; "
+                               "stale veths, addresses, firewall entries and empty cgroups go; directories without "
+                               "a registry row are removed; snapshot rows are made to match the snapshots. --strict "
+                               "also deletes rows whose directories are gone, detaches mounts left under the state "
+                               "dir and kills what runs in stale cgroups.\n");
+                        return EXIT_OK;
+                } else
+                        return cli_usage_error(cli, "unexpected argument '%s'; usage: enclave registry repair "
+                                               "[--strict]", argv[i]);
+        }
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_client_ Client *c = NULL;
+        if (client_open(cli, &c, &err) < 0)
+                return cli_fail_error(cli, &err);
+        json_t *res = NULL;
+        if (client_call(c, "registry.repair", json_pack("{s:b}", "strict", strict), NULL, 0, NULL, NULL, &res, NULL,
+                        &err) < 0)
+                return cli_fail_error(cli, &err);
+        json_t *fixed = json_object_get(res, "fixed"), *left = json_object_get(res, "left");
+        size_t n_left = json_array_size(left);
+        if (cli->json)
+                json_print(res, stdout);
+        else if (!cli->quiet) {
+                size_t i;
+                json_t *s;
+                json_array_foreach(fixed, i, s)
+                        printf("fixed: %s\n", json_string_value(s));
+                json_array_foreach(left, i, s)
+                        printf("left:  %s\n", json_string_value(s));
+                if (json_array_size(fixed) == 0 && n_left == 0)
+                        printf("nothing to repair\n");
+        }
+        json_decref(res);
+        return n_left ? EXIT_FAIL : EXIT_OK;
+}
 
 const Command registry_commands[] = {
-        { "repair", "[--strict]", "fix registry rows and on-disk state that disagree", cli_not_built },
+        { "repair", "[--strict]", "fix registry rows and on-disk state that disagree", cmd_repair },
         {},
 };

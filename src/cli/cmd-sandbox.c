@@ -1,13 +1,549 @@
+/* enclave create <name> [options] | start | stop | destroy | remove |
+ * status <sandbox> | list | wipe [--yes]   (SPEC §2; sandbox.* actions)
+ *
+ * Input is checked here first (usage errors exit 2 before anything is
+ * sent), then again by the daemon, which owns the rules. */
 #include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+#include "config/values.h"
+#include "storage/layout.h"
+#include "base/str.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <time.h>
+
+#define NAME_RULE "1-63 characters: letters, digits, '_' and '-', starting with a letter or digit"
+
+static bool want_help(int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--"))
+                        break;
+                if (streq(argv[i], "-h") || streq(argv[i], "--help"))
+                        return true;
+        }
+        return false;
+}
+
+static int check_name(Cli *cli, const char *name)
+{
+        if (streq(name, LAYOUT_ROOTFS_CACHE))
+                return cli_usage_error(cli, "'%s' is reserved for the rootfs cache; choose another sandbox name",
+                                       name);
+        if (!layout_sandbox_name_is_valid(name))
+                return cli_usage_error(cli, "invalid sandbox name '%s': use " NAME_RULE, name);
+        return 0;
+}
+
+/* ---- progress events ---- */
+
+typedef struct EventView {
+        Progress p;
+        char stage[32];
+        int last_tenth;
+} EventView;
+
+static uint64_t member_u64(json_t *o, const char *key)
+{
+        json_int_t v = json_integer_value(json_object_get(o, key));
+        return v > 0 ? (uint64_t) v : 0;
+}
+
+/* A counter event: redrawn in place on a terminal; otherwise one line
+ * when a stage begins and at every tenth of the way. */
+static void show_counter(EventView *v, const char *stage, const char *message, json_t *ev)
+{
+        uint64_t cur = member_u64(ev, "current"), total = member_u64(ev, "total");
+        uint64_t bytes = member_u64(ev, "bytes"), bytes_total = member_u64(ev, "bytes_total");
+        bool new_stage = !streq(v->stage, stage);
+        snprintf(v->stage, sizeof v->stage, "%s", stage);
+        int tenth = total ? (int) (cur * 10 / total) : bytes_total ? (int) (bytes * 10 / bytes_total) : -1;
+        if (!v->p.tty && !new_stage && (tenth < 0 || tenth == v->last_tenth))
+                return;
+        v->last_tenth = tenth;
+        char counts[96] = "";
+        if (total)
+                snprintf(counts, sizeof counts, " %llu/%llu", (unsigned long long) cur, (unsigned long long) total);
+        else if (cur)
+                snprintf(counts, sizeof counts, " %llu", (unsigned long long) cur);
+        if (bytes_total)
+                snprintf(counts + strlen(counts), sizeof counts - strlen(counts), " (%llu/%llu MiB)",
+                         (unsigned long long) (bytes >> 20), (unsigned long long) (bytes_total >> 20));
+        else if (bytes)
+                snprintf(counts + strlen(counts), sizeof counts - strlen(counts), " (%llu MiB)",
+                         (unsigned long long) (bytes >> 20));
+        progress_update(&v->p, "%s: %s%s", stage, message, counts);
+}
+
+static int on_event(json_t *ev, void *userdata)
+{
+        EventView *v = userdata;
+        const char *type = json_string_value(json_object_get(ev, "type")) ?: "";
+        const char *message = json_string_value(json_object_get(ev, "message")) ?: "";
+        const char *stage = json_string_value(json_object_get(ev, "stage")) ?: "";
+        if (streq(type, "warning") || streq(stage, "warning"))
+                progress_line(&v->p, "warning: %s", message);
+        else if (!streq(type, "progress"))
+                progress_line(&v->p, "%s", message);
+        else if (streq(stage, "info") || streq(stage, "error"))
+                progress_line(&v->p, "%s", message);
+        else if (streq(stage, "output")) {
+                progress_done(&v->p);
+                if (!v->p.quiet)
+                        printf("%s\n", message);
+                fflush(stdout);
+        } else
+                show_counter(v, stage, message, ev);
+        return 0;
+}
+
+/* One request with progress; *ret_result on success. */
+static int call_with_progress(Cli *cli, const char *action, json_t *params, json_t **ret_result)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_client_ Client *c = NULL;
+        if (client_open(cli, &c, &err) < 0) {
+                json_decref(params);
+                return cli_fail_error(cli, &err);
+        }
+        EventView v = { .last_tenth = -1 };
+        progress_init(&v.p, cli);
+        int r = client_call(c, action, params, NULL, 0, on_event, &v, ret_result, NULL, &err);
+        progress_done(&v.p);
+        if (r < 0)
+                return cli_fail_error(cli, &err);
+        return EXIT_OK;
+}
+
+static int call_plain(Cli *cli, const char *action, json_t *params, json_t **ret_result)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        if (cli_call(cli, action, params, ret_result, &err) < 0)
+                return cli_fail_error(cli, &err);
+        return EXIT_OK;
+}
+
+/* ---- create ---- */
+
+static double now_secs(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int parse_cap(Cli *cli, const char *opt, const char *s, int64_t max, int64_t *ret)
+{
+        if (parse_int64(s, 1, max, ret) < 0)
+                return cli_usage_error(cli, "%s wants a whole number from 1 to %lld, got '%s'", opt, (long long) max,
+                                       s);
+        return 0;
+}
+
+static void print_create_help(void)
+{
+        printf("Usage: enclave create <name> [--suite S] [--mirror URL] [--bootstrap-method debootstrap|cached_rootfs]\n"
+               "                      [--memory-mb N] [--cpu-percent N] [--max-procs N]\n\n"
+               "Makes a sandbox: a Debian root filesystem (debootstrap, or a copy of a cached rootfs from\n"
+               "'enclave rootfs import|fetch') and a cgroup with aggregate caps over all its workspaces.\n"
+               "Defaults for suite, mirror and method come from config.toml (suite bookworm, debootstrap).\n"
+               "Suites: bookworm bullseye trixie sid stable testing oldstable. Names: " NAME_RULE ".\n");
+}
+
+static int create_options(Cli *cli, int argc, char **argv, json_t *params, const char **ret_name)
+{
+        static const struct option options[] = {
+                { "suite", required_argument, NULL, 's' },
+                { "mirror", required_argument, NULL, 'm' },
+                { "bootstrap-method", required_argument, NULL, 'b' },
+                { "memory-mb", required_argument, NULL, 'M' },
+                { "cpu-percent", required_argument, NULL, 'C' },
+                { "max-procs", required_argument, NULL, 'P' },
+                {},
+        };
+        _cleanup_error_ Error err = ERROR_INIT;
+        int c, r;
+        int64_t n;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":", options, NULL)) >= 0) {
+                switch (c) {
+                case 's':
+                        if (layout_check_suite(optarg, false, &err) < 0)
+                                return cli_usage_error(cli, "%s", error_msg(&err));
+                        json_object_set_new(params, "suite", json_string(optarg));
+                        break;
+                case 'm':
+                        if (mirror_url_check(optarg, &err) < 0)
+                                return cli_usage_error(cli, "invalid --mirror '%s': %s", optarg, error_msg(&err));
+                        json_object_set_new(params, "mirror", json_string(optarg));
+                        break;
+                case 'b':
+                        if (!bootstrap_method_is_known(optarg))
+                                return cli_usage_error(cli, "invalid --bootstrap-method '%s': use debootstrap or "
+                                                       "cached_rootfs", optarg);
+                        json_object_set_new(params, "bootstrap_method", json_string(optarg));
+                        break;
+                case 'M':
+                        if ((r = parse_cap(cli, "--memory-mb", optarg, 16ll << 20, &n)) != 0)
+                                return r;
+                        json_object_set_new(params, "memory_mb", json_integer(n));
+                        break;
+                case 'C':
+                        if ((r = parse_cap(cli, "--cpu-percent", optarg, 100, &n)) != 0)
+                                return r;
+                        json_object_set_new(params, "cpu_percent", json_integer(n));
+                        break;
+                case 'P':
+                        if ((r = parse_cap(cli, "--max-procs", optarg, 4194304, &n)) != 0)
+                                return r;
+                        json_object_set_new(params, "max_procs", json_integer(n));
+                        break;
+                case ':':
+                        return cli_usage_error(cli, "option '%s' needs a value", argv[optind - 1]);
+                default:
+                        return cli_usage_error(cli, "unknown option '%s'; see 'enclave create --help'",
+                                               argv[optind - 1]);
+                }
+        }
+        if (argc - optind != 1)
+                return cli_usage_error(cli, argc - optind < 1 ? "missing the sandbox name: enclave create <name>"
+                                                              : "too many arguments: enclave create <name> [options]");
+        *ret_name = argv[optind];
+        return check_name(cli, *ret_name);
+}
+
+static int cmd_create(Cli *cli, int argc, char **argv)
+{
+        if (want_help(argc, argv)) {
+                print_create_help();
+                return EXIT_OK;
+        }
+        json_t *params = json_object();
+        if (!params)
+                return cli_fail(cli, "out of memory");
+        const char *name = NULL;
+        int r = create_options(cli, argc, argv, params, &name);
+        if (r != 0) {
+                json_decref(params);
+                return r;
+        }
+        json_object_set_new(params, "name", json_string(name));
+        double start = now_secs();
+        json_t *res = NULL;
+        r = call_with_progress(cli, "sandbox.create", params, &res);
+        if (r != EXIT_OK)
+                return r;
+        if (cli->json)
+                json_print(res, stdout);
+        else if (!cli->quiet)
+                printf("created sandbox %s (%s, %s) in %.1fs\n", name,
+                       json_string_value(json_object_get(res, "suite")) ?: "?",
+                       json_string_value(json_object_get(res, "bootstrap_method")) ?: "?",
+                       now_secs() - start);
+        json_decref(res);
+        return EXIT_OK;
+}
+
+/* ---- one sandbox: start, stop, destroy, remove, status ---- */
+
+/* "<sandbox>" plus, with allow_force, "--force". */
+static int one_sandbox(Cli *cli, int argc, char **argv, bool allow_force, const char **ret_name, bool *ret_force)
+{
+        const char *name = NULL;
+        *ret_force = false;
+        for (int i = 1; i < argc; i++) {
+                if (allow_force && (streq(argv[i], "--force") || streq(argv[i], "-f")))
+                        *ret_force = true;
+                else if (argv[i][0] == '-')
+                        return cli_usage_error(cli, "unknown option '%s'%s", argv[i],
+                                               allow_force ? " (only --force is accepted)" : "");
+                else if (name)
+                        return cli_usage_error(cli, "'%s' takes one sandbox name, got '%s' and '%s'",
+                                               cli->command ?: argv[0], name, argv[i]);
+                else
+                        name = argv[i];
+        }
+        if (!name)
+                return cli_usage_error(cli, "missing the sandbox name: enclave %s <sandbox>%s",
+                                       cli->command ?: argv[0], allow_force ? " [--force]" : "");
+        *ret_name = name;
+        return check_name(cli, name);
+}
+
+static int simple_help(int argc, char **argv, const char *usage, const char *text)
+{
+        if (!want_help(argc, argv))
+                return -1;
+        printf("Usage: enclave %s\n\n%s\n", usage, text);
+        return EXIT_OK;
+}
+
+static int cmd_start(Cli *cli, int argc, char **argv)
+{
+        int r = simple_help(argc, argv, "start <sandbox>",
+                            "Makes a stopped sandbox usable again (its cgroup is re-created if the host lost it).\n"
+                            "Workspaces are started with 'enclave workspace start' or 'enclave up'.");
+        if (r >= 0)
+                return r;
+        const char *name;
+        bool force;
+        if ((r = one_sandbox(cli, argc, argv, false, &name, &force)) != 0)
+                return r;
+        json_t *res = NULL;
+        if ((r = call_plain(cli, "sandbox.start", json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
+                return r;
+        json_t *w;
+        size_t i;
+        json_array_foreach(json_object_get(res, "warnings"), i, w)
+                fprintf(stderr, "enclave: warning: %s\n", json_string_value(w));
+        if (cli->json)
+                json_print(res, stdout);
+        else if (!cli->quiet)
+                printf(json_is_true(json_object_get(res, "changed")) ? "started sandbox %s\n"
+                                                                      : "sandbox %s is already started\n", name);
+        json_decref(res);
+        return EXIT_OK;
+}
+
+static int cmd_stop(Cli *cli, int argc, char **argv)
+{
+        int r = simple_help(argc, argv, "stop <sandbox>",
+                            "Stops every running workspace of the sandbox and marks it stopped; 'enclave start'\n"
+                            "makes it usable again.");
+        if (r >= 0)
+                return r;
+        const char *name;
+        bool force;
+        if ((r = one_sandbox(cli, argc, argv, false, &name, &force)) != 0)
+                return r;
+        json_t *res = NULL;
+        if ((r = call_with_progress(cli, "sandbox.stop", json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
+                return r;
+        if (cli->json)
+                json_print(res, stdout);
+        else if (!cli->quiet)
+                printf(json_is_true(json_object_get(res, "changed")) ? "stopped sandbox %s\n"
+                                                                      : "sandbox %s was already stopped\n", name);
+        json_decref(res);
+        return EXIT_OK;
+}
+
+static int cmd_destroy(Cli *cli, int argc, char **argv)
+{
+        int r = simple_help(argc, argv, "destroy|remove <sandbox> [--force]",
+                            "Removes the sandbox: its root filesystem, its cgroup and its registry entry.\n"
+                            "A sandbox that still has workspaces is refused unless --force, which destroys them\n"
+                            "too. 'remove' is the same command.");
+        if (r >= 0)
+                return r;
+        const char *name;
+        bool force;
+        if ((r = one_sandbox(cli, argc, argv, true, &name, &force)) != 0)
+                return r;
+        json_t *res = NULL;
+        const char *action = streq(argv[0], "remove") ? "sandbox.remove" : "sandbox.destroy";
+        r = call_with_progress(cli, action, json_pack("{s:s, s:b}", "name", name, "force", force), &res);
+        if (r != EXIT_OK)
+                return r;
+        if (cli->json)
+                json_print(res, stdout);
+        else if (!cli->quiet)
+                printf("destroyed sandbox %s\n", name);
+        json_decref(res);
+        return EXIT_OK;
+}
+
+static void format_time(json_t *t, char *buf, size_t size)
+{
+        time_t when = (time_t) json_integer_value(t);
+        struct tm tm;
+        if (!json_is_integer(t) || !localtime_r(&when, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M", &tm) == 0)
+                snprintf(buf, size, "-");
+}
+
+static void print_caps(json_t *s)
+{
+        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+        json_t *v;
+        if (json_is_integer(v = json_object_get(s, "memory_mb")))
+                strbuf_printf(&b, "memory %lld MB", (long long) json_integer_value(v));
+        if (json_is_integer(v = json_object_get(s, "cpu_percent")))
+                strbuf_printf(&b, "%scpu %lld%%", b.len ? ", " : "", (long long) json_integer_value(v));
+        if (json_is_integer(v = json_object_get(s, "max_procs")))
+                strbuf_printf(&b, "%s%lld processes", b.len ? ", " : "", (long long) json_integer_value(v));
+        printf("caps:        %s\n", b.len ? b.data : "none");
+}
+
+static void print_status(Cli *cli, json_t *s)
+{
+        char state[64], created[32];
+        const char *st = json_string_value(json_object_get(s, "state")) ?: "?";
+        format_time(json_object_get(s, "created_at"), created, sizeof created);
+        printf("name:        %s\n", json_string_value(json_object_get(s, "name")) ?: "?");
+        printf("state:       %s\n", color_state(cli, st, state, sizeof state));
+        printf("suite:       %s\n", json_string_value(json_object_get(s, "suite")) ?: "?");
+        printf("method:      %s\n", json_string_value(json_object_get(s, "bootstrap_method")) ?: "?");
+        printf("mirror:      %s\n", json_string_value(json_object_get(s, "mirror")) ?: "?");
+        print_caps(s);
+        printf("workspaces:  %lld (%lld running)\n", (long long) json_integer_value(json_object_get(s, "workspaces")),
+               (long long) json_integer_value(json_object_get(s, "workspaces_running")));
+        printf("setup:       %s\n", json_string_value(json_object_get(s, "setup_digest")) ?: "not run");
+        printf("created:     %s\n", created);
+        printf("rootfs:      %s\n", json_string_value(json_object_get(s, "rootfs")) ?: "-");
+        json_t *cg = json_object_get(s, "cgroups");
+        size_t i;
+        json_t *p;
+        if (json_array_size(cg) == 0)
+                printf("cgroups:     none (run 'enclave start %s' to re-create them)\n",
+                       json_string_value(json_object_get(s, "name")) ?: "");
+        json_array_foreach(cg, i, p)
+                printf("%s %s\n", i == 0 ? "cgroups:    " : "            ", json_string_value(p));
+}
+
+static int cmd_status(Cli *cli, int argc, char **argv)
+{
+        int r = simple_help(argc, argv, "status <sandbox>", "Shows a sandbox (--json for all fields).");
+        if (r >= 0)
+                return r;
+        const char *name;
+        bool force;
+        if ((r = one_sandbox(cli, argc, argv, false, &name, &force)) != 0)
+                return r;
+        json_t *res = NULL;
+        if ((r = call_plain(cli, "sandbox.status", json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
+                return r;
+        if (cli->json)
+                json_print(res, stdout);
+        else if (!cli->quiet)
+                print_status(cli, res);
+        json_decref(res);
+        return EXIT_OK;
+}
+
+/* ---- list ---- */
+
+static int print_list(Cli *cli, json_t *list)
+{
+        static const char *const headers[] = { "NAME", "SUITE", "METHOD", "STATE", "WORKSPACES", "CREATED", NULL };
+        _cleanup_table_ Table *t = table_new(headers);
+        if (!t)
+                return cli_fail(cli, "out of memory");
+        size_t i;
+        json_t *s;
+        json_array_foreach(list, i, s) {
+                char ws[48], created[32], state[64];
+                snprintf(ws, sizeof ws, "%lld", (long long) json_integer_value(json_object_get(s, "workspaces")));
+                format_time(json_object_get(s, "created_at"), created, sizeof created);
+                const char *cells[] = {
+                        json_string_value(json_object_get(s, "name")),
+                        json_string_value(json_object_get(s, "suite")),
+                        json_string_value(json_object_get(s, "bootstrap_method")),
+                        color_state(cli, json_string_value(json_object_get(s, "state")) ?: "?", state, sizeof state),
+                        ws,
+                        created,
+                };
+                if (table_add_row(t, cells) < 0)
+                        return cli_fail(cli, "out of memory");
+        }
+        if (table_rows(t) == 0 && !cli->quiet) {
+                printf("no sandboxes; create one with 'enclave create <name>' or 'enclave up'\n");
+                return EXIT_OK;
+        }
+        return table_print(t, cli, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int cmd_list(Cli *cli, int argc, char **argv)
+{
+        int r = simple_help(argc, argv, "list", "Lists the sandboxes (--json for all fields).");
+        if (r >= 0)
+                return r;
+        if (argc > 1)
+                return cli_usage_error(cli, "'list' takes no arguments, got '%s'", argv[1]);
+        json_t *res = NULL;
+        if ((r = call_plain(cli, "sandbox.list", NULL, &res)) != EXIT_OK)
+                return r;
+        json_t *list = json_object_get(res, "sandboxes");
+        r = cli->json ? (json_print(list, stdout) < 0 ? EXIT_FAIL : EXIT_OK) : print_list(cli, list);
+        json_decref(res);
+        return r;
+}
+
+/* ---- wipe ---- */
+
+/* The user types "wipe" at a terminal; without one, only --yes will do. */
+static int confirm_wipe(Cli *cli, size_t n, const char *names)
+{
+        if (!isatty(STDIN_FILENO))
+                return cli_usage_error(cli, "refusing to wipe without confirmation: no terminal to ask on; add --yes "
+                                       "to destroy all %zu sandbox(es)", n);
+        fprintf(stderr, "This destroys %zu sandbox(es) (%s) with all their workspaces and files.\n"
+                        "Type 'wipe' to continue: ", n, names);
+        fflush(stderr);
+        char line[64];
+        if (!fgets(line, sizeof line, stdin))
+                return cli_fail(cli, "not confirmed; nothing was changed");
+        line[strcspn(line, "\r\n")] = 0;
+        if (!streq(line, "wipe"))
+                return cli_fail(cli, "not confirmed; nothing was changed");
+        return 0;
+}
+
+static int cmd_wipe(Cli *cli, int argc, char **argv)
+{
+        int r = simple_help(argc, argv, "wipe [--yes]",
+                            "Destroys every sandbox with its workspaces. Asks you to type 'wipe' unless --yes.\n"
+                            "Cached root filesystems (enclave rootfs ...) are kept.");
+        if (r >= 0)
+                return r;
+        bool yes = false;
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--yes") || streq(argv[i], "-y"))
+                        yes = true;
+                else
+                        return cli_usage_error(cli, "unknown argument '%s'; usage: enclave wipe [--yes]", argv[i]);
+        }
+        if (!yes) {
+                json_t *res = NULL;
+                if ((r = call_plain(cli, "sandbox.list", NULL, &res)) != EXIT_OK)
+                        return r;
+                json_t *list = json_object_get(res, "sandboxes");
+                _cleanup_strbuf_ StrBuf names = STRBUF_INIT;
+                size_t i;
+                json_t *s;
+                json_array_foreach(list, i, s)
+                        strbuf_printf(&names, "%s%s", i ? ", " : "", json_string_value(json_object_get(s, "name")));
+                size_t n = json_array_size(list);
+                json_decref(res);
+                if (n == 0) {
+                        if (!cli->quiet)
+                                printf("no sandboxes; nothing to wipe\n");
+                        return EXIT_OK;
+                }
+                if ((r = confirm_wipe(cli, n, names.data ?: "")) != 0)
+                        return r;
+        }
+        json_t *res = NULL;
+        if ((r = call_with_progress(cli, "sandbox.wipe", NULL, &res)) != EXIT_OK)
+                return r;
+        if (cli->json)
+                json_print(res, stdout);
+        else if (!cli->quiet)
+                printf("destroyed %zu sandbox(es)\n", json_array_size(json_object_get(res, "destroyed")));
+        json_decref(res);
+        return EXIT_OK;
+}
 
 const Command sandbox_top_commands[] = {
-        { "create", "<name> [--suite S] [--mirror URL] [--bootstrap-method M] [--memory-mb N] [--cpu-percent N] [--max-procs N]", "create a sandbox", cli_not_built },
-        { "start", "<sandbox>", "start a sandbox", cli_not_built },
-        { "stop", "<sandbox>", "stop a sandbox and its workspaces", cli_not_built },
-        { "destroy", "<sandbox>", "destroy a sandbox and everything in it", cli_not_built },
-        { "status", "<sandbox>", "show a sandbox", cli_not_built },
-        { "remove", "<sandbox>", "remove a sandbox", cli_not_built },
-        { "list", "", "list sandboxes", cli_not_built },
-        { "wipe", "[--yes]", "destroy every sandbox", cli_not_built },
+        { "create", "<name> [--suite S] [--mirror URL] [--bootstrap-method M] [--memory-mb N] [--cpu-percent N] [--max-procs N]", "create a sandbox", cmd_create },
+        { "start", "<sandbox>", "start a sandbox", cmd_start },
+        { "stop", "<sandbox>", "stop a sandbox and its workspaces", cmd_stop },
+        { "destroy", "<sandbox> [--force]", "destroy a sandbox and everything in it", cmd_destroy },
+        { "status", "<sandbox>", "show a sandbox", cmd_status },
+        { "remove", "<sandbox> [--force]", "remove a sandbox (same as destroy)", cmd_destroy },
+        { "list", "", "list sandboxes", cmd_list },
+        { "wipe", "[--yes]", "destroy every sandbox", cmd_wipe },
         {},
 };

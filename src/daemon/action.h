@@ -81,6 +81,14 @@ bool call_cancelled(Call *c);
  * reference. -ECONNRESET when the client is gone, -EALREADY after the
  * reply. */
 int call_event(Call *c, json_t *event);
+/* Same with one fd (e.g. a pty master) passed along ("fds": 1); the fd
+ * is owned by the call from here on, also on failure. */
+int call_event_fd(Call *c, json_t *event, int fd);
+
+/* An eventfd (owned by the call) that becomes readable once the call
+ * is cancelled, so a long action can wait for its work and for
+ * cancellation in one poll(). Negative errno on failure. */
+int call_cancel_fd(Call *c);
 
 /* Send the final result (steals the reference; NULL means {}) and
  * optionally one fd, which is passed to the client and closed here
@@ -104,6 +112,13 @@ int call_param_bool(Call *c, const char *key, bool def, bool *ret, Error *err);
 extern const Action core_actions[];  /* actions-core.c: daemon.*, policy.* */
 extern const Action test_actions[];  /* actions-test.c: debug.* (ACTION_TEST) */
 extern const Action auth_actions[];  /* actions-auth.c: auth.* */
+extern const Action sandbox_actions[]; /* actions-sandbox.c: sandbox.* */
+extern const Action rootfs_actions[];  /* actions-rootfs.c: rootfs.* */
+extern const Action workspace_actions[]; /* actions-workspace.c: workspace.* */
+extern const Action port_actions[];      /* actions-ports.c: workspace.port.* */
+extern const Action project_actions[];   /* actions-project.c: project.* (up, down, ps) */
+extern const Action snapshot_actions[];  /* actions-snapshot.c: snapshot.*, workspace.snapshot_gc */
+extern const Action doctor_actions[];    /* actions-doctor.c: daemon.doctor, registry.repair */
 
 /* Look an action up by name; ACTION_TEST ones only when enabled. */
 const Action *actions_find(const char *name, bool test_actions);

@@ -8,6 +8,13 @@
 static const Action *const action_tables[] = {
         core_actions,
         auth_actions,
+        sandbox_actions,
+        rootfs_actions,
+        port_actions,
+        workspace_actions,
+        project_actions,
+        snapshot_actions,
+        doctor_actions,
         test_actions,
 };
 
@@ -28,7 +35,7 @@ const Action *actions_find(const char *name, bool with_test_actions)
  * (docs/actions.md). A request for one gets "not built" rather than
  * "unknown action", so a newer CLI against an older daemon reads well. */
 static const char *const reserved_patterns[] = {
-        "sandbox.*", "workspace.*", "rootfs.*", "snapshot.*", "auth.*", "registry.*", "project.*",
+        "workspace.*", "snapshot.*", "auth.*", "registry.*", "project.*",
         "daemon.doctor", "daemon.stats",
 };
 

@@ -6,6 +6,7 @@
 #include "base/log.h"
 
 #include <string.h>
+#include <sys/eventfd.h>
 
 Call *call_new(struct Daemon *d, struct Server *s, uint64_t conn_id, const Action *a, json_t *id, json_t *params,
                const struct ucred *cred, const int *fds, unsigned n_fds)
@@ -17,6 +18,7 @@ Call *call_new(struct Daemon *d, struct Server *s, uint64_t conn_id, const Actio
                 return NULL;
         }
         atomic_init(&c->n_ref, 1);
+        atomic_init(&c->cancel_fd, -EBADF);
         c->daemon = d;
         c->server = s;
         c->conn_id = conn_id;
@@ -43,6 +45,7 @@ Call *call_unref(Call *c)
         for (unsigned i = 0; i < c->n_fds; i++)
                 safe_close(c->fds[i]);
         registry_close(c->worker_registry);
+        safe_close(atomic_load(&c->cancel_fd));
         json_decref(c->id);
         json_decref(c->params);
         free(c);
@@ -52,6 +55,28 @@ Call *call_unref(Call *c)
 void call_cancel(Call *c)
 {
         atomic_store(&c->cancelled, true);
+        int fd = atomic_load(&c->cancel_fd);
+        if (fd >= 0)
+                (void) eventfd_write(fd, 1);
+}
+
+int call_cancel_fd(Call *c)
+{
+        int fd = atomic_load(&c->cancel_fd);
+        if (fd >= 0)
+                return fd;
+        int nfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (nfd < 0)
+                return -errno;
+        int expected = -EBADF;
+        if (!atomic_compare_exchange_strong(&c->cancel_fd, &expected, nfd)) {
+                safe_close(nfd);
+                return expected;
+        }
+        /* call_cancel() may have run before the fd existed. */
+        if (call_cancelled(c))
+                (void) eventfd_write(nfd, 1);
+        return nfd;
 }
 
 json_t *call_params(Call *c)
@@ -124,6 +149,19 @@ static int call_emit(Call *c, json_t *msg, int fd, bool final)
         if (!c->on_worker)
                 return server_send(c->server, c->conn_id, frame, len, fd);
         return server_post(c->server, c->conn_id, frame, len, fd, final ? call_ref(c) : NULL);
+}
+
+int call_event_fd(Call *c, json_t *event, int fd)
+{
+        if (atomic_load(&c->replied) || atomic_load(&c->cancelled)) {
+                json_decref(event);
+                safe_close(fd);
+                return atomic_load(&c->replied) ? -EALREADY : -ECONNRESET;
+        }
+        json_t *msg = message_event(c->id, event);
+        if (msg && json_object_set_new(msg, "fds", json_integer(1)) < 0)
+                msg = (json_decref(msg), NULL);
+        return call_emit(c, msg, fd, false);
 }
 
 int call_event(Call *c, json_t *event)

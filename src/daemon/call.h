@@ -25,6 +25,7 @@ struct Call {
         atomic_bool replied;
         atomic_bool cancelled;
         struct Registry *worker_registry; /* a long action's own connection */
+        atomic_int cancel_fd;   /* eventfd of call_cancel_fd(), -EBADF until asked for */
 };
 
 /* A new call (one reference); takes ownership of fds. */

@@ -1,6 +1,10 @@
 #include "daemon/daemon.h"
+#include "daemon/actions-snapshot.h"
 #include "daemon/server.h"
 #include "daemon/socket.h"
+#include "daemon/workspace-engine.h"
+#include "daemon/network.h"
+#include "daemon/registry-sandbox.h"
 #include "base/fs.h"
 #include "base/log.h"
 
@@ -15,51 +19,6 @@
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <linux/magic.h>
-
-static int override(char **field, const char *value)
-{
-        if (!value)
-                return 0;
-        char *copy = strdup(value);
-        if (!copy)
-                return -ENOMEM;
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
-static int require_absolute(const char *what, const char *path, Error *err)
-{
-        if (!path || path[0] != '/')
-                return error_set(err, EINVAL, "%s must be an absolute path, got '%s'", what, path ? path : "");
-        return 0;
-}
-
-int daemon_resolve_settings(const DaemonOptions *opts, Settings *ret, Error *err)
-{
-        Settings s = {};
-        int r = settings_load(opts->config_path, &s, err);
-        if (r < 0)
-                return r;
-        if (override(&s.socket_path, opts->socket_path) < 0 || override(&s.state_dir, opts->state_dir) < 0 ||
-            override(&s.pid_file, opts->pid_file) < 0 ||
-            override(&s.debootstrap_binary, opts->debootstrap_binary) < 0 ||
-            override(&s.workspace_apparmor_profile, opts->workspace_apparmor_profile) < 0 ||
-            override(&s.workspace_selinux_label, opts->workspace_selinux_label) < 0) {
-                settings_done(&s);
-                return error_set(err, ENOMEM, "out of memory");
-        }
-        if (opts->wait_secs >= 0)
-                s.wait_secs = opts->wait_secs;
-        if (require_absolute("--state-dir", s.state_dir, err) < 0 ||
-            require_absolute("--pid-file", s.pid_file, err) < 0 ||
-            require_absolute("--socket", s.socket_path, err) < 0) {
-                settings_done(&s);
-                return -EINVAL;
-        }
-        *ret = s;
-        return 0;
-}
 
 uint64_t daemon_uptime_secs(const Daemon *d)
 {
@@ -239,11 +198,18 @@ static int daemon_open_state(Daemon *d, Error *err)
         r = registry_policy_load(d->registry, &d->policy, err);
         if (r < 0)
                 return error_wrap(err, "loading the policy");
+        /* Before reconciling: adopting a running workspace needs it. */
+        r = workspace_engine_init(d, err);
+        if (r < 0)
+                return r;
         r = reconcile_workspaces(d, err);
         if (r < 0)
                 return r;
         if (r > 0)
                 log_info("reconciled %d workspace(s) whose processes were gone", r);
+        if ((r = sandbox_recover_interrupted(d, err)) < 0)
+                return r;
+        (void) snapshot_recover_all(d); /* interrupted restores, half-built snapshots */
         RateLimitConfig rl = RATELIMIT_CONFIG_DEFAULT;
         if (ratelimiter_init(&d->ratelimit, &rl, now_monotonic_ns()) < 0)
                 return error_set(err, ENOMEM, "out of memory");
@@ -260,6 +226,9 @@ static void daemon_done(Daemon *d)
                 return;
         }
         d->server = server_free(d->server);
+        /* Workspaces keep running; only the engine's thread ends. */
+        workspace_engine_shutdown(d);
+        network_shutdown(d);
         d->registry = registry_close(d->registry);
         policy_done(&d->policy);
         ratelimiter_done(&d->ratelimit);
@@ -324,6 +293,14 @@ int daemon_run(const DaemonOptions *opts, Error *err)
                 r = daemon_setup_signals(&d, err);
         if (r >= 0)
                 r = daemon_open_state(&d, err);
+        if (r >= 0)
+                r = network_init(&d, err);
+        if (r >= 0) {
+                /* Workspaces still run without it; they are reported. */
+                _cleanup_error_ Error nerr = ERROR_INIT;
+                if (network_reconcile(&d, &nerr) < 0)
+                        log_warn("network: %s", error_msg(&nerr));
+        }
         if (r >= 0)
                 r = daemon_serve(&d, opts, err);
         daemon_done(&d);

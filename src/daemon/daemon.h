@@ -51,6 +51,8 @@ typedef struct Daemon {
         Policy policy;            /* event-loop thread only; mirrors the registry */
         RateLimiter ratelimit;    /* event-loop thread only */
         struct Server *server;
+        struct Network *network;  /* network.c: bridge, firewall, proxy */
+        struct WorkspaceEngine *engine; /* workspace-engine.c: running workspaces */
         pid_t pid;
         time_t started_at;        /* wall clock, for display */
         uint64_t started_ns;      /* monotonic, for uptime */

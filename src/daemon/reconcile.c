@@ -4,6 +4,7 @@
  * marked stopped. A workspace whose pid 1 still runs with the recorded
  * start time is left alone: workspaces outlive a daemon restart. */
 #include "daemon/daemon.h"
+#include "daemon/workspace-engine.h"
 #include "base/log.h"
 #include "base/process.h"
 
@@ -14,6 +15,7 @@
  * cgroups, firewall entries, port proxies) adds its function here. */
 static const ReconcileFn reconcile_hooks[] = {
         NULL, /* keeps the array non-empty; skipped */
+        workspace_engine_cleanup_dead, /* workspace-engine.c: cgroup (and its OOM count) */
 };
 
 typedef struct Row {
@@ -105,7 +107,14 @@ int reconcile_workspaces(Daemon *d, Error *err)
                 const ReconcileWorkspace *ws = &rows[i].ws;
                 if (ws->pid > 0 && pid_is_same_process(ws->pid, ws->pid_start_time)) {
                         log_info("workspace %s/%s still runs (pid %d)", ws->sandbox, ws->name, (int) ws->pid);
-                        continue;
+                        /* Watch it again; one that died just now is cleaned up below. */
+                        _cleanup_error_ Error aerr = ERROR_INIT;
+                        int a = workspace_engine_adopt(d, ws, &aerr);
+                        if (a >= 0)
+                                continue;
+                        log_warn("workspace %s/%s: cannot adopt it: %s", ws->sandbox, ws->name, error_msg(&aerr));
+                        if (a != -ESRCH)
+                                continue;
                 }
                 log_info("workspace %s/%s: its process %d is gone; cleaning up and marking it stopped", ws->sandbox,
                          ws->name, (int) ws->pid);

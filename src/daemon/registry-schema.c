@@ -21,6 +21,9 @@ static const char migration_1[] =
         "  max_procs INTEGER CHECK (max_procs IS NULL OR max_procs > 0),\n"
         "  state TEXT NOT NULL DEFAULT 'creating',\n"
         "  setup_digest TEXT,\n"
+        /* The Enclavefile (absolute path) that last ran `up` for it;
+         * NULL for a sandbox made by `enclave create` (project.c). */
+        "  project TEXT,\n"
         "  created_at INTEGER NOT NULL DEFAULT (unixepoch()),\n"
         "  updated_at INTEGER NOT NULL DEFAULT (unixepoch())\n"
         ");\n"
@@ -39,6 +42,10 @@ static const char migration_1[] =
         "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()),\n"
         "  started_at INTEGER,\n"
         "  stopped_at INTEGER,\n"
+        /* How init last ended (NULL while running or never started) and
+         * how many processes the OOM killer took over its lifetime. */
+        "  exit_status INTEGER,\n"
+        "  oom_kills INTEGER NOT NULL DEFAULT 0,\n"
         "  UNIQUE (sandbox_id, name)\n"
         ");\n"
         "CREATE INDEX workspaces_state ON workspaces(state);\n"

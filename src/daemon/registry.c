@@ -361,14 +361,25 @@ int registry_open(const char *path, Registry **ret, Error *err)
                 return error_set(err, ENOMEM, "out of memory");
 
         /* Create it ourselves so it is never readable by others, not
-         * even for an instant; the -wal and -shm files inherit the mode. */
-        int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
+         * even for an instant; the -wal and -shm files inherit the mode.
+         * An existing database is never open()ed and close()d here:
+         * closing any fd of the file drops the POSIX locks SQLite holds
+         * through this process's other connections. */
+        int k = 0;
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                safe_close(fd);
+        else if (errno != EEXIST)
                 return error_setc(err, errno, "opening registry %s", path);
-        int k = fchmod(fd, 0600) < 0 ? -errno : 0;
-        safe_close(fd);
-        if (k < 0)
-                return error_setc(err, -k, "registry: setting mode of %s", path);
+        else {
+                struct stat st;
+                if (lstat(path, &st) < 0)
+                        return error_setc(err, errno, "opening registry %s", path);
+                if (!S_ISREG(st.st_mode))
+                        return error_set(err, EINVAL, "registry %s is not a regular file", path);
+                if ((st.st_mode & 07777) != 0600 && chmod(path, 0600) < 0)
+                        return error_setc(err, errno, "registry: setting mode of %s", path);
+        }
 
         int rc = sqlite3_open_v2(path, &r->db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |

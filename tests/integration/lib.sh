@@ -38,6 +38,10 @@ is() {
 contains() {
         case "$2" in *"$3"*) tap_ok "$1" ;; *) tap_fail "$1" "'$3' not found in: $(printf '%s' "$2" | head -c 400)" ;; esac
 }
+# lacks NAME HAYSTACK NEEDLE
+lacks() {
+        case "$2" in *"$3"*) tap_fail "$1" "'$3' unexpectedly found in: $(printf '%s' "$2" | head -c 400)" ;; *) tap_ok "$1" ;; esac
+}
 
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 require_root() { [ "$(id -u)" -eq 0 ] || skip_all "integration tests need root"; }

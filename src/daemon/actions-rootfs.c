@@ -1,0 +1,183 @@
+/* rootfs.export, rootfs.import, rootfs.fetch: the cached root
+ * filesystems <state>/sandboxes/rootfs-cache/<suite|base>/ (SPEC §2, §4;
+ * src/storage/rootfs-cache.h).
+ *
+ * Archives are files of the user: the CLI opens (import) or creates
+ * (export) them with the user's own rights and passes the fd, so the
+ * daemon never opens a user's path as root. */
+#include "daemon/action.h"
+#include "daemon/call.h"
+#include "daemon/daemon.h"
+#include "storage/layout.h"
+#include "storage/rootfs-cache.h"
+#include "base/log.h"
+#include "base/str.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+static int on_progress(const StorageProgress *p, void *userdata)
+{
+        Call *c = userdata;
+        if (call_cancelled(c))
+                return -ECANCELED;
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "type", "progress", "stage",
+                               progress_stage_to_string(p->stage) ?: "info", "message", p->message ?: "", "current",
+                               (json_int_t) p->done, "total", (json_int_t) p->total, "bytes", (json_int_t) p->bytes,
+                               "bytes_total", (json_int_t) p->bytes_total);
+        if (ev && call_event(c, ev) == -ECONNRESET)
+                return -ECANCELED;
+        return 0;
+}
+
+static StorageMonitor call_monitor(Call *c)
+{
+        /* c->cancelled is set for every call when the daemon stops too. */
+        return (StorageMonitor) { .progress = on_progress, .userdata = c, .cancel = &c->cancelled };
+}
+
+/* Exactly one of "suite": S or "base": true. */
+static int param_cache(Call *c, const char **ret, Error *err)
+{
+        const char *suite;
+        bool base;
+        int r = call_param_string(c, "suite", false, &suite, err);
+        if (r >= 0)
+                r = call_param_bool(c, "base", false, &base, err);
+        if (r < 0)
+                return r;
+        if (!!suite == base)
+                return error_set(err, EINVAL, "name exactly one cache: a suite (--suite S) or the generic one (--base)");
+        if (base) {
+                *ret = LAYOUT_CACHE_BASE;
+                return 0;
+        }
+        r = layout_check_suite(suite, false, err);
+        if (r < 0)
+                return r;
+        *ret = suite;
+        return 0;
+}
+
+static int param_compression(Call *c, TarballCompression *ret, Error *err)
+{
+        const char *s;
+        int r = call_param_string(c, "compression", false, &s, err);
+        if (r < 0)
+                return r;
+        if (!s) {
+                *ret = TARBALL_NONE;
+                return 0;
+        }
+        for (TarballCompression t = 0; t < _TARBALL_COMPRESSION_MAX; t++)
+                if (streq(s, tarball_compression_to_string(t))) {
+                        *ret = t;
+                        return 0;
+                }
+        return error_set(err, EINVAL, "invalid compression '%s': use none, gzip or zstd", s);
+}
+
+static int take_fd(Call *c, const char *what, int *ret, Error *err)
+{
+        if (call_n_fds(c) != 1)
+                return error_set(err, EINVAL, "rootfs.%s needs exactly one file descriptor (the archive)", what);
+        int fd = call_take_fd(c, 0);
+        if (fd < 0)
+                return error_set(err, EBADF, "the archive's file descriptor is missing");
+        *ret = fd;
+        return 0;
+}
+
+static int reply_stats(Call *c, const char *cache, const TarballStats *st, Error *err)
+{
+        _cleanup_free_ char *dir = NULL;
+        int r = layout_rootfs_cache_dir(call_daemon(c)->settings.state_dir, cache, &dir, err);
+        if (r < 0)
+                return r;
+        return call_reply(c, json_pack("{s:s, s:s, s:I, s:I}", "cache", cache, "path", dir, "entries",
+                                       (json_int_t) st->entries, "bytes", (json_int_t) st->bytes),
+                          -EBADF);
+}
+
+static int action_rootfs_export(Call *c, Error *err)
+{
+        const char *cache;
+        TarballCompression comp = TARBALL_NONE;
+        _cleanup_close_ int fd = -EBADF;
+        int r = param_cache(c, &cache, err);
+        if (r >= 0)
+                r = param_compression(c, &comp, err);
+        if (r >= 0)
+                r = take_fd(c, "export", &fd, err);
+        if (r < 0)
+                return r;
+        /* Only something we can write an archive into: a regular file or
+         * a pipe, never a device or a socket the client had lying around. */
+        struct stat st;
+        int fl = fcntl(fd, F_GETFL);
+        if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)))
+                return error_set(err, EINVAL, "the export output must be a regular file or a pipe");
+        if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+                return error_set(err, EBADF, "the export output is not open for writing");
+        StorageMonitor mon = call_monitor(c);
+        TarballStats stats = {};
+        r = rootfs_cache_export_fd(call_daemon(c)->settings.state_dir, cache, fd, comp, &mon, &stats, err);
+        if (r < 0)
+                return r;
+        if (fsync(fd) < 0 && errno != EINVAL)
+                return error_setc(err, errno, "writing the archive");
+        log_info("rootfs: exported the %s cache (%llu entries, by uid %u)", cache,
+                 (unsigned long long) stats.entries, (unsigned) call_uid(c));
+        return reply_stats(c, cache, &stats, err);
+}
+
+static int action_rootfs_import(Call *c, Error *err)
+{
+        const char *cache;
+        bool replace;
+        _cleanup_close_ int fd = -EBADF;
+        int r = param_cache(c, &cache, err);
+        if (r >= 0)
+                r = call_param_bool(c, "replace", false, &replace, err);
+        if (r >= 0)
+                r = take_fd(c, "import", &fd, err);
+        if (r < 0)
+                return r;
+        StorageMonitor mon = call_monitor(c);
+        TarballStats stats = {};
+        r = rootfs_cache_import_fd(call_daemon(c)->settings.state_dir, cache, fd, replace, &mon, &stats, err);
+        if (r < 0)
+                return r;
+        log_info("rootfs: imported the %s cache (%llu entries, by uid %u)", cache,
+                 (unsigned long long) stats.entries, (unsigned) call_uid(c));
+        return reply_stats(c, cache, &stats, err);
+}
+
+static int action_rootfs_fetch(Call *c, Error *err)
+{
+        const char *cache, *url;
+        bool replace;
+        int r = param_cache(c, &cache, err);
+        if (r >= 0)
+                r = call_param_string(c, "url", true, &url, err);
+        if (r >= 0)
+                r = call_param_bool(c, "replace", false, &replace, err);
+        if (r < 0)
+                return r;
+        StorageMonitor mon = call_monitor(c);
+        TarballStats stats = {};
+        FetchOptions o = {};
+        r = rootfs_cache_fetch(call_daemon(c)->settings.state_dir, cache, url, replace, &o, &mon, &stats, err);
+        if (r < 0)
+                return r;
+        log_info("rootfs: fetched the %s cache (%llu entries, by uid %u)", cache, (unsigned long long) stats.entries,
+                 (unsigned) call_uid(c));
+        return reply_stats(c, cache, &stats, err);
+}
+
+const Action rootfs_actions[] = {
+        { "rootfs.export", action_rootfs_export, ACTION_LONG },
+        { "rootfs.import", action_rootfs_import, ACTION_LONG | ACTION_MUTATES },
+        { "rootfs.fetch", action_rootfs_fetch, ACTION_LONG | ACTION_MUTATES },
+        {},
+};

@@ -1,0 +1,698 @@
+/* snapshot.create, .list, .restore, .delete, .export, .import and
+ * workspace.snapshot_gc (SPEC §2, docs/snapshots.md) on top of
+ * src/storage/snapshot.h.
+ *
+ * A snapshot holds the workspace's writable state: its overlay upper
+ * layer and its managed /home. A host workspace_dir (the user's own
+ * project directory) and a disk_mb image are never captured; replies
+ * say so in "note". The snapshot directories are the truth; the
+ * registry's snapshots table mirrors them (name, size, time) and is
+ * changed right after each operation, with the operation undone when
+ * the row cannot be written. Snapshot operations of one workspace run
+ * one at a time. Archives are opened by the CLI and passed as fds. */
+#include "daemon/actions-snapshot.h"
+#include "daemon/action.h"
+#include "daemon/call.h"
+#include "daemon/daemon.h"
+#include "daemon/registry-workspace.h"
+#include "daemon/sandbox-cgroup.h"
+#include "daemon/workspace-engine.h"
+#include "storage/archive.h"
+#include "storage/disk-quota.h"
+#include "storage/layout.h"
+#include "storage/snapshot.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/process.h"
+#include "base/str.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+
+/* ---- one snapshot operation per workspace ---- */
+
+static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t *busy_ids; /* under busy_lock */
+static size_t n_busy;
+
+static int busy_claim(int64_t id, const char *sb, const char *ws, Error *err)
+{
+        pthread_mutex_lock(&busy_lock);
+        for (size_t i = 0; i < n_busy; i++)
+                if (busy_ids[i] == id) {
+                        pthread_mutex_unlock(&busy_lock);
+                        return error_set(err, EBUSY, "another snapshot operation of workspace %s/%s is in progress; "
+                                         "try again when it is done", sb, ws);
+                }
+        int64_t *n = realloc(busy_ids, (n_busy + 1) * sizeof *n);
+        if (n) {
+                busy_ids = n;
+                busy_ids[n_busy++] = id;
+        }
+        pthread_mutex_unlock(&busy_lock);
+        return n ? 0 : error_set(err, ENOMEM, "out of memory");
+}
+
+static void busy_release(int64_t id)
+{
+        pthread_mutex_lock(&busy_lock);
+        for (size_t i = 0; i < n_busy; i++)
+                if (busy_ids[i] == id) {
+                        busy_ids[i] = busy_ids[--n_busy];
+                        break;
+                }
+        pthread_mutex_unlock(&busy_lock);
+}
+
+/* ---- the registry's snapshots table ---- */
+
+static int row_put(Registry *reg, int64_t ws_id, const SnapshotInfo *info, Error *err)
+{
+        int r = registry_run(reg, err,
+                             "INSERT INTO snapshots (workspace_id, name, size_bytes, created_at) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT (workspace_id, name) DO UPDATE SET size_bytes = excluded.size_bytes, "
+                             "created_at = excluded.created_at",
+                             "itii", ws_id, info->name, (int64_t) info->bytes, info->created_usec / 1000000);
+        return r < 0 ? r : 0;
+}
+
+static int row_delete(Registry *reg, int64_t ws_id, const char *name, Error *err)
+{
+        int r = registry_run(reg, err, "DELETE FROM snapshots WHERE workspace_id = ? AND name = ?", "it", ws_id, name);
+        return r < 0 ? r : 0;
+}
+
+static int rows_names(Registry *reg, int64_t ws_id, char ***ret, Error *err)
+{
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int r = registry_prepare(reg, "SELECT name FROM snapshots WHERE workspace_id = ? ORDER BY name", &s, err);
+        if (r >= 0)
+                r = registry_bind(reg, s, err, "i", ws_id);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **names = NULL;
+        while ((r = registry_step(reg, s, err)) > 0)
+                if (strv_push(&names, (const char *) sqlite3_column_text(s, 0)) < 0)
+                        return error_set(err, ENOMEM, "out of memory");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+static bool infos_contain(const SnapshotInfo *a, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (streq(a[i].name, name))
+                        return true;
+        return false;
+}
+
+int snapshot_rows_sync(Registry *reg, int64_t ws_id, const char *ws_dir, bool dry_run, char ***ret_changes,
+                       Error *err)
+{
+        SnapshotInfo *infos = NULL;
+        size_t n = 0;
+        int r = snapshot_list(ws_dir, &infos, &n, err);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **names = NULL, **changes = NULL;
+        r = rows_names(reg, ws_id, &names, err);
+        _cleanup_txn_ RegistryTxn txn = {};
+        if (r >= 0 && !dry_run)
+                r = registry_txn_begin(reg, &txn, err);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (strv_contains(names, infos[i].name))
+                        continue;
+                if (strv_consume(&changes, strdup(infos[i].name)) < 0)
+                        r = error_set(err, ENOMEM, "out of memory");
+                else if (!dry_run)
+                        r = row_put(reg, ws_id, &infos[i], err);
+        }
+        STRV_FOREACH(name, names) {
+                if (r < 0 || infos_contain(infos, n, *name))
+                        continue;
+                _cleanup_free_ char *what = NULL;
+                if (asprintf(&what, "%s (no directory)", *name) < 0 || strv_consume(&changes, TAKE_PTR(what)) < 0)
+                        r = error_set(err, ENOMEM, "out of memory");
+                else if (!dry_run)
+                        r = row_delete(reg, ws_id, *name, err);
+        }
+        snapshot_info_array_free(infos, n);
+        if (r >= 0 && !dry_run)
+                r = registry_txn_commit(&txn, err);
+        if (r < 0)
+                return r;
+        int count = (int) strv_length(changes);
+        if (ret_changes)
+                *ret_changes = TAKE_PTR(changes);
+        return count;
+}
+
+int snapshot_recover_all(Daemon *d)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        WorkspaceRow *rows = NULL;
+        size_t n = 0;
+        if (registry_workspace_list(d->registry, -1, &rows, &n, &err) < 0) {
+                log_warn("snapshots: listing workspaces: %s", error_msg(&err));
+                return -1;
+        }
+        int failed = 0;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *ws_dir = NULL;
+                error_clear(&err);
+                if (layout_workspace_dir(d->settings.state_dir, rows[i].sandbox, rows[i].name, &ws_dir, &err) < 0 ||
+                    !is_dir(ws_dir))
+                        continue;
+                if (snapshot_recover(ws_dir, &err) < 0 ||
+                    snapshot_rows_sync(d->registry, rows[i].id, ws_dir, false, NULL, &err) < 0) {
+                        log_warn("workspace %s/%s: recovering snapshots: %s", rows[i].sandbox, rows[i].name,
+                                 error_msg(&err));
+                        failed++;
+                }
+        }
+        workspace_rows_free(rows, n);
+        return failed;
+}
+
+/* ---- the workspace a request names ---- */
+
+typedef struct Target {
+        WorkspaceRow row;
+        char *ws_dir;
+        const char *workspace_dir;   /* from row.config; NULL: managed /home */
+        bool disk_quota;             /* /home lives in disk.img */
+        RunningWorkspace *rw;        /* NULL when this daemon does not run it */
+        bool running;
+        bool claimed;
+} Target;
+
+static void target_done(Target *t)
+{
+        if (t->claimed)
+                busy_release(t->row.id);
+        workspace_running_unrefp(&t->rw);
+        free(t->ws_dir);
+        workspace_row_done(&t->row);
+}
+
+/* Release the workspace before the reply goes out: a client's next
+ * request may arrive the moment it has its answer. */
+static int reply_and_release(Call *c, Target *t, json_t *res)
+{
+        target_done(t);
+        *t = (Target) {};
+        return call_reply(c, res, -EBADF);
+}
+
+static int target_open(Call *c, Registry *reg, Target *t, Error *err)
+{
+        Daemon *d = call_daemon(c);
+        const char *sb, *ws;
+        int r = call_param_string(c, "sandbox", true, &sb, err);
+        if (r >= 0)
+                r = call_param_string(c, "workspace", true, &ws, err);
+        if (r >= 0)
+                r = registry_workspace_get(reg, sb, ws, &t->row, err);
+        if (r >= 0)
+                r = layout_workspace_dir(d->settings.state_dir, sb, ws, &t->ws_dir, err);
+        if (r < 0)
+                return r;
+        if (!is_dir(t->ws_dir))
+                return error_set(err, ENOENT, "the directory of workspace %s/%s is gone (%s); 'enclave doctor' "
+                                 "explains, 'enclave registry repair --strict' removes the row", sb, ws, t->ws_dir);
+        r = busy_claim(t->row.id, sb, ws, err);
+        if (r < 0)
+                return r;
+        t->claimed = true;
+        t->workspace_dir = json_string_value(json_object_get(t->row.config, "workspace_dir"));
+        t->disk_quota = !t->workspace_dir && disk_quota_present(t->ws_dir);
+        t->rw = workspace_engine_get_by_id(d, t->row.id);
+        t->running = t->rw ||
+                     (t->row.pid > 0 && pid_is_same_process(t->row.pid, t->row.pid_start_time));
+        return 0;
+}
+
+/* Why /home is not part of this workspace's snapshots, or NULL. */
+static char *home_note(const Target *t)
+{
+        char *s = NULL;
+        if (t->workspace_dir) {
+                if (asprintf(&s, "/home is the host directory %s (workspace_dir), which snapshots never copy, "
+                             "restore or delete; only the workspace's own changes to the system (its overlay upper "
+                             "layer) are captured", t->workspace_dir) < 0)
+                        return NULL;
+        } else if (t->disk_quota) {
+                if (asprintf(&s, "/home lives in the workspace's disk_mb image, which snapshots do not copy; only "
+                             "its overlay upper layer is captured") < 0)
+                        return NULL;
+        }
+        return s;
+}
+
+/* ---- progress ---- */
+
+static int on_progress(const StorageProgress *p, void *userdata)
+{
+        Call *c = userdata;
+        if (call_cancelled(c))
+                return -ECANCELED;
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "type", "progress", "stage",
+                               progress_stage_to_string(p->stage) ?: "info", "message", p->message ?: "", "current",
+                               (json_int_t) p->done, "total", (json_int_t) p->total, "bytes", (json_int_t) p->bytes,
+                               "bytes_total", (json_int_t) p->bytes_total);
+        if (ev && call_event(c, ev) == -ECONNRESET)
+                return -ECANCELED;
+        return 0;
+}
+
+static StorageMonitor call_monitor(Call *c)
+{
+        return (StorageMonitor) { .progress = on_progress, .userdata = c, .cancel = &c->cancelled };
+}
+
+static void send_info(Call *c, const char *type, const char *message)
+{
+        json_t *ev = json_pack("{s:s, s:s, s:s}", "type", type, "stage", "info", "message", message);
+        if (ev)
+                (void) call_event(c, ev);
+}
+
+/* A storage failure with its cause, or a plain word for a cancel. */
+static int storage_fail(Error *err, int r, const char *what, const Target *t)
+{
+        if (r == -ECANCELED && !err->msg)
+                return error_set(err, ECANCELED, "%s of workspace %s/%s was cancelled; nothing changed", what,
+                                 t->row.sandbox, t->row.name);
+        if (!err->msg)
+                return error_setc(err, -r, "%s of workspace %s/%s", what, t->row.sandbox, t->row.name);
+        return error_wrap(err, "%s of workspace %s/%s", what, t->row.sandbox, t->row.name);
+}
+
+static json_t *info_to_json(const SnapshotInfo *info)
+{
+        return json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:I, s:I}", "name", info->name, "created_usec",
+                         (json_int_t) info->created_usec, "created_at", (json_int_t) (info->created_usec / 1000000),
+                         "bytes", (json_int_t) info->bytes, "entries", (json_int_t) info->entries, "has_home",
+                         info->has_home, "uid_base", (json_int_t) info->uid_base, "gid_base",
+                         (json_int_t) info->gid_base);
+}
+
+static json_t *reply_with(json_t *o, const Target *t, const char *note)
+{
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "sandbox", json_string(t->row.sandbox));
+        json_object_set_new(o, "workspace", json_string(t->row.name));
+        json_object_set_new(o, "note", note ? json_string(note) : json_null());
+        return o;
+}
+
+static int param_snapshot_name(Call *c, bool required, const char **ret, Error *err)
+{
+        int r = call_param_string(c, "name", required, ret, err);
+        if (r < 0 || !*ret)
+                return r;
+        return snapshot_check_name(*ret, err);
+}
+
+/* ---- create ---- */
+
+/* The running workspace's cgroup to freeze: the engine's, else the
+ * group opened by name (an adopted workspace without a handle). */
+static int target_cgroup(Call *c, const Target *t, Cgroup **own, const Cgroup **ret, Error *err)
+{
+        if (t->rw && t->rw->cgroup) {
+                *ret = t->rw->cgroup;
+                return 0;
+        }
+        _cleanup_cgroup_ Cgroup *sb = NULL;
+        int r = sandbox_cgroup_open(call_daemon(c), t->row.sandbox, &sb, err);
+        if (r >= 0)
+                r = cgroup_open(sb, t->row.name, own, err);
+        if (r < 0)
+                return error_wrap(err, "workspace %s/%s runs but its cgroup cannot be opened to freeze it (stop it "
+                                  "first: enclave workspace stop %s %s)", t->row.sandbox, t->row.name, t->row.sandbox,
+                                  t->row.name);
+        *ret = *own;
+        return 0;
+}
+
+static int action_snapshot_create(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        const char *name;
+        int r = param_snapshot_name(c, false, &name, err);
+        if (r < 0)
+                return r;
+        _cleanup_(target_done) Target t = {};
+        r = target_open(c, reg, &t, err);
+        if (r < 0)
+                return r;
+        _cleanup_cgroup_ Cgroup *own_cg = NULL;
+        const Cgroup *cg = NULL;
+        if (t.running && (r = target_cgroup(c, &t, &own_cg, &cg, err)) < 0)
+                return r;
+        SnapshotFreezer fr = {};
+        if (cg)
+                fr = snapshot_freezer_for_cgroup(cg);
+        _cleanup_free_ char *note = home_note(&t);
+        if (note)
+                send_info(c, "note", note);
+        if (cg)
+                send_info(c, "info", "the workspace runs: it is frozen while its state is copied");
+        StorageMonitor mon = call_monitor(c);
+        SnapshotCreateOptions o = {
+                .name = name,
+                .with_home = !t.workspace_dir && !t.disk_quota,
+                .uid_base = t.row.uid_base,
+                .gid_base = t.row.gid_base,
+                .freezer = cg ? &fr : NULL,
+                .mon = &mon,
+        };
+        _cleanup_(snapshot_info_done) SnapshotInfo info = {};
+        r = snapshot_create(t.ws_dir, &o, &info, err);
+        if (r < 0)
+                return storage_fail(err, r, "snapshot", &t);
+        r = row_put(reg, t.row.id, &info, err);
+        if (r < 0) {
+                _cleanup_error_ Error derr = ERROR_INIT;
+                if (snapshot_delete(t.ws_dir, info.name, &derr) < 0)
+                        log_warn("snapshot %s: %s", info.name, error_msg(&derr));
+                return error_wrap(err, "recording snapshot %s (it was removed again)", info.name);
+        }
+        log_info("workspace %s/%s: snapshot %s created (%llu entries, %llu bytes%s, by uid %u)", t.row.sandbox,
+                 t.row.name, info.name, (unsigned long long) info.entries, (unsigned long long) info.bytes,
+                 cg ? ", frozen" : "", (unsigned) call_uid(c));
+        json_t *res = reply_with(info_to_json(&info), &t, note);
+        if (res)
+                json_object_set_new(res, "frozen", json_boolean(cg != NULL));
+        return reply_and_release(c, &t, res);
+}
+
+/* ---- list ---- */
+
+static int action_snapshot_list(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        _cleanup_(target_done) Target t = {};
+        int r = target_open(c, reg, &t, err);
+        if (r < 0)
+                return r;
+        SnapshotInfo *infos = NULL;
+        size_t n = 0;
+        r = snapshot_list(t.ws_dir, &infos, &n, err);
+        if (r < 0)
+                return storage_fail(err, r, "listing the snapshots", &t);
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+                json_array_append_new(a, info_to_json(&infos[i]));
+        snapshot_info_array_free(infos, n);
+        _cleanup_free_ char *note = home_note(&t);
+        json_t *res = reply_with(json_pack("{s:o}", "snapshots", a ?: json_array()), &t, note);
+        return reply_and_release(c, &t, res);
+}
+
+/* ---- restore and delete ---- */
+
+static int action_snapshot_restore(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        const char *name;
+        int r = param_snapshot_name(c, true, &name, err);
+        if (r < 0)
+                return r;
+        _cleanup_(target_done) Target t = {};
+        r = target_open(c, reg, &t, err);
+        if (r < 0)
+                return r;
+        /* Its overlay must not be mounted while the upper layer is swapped. */
+        if (t.running)
+                return error_set(err, EBUSY, "workspace %s/%s is running; stop it first: enclave workspace stop %s %s",
+                                 t.row.sandbox, t.row.name, t.row.sandbox, t.row.name);
+        _cleanup_(snapshot_info_done) SnapshotInfo info = {};
+        r = snapshot_read_info(t.ws_dir, name, &info, err);
+        if (r < 0)
+                return storage_fail(err, r, "restore", &t);
+        _cleanup_free_ char *note = home_note(&t);
+        if (note)
+                send_info(c, "note", note);
+        StorageMonitor mon = call_monitor(c);
+        r = snapshot_restore(t.ws_dir, name, &mon, err);
+        if (r < 0)
+                return storage_fail(err, r, "restore", &t);
+        log_info("workspace %s/%s: restored snapshot %s (by uid %u)", t.row.sandbox, t.row.name, name,
+                 (unsigned) call_uid(c));
+        json_t *res = reply_with(info_to_json(&info), &t, note);
+        if (res)
+                json_object_set_new(res, "restored", json_true());
+        return reply_and_release(c, &t, res);
+}
+
+static int action_snapshot_delete(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        const char *name;
+        int r = param_snapshot_name(c, true, &name, err);
+        if (r < 0)
+                return r;
+        _cleanup_(target_done) Target t = {};
+        r = target_open(c, reg, &t, err);
+        if (r < 0)
+                return r;
+        r = snapshot_delete(t.ws_dir, name, err);
+        if (r < 0)
+                return storage_fail(err, r, "deleting a snapshot", &t);
+        r = row_delete(reg, t.row.id, name, err);
+        if (r < 0)
+                log_warn("snapshot %s: its registry row stays: %s", name, error_msg(err));
+        error_clear(err);
+        return reply_and_release(c, &t, reply_with(json_pack("{s:s, s:b}", "name", name, "deleted", 1), &t, NULL));
+}
+
+/* ---- gc ---- */
+
+static int rows_delete(Registry *reg, int64_t ws_id, char *const *names, Error *err)
+{
+        _cleanup_txn_ RegistryTxn txn = {};
+        int r = registry_txn_begin(reg, &txn, err);
+        STRV_FOREACH(n, names)
+                if (r >= 0)
+                        r = row_delete(reg, ws_id, *n, err);
+        if (r >= 0)
+                r = registry_txn_commit(&txn, err);
+        return r;
+}
+
+static int action_snapshot_gc(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        int64_t keep;
+        int r = call_param_int(c, "keep", false, 0, 1000000, SNAPSHOT_GC_KEEP_DEFAULT, &keep, err);
+        if (r < 0)
+                return r;
+        _cleanup_(target_done) Target t = {};
+        r = target_open(c, reg, &t, err);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **deleted = NULL;
+        r = snapshot_gc(t.ws_dir, (size_t) keep, &deleted, err);
+        if (r < 0)
+                return storage_fail(err, r, "snapshot gc", &t);
+        if (rows_delete(reg, t.row.id, deleted, err) < 0) {
+                log_warn("snapshot gc: registry rows stay: %s", error_msg(err));
+                error_clear(err);
+        }
+        SnapshotInfo *infos = NULL;
+        size_t n = 0;
+        json_t *kept = json_array(), *gone = json_array();
+        if (snapshot_list(t.ws_dir, &infos, &n, NULL) >= 0)
+                for (size_t i = 0; kept && i < n; i++)
+                        json_array_append_new(kept, json_string(infos[i].name));
+        snapshot_info_array_free(infos, n);
+        STRV_FOREACH(d, deleted)
+                if (gone)
+                        json_array_append_new(gone, json_string(*d));
+        log_info("workspace %s/%s: snapshot gc kept %zu, deleted %zu", t.row.sandbox, t.row.name, n,
+                 strv_length(deleted));
+        json_t *res = reply_with(json_pack("{s:I, s:o, s:o}", "keep", (json_int_t) keep, "kept", kept ?: json_array(),
+                                           "deleted", gone ?: json_array()),
+                                 &t, NULL);
+        return reply_and_release(c, &t, res);
+}
+
+/* ---- export and import ---- */
+
+static int param_compression(Call *c, TarballCompression *ret, Error *err)
+{
+        const char *s;
+        int r = call_param_string(c, "compression", false, &s, err);
+        if (r < 0)
+                return r;
+        *ret = TARBALL_NONE;
+        if (!s)
+                return 0;
+        for (TarballCompression t = 0; t < _TARBALL_COMPRESSION_MAX; t++)
+                if (streq(s, tarball_compression_to_string(t))) {
+                        *ret = t;
+                        return 0;
+                }
+        return error_set(err, EINVAL, "invalid compression '%s': use none, gzip or zstd", s);
+}
+
+static int take_archive_fd(Call *c, const char *what, int *ret, Error *err)
+{
+        if (call_n_fds(c) != 1)
+                return error_set(err, EINVAL, "snapshot.%s needs exactly one file descriptor (the archive)", what);
+        int fd = call_take_fd(c, 0);
+        if (fd < 0)
+                return error_set(err, EBADF, "the archive's file descriptor is missing");
+        struct stat st;
+        if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))) {
+                safe_close(fd);
+                return error_set(err, EINVAL, "the archive must be a regular file or a pipe");
+        }
+        *ret = fd;
+        return 0;
+}
+
+static int action_snapshot_export(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        const char *name;
+        TarballCompression comp;
+        _cleanup_close_ int fd = -EBADF;
+        int r = param_snapshot_name(c, true, &name, err);
+        if (r >= 0)
+                r = param_compression(c, &comp, err);
+        if (r >= 0)
+                r = take_archive_fd(c, "export", &fd, err);
+        if (r < 0)
+                return r;
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+                return error_set(err, EBADF, "the export output is not open for writing");
+        _cleanup_(target_done) Target t = {};
+        r = target_open(c, reg, &t, err);
+        if (r < 0)
+                return r;
+        _cleanup_(snapshot_info_done) SnapshotInfo info = {};
+        _cleanup_free_ char *dir = NULL;
+        r = snapshot_read_info(t.ws_dir, name, &info, err);
+        if (r >= 0)
+                r = layout_snapshot_dir(call_daemon(c)->settings.state_dir, t.row.sandbox, t.row.name, name, &dir, err);
+        if (r < 0)
+                return storage_fail(err, r, "export", &t);
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return error_setc(err, errno, "opening snapshot %s", name);
+        StorageMonitor mon = call_monitor(c);
+        TarballStats stats = {};
+        r = tarball_export_fd(dfd, fd, comp, &mon, &stats, err);
+        if (r >= 0 && fsync(fd) < 0 && errno != EINVAL)
+                r = error_setc(err, errno, "writing the archive");
+        if (r < 0)
+                return storage_fail(err, r, "export", &t);
+        log_info("workspace %s/%s: exported snapshot %s (%llu entries, by uid %u)", t.row.sandbox, t.row.name, name,
+                 (unsigned long long) stats.entries, (unsigned) call_uid(c));
+        json_t *res = reply_with(info_to_json(&info), &t, NULL);
+        if (res) {
+                json_object_set_new(res, "archive_entries", json_integer((json_int_t) stats.entries));
+                json_object_set_new(res, "archive_bytes", json_integer((json_int_t) stats.bytes));
+        }
+        return reply_and_release(c, &t, res);
+}
+
+/* A free timestamp name for an import without --name. */
+static int pick_name(const char *ws_dir, char *buf, size_t size, Error *err)
+{
+        time_t now = time(NULL);
+        for (unsigned seq = 1; seq < 1000; seq++) {
+                if (snapshot_name_from_time(now, seq, buf, size) < 0)
+                        break;
+                _cleanup_(snapshot_info_done) SnapshotInfo info = {};
+                if (snapshot_read_info(ws_dir, buf, &info, NULL) == -ENOENT)
+                        return 0;
+        }
+        return error_set(err, EEXIST, "cannot find a free snapshot name; pass --name");
+}
+
+static int action_snapshot_import(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        const char *name;
+        bool replace;
+        _cleanup_close_ int fd = -EBADF;
+        int r = param_snapshot_name(c, false, &name, err);
+        if (r >= 0)
+                r = call_param_bool(c, "replace", false, &replace, err);
+        if (r >= 0)
+                r = take_archive_fd(c, "import", &fd, err);
+        if (r < 0)
+                return r;
+        _cleanup_(target_done) Target t = {};
+        r = target_open(c, reg, &t, err);
+        if (r < 0)
+                return r;
+        char auto_name[SNAPSHOT_NAME_MAX + 1];
+        if (!name) {
+                r = pick_name(t.ws_dir, auto_name, sizeof auto_name, err);
+                if (r < 0)
+                        return r;
+                name = auto_name;
+        }
+        /* The client's file, read through our own fd of it: the daemon
+         * never opens a path the user named. */
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        StorageMonitor mon = call_monitor(c);
+        SnapshotImportOptions o = {
+                .name = name,
+                .replace = replace,
+                .uid_base = t.row.uid_base,
+                .gid_base = t.row.gid_base,
+                .mon = &mon,
+        };
+        _cleanup_(snapshot_info_done) SnapshotInfo info = {};
+        r = snapshot_import(t.ws_dir, path, &o, &info, err);
+        if (r < 0)
+                return storage_fail(err, r, "import", &t);
+        r = row_put(reg, t.row.id, &info, err);
+        if (r < 0) {
+                _cleanup_error_ Error derr = ERROR_INIT;
+                if (snapshot_delete(t.ws_dir, info.name, &derr) < 0)
+                        log_warn("snapshot %s: %s", info.name, error_msg(&derr));
+                return error_wrap(err, "recording imported snapshot %s (it was removed again)", info.name);
+        }
+        log_info("workspace %s/%s: imported snapshot %s (%llu entries, by uid %u)", t.row.sandbox, t.row.name,
+                 info.name, (unsigned long long) info.entries, (unsigned) call_uid(c));
+        _cleanup_free_ char *note = home_note(&t);
+        return reply_and_release(c, &t, reply_with(info_to_json(&info), &t, note));
+}
+
+const Action snapshot_actions[] = {
+        { "snapshot.create", action_snapshot_create, ACTION_LONG | ACTION_MUTATES },
+        { "snapshot.list", action_snapshot_list, ACTION_LONG },
+        { "snapshot.restore", action_snapshot_restore, ACTION_LONG | ACTION_MUTATES },
+        { "snapshot.delete", action_snapshot_delete, ACTION_LONG | ACTION_MUTATES },
+        { "snapshot.export", action_snapshot_export, ACTION_LONG },
+        { "snapshot.import", action_snapshot_import, ACTION_LONG | ACTION_MUTATES },
+        { "workspace.snapshot_gc", action_snapshot_gc, ACTION_LONG | ACTION_MUTATES },
+        {},
+};

@@ -1,0 +1,663 @@
+/* workspace.* actions (docs/actions.md) on top of the workspace engine.
+ *
+ *   create   {sandbox, workspace, cpu_seconds?, cpu_percent?, memory_mb?, max_procs?, max_open_files?,
+ *             disk_mb?, workspace_dir?, run?, env?: ["K=V"], auth?: [..], env_tokens?: [..],
+ *             ports?: ["127.0.0.1:H:W/tcp"]}                          -> the workspace
+ *   start    {sandbox, workspace}          -> {state, pid, ip, already_running, elapsed_ms, warnings}
+ *   stop     {sandbox, workspace, timeout?: seconds (default 10)}   -> {was_running, killed, elapsed_ms}
+ *   destroy / remove {sandbox, workspace, timeout?}                -> {destroyed: true}
+ *   wipe     {timeout?}                                             -> {destroyed: N}
+ *   status   {sandbox?, workspace}         -> the workspace, with uptime, ports and usage when running
+ *   list     {sandbox?}                    -> {workspaces: [...]}
+ *   stats    {sandbox?, workspace}         -> one usage sample
+ *   logs     {sandbox?, workspace, tail?, follow?} streams {"type": "log", "data"} events
+ *   exec     {sandbox, workspace, argv | enter + shell?, env?, cwd?, pty?, rows?, cols?, term?}
+ *            with 3 fds (stdin, stdout, stderr) unless pty; with pty an event {"type": "pty"} carries
+ *            the master; the reply is {exit_status, message?} (126/127/125 when it never ran).
+ *
+ * `run` and `enter` of the CLI are this one action. A sandbox may be
+ * omitted for status, stats and logs when the name is unique. */
+#include "daemon/action.h"
+#include "daemon/daemon.h"
+#include "daemon/network.h"
+#include "daemon/registry-network.h"
+#include "daemon/registry-workspace.h"
+#include "daemon/workspace-engine.h"
+#include "runtime/logs.h"
+#include "runtime/syscalls.h"
+#include "storage/layout.h"
+#include "base/log.h"
+#include "base/str.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define LOG_CHUNK (1024u * 1024u)
+#define STOP_TIMEOUT_MAX_S 3600
+
+/* ---- parameters ---- */
+
+static int param_strv(Call *c, const char *key, char ***ret, Error *err)
+{
+        json_t *a = json_object_get(call_params(c), key);
+        *ret = NULL;
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a))
+                return error_set(err, EINVAL, "parameter '%s' must be an array of strings", key);
+        _cleanup_strv_free_ char **v = calloc(1, sizeof *v);
+        if (!v)
+                return error_set(err, ENOMEM, "out of memory");
+        size_t i;
+        json_t *e;
+        json_array_foreach(a, i, e) {
+                if (!json_is_string(e))
+                        return error_set(err, EINVAL, "parameter '%s' must be an array of strings", key);
+                if (strv_push(&v, json_string_value(e)) < 0)
+                        return error_set(err, ENOMEM, "out of memory");
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+static int param_grace_ms(Call *c, unsigned *ret, Error *err)
+{
+        int64_t s;
+        int r = call_param_int(c, "timeout", false, 0, STOP_TIMEOUT_MAX_S, WORKSPACE_STOP_GRACE_MS_DEFAULT / 1000, &s,
+                               err);
+        *ret = (unsigned) s * 1000u;
+        return r;
+}
+
+static int param_target(Call *c, bool sandbox_required, const char **ret_sb, const char **ret_ws, Error *err)
+{
+        int r = call_param_string(c, "sandbox", sandbox_required, ret_sb, err);
+        if (r >= 0)
+                r = call_param_string(c, "workspace", true, ret_ws, err);
+        return r;
+}
+
+/* The row of {sandbox?, workspace}. */
+static int target_row(Call *c, Registry *reg, WorkspaceRow *ret, Error *err)
+{
+        const char *sb, *ws;
+        int r = param_target(c, false, &sb, &ws, err);
+        if (r < 0)
+                return r;
+        return sb ? registry_workspace_get(reg, sb, ws, ret, err) : registry_workspace_find(reg, ws, ret, err);
+}
+
+static int64_t param_limit(Call *c, const char *key, Error *err, int *r)
+{
+        int64_t v = 0;
+        if (*r >= 0)
+                *r = call_param_int(c, key, false, 0, INT64_MAX, 0, &v, err);
+        return v;
+}
+
+/* ---- create ---- */
+
+/* A workspace_dir becomes root inside the workspace: only its owner
+ * (or root) may hand it in. */
+static int check_dir_owner(Call *c, const char *path, Error *err)
+{
+        if (path[0] != '/')
+                return error_set(err, EINVAL, "workspace_dir must be an absolute path, got '%s'", path);
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return error_setc(err, errno, "workspace_dir %s", path);
+        if (!S_ISDIR(st.st_mode))
+                return error_set(err, ENOTDIR, "workspace_dir %s is not a directory", path);
+        if (call_uid(c) != 0 && st.st_uid != call_uid(c))
+                return error_set(err, EPERM, "workspace_dir %s belongs to uid %u, not to you (uid %u)", path,
+                                 (unsigned) st.st_uid, (unsigned) call_uid(c));
+        return 0;
+}
+
+static int parse_ports(char *const *specs, PortSpec **ret, size_t *ret_n, Error *err)
+{
+        size_t n = strv_length(specs);
+        _cleanup_free_ PortSpec *p = calloc(n + 1, sizeof *p);
+        if (!p)
+                return error_set(err, ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+                if (port_spec_parse(specs[i], &p[i], err) < 0)
+                        return error_wrap(err, "port '%s'", specs[i]);
+        *ret = TAKE_PTR(p);
+        *ret_n = n;
+        return 0;
+}
+
+static int action_workspace_create(Call *c, Error *err)
+{
+        WorkspaceCreateSpec s = {};
+        _cleanup_strv_free_ char **env = NULL, **auth = NULL, **env_tokens = NULL, **ports = NULL;
+        _cleanup_free_ PortSpec *port_specs = NULL;
+        int r = param_target(c, true, &s.sandbox, &s.name, err);
+        s.limits.cpu_seconds = (uint64_t) param_limit(c, "cpu_seconds", err, &r);
+        s.limits.cpu_percent = (unsigned) param_limit(c, "cpu_percent", err, &r);
+        s.limits.memory_mb = (uint64_t) param_limit(c, "memory_mb", err, &r);
+        s.limits.max_procs = (uint64_t) param_limit(c, "max_procs", err, &r);
+        s.limits.max_open_files = (uint64_t) param_limit(c, "max_open_files", err, &r);
+        s.limits.disk_mb = (uint64_t) param_limit(c, "disk_mb", err, &r);
+        if (r >= 0)
+                r = call_param_string(c, "workspace_dir", false, &s.workspace_dir, err);
+        if (r >= 0)
+                r = call_param_string(c, "run", false, &s.run, err);
+        if (r >= 0)
+                r = param_strv(c, "env", &env, err);
+        if (r >= 0)
+                r = param_strv(c, "auth", &auth, err);
+        if (r >= 0)
+                r = param_strv(c, "env_tokens", &env_tokens, err);
+        if (r >= 0)
+                r = param_strv(c, "ports", &ports, err);
+        if (r >= 0)
+                r = parse_ports(ports, &port_specs, &s.n_ports, err);
+        if (r >= 0 && s.workspace_dir)
+                r = check_dir_owner(c, s.workspace_dir, err);
+        if (r < 0)
+                return r;
+        s.env = env;
+        s.auth = auth;
+        s.env_tokens = env_tokens;
+        s.ports = port_specs;
+        Daemon *d = call_daemon(c);
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        r = workspace_engine_create(d, reg, &s, NULL, err);
+        if (r < 0)
+                return r;
+        _cleanup_(workspace_row_done) WorkspaceRow row = {};
+        r = registry_workspace_get(reg, s.sandbox, s.name, &row, err);
+        if (r < 0)
+                return r;
+        return call_reply(c, workspace_row_to_json(&row), -EBADF);
+}
+
+/* ---- start / stop / destroy / wipe ---- */
+
+static int action_workspace_start(Call *c, Error *err)
+{
+        const char *sb, *ws;
+        int r = param_target(c, true, &sb, &ws, err);
+        if (r < 0)
+                return r;
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        _cleanup_(workspace_start_info_done) WorkspaceStartInfo info = {};
+        r = workspace_engine_start(call_daemon(c), reg, sb, ws, &info, err);
+        if (r < 0)
+                return r;
+        json_t *warnings = json_array();
+        STRV_FOREACH(w, info.warnings)
+                json_array_append_new(warnings, json_string(*w));
+        return call_reply(c,
+                          json_pack("{s:s, s:s, s:s, s:i, s:s?, s:b, s:f, s:o}", "sandbox", sb, "workspace", ws,
+                                    "state", "running", "pid", (int) info.pid, "ip", info.ip[0] ? info.ip : NULL,
+                                    "already_running", info.already_running, "elapsed_ms",
+                                    (double) info.elapsed_us / 1000.0, "warnings", warnings),
+                          -EBADF);
+}
+
+static int action_workspace_stop(Call *c, Error *err)
+{
+        const char *sb, *ws;
+        unsigned grace;
+        int r = param_target(c, true, &sb, &ws, err);
+        if (r >= 0)
+                r = param_grace_ms(c, &grace, err);
+        if (r < 0)
+                return r;
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        WorkspaceStopInfo info;
+        r = workspace_engine_stop(call_daemon(c), reg, sb, ws, grace, &info, err);
+        if (r < 0)
+                return r;
+        return call_reply(c,
+                          json_pack("{s:s, s:s, s:b, s:b, s:f}", "sandbox", sb, "workspace", ws, "was_running",
+                                    info.was_running, "killed", info.killed, "elapsed_ms",
+                                    (double) info.elapsed_us / 1000.0),
+                          -EBADF);
+}
+
+static int action_workspace_destroy(Call *c, Error *err)
+{
+        const char *sb, *ws;
+        unsigned grace;
+        int r = param_target(c, true, &sb, &ws, err);
+        if (r >= 0)
+                r = param_grace_ms(c, &grace, err);
+        if (r < 0)
+                return r;
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        r = workspace_engine_destroy(call_daemon(c), reg, sb, ws, grace, err);
+        if (r < 0)
+                return r;
+        return call_reply(c, json_pack("{s:s, s:s, s:b}", "sandbox", sb, "workspace", ws, "destroyed", 1), -EBADF);
+}
+
+static int action_workspace_wipe(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        int64_t n = 0;
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int r = registry_prepare(reg, "SELECT id FROM sandboxes ORDER BY name", &s, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ int64_t *ids = NULL;
+        size_t n_ids = 0;
+        while ((r = registry_step(reg, s, err)) > 0) {
+                int64_t *ni = realloc(ids, (n_ids + 1) * sizeof *ni);
+                if (!ni)
+                        return error_set(err, ENOMEM, "out of memory");
+                ids = ni;
+                ids[n_ids++] = sqlite3_column_int64(s, 0);
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_ids; i++) {
+                r = workspaces_destroy_all_in_sandbox(call_daemon(c), reg, ids[i], err);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        return call_reply(c, json_pack("{s:I}", "destroyed", (json_int_t) n), -EBADF);
+}
+
+/* ---- status / list / stats ---- */
+
+static json_t *usage_json(const WorkspaceStats *st, double cpu)
+{
+        const CgroupStats *g = &st->cg;
+        json_t *o = json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cpu_percent", cpu, "memory_used",
+                              (json_int_t) g->memory_used, "pids", (json_int_t) g->pids_current, "processes",
+                              (json_int_t) g->procs, "threads", (json_int_t) g->threads, "block_read",
+                              (json_int_t) g->io_read_bytes, "block_write", (json_int_t) g->io_write_bytes,
+                              "oom_kills", (json_int_t) g->oom_kills);
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "memory_limit",
+                            g->memory_limit == CGROUP_UNLIMITED ? json_null() : json_integer((json_int_t) g->memory_limit));
+        json_object_set_new(o, "pids_limit",
+                            g->pids_limit == CGROUP_UNLIMITED ? json_null() : json_integer((json_int_t) g->pids_limit));
+        json_object_set_new(o, "net_rx", st->has_net ? json_integer((json_int_t) st->net.rx_bytes) : json_null());
+        json_object_set_new(o, "net_tx", st->has_net ? json_integer((json_int_t) st->net.tx_bytes) : json_null());
+        return o;
+}
+
+static json_t *ports_json(Registry *reg, int64_t id)
+{
+        NetPort *p = NULL;
+        size_t n = 0;
+        json_t *a = json_array();
+        if (registry_ports_list(reg, id, &p, &n, NULL) < 0)
+                return a;
+        for (size_t i = 0; i < n; i++) {
+                PortSpec ps = { p[i].host_port, p[i].workspace_port };
+                char buf[PORT_SPEC_STRING_MAX];
+                port_spec_format(&ps, buf);
+                json_array_append_new(a, json_string(buf));
+        }
+        free(p);
+        return a;
+}
+
+/* Row JSON plus what only the running daemon knows; with_usage (status)
+ * also ports and a usage sample. */
+static json_t *row_json_live(Daemon *d, Registry *reg, const WorkspaceRow *row, bool with_usage)
+{
+        json_t *o = workspace_row_to_json(row);
+        if (!o)
+                return NULL;
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, row->id);
+        bool running = rw && streq(row->state, WORKSPACE_STATE_RUNNING);
+        json_object_set_new(o, "uptime_secs",
+                            running && row->started_at ? json_integer((json_int_t) (time(NULL) - row->started_at))
+                                                       : json_null());
+        if (!with_usage)
+                return o; /* a listing: one query, not one per workspace */
+        json_object_set_new(o, "ports", ports_json(reg, row->id));
+        if (running) {
+                WorkspaceStats st;
+                double cpu = 0;
+                if (workspace_engine_stats(d, rw, &st, &cpu, NULL) >= 0)
+                        json_object_set_new(o, "usage", usage_json(&st, cpu));
+        }
+        return o;
+}
+
+static int action_workspace_status(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        _cleanup_(workspace_row_done) WorkspaceRow row = {};
+        int r = target_row(c, reg, &row, err);
+        if (r < 0)
+                return r;
+        return call_reply(c, row_json_live(call_daemon(c), reg, &row, true), -EBADF);
+}
+
+static int action_workspace_list(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        const char *sb = NULL;
+        int r = call_param_string(c, "sandbox", false, &sb, err);
+        if (r < 0)
+                return r;
+        int64_t sb_id = -1;
+        if (sb) {
+                r = registry_query_int64(reg, &sb_id, NULL, "SELECT id FROM sandboxes WHERE name = ?", "t", sb);
+                if (r == -ENOENT)
+                        return error_set(err, ENOENT, "no sandbox named '%s'; 'enclave list' shows the sandboxes", sb);
+                if (r < 0)
+                        return error_setc(err, -r, "reading the registry");
+        }
+        WorkspaceRow *rows = NULL;
+        size_t n = 0;
+        r = registry_workspace_list(reg, sb_id, &rows, &n, err);
+        if (r < 0)
+                return r;
+        json_t *a = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(a, row_json_live(call_daemon(c), reg, &rows[i], false));
+        workspace_rows_free(rows, n);
+        return call_reply(c, json_pack("{s:o}", "workspaces", a), -EBADF);
+}
+
+static int action_workspace_stats(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        _cleanup_(workspace_row_done) WorkspaceRow row = {};
+        int r = target_row(c, reg, &row, err);
+        if (r < 0)
+                return r;
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(call_daemon(c), row.id);
+        if (!rw)
+                return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s)", row.sandbox, row.name,
+                                 row.state);
+        WorkspaceStats st;
+        double cpu;
+        r = workspace_engine_stats(call_daemon(c), rw, &st, &cpu, err);
+        if (r < 0)
+                return r;
+        json_t *o = usage_json(&st, cpu);
+        json_object_set_new(o, "sandbox", json_string(row.sandbox));
+        json_object_set_new(o, "workspace", json_string(row.name));
+        return call_reply(c, o, -EBADF);
+}
+
+/* ---- logs ---- */
+
+/* JSON strings must be valid UTF-8: invalid bytes become U+FFFD. */
+static json_t *utf8_string(const char *s, size_t n)
+{
+        json_t *j = json_stringn(s, n);
+        if (j)
+                return j;
+        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+        for (size_t i = 0; i < n;) {
+                unsigned char ch = (unsigned char) s[i];
+                size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
+                bool ok = len > 0 && i + len <= n && ch != 0;
+                for (size_t k = 1; ok && k < len; k++)
+                        ok = ((unsigned char) s[i + k] >> 6) == 2;
+                if (ok) {
+                        json_t *t = json_stringn(s + i, len);
+                        ok = t != NULL;
+                        json_decref(t);
+                }
+                if (ok)
+                        strbuf_append(&b, s + i, len);
+                else
+                        strbuf_puts(&b, "\xef\xbf\xbd");
+                i += ok ? len : 1;
+        }
+        return json_stringn(b.data ? b.data : "", b.len);
+}
+
+static int send_log(Call *c, const char *data, size_t n)
+{
+        for (size_t off = 0; off < n;) {
+                size_t len = n - off > LOG_CHUNK ? LOG_CHUNK : n - off;
+                json_t *ev = json_pack("{s:s, s:o}", "type", "log", "data", utf8_string(data + off, len));
+                int r = call_event(c, ev);
+                if (r < 0)
+                        return r;
+                off += len;
+        }
+        return 0;
+}
+
+static int follow_logs(Call *c, const char *ws_dir, size_t tail, Error *err)
+{
+        _cleanup_log_follow_ LogFollow *f = NULL;
+        _cleanup_free_ char *initial = NULL;
+        size_t initial_len = 0;
+        int r = log_follow_open(ws_dir, tail, &f, &initial, &initial_len, err);
+        if (r < 0)
+                return r;
+        r = send_log(c, initial, initial_len);
+        int cancel = call_cancel_fd(c);
+        if (cancel < 0)
+                return error_setc(err, -cancel, "following the log");
+        while (r >= 0 && !call_cancelled(c)) {
+                struct pollfd p[2] = { { log_follow_fd(f), POLLIN, 0 }, { cancel, POLLIN, 0 } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return error_setc(err, errno, "following the log");
+                }
+                _cleanup_strbuf_ StrBuf buf = STRBUF_INIT;
+                r = log_follow_read(f, &buf, err);
+                if (r == -ENOENT) {
+                        error_clear(err);
+                        return call_reply(c, json_pack("{s:s}", "ended", "the workspace was destroyed"), -EBADF);
+                }
+                if (r > 0)
+                        r = send_log(c, buf.data, buf.len);
+        }
+        return r == -ECONNRESET ? 0 : r;
+}
+
+static int action_workspace_logs(Call *c, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        _cleanup_(workspace_row_done) WorkspaceRow row = {};
+        int64_t tail;
+        bool follow;
+        int r = target_row(c, reg, &row, err);
+        if (r >= 0)
+                r = call_param_int(c, "tail", false, -1, INT32_MAX, -1, &tail, err);
+        if (r >= 0)
+                r = call_param_bool(c, "follow", false, &follow, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *ws_dir = NULL;
+        r = layout_workspace_dir(call_daemon(c)->settings.state_dir, row.sandbox, row.name, &ws_dir, err);
+        if (r < 0)
+                return r;
+        size_t n_tail = tail < 0 ? LOG_TAIL_ALL : (size_t) tail;
+        if (follow)
+                return follow_logs(c, ws_dir, n_tail, err);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        r = workspace_log_read(ws_dir, n_tail, &text, &len, err);
+        if (r < 0)
+                return r;
+        r = send_log(c, text, len);
+        return r == -ECONNRESET ? 0 : r;
+}
+
+/* ---- exec ---- */
+
+typedef struct ExecParams {
+        const char *sandbox, *workspace, *cwd, *term, *shell;
+        bool pty, enter;
+        int64_t rows, cols;
+        char **argv, **env;
+} ExecParams;
+
+static void exec_params_done(ExecParams *p)
+{
+        strv_free(p->argv);
+        strv_free(p->env);
+}
+
+static int exec_params(Call *c, ExecParams *p, Error *err)
+{
+        int r = param_target(c, true, &p->sandbox, &p->workspace, err);
+        if (r >= 0)
+                r = call_param_string(c, "cwd", false, &p->cwd, err);
+        if (r >= 0)
+                r = call_param_string(c, "term", false, &p->term, err);
+        if (r >= 0)
+                r = call_param_string(c, "shell", false, &p->shell, err);
+        if (r >= 0)
+                r = call_param_bool(c, "pty", false, &p->pty, err);
+        if (r >= 0)
+                r = call_param_bool(c, "enter", false, &p->enter, err);
+        if (r >= 0)
+                r = call_param_int(c, "rows", false, 0, UINT16_MAX, 0, &p->rows, err);
+        if (r >= 0)
+                r = call_param_int(c, "cols", false, 0, UINT16_MAX, 0, &p->cols, err);
+        if (r >= 0)
+                r = param_strv(c, "argv", &p->argv, err);
+        if (r >= 0)
+                r = param_strv(c, "env", &p->env, err);
+        if (r < 0)
+                return r;
+        if (!p->enter && strv_length(p->argv) == 0)
+                return error_set(err, EINVAL, "no command given (parameter 'argv')");
+        STRV_FOREACH(e, p->env)
+                if (!strchr(*e, '=') || **e == '=')
+                        return error_set(err, EINVAL, "invalid environment entry: expected NAME=VALUE");
+        if (!p->pty && call_n_fds(c) != 3)
+                return error_set(err, EINVAL, "exec without a pty needs 3 file descriptors (stdin, stdout, stderr), "
+                                 "got %u", call_n_fds(c));
+        return 0;
+}
+
+static int not_running(Call *c, const char *sb, const char *ws, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        _cleanup_(workspace_row_done) WorkspaceRow row = {};
+        int r = registry_workspace_get(reg, sb, ws, &row, err);
+        if (r < 0)
+                return r;
+        return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s); start it with 'enclave workspace "
+                         "start %s %s'", sb, ws, row.state, sb, ws);
+}
+
+/* Wait for the command, or for the client to go away (then it is
+ * killed, as a command whose terminal closed). */
+static int exec_wait(Call *c, ExecProcess *p)
+{
+        int cancel = call_cancel_fd(c);
+        for (bool killed = false;;) {
+                struct pollfd fds[2] = { { p->pidfd, POLLIN, 0 }, { cancel, POLLIN, 0 } };
+                int n = poll(fds, killed || cancel < 0 ? 1 : 2, -1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (fds[0].revents)
+                        return exec_process_wait(p);
+                if (!killed && fds[1].revents) {
+                        (void) sys_pidfd_send_signal(p->pidfd, SIGKILL);
+                        killed = true;
+                }
+        }
+}
+
+static int action_workspace_exec(Call *c, Error *err)
+{
+        _cleanup_(exec_params_done) ExecParams p = {};
+        int r = exec_params(c, &p, err);
+        if (r < 0)
+                return r;
+        Daemon *d = call_daemon(c);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(d, p.sandbox, p.workspace);
+        if (!rw)
+                return not_running(c, p.sandbox, p.workspace, err);
+        _cleanup_free_ char *shell = NULL;
+        if (p.enter) {
+                shell = p.shell ? strdup(p.shell) : workspace_engine_shell(rw);
+                strv_free(p.argv);
+                p.argv = NULL;
+                if (!shell || strv_push(&p.argv, shell) < 0)
+                        return error_set(err, ENOMEM, "out of memory");
+        }
+        _cleanup_close_ int in = -EBADF, out = -EBADF, errfd = -EBADF;
+        if (!p.pty) {
+                in = call_take_fd(c, 0);
+                out = call_take_fd(c, 1);
+                errfd = call_take_fd(c, 2);
+        }
+        WorkspaceExecSpec spec = {
+                .argv = p.argv,
+                .env = p.env,
+                .cwd = p.cwd,
+                .term = p.term,
+                .pty = p.pty,
+                .rows = (unsigned short) p.rows,
+                .cols = (unsigned short) p.cols,
+                .stdio = { in, out, errfd },
+        };
+        _cleanup_exec_process_ ExecProcess proc = EXEC_PROCESS_NULL;
+        int status = EXEC_STATUS_FAILED;
+        r = workspace_engine_exec(d, rw, &spec, &proc, &status, err);
+        /* The command holds its own copies now. */
+        in = safe_close(in);
+        out = safe_close(out);
+        errfd = safe_close(errfd);
+        if (r < 0) {
+                json_t *res = json_pack("{s:i, s:s}", "exit_status", status, "message", error_msg(err));
+                error_clear(err);
+                return call_reply(c, res, -EBADF);
+        }
+        if (p.pty) {
+                r = call_event_fd(c, json_pack("{s:s}", "type", "pty"), TAKE_FD(proc.pty_master));
+                if (r < 0)
+                        log_debug("exec: the client went away before the pty was handed over");
+        }
+        status = exec_wait(c, &proc);
+        if (status < 0)
+                return error_setc(err, -status, "waiting for the command");
+        return call_reply(c, json_pack("{s:i}", "exit_status", status), -EBADF);
+}
+
+const Action workspace_actions[] = {
+        { "workspace.create", action_workspace_create, ACTION_LONG | ACTION_MUTATES },
+        { "workspace.start", action_workspace_start, ACTION_LONG | ACTION_MUTATES },
+        { "workspace.stop", action_workspace_stop, ACTION_LONG | ACTION_MUTATES },
+        { "workspace.destroy", action_workspace_destroy, ACTION_LONG | ACTION_MUTATES },
+        { "workspace.remove", action_workspace_destroy, ACTION_LONG | ACTION_MUTATES },
+        { "workspace.wipe", action_workspace_wipe, ACTION_LONG | ACTION_MUTATES },
+        { "workspace.status", action_workspace_status, 0 },
+        { "workspace.list", action_workspace_list, 0 },
+        { "workspace.stats", action_workspace_stats, 0 },
+        { "workspace.logs", action_workspace_logs, ACTION_LONG },
+        { "workspace.exec", action_workspace_exec, ACTION_LONG },
+        {},
+};

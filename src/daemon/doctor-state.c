@@ -1,0 +1,779 @@
+/* Doctor and repair: the registry against the state dir, the mount
+ * table, the bridge, the cgroup trees and the process table
+ * (doctor.h).
+ *
+ * One scan collects findings; doctor turns them into report rows and
+ * repair acts on them. A workspace counts as active when this daemon
+ * watches its init or its recorded pid still has the recorded start
+ * time; only what belongs to no active workspace is ever touched. */
+#include "daemon/doctor.h"
+#include "daemon/actions-snapshot.h"
+#include "daemon/network.h"
+#include "daemon/registry-network.h"
+#include "daemon/registry-sandbox.h"
+#include "daemon/registry-workspace.h"
+#include "daemon/sandbox-cgroup.h"
+#include "daemon/workspace-engine.h"
+#include "net/ipam.h"
+#include "net/link.h"
+#include "net/netlink.h"
+#include "runtime/cgroup.h"
+#include "storage/layout.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/process.h"
+#include "base/str.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#define STATE "state"
+
+typedef enum FindingKind {
+        F_SANDBOX_NO_DIR,
+        F_SANDBOX_DIR_NO_ROW,
+        F_WS_NO_DIR,
+        F_WS_DIR_NO_ROW,
+        F_SNAPSHOT_ROWS,
+        F_MOUNT,
+        F_DEAD_RUNNING,
+        F_UNTRACKED,
+        F_VETH,
+        F_LEASE,
+        F_CGROUP,
+        _F_MAX,
+} FindingKind;
+
+typedef struct KindInfo {
+        const char *id;
+        const char *title;
+        DoctorStatus status;
+        const char *hint;
+} KindInfo;
+
+static const KindInfo kinds[_F_MAX] = {
+        [F_SANDBOX_NO_DIR] = { "state.sandbox_rows", "every sandbox row has its directory", DOCTOR_FAIL,
+                               "enclave registry repair --strict deletes these rows (and their workspaces' rows)" },
+        [F_SANDBOX_DIR_NO_ROW] = { "state.sandbox_dirs", "every sandbox directory has a registry row", DOCTOR_FAIL,
+                                   "enclave registry repair removes them" },
+        [F_WS_NO_DIR] = { "state.workspace_rows", "every workspace row has its directory", DOCTOR_FAIL,
+                          "enclave registry repair --strict deletes these rows" },
+        [F_WS_DIR_NO_ROW] = { "state.workspace_dirs", "every workspace directory has a registry row", DOCTOR_FAIL,
+                              "enclave registry repair removes them" },
+        [F_SNAPSHOT_ROWS] = { "state.snapshots", "snapshot rows match the snapshot directories",
+                              DOCTOR_FAIL, "enclave registry repair makes the rows match the directories" },
+        [F_MOUNT] = { "state.mounts", "no mounts left under the state dir", DOCTOR_FAIL,
+                      "enclave registry repair --strict detaches them" },
+        [F_DEAD_RUNNING] = { "state.dead_running", "no dead workspaces marked running", DOCTOR_FAIL,
+                             "enclave registry repair cleans them up and marks them stopped" },
+        [F_UNTRACKED] = { "state.untracked", "the daemon watches every running workspace", DOCTOR_WARN,
+                          "restart the daemon (enclave daemon stop; enclave daemon start) so that it adopts them" },
+        [F_VETH] = { "state.veths", "no stale veths on the bridge", DOCTOR_FAIL,
+                     "enclave registry repair removes them" },
+        [F_LEASE] = { "state.leases", "no stale addresses or firewall entries", DOCTOR_FAIL,
+                      "enclave registry repair releases them" },
+        [F_CGROUP] = { "state.cgroups", "no stale workspace cgroups", DOCTOR_FAIL,
+                       "enclave registry repair removes the empty ones (--strict also kills what runs in them)" },
+};
+
+typedef struct Finding {
+        FindingKind kind;
+        int64_t id;        /* sandbox or workspace row, -1 when none */
+        char *sandbox;
+        char *workspace;
+        char *what;        /* path, link or name: shown to the user */
+} Finding;
+
+typedef struct Scan {
+        Finding *f;
+        size_t n;
+        SandboxRow *sandboxes;
+        size_t n_sandboxes;
+        WorkspaceRow *workspaces;
+        size_t n_workspaces;
+        bool *active;      /* per workspace row */
+        Registry *reg;
+        char *integrity;   /* NULL when fine */
+        char **unchecked;  /* parts that could not be checked, with why */
+} Scan;
+
+static void scan_done(Scan *s)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->f[i].sandbox);
+                free(s->f[i].workspace);
+                free(s->f[i].what);
+        }
+        free(s->f);
+        sandbox_rows_free(s->sandboxes, s->n_sandboxes);
+        workspace_rows_free(s->workspaces, s->n_workspaces);
+        free(s->active);
+        free(s->integrity);
+        strv_free(s->unchecked);
+}
+
+static int found(Scan *s, FindingKind kind, int64_t id, const char *sandbox, const char *workspace, const char *what)
+{
+        Finding *n = realloc(s->f, (s->n + 1) * sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        s->f = n;
+        Finding f = {
+                .kind = kind,
+                .id = id,
+                .sandbox = sandbox ? strdup(sandbox) : NULL,
+                .workspace = workspace ? strdup(workspace) : NULL,
+                .what = strdup(what),
+        };
+        if ((sandbox && !f.sandbox) || (workspace && !f.workspace) || !f.what) {
+                free(f.sandbox);
+                free(f.workspace);
+                free(f.what);
+                return -ENOMEM;
+        }
+        s->f[s->n++] = f;
+        return 0;
+}
+
+static int unchecked(Scan *s, const char *what, const Error *e)
+{
+        _cleanup_free_ char *line = NULL;
+        if (asprintf(&line, "%s: %s", what, error_msg(e)) < 0)
+                return -ENOMEM;
+        return strv_consume(&s->unchecked, TAKE_PTR(line));
+}
+
+static int unchecked_errno(Scan *s, const char *what, int k)
+{
+        _cleanup_error_ Error e = ERROR_INIT;
+        error_setc(&e, -k, "reading it");
+        return unchecked(s, what, &e);
+}
+
+static const SandboxRow *sandbox_by_name(const Scan *s, const char *name)
+{
+        for (size_t i = 0; i < s->n_sandboxes; i++)
+                if (streq(s->sandboxes[i].name, name))
+                        return &s->sandboxes[i];
+        return NULL;
+}
+
+static bool sandbox_in_flight(const SandboxRow *sb)
+{
+        return streq(sb->state, SANDBOX_STATE_CREATING) || streq(sb->state, SANDBOX_STATE_DESTROYING);
+}
+
+/* ---- rows and processes ---- */
+
+static int scan_processes(Daemon *d, Scan *s)
+{
+        s->active = calloc(s->n_workspaces + 1, sizeof *s->active);
+        if (!s->active)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_workspaces; i++) {
+                const WorkspaceRow *w = &s->workspaces[i];
+                RunningWorkspace *rw = workspace_engine_get_by_id(d, w->id);
+                bool tracked = rw != NULL;
+                if (rw)
+                        workspace_running_unref(rw);
+                bool alive = w->pid > 0 && pid_is_same_process(w->pid, w->pid_start_time);
+                s->active[i] = tracked || alive;
+                if (!streq(w->state, WORKSPACE_STATE_RUNNING) || tracked)
+                        continue;
+                char what[160];
+                snprintf(what, sizeof what, "%s/%s (pid %d)", w->sandbox, w->name, (int) w->pid);
+                int k = found(s, alive ? F_UNTRACKED : F_DEAD_RUNNING, w->id, w->sandbox, w->name, what);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* ---- the state dir ---- */
+
+static bool is_workspace_row(const Scan *s, const char *sandbox, const char *name)
+{
+        for (size_t i = 0; i < s->n_workspaces; i++)
+                if (streq(s->workspaces[i].sandbox, sandbox) && streq(s->workspaces[i].name, name))
+                        return true;
+        return false;
+}
+
+/* Entries of dir that are not hidden; *ret NULL-terminated. */
+static int list_dir(const char *dir, char ***ret)
+{
+        _cleanup_closedir_ DIR *dp = opendir(dir);
+        if (!dp)
+                return -errno;
+        _cleanup_strv_free_ char **names = NULL;
+        struct dirent *de;
+        while ((de = readdir(dp)))
+                if (de->d_name[0] != '.' && strv_push(&names, de->d_name) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+static int scan_workspace_dirs(Daemon *d, Scan *s, const SandboxRow *sb)
+{
+        _cleanup_free_ char *wsdir = NULL;
+        _cleanup_error_ Error e = ERROR_INIT;
+        if (layout_workspaces_dir(d->settings.state_dir, sb->name, &wsdir, &e) < 0)
+                return unchecked(s, "workspace directories", &e);
+        _cleanup_strv_free_ char **names = NULL;
+        int k = list_dir(wsdir, &names);
+        if (k == -ENOENT)
+                return 0;
+        if (k < 0)
+                return k == -ENOMEM ? k : unchecked_errno(s, wsdir, k);
+        STRV_FOREACH(n, names) {
+                if (is_workspace_row(s, sb->name, *n))
+                        continue;
+                _cleanup_free_ char *p = path_join(wsdir, *n);
+                if (!p || found(s, F_WS_DIR_NO_ROW, -1, sb->name, *n, p) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int scan_sandbox_dirs(Daemon *d, Scan *s)
+{
+        const char *state = d->settings.state_dir;
+        _cleanup_free_ char *sbdir = NULL;
+        _cleanup_error_ Error e = ERROR_INIT;
+        if (layout_sandboxes_dir(state, &sbdir, &e) < 0)
+                return unchecked(s, "sandbox directories", &e);
+        _cleanup_strv_free_ char **names = NULL;
+        int k = list_dir(sbdir, &names);
+        if (k < 0 && k != -ENOENT)
+                return k == -ENOMEM ? k : unchecked_errno(s, sbdir, k);
+        STRV_FOREACH(n, names) {
+                if (streq(*n, LAYOUT_ROOTFS_CACHE) || sandbox_by_name(s, *n))
+                        continue;
+                _cleanup_free_ char *p = path_join(sbdir, *n);
+                if (!p || found(s, F_SANDBOX_DIR_NO_ROW, -1, *n, NULL, p) < 0)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < s->n_sandboxes; i++) {
+                const SandboxRow *sb = &s->sandboxes[i];
+                if (sandbox_in_flight(sb))
+                        continue;
+                _cleanup_free_ char *p = path_join(sbdir, sb->name);
+                if (!p)
+                        return -ENOMEM;
+                if (!is_dir(p)) {
+                        if ((k = found(s, F_SANDBOX_NO_DIR, sb->id, sb->name, NULL, p)) < 0)
+                                return k;
+                        continue;
+                }
+                if ((k = scan_workspace_dirs(d, s, sb)) < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static int scan_workspace_rows(Daemon *d, Scan *s)
+{
+        for (size_t i = 0; i < s->n_workspaces; i++) {
+                const WorkspaceRow *w = &s->workspaces[i];
+                const SandboxRow *sb = sandbox_by_name(s, w->sandbox);
+                _cleanup_free_ char *ws_dir = NULL, *sb_dir = NULL;
+                if (!sb || sandbox_in_flight(sb) ||
+                    layout_workspace_dir(d->settings.state_dir, w->sandbox, w->name, &ws_dir, NULL) < 0 ||
+                    layout_sandbox_dir(d->settings.state_dir, w->sandbox, &sb_dir, NULL) < 0)
+                        continue;
+                if (!is_dir(sb_dir))
+                        continue; /* the sandbox's finding covers it */
+                int k;
+                if (!is_dir(ws_dir)) {
+                        if ((k = found(s, F_WS_NO_DIR, w->id, w->sandbox, w->name, ws_dir)) < 0)
+                                return k;
+                        continue;
+                }
+                _cleanup_strv_free_ char **diff = NULL;
+                _cleanup_error_ Error e = ERROR_INIT;
+                k = snapshot_rows_sync(s->reg, w->id, ws_dir, true, &diff, &e);
+                if (k < 0) {
+                        char what[160];
+                        snprintf(what, sizeof what, "snapshots of %s/%s", w->sandbox, w->name);
+                        if ((k = unchecked(s, what, &e)) < 0)
+                                return k;
+                        continue;
+                }
+                STRV_FOREACH(n, diff) {
+                        _cleanup_free_ char *what = NULL;
+                        if (asprintf(&what, "%s/%s: %s", w->sandbox, w->name, *n) < 0 ||
+                            found(s, F_SNAPSHOT_ROWS, w->id, w->sandbox, w->name, what) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+/* ---- mounts ---- */
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+        char *w = s;
+        for (const char *r = s; *r; ) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+                    r[3] <= '7') {
+                        *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        r += 4;
+                } else
+                        *w++ = *r++;
+        }
+        *w = 0;
+}
+
+/* Directories an administrator may put on storage of their own. */
+static bool mount_is_expected(const char *state, const char *mp)
+{
+        static const char *const own[] = { "sandboxes", "cache", "tmp", "auth" };
+        const char *rest = startswith(mp, state);
+        if (!rest || *rest != '/')
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(own); i++)
+                if (streq(rest + 1, own[i]))
+                        return true;
+        return false;
+}
+
+static int scan_mounts(Daemon *d, Scan *s)
+{
+        char state[PATH_MAX];
+        if (!realpath(d->settings.state_dir, state))
+                return unchecked_errno(s, "mounts under the state dir", -errno);
+        _cleanup_free_ char *text = NULL;
+        int k = read_full_file("/proc/self/mountinfo", 16 << 20, &text, NULL);
+        if (k < 0)
+                return unchecked_errno(s, "/proc/self/mountinfo", k);
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                /* id parent major:minor root mountpoint ... */
+                char *f = line, *mp = NULL;
+                for (int i = 0; i < 4 && f; i++) {
+                        f = strchr(f, ' ');
+                        if (f)
+                                f++;
+                }
+                if (!f)
+                        continue;
+                char *end = strchr(f, ' ');
+                if (end)
+                        *end = 0;
+                mp = f;
+                unescape_octal(mp);
+                if (mount_is_expected(state, mp))
+                        continue;
+                if ((k = found(s, F_MOUNT, -1, NULL, NULL, mp)) < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* ---- network ---- */
+
+static int veth_of(const Daemon *d, int64_t id, char ret[static IFNAMSIZ])
+{
+        char num[24];
+        snprintf(num, sizeof num, "%lld", (long long) id);
+        return net_veth_name(d->settings.bridge, num, ret);
+}
+
+static int scan_veths(Daemon *d, Scan *s)
+{
+        _cleanup_error_ Error e = ERROR_INIT;
+        _cleanup_nl_ NlSock *nl = NULL;
+        _cleanup_strv_free_ char **ports = NULL;
+        if (nl_open(&nl, &e) < 0 || link_bridge_ports(nl, d->settings.bridge, &ports, &e) < 0)
+                return unchecked(s, "veths on the bridge", &e);
+        STRV_FOREACH(p, ports) {
+                int64_t owner = -1;
+                bool keep = false;
+                for (size_t i = 0; i < s->n_workspaces && owner < 0; i++) {
+                        char name[IFNAMSIZ];
+                        if (veth_of(d, s->workspaces[i].id, name) >= 0 && streq(name, *p)) {
+                                owner = s->workspaces[i].id;
+                                keep = s->active[i];
+                        }
+                }
+                if (keep)
+                        continue;
+                int k = found(s, F_VETH, owner, NULL, NULL, *p);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static const WorkspaceRow *workspace_by_id(const Scan *s, int64_t id, bool *ret_active)
+{
+        for (size_t i = 0; i < s->n_workspaces; i++)
+                if (s->workspaces[i].id == id) {
+                        *ret_active = s->active[i];
+                        return &s->workspaces[i];
+                }
+        *ret_active = false;
+        return NULL;
+}
+
+static int scan_leases(Scan *s)
+{
+        _cleanup_error_ Error e = ERROR_INIT;
+        _cleanup_free_ NetLease *leases = NULL;
+        size_t n = 0;
+        if (registry_leases_list(s->reg, &leases, &n, &e) < 0)
+                return unchecked(s, "address leases", &e);
+        for (size_t i = 0; i < n; i++) {
+                bool active;
+                const WorkspaceRow *w = workspace_by_id(s, leases[i].workspace_id, &active);
+                if (active)
+                        continue;
+                char addr[NET_ADDR_STRLEN], what[200];
+                snprintf(what, sizeof what, "%s of %s%s%s", net_addr_format(leases[i].addr, addr),
+                         w ? w->sandbox : "workspace", w ? "/" : " #", w ? w->name : "?");
+                int k = found(s, F_LEASE, leases[i].workspace_id, w ? w->sandbox : NULL, w ? w->name : NULL, what);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* ---- cgroups ---- */
+
+static bool workspace_active(const Scan *s, const char *sandbox, const char *name)
+{
+        for (size_t i = 0; i < s->n_workspaces; i++)
+                if (streq(s->workspaces[i].sandbox, sandbox) && streq(s->workspaces[i].name, name))
+                        return s->active[i];
+        return false;
+}
+
+static int scan_cgroups(Daemon *d, Scan *s)
+{
+        for (size_t i = 0; i < s->n_sandboxes; i++) {
+                const SandboxRow *sb = &s->sandboxes[i];
+                _cleanup_cgroup_ Cgroup *cg = NULL;
+                if (sandbox_in_flight(sb) || sandbox_cgroup_open(d, sb->name, &cg, NULL) < 0)
+                        continue;
+                _cleanup_strv_free_ char **seen = NULL;
+                for (size_t j = 0; j < cg->n_nodes; j++) {
+                        _cleanup_closedir_ DIR *dp = opendir(cg->nodes[j].path);
+                        struct dirent *de;
+                        while (dp && (de = readdir(dp))) {
+                                if (de->d_type != DT_DIR || de->d_name[0] == '.' || strv_contains(seen, de->d_name))
+                                        continue;
+                                if (strv_push(&seen, de->d_name) < 0)
+                                        return -ENOMEM;
+                                if (workspace_active(s, sb->name, de->d_name))
+                                        continue;
+                                _cleanup_free_ char *p = path_join(cg->nodes[j].path, de->d_name);
+                                if (!p || found(s, F_CGROUP, -1, sb->name, de->d_name, p) < 0)
+                                        return -ENOMEM;
+                        }
+                }
+        }
+        return 0;
+}
+
+/* ---- the scan ---- */
+
+static int scan_run(Daemon *d, Registry *reg, Scan *s, Error *err)
+{
+        s->reg = reg;
+        _cleanup_error_ Error e = ERROR_INIT;
+        if (registry_integrity_check(reg, &e) < 0 && !(s->integrity = strdup(error_msg(&e))))
+                return error_set(err, ENOMEM, "out of memory");
+        int k = registry_sandbox_list(reg, &s->sandboxes, &s->n_sandboxes, err);
+        if (k >= 0)
+                k = registry_workspace_list(reg, -1, &s->workspaces, &s->n_workspaces, err);
+        if (k < 0)
+                return error_wrap(err, "reading the registry");
+        k = scan_processes(d, s);
+        if (k >= 0)
+                k = scan_sandbox_dirs(d, s);
+        if (k >= 0)
+                k = scan_workspace_rows(d, s);
+        if (k >= 0)
+                k = scan_mounts(d, s);
+        if (k >= 0)
+                k = scan_veths(d, s);
+        if (k >= 0)
+                k = scan_leases(s);
+        if (k >= 0)
+                k = scan_cgroups(d, s);
+        if (k < 0)
+                return error_setc(err, -k, "checking the state");
+        return 0;
+}
+
+int doctor_check_state(Daemon *d, Registry *reg, DoctorReport *r)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_(scan_done) Scan s = {};
+        int k = scan_run(d, reg, &s, &err);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0)
+                return doctor_report_add(r, STATE, "state.registry", DOCTOR_FAIL, "registry", error_msg(&err),
+                                         "check that the state dir and registry.db are readable by the daemon", NULL);
+        k = doctor_report_add(r, STATE, "state.integrity", s.integrity ? DOCTOR_FAIL : DOCTOR_OK, "registry integrity",
+                              s.integrity, s.integrity ? "stop the daemon, keep a copy of registry.db and run "
+                                                         "'sqlite3 registry.db .recover'" : NULL,
+                              NULL);
+        for (FindingKind kind = 0; k >= 0 && kind < _F_MAX; kind++) {
+                _cleanup_strv_free_ char **items = NULL;
+                for (size_t i = 0; i < s.n; i++)
+                        if (s.f[i].kind == kind && strv_push(&items, s.f[i].what) < 0)
+                                return -ENOMEM;
+                size_t n = strv_length(items);
+                char detail[64];
+                snprintf(detail, sizeof detail, "%zu found", n);
+                k = doctor_report_add(r, STATE, kinds[kind].id, n ? kinds[kind].status : DOCTOR_OK, kinds[kind].title,
+                                      n ? detail : NULL, n ? kinds[kind].hint : NULL, items);
+        }
+        if (k >= 0 && s.unchecked)
+                k = doctor_report_add(r, STATE, "state.unchecked", DOCTOR_WARN, "parts of the state not checked",
+                                      NULL, "see the items; the daemon's log has more", s.unchecked);
+        return k;
+}
+
+/* ---- repair ---- */
+
+static int note(char ***list, const char *fmt, ...) _printf_(2, 3);
+static int note(char ***list, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        char *line = NULL;
+        int k = vasprintf(&line, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        return strv_consume(list, line);
+}
+
+static int open_workspace_cgroup(Daemon *d, const char *sandbox, const char *name, Cgroup **ret, Error *err)
+{
+        _cleanup_cgroup_ Cgroup *sb = NULL;
+        int k = sandbox_cgroup_open(d, sandbox, &sb, err);
+        if (k >= 0)
+                k = cgroup_open(sb, name, ret, err);
+        return k;
+}
+
+/* Remove a cgroup; what still runs in it is killed only when kill. */
+static int remove_cgroup(Daemon *d, const char *sandbox, const char *name, bool kill, Error *err)
+{
+        _cleanup_cgroup_ Cgroup *cg = NULL;
+        int k = open_workspace_cgroup(d, sandbox, name, &cg, err);
+        if (k == -ENOENT) {
+                error_clear(err);
+                return 0;
+        }
+        if (k < 0)
+                return k;
+        k = cgroup_destroy(cg, err);
+        if (k != -EBUSY || !kill)
+                return k;
+        error_clear(err);
+        k = cgroup_kill(cg, err);
+        return k < 0 ? k : cgroup_destroy(cg, err);
+}
+
+static int repair_dead(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
+{
+        _cleanup_error_ Error e = ERROR_INIT;
+        /* Its PID namespace died with its init: nothing of it runs. */
+        if (remove_cgroup(d, f->sandbox, f->workspace, true, &e) < 0)
+                return note(&ret->left, "%s: removing its cgroup: %s", f->what, error_msg(&e));
+        network_ports_stop(d, f->id);
+        network_release_workspace(d, f->id);
+        if (registry_workspace_set_ended(s->reg, f->id, WORKSPACE_STATE_STOPPED, -1, 0, &e) < 0)
+                return note(&ret->left, "%s: %s", f->what, error_msg(&e));
+        return note(&ret->done, "workspace %s/%s: its process was gone; cleaned up and marked stopped", f->sandbox,
+                    f->workspace);
+}
+
+static int repair_veth(Daemon *d, const Finding *f, RepairResult *ret)
+{
+        if (f->id >= 0) {
+                network_release_workspace(d, f->id);
+                return note(&ret->done, "removed veth %s (and the address and firewall entry of its workspace)",
+                            f->what);
+        }
+        _cleanup_error_ Error e = ERROR_INIT;
+        _cleanup_nl_ NlSock *nl = NULL;
+        if (nl_open(&nl, &e) < 0 || link_delete(nl, f->what, &e) < 0)
+                return note(&ret->left, "veth %s: %s", f->what, error_msg(&e));
+        return note(&ret->done, "removed veth %s", f->what);
+}
+
+static int repair_cgroup(Daemon *d, const Finding *f, bool strict, RepairResult *ret)
+{
+        _cleanup_error_ Error e = ERROR_INIT;
+        int k = remove_cgroup(d, f->sandbox, f->workspace, strict, &e);
+        if (k == -EBUSY)
+                return note(&ret->left, "cgroup %s still holds processes (registry repair --strict kills them)",
+                            f->what);
+        if (k < 0)
+                return note(&ret->left, "cgroup %s: %s", f->what, error_msg(&e));
+        return note(&ret->done, "removed cgroup %s", f->what);
+}
+
+static int repair_snapshots(Scan *s, const Finding *f, Daemon *d, RepairResult *ret)
+{
+        _cleanup_free_ char *ws_dir = NULL;
+        _cleanup_error_ Error e = ERROR_INIT;
+        int k = layout_workspace_dir(d->settings.state_dir, f->sandbox, f->workspace, &ws_dir, &e);
+        if (k >= 0)
+                k = snapshot_rows_sync(s->reg, f->id, ws_dir, false, NULL, &e);
+        if (k < 0)
+                return note(&ret->left, "%s: %s", f->what, error_msg(&e));
+        return k > 0 ? note(&ret->done, "snapshot rows of %s/%s now match its snapshots", f->sandbox, f->workspace) : 0;
+}
+
+/* Detach deepest first, so a parent is never busy with a child. */
+static int repair_mounts(Scan *s, RepairResult *ret)
+{
+        _cleanup_strv_free_ char **mps = NULL;
+        for (size_t i = 0; i < s->n; i++)
+                if (s->f[i].kind == F_MOUNT && strv_push(&mps, s->f[i].what) < 0)
+                        return -ENOMEM;
+        size_t n = strv_length(mps);
+        for (size_t i = n; i > 0; i--) {
+                const char *mp = mps[i - 1];
+                int k = umount2(mp, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
+                k = k < 0 ? note(&ret->left, "unmounting %s: %s", mp, strerror(-k))
+                          : note(&ret->done, "detached the mount on %s", mp);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* Remove parent/name, never following a symlink or crossing a mount. */
+static int remove_dir(const char *path, RepairResult *ret)
+{
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        char *slash = strrchr(copy, '/');
+        if (!slash || slash == copy)
+                return note(&ret->left, "%s: not below the state dir", path);
+        *slash = 0;
+        _cleanup_close_ int dfd = open(copy, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int k = dfd < 0 ? -errno : rm_rf_at(dfd, slash + 1);
+        if (k == -EBUSY)
+                return note(&ret->left, "%s holds a mount (registry repair --strict detaches it first)", path);
+        if (k < 0)
+                return note(&ret->left, "removing %s: %s", path, strerror(-k));
+        return note(&ret->done, "removed %s (it had no registry row)", path);
+}
+
+static int delete_workspace_row(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
+{
+        _cleanup_error_ Error e = ERROR_INIT;
+        if (registry_workspace_delete(s->reg, f->id, &e) < 0)
+                return note(&ret->left, "workspace %s/%s: %s", f->sandbox, f->workspace, error_msg(&e));
+        network_release_workspace(d, f->id);
+        (void) remove_cgroup(d, f->sandbox, f->workspace, false, &e);
+        return note(&ret->done, "deleted the row of workspace %s/%s (its directory was gone)", f->sandbox,
+                    f->workspace);
+}
+
+static int delete_sandbox_row(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
+{
+        for (size_t i = 0; i < s->n_workspaces; i++)
+                if (streq(s->workspaces[i].sandbox, f->sandbox) && s->active[i])
+                        return note(&ret->left, "sandbox %s: its workspace %s still runs; stop it first", f->sandbox,
+                                    s->workspaces[i].name);
+        _cleanup_error_ Error e = ERROR_INIT;
+        _cleanup_txn_ RegistryTxn txn = {};
+        int k = registry_txn_begin(s->reg, &txn, &e);
+        if (k >= 0)
+                k = registry_run(s->reg, &e, "DELETE FROM workspaces WHERE sandbox_id = ?", "i", f->id);
+        if (k >= 0)
+                k = registry_run(s->reg, &e, "DELETE FROM sandboxes WHERE id = ?", "i", f->id);
+        if (k >= 0)
+                k = registry_txn_commit(&txn, &e);
+        if (k < 0)
+                return note(&ret->left, "sandbox %s: %s", f->sandbox, error_msg(&e));
+        if (sandbox_cgroup_remove(d, f->sandbox, &e) < 0)
+                log_warn("sandbox %s: %s", f->sandbox, error_msg(&e));
+        return note(&ret->done, "deleted the rows of sandbox %s and its workspaces (its directory was gone)",
+                    f->sandbox);
+}
+
+static int repair_one(Daemon *d, Scan *s, const Finding *f, bool strict, RepairResult *ret)
+{
+        switch (f->kind) {
+        case F_DEAD_RUNNING: return repair_dead(d, s, f, ret);
+        case F_LEASE:
+                network_release_workspace(d, f->id);
+                return note(&ret->done, "released %s (address and firewall entry)", f->what);
+        case F_VETH: return repair_veth(d, f, ret);
+        case F_CGROUP: return repair_cgroup(d, f, strict, ret);
+        case F_SNAPSHOT_ROWS: return repair_snapshots(s, f, d, ret);
+        case F_SANDBOX_DIR_NO_ROW:
+        case F_WS_DIR_NO_ROW: return remove_dir(f->what, ret);
+        case F_WS_NO_DIR:
+                return strict ? delete_workspace_row(d, s, f, ret)
+                              : note(&ret->left, "workspace %s/%s has no directory (registry repair --strict deletes "
+                                     "its row)", f->sandbox, f->workspace);
+        case F_SANDBOX_NO_DIR:
+                return strict ? delete_sandbox_row(d, s, f, ret)
+                              : note(&ret->left, "sandbox %s has no directory (registry repair --strict deletes its "
+                                     "rows)", f->sandbox);
+        case F_MOUNT:
+                return strict ? 0 : note(&ret->left, "%s is still mounted (registry repair --strict detaches it)",
+                                         f->what);
+        case F_UNTRACKED:
+                return note(&ret->left, "%s runs but the daemon does not watch it: restart the daemon", f->what);
+        default: return 0;
+        }
+}
+
+/* Findings in the order that makes each step possible: processes and
+ * network first, mounts before the directories that hold them. */
+static const FindingKind repair_order[] = {
+        F_DEAD_RUNNING, F_UNTRACKED, F_LEASE, F_VETH, F_CGROUP, F_SNAPSHOT_ROWS, F_MOUNT,
+        F_WS_DIR_NO_ROW, F_SANDBOX_DIR_NO_ROW, F_WS_NO_DIR, F_SANDBOX_NO_DIR,
+};
+
+int doctor_repair(Daemon *d, Registry *reg, bool strict, RepairResult *ret, Error *err)
+{
+        _cleanup_(scan_done) Scan s = {};
+        int k = scan_run(d, reg, &s, err);
+        if (k < 0)
+                return k;
+        *ret = (RepairResult) {};
+        if (s.integrity)
+                k = note(&ret->left, "the registry is damaged (%s): stop the daemon, keep a copy of registry.db and "
+                         "run 'sqlite3 registry.db .recover'", s.integrity);
+        STRV_FOREACH(u, s.unchecked)
+                if (k >= 0)
+                        k = note(&ret->left, "not checked: %s", *u);
+        for (size_t o = 0; k >= 0 && o < ELEMENTSOF(repair_order); o++) {
+                if (repair_order[o] == F_MOUNT && strict) {
+                        k = repair_mounts(&s, ret);
+                        continue;
+                }
+                for (size_t i = 0; k >= 0 && i < s.n; i++)
+                        if (s.f[i].kind == repair_order[o])
+                                k = repair_one(d, &s, &s.f[i], strict, ret);
+        }
+        if (k < 0) {
+                repair_result_done(ret);
+                return error_setc(err, -k, "repairing the state");
+        }
+        STRV_FOREACH(l, ret->done)
+                log_info("registry repair: %s", *l);
+        return 0;
+}

@@ -1,0 +1,734 @@
+/* Create, start, stop and destroy of workspaces (workspace-engine.h). */
+#include "daemon/workspace-engine-internal.h"
+#include "auth/inject.h"
+#include "auth/provider.h"
+#include "config/enclavefile.h"
+#include "daemon/network.h"
+#include "daemon/registry-sandbox.h"
+#include "daemon/registry-workspace.h"
+#include "daemon/sandbox-cgroup.h"
+#include "runtime/idrange.h"
+#include "runtime/spawn.h"
+#include "storage/disk-quota.h"
+#include "storage/layout.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/str.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- create ---- */
+
+static int check_limit(const char *key, uint64_t v, int64_t min, int64_t max, Error *err)
+{
+        if (v == 0 || ((int64_t) v >= min && (int64_t) v <= max))
+                return 0;
+        return error_set(err, ERANGE, "%s must be between %lld and %lld, got %llu", key, (long long) min,
+                         (long long) max, (unsigned long long) v);
+}
+
+static int check_limits(const WorkspaceLimits *l, Error *err)
+{
+        int r = check_limit("cpu_seconds", l->cpu_seconds, LIMIT_CPU_SECONDS_MIN, LIMIT_CPU_SECONDS_MAX, err);
+        if (r >= 0)
+                r = check_limit("cpu_percent", l->cpu_percent, LIMIT_CPU_PERCENT_MIN, LIMIT_CPU_PERCENT_MAX, err);
+        if (r >= 0)
+                r = check_limit("memory_mb", l->memory_mb, LIMIT_MEMORY_MB_MIN, LIMIT_MEMORY_MB_MAX, err);
+        if (r >= 0)
+                r = check_limit("max_procs", l->max_procs, LIMIT_MAX_PROCS_MIN, LIMIT_MAX_PROCS_MAX, err);
+        if (r >= 0)
+                r = check_limit("max_open_files", l->max_open_files, LIMIT_MAX_OPEN_FILES_MIN, LIMIT_MAX_OPEN_FILES_MAX,
+                                err);
+        if (r >= 0)
+                r = check_limit("disk_mb", l->disk_mb, LIMIT_DISK_MB_MIN, LIMIT_DISK_MB_MAX, err);
+        return r;
+}
+
+static int check_env(char *const *env, Error *err)
+{
+        STRV_FOREACH(e, env) {
+                const char *eq = strchr(*e, '=');
+                _cleanup_free_ char *name = eq ? strndup(*e, (size_t) (eq - *e)) : NULL;
+                /* The value is never quoted: it may be a secret typed by mistake. */
+                if (!eq)
+                        return error_set(err, EINVAL, "invalid environment entry (no '='): expected NAME=VALUE");
+                if (!name || !env_name_is_valid(name))
+                        return error_set(err, EINVAL, "invalid environment variable name '%s': letters, digits and "
+                                         "'_', not starting with a digit", name ? name : "");
+                if (auth_token_provider(name))
+                        return error_set(err, EINVAL, "%s is a token variable and cannot be set with env (a secret "
+                                         "must not live in the configuration); store the token with 'enclave auth "
+                                         "login %s' and list %s in env_tokens", name, auth_token_provider(name), name);
+        }
+        return 0;
+}
+
+static int check_auth(char *const *auth, char *const *env_tokens, Error *err)
+{
+        STRV_FOREACH(p, auth)
+                if (auth_provider_check(*p, err) < 0)
+                        return -EINVAL;
+        STRV_FOREACH(t, env_tokens)
+                if (!auth_token_provider(*t))
+                        return error_set(err, EINVAL, "unknown token variable '%s' in env_tokens; known: %s", *t,
+                                         auth_token_names_list());
+        return 0;
+}
+
+/* The workspace_dir as an absolute canonical directory. */
+static int resolve_workspace_dir(const char *path, char **ret, Error *err)
+{
+        char buf[PATH_MAX];
+        if (!realpath(path, buf))
+                return error_setc(err, errno, "workspace_dir %s", path);
+        struct stat st;
+        if (stat(buf, &st) < 0)
+                return error_setc(err, errno, "workspace_dir %s", path);
+        if (!S_ISDIR(st.st_mode))
+                return error_set(err, ENOTDIR, "workspace_dir %s is not a directory", path);
+        *ret = strdup(buf);
+        return *ret ? 0 : error_set(err, ENOMEM, "out of memory");
+}
+
+static json_t *strv_to_json(char *const *v)
+{
+        json_t *a = json_array();
+        STRV_FOREACH(s, v)
+                json_array_append_new(a, json_string(*s));
+        return a;
+}
+
+static json_t *limits_to_json(const WorkspaceLimits *l)
+{
+        json_t *o = json_object();
+        if (!o)
+                return NULL;
+#define PUT(k, v) if ((v) > 0) json_object_set_new(o, k, json_integer((json_int_t) (v)))
+        PUT("cpu_seconds", l->cpu_seconds);
+        PUT("cpu_percent", l->cpu_percent);
+        PUT("memory_mb", l->memory_mb);
+        PUT("max_procs", l->max_procs);
+        PUT("max_open_files", l->max_open_files);
+        PUT("disk_mb", l->disk_mb);
+#undef PUT
+        return o;
+}
+
+static json_t *config_json(const WorkspaceCreateSpec *s, const char *workspace_dir)
+{
+        json_t *o = json_object();
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "run", s->run ? json_string(s->run) : json_null());
+        json_object_set_new(o, "env", strv_to_json(s->env));
+        json_object_set_new(o, "limits", limits_to_json(&s->limits));
+        json_object_set_new(o, "workspace_dir", workspace_dir ? json_string(workspace_dir) : json_null());
+        json_object_set_new(o, "auth", strv_to_json(s->auth));
+        json_object_set_new(o, "env_tokens", strv_to_json(s->env_tokens));
+        return o;
+}
+
+/* Root's blocks present in both /etc/subuid and /etc/subgid. */
+static int load_id_pool(IdRange **ret, size_t *ret_n, Error *err)
+{
+        _cleanup_id_file_ IdFile u = {}, g = {};
+        int r = id_file_load(IDRANGE_SUBUID_PATH, &u, err);
+        if (r >= 0)
+                r = id_file_load(IDRANGE_SUBGID_PATH, &g, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ IdRange *ru = NULL, *rg = NULL;
+        size_t nu = 0, ng = 0;
+        if (id_file_root_ranges(&u, &ru, &nu) < 0 || id_file_root_ranges(&g, &rg, &ng) < 0 ||
+            idrange_intersect(ru, nu, rg, ng, ret, ret_n) < 0)
+                return error_set(err, ENOMEM, "out of memory");
+        return 0;
+}
+
+static int allocate_ids(Registry *reg, uint32_t *ret, Error *err)
+{
+        _cleanup_free_ IdRange *pool = NULL;
+        size_t n_pool = 0;
+        int r = load_id_pool(&pool, &n_pool, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ uint32_t *used = NULL;
+        size_t n_used = 0;
+        r = registry_id_bases(reg, &used, &n_used, err);
+        if (r < 0)
+                return r;
+        r = idrange_allocate(pool, n_pool, used, n_used, ret);
+        if (r == -ENOSPC)
+                return error_set(err, ENOSPC,
+                                 "no free block of %u host ids: root's ranges in %s and %s are used up (%zu "
+                                 "workspaces); add a range for root to both files (the daemon adds one at start "
+                                 "when root has none)", IDRANGE_BLOCK, IDRANGE_SUBUID_PATH, IDRANGE_SUBGID_PATH,
+                                 n_used);
+        return r < 0 ? error_setc(err, -r, "allocating host ids") : 0;
+}
+
+static int validate_spec(const WorkspaceCreateSpec *s, char **ret_dir, Error *err)
+{
+        if (!name_is_valid(s->name))
+                return error_set(err, EINVAL, "invalid workspace name '%s': 1-63 characters of letters, digits, '_' "
+                                 "and '-', starting with a letter or digit", s->name);
+        int r = check_limits(&s->limits, err);
+        if (r >= 0)
+                r = check_env(s->env, err);
+        if (r >= 0)
+                r = check_auth(s->auth, s->env_tokens, err);
+        if (r < 0)
+                return r;
+        if (s->workspace_dir && s->limits.disk_mb > 0)
+                return error_set(err, EINVAL, "disk_mb applies to the managed /home only and cannot be combined "
+                                 "with workspace_dir");
+        if (s->run && strlen(s->run) > ENCLAVEFILE_MAX_STRING)
+                return error_set(err, E2BIG, "the run command is longer than %u bytes", ENCLAVEFILE_MAX_STRING);
+        *ret_dir = NULL;
+        return s->workspace_dir ? resolve_workspace_dir(s->workspace_dir, ret_dir, err) : 0;
+}
+
+int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec *spec, int64_t *ret_id,
+                            Error *err)
+{
+        const char *state_dir = d->settings.state_dir;
+        _cleanup_free_ char *wsdir_resolved = NULL;
+        int r = validate_spec(spec, &wsdir_resolved, err);
+        if (r < 0)
+                return r;
+        _cleanup_(sandbox_row_done) SandboxRow sb = {};
+        r = registry_sandbox_get(reg, spec->sandbox, &sb, err);
+        if (r < 0)
+                return r;
+        if (streq(sb.state, SANDBOX_STATE_CREATING) || streq(sb.state, SANDBOX_STATE_DESTROYING))
+                return error_set(err, EBUSY, "sandbox %s is %s; wait until it is ready", sb.name, sb.state);
+        _cleanup_free_ char *ws_dir = NULL;
+        r = layout_workspace_dir(state_dir, spec->sandbox, spec->name, &ws_dir, err);
+        if (r < 0)
+                return r;
+        json_t *config = config_json(spec, wsdir_resolved);
+        if (!config)
+                return error_set(err, ENOMEM, "out of memory");
+
+        _cleanup_txn_ RegistryTxn txn = {};
+        r = registry_txn_begin(reg, &txn, err);
+        uint32_t base = 0;
+        int64_t id = 0;
+        if (r >= 0)
+                r = allocate_ids(reg, &base, err);
+        if (r >= 0)
+                r = registry_workspace_insert(reg, sb.id, spec->name, config, base, &id, err);
+        json_decref(config);
+        if (r >= 0 && spec->n_ports > 0)
+                r = network_ports_declare(reg, id, spec->ports, spec->n_ports, err);
+        if (r < 0)
+                return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
+        /* No row, so anything at the path is what a crash left behind:
+         * a new workspace must never inherit an old upper layer. */
+        if (access(ws_dir, F_OK) == 0) {
+                log_warn("workspace %s/%s: removing leftovers of an earlier workspace of that name", spec->sandbox,
+                         spec->name);
+                r = layout_workspace_remove(state_dir, spec->sandbox, spec->name, err);
+        }
+        if (r >= 0)
+                r = layout_workspace_create(state_dir, spec->sandbox, spec->name, base, base, err);
+        if (r >= 0)
+                r = registry_txn_commit(&txn, err);
+        if (r < 0) {
+                _cleanup_error_ Error rerr = ERROR_INIT;
+                (void) layout_workspace_remove(state_dir, spec->sandbox, spec->name, &rerr);
+                return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
+        }
+        if (spec->limits.disk_mb > 0) {
+                /* mke2fs takes a while: outside the transaction, undone
+                 * with the row on failure. */
+                r = disk_quota_create(ws_dir, spec->limits.disk_mb, base, base, err);
+                if (r < 0) {
+                        _cleanup_error_ Error rerr = ERROR_INIT;
+                        (void) registry_workspace_delete(reg, id, &rerr);
+                        (void) layout_workspace_remove(state_dir, spec->sandbox, spec->name, &rerr);
+                        return error_wrap(err, "creating the %llu MiB disk of workspace %s/%s",
+                                          (unsigned long long) spec->limits.disk_mb, spec->sandbox, spec->name);
+                }
+        }
+        log_info("workspace %s/%s created (host ids %u-%u)", spec->sandbox, spec->name, base, base + IDRANGE_BLOCK - 1);
+        if (ret_id)
+                *ret_id = id;
+        return 0;
+}
+
+/* ---- start ---- */
+
+void workspace_start_info_done(WorkspaceStartInfo *i)
+{
+        i->warnings = strv_free(i->warnings);
+}
+
+
+typedef struct Claim {
+        WorkspaceEngine *e;
+        int64_t id;
+} Claim;
+
+static void claim_done(Claim *c)
+{
+        if (c->e)
+                engine_release(c->e, c->id);
+}
+
+static int take_claim(WorkspaceEngine *e, const WorkspaceRow *row, Claim *ret, Error *err)
+{
+        int r = engine_claim(e, row->id, row->sandbox, row->name, err);
+        if (r < 0)
+                return r;
+        *ret = (Claim) { e, row->id };
+        return 0;
+}
+
+typedef struct PrepareCtx {
+        Daemon *d;
+        int64_t id;
+        const Cgroup *cg;
+        WorkspaceNetInfo net;
+        bool net_done;
+        uint64_t attach_us;
+} PrepareCtx;
+
+static int prepare_child(pid_t pid, int pidfd, void *userdata, Error *err)
+{
+        PrepareCtx *p = userdata;
+        uint64_t t0 = engine_now_us();
+        int r = cgroup_attach(p->cg, pid, err);
+        if (r < 0)
+                return error_wrap(err, "moving it into its cgroup");
+        p->attach_us = engine_now_us() - t0;
+        r = network_prepare_workspace(p->d, p->id, pid, pidfd, &p->net, err);
+        if (r < 0)
+                return error_wrap(err, "connecting its network");
+        p->net_done = true;
+        return 0;
+}
+
+typedef struct SpawnJob {
+        const WorkspaceSpawnConfig *cfg;
+        WorkspaceProcess proc;
+        Error err;
+        int r;
+} SpawnJob;
+
+static void spawn_on_watch_thread(void *arg)
+{
+        SpawnJob *j = arg;
+        j->r = workspace_spawn(j->cfg, &j->proc, &j->err);
+}
+
+/* The files a workspace gets at start: resolv.conf and its tokens. */
+typedef struct StartFiles {
+        WorkspaceFile files[1 + AUTH_PLAN_FILES_MAX];
+        char paths[AUTH_PLAN_FILES_MAX][128];
+        size_t n;
+        void *resolv_data; /* owned */
+} StartFiles;
+
+static void start_files_done(StartFiles *f)
+{
+        free(f->resolv_data);
+}
+
+static int start_files(Daemon *d, const AuthPlan *plan, StartFiles *f, Error *err)
+{
+        WorkspaceFile resolv;
+        int r = network_resolv_conf(d, &resolv, err);
+        if (r < 0)
+                return error_wrap(err, "preparing /etc/resolv.conf");
+        f->resolv_data = (void *) resolv.data;
+        f->files[f->n++] = resolv;
+        for (size_t i = 0; i < plan->n_files; i++) {
+                snprintf(f->paths[i], sizeof f->paths[i], AUTH_RUN_DIR "/%s/%s", plan->files[i].dir,
+                         plan->files[i].name);
+                f->files[f->n++] = (WorkspaceFile) {
+                        .path = f->paths[i],
+                        .data = plan->files[i].data,
+                        .size = plan->files[i].size,
+                        .mode = AUTH_FILE_MODE,
+                };
+        }
+        return 0;
+}
+
+static int strv_extend(char ***dst, char *const *src)
+{
+        STRV_FOREACH(s, src)
+                if (strv_push(dst, *s) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* Undo a start whose init never became a tracked workspace. */
+static void start_undo(Daemon *d, PrepareCtx *ctx, const Cgroup *cg)
+{
+        if (ctx->net_done) {
+                network_ports_stop(d, ctx->id);
+                network_release_workspace(d, ctx->id);
+        }
+        _cleanup_error_ Error err = ERROR_INIT;
+        if (cg && engine_cgroup_remove(cg, &err) < 0)
+                log_warn("removing the cgroup of a failed start: %s", error_msg(&err));
+}
+
+static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, WorkspaceStartInfo *ret, Error *err)
+{
+        WorkspaceEngine *e = d->engine;
+        const char *state_dir = d->settings.state_dir;
+        WorkspaceLimits limits;
+        workspace_config_limits(row->config, &limits);
+        _cleanup_strv_free_ char **env = NULL, **auth = NULL, **env_tokens = NULL;
+        if (workspace_config_strv(row->config, "env", &env) < 0 ||
+            workspace_config_strv(row->config, "auth", &auth) < 0 ||
+            workspace_config_strv(row->config, "env_tokens", &env_tokens) < 0)
+                return error_set(err, ENOMEM, "out of memory");
+        const char *run = json_string_value(json_object_get(row->config, "run"));
+        const char *home_dir = json_string_value(json_object_get(row->config, "workspace_dir"));
+
+        _cleanup_free_ char *ws_dir = NULL, *rootfs = NULL;
+        int r = layout_workspace_dir(state_dir, row->sandbox, row->name, &ws_dir, err);
+        if (r >= 0)
+                r = layout_sandbox_rootfs(state_dir, row->sandbox, &rootfs, err);
+        if (r < 0)
+                return r;
+        if (home_dir && !is_dir(home_dir))
+                return error_set(err, ENOENT, "its workspace_dir %s is gone; create it again or recreate the "
+                                 "workspace with another --workspace-dir", home_dir);
+
+        uint64_t t0 = engine_now_us();
+        _cleanup_(sandbox_row_done) SandboxRow sb = {};
+        r = registry_sandbox_get(reg, row->sandbox, &sb, err);
+        if (r < 0)
+                return r;
+        _cleanup_cgroup_ Cgroup *sbcg = NULL, *cg = NULL;
+        r = sandbox_cgroup_ensure(d, &sb, &sbcg, &ret->warnings, err);
+        if (r >= 0)
+                r = cgroup_create(sbcg, row->name, &limits, &cg, &ret->warnings, err);
+        if (r < 0)
+                return error_wrap(err, "creating its cgroup");
+
+        uint64_t t1 = engine_now_us();
+        _cleanup_auth_plan_ AuthPlan *plan = NULL;
+        r = auth_plan_build(state_dir, auth, env_tokens, &plan, err);
+        if (r < 0) {
+                start_undo(d, &(PrepareCtx) {}, cg);
+                return error_wrap(err, "preparing its tokens");
+        }
+        (void) strv_extend(&ret->warnings, plan->warnings);
+        _cleanup_(start_files_done) StartFiles files = {};
+        _cleanup_strv_free_ char **full_env = NULL;
+        r = start_files(d, plan, &files, err);
+        if (r >= 0 && engine_env_build(&full_env, env, plan->env, NULL) < 0)
+                r = error_set(err, ENOMEM, "out of memory");
+        if (r < 0) {
+                start_undo(d, &(PrepareCtx) {}, cg);
+                return r;
+        }
+
+        PrepareCtx ctx = { .d = d, .id = row->id, .cg = cg };
+        WorkspaceSpawnConfig cfg = {
+                .name = row->name,
+                .rootfs = rootfs,
+                .ws_dir = ws_dir,
+                .home_dir = home_dir,
+                .disk_quota = !home_dir && disk_quota_present(ws_dir),
+                .uid_base = row->uid_base,
+                .gid_base = row->gid_base,
+                .init_fd = e->init_fd,
+                .run = run,
+                .env = full_env,
+                .files = files.files,
+                .n_files = files.n,
+                .prepare = prepare_child,
+                .prepare_userdata = &ctx,
+                .hardening = e->plan,
+                .limits = &limits,
+        };
+        SpawnJob job = { .cfg = &cfg, .proc = WORKSPACE_PROCESS_NULL };
+        uint64_t t2 = engine_now_us();
+        r = workspace_watch_call(e->watch, spawn_on_watch_thread, &job);
+        if (r >= 0)
+                r = job.r;
+        if (r < 0) {
+                if (job.err.msg)
+                        error_move(err, &job.err);
+                else
+                        error_setc(err, -r, "starting its init");
+                start_undo(d, &ctx, cg);
+                return r;
+        }
+        plan = auth_plan_free(plan); /* wipe the token copies now */
+        uint64_t t3 = engine_now_us();
+
+        r = registry_workspace_set_running(reg, row->id, job.proc.pid, job.proc.start_time, err);
+        if (r < 0) {
+                (void) workspace_signal(&job.proc, SIGKILL);
+                (void) workspace_wait(&job.proc, -1, NULL);
+                workspace_process_done(&job.proc);
+                start_undo(d, &ctx, cg);
+                return error_wrap(err, "recording it as running");
+        }
+        pid_t pid = job.proc.pid;
+        _cleanup_running_ RunningWorkspace *rw =
+                running_new(row->id, row->sandbox, row->name, row->config, row->uid_base, &job.proc, &cg);
+        if (!rw) {
+                workspace_process_done(&job.proc);
+                return error_set(err, ENOMEM, "out of memory");
+        }
+        r = engine_track(e, rw, err);
+        if (r < 0) {
+                (void) workspace_signal(&rw->proc, SIGKILL);
+                return r;
+        }
+        ret->pid = pid;
+        snprintf(ret->ip, sizeof ret->ip, "%s", ctx.net.ip);
+        uint64_t t4 = engine_now_us();
+
+        r = network_ports_start(d, row->id, err);
+        if (r < 0) {
+                /* A declared port that cannot be published is a failed
+                 * start: nothing of the workspace stays. */
+                pthread_mutex_lock(&e->lock);
+                rw->stop_requested = true;
+                pthread_mutex_unlock(&e->lock);
+                (void) workspace_signal(&rw->proc, SIGKILL);
+                (void) engine_wait_gone(e, rw, 10000);
+                return error_wrap(err, "publishing its ports");
+        }
+        log_debug("workspace %s/%s: start steps: cgroup %.2f ms, files %.2f ms, spawn %.2f ms (attach %.2f), record %.2f ms, "
+                  "ports %.2f ms", row->sandbox, row->name, (double) (t1 - t0) / 1000.0, (double) (t2 - t1) / 1000.0,
+                  (double) (t3 - t2) / 1000.0, (double) ctx.attach_us / 1000.0, (double) (t4 - t3) / 1000.0,
+                  (double) (engine_now_us() - t4) / 1000.0);
+        return 0;
+}
+
+int workspace_engine_start(Daemon *d, Registry *reg, const char *sandbox, const char *name, WorkspaceStartInfo *ret,
+                           Error *err)
+{
+        uint64_t t0 = engine_now_us();
+        *ret = (WorkspaceStartInfo) {};
+        _cleanup_workspace_row_ WorkspaceRow row = {};
+        int r = registry_workspace_get(reg, sandbox, name, &row, err);
+        if (r < 0)
+                return r;
+        if (!streq(row.sandbox_state, SANDBOX_STATE_READY)) {
+                if (streq(row.sandbox_state, SANDBOX_STATE_STOPPED))
+                        return error_set(err, EBUSY, "sandbox %s is stopped; start it first with 'enclave start %s'",
+                                         sandbox, sandbox);
+                return error_set(err, EBUSY, "sandbox %s is %s; wait until it is ready", sandbox, row.sandbox_state);
+        }
+        _cleanup_(claim_done) Claim claim = {};
+        r = take_claim(d->engine, &row, &claim, err);
+        if (r < 0)
+                return r;
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, row.id);
+        if (rw) {
+                ret->already_running = true;
+                ret->pid = rw->proc.pid;
+                snprintf(ret->ip, sizeof ret->ip, "%s", row.ip ? row.ip : "");
+                return 0;
+        }
+        r = start_spawn(d, reg, &row, ret, err);
+        if (r < 0)
+                return error_wrap(err, "starting workspace %s/%s", sandbox, name);
+        ret->elapsed_us = engine_now_us() - t0;
+        log_info("workspace %s/%s started (pid %d%s%s) in %.1f ms", sandbox, name, (int) ret->pid,
+                 ret->ip[0] ? ", " : "", ret->ip, (double) ret->elapsed_us / 1000.0);
+        return 0;
+}
+
+/* ---- stop ---- */
+
+static int stop_running(WorkspaceEngine *e, RunningWorkspace *rw, unsigned grace_ms, bool *ret_killed, Error *err)
+{
+        pthread_mutex_lock(&e->lock);
+        rw->stop_requested = true;
+        pthread_mutex_unlock(&e->lock);
+        *ret_killed = false;
+        int r = workspace_signal(&rw->proc, SIGTERM);
+        if (r < 0 && r != -ESRCH)
+                return error_setc(err, -r, "sending SIGTERM to workspace %s/%s", rw->sandbox, rw->name);
+        if (engine_wait_gone(e, rw, grace_ms))
+                return 0;
+        *ret_killed = true;
+        log_info("workspace %s/%s did not stop within %u ms; killing it", rw->sandbox, rw->name, grace_ms);
+        r = workspace_signal(&rw->proc, SIGKILL);
+        if (r < 0 && r != -ESRCH)
+                return error_setc(err, -r, "sending SIGKILL to workspace %s/%s", rw->sandbox, rw->name);
+        if (engine_wait_gone(e, rw, 30000))
+                return 0;
+        return error_set(err, ETIMEDOUT, "workspace %s/%s did not end 30 s after SIGKILL", rw->sandbox, rw->name);
+}
+
+int workspace_engine_stop(Daemon *d, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
+                          WorkspaceStopInfo *ret, Error *err)
+{
+        uint64_t t0 = engine_now_us();
+        *ret = (WorkspaceStopInfo) {};
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(d, sandbox, name);
+        if (!rw) {
+                /* Not running: only say whether it exists. */
+                _cleanup_workspace_row_ WorkspaceRow row = {};
+                return registry_workspace_get(reg, sandbox, name, &row, err);
+        }
+        WorkspaceRow key = { .id = rw->id, .sandbox = rw->sandbox, .name = rw->name };
+        _cleanup_(claim_done) Claim claim = {};
+        int r = take_claim(d->engine, &key, &claim, err);
+        if (r < 0)
+                return r;
+        ret->was_running = true;
+        r = stop_running(d->engine, rw, grace_ms, &ret->killed, err);
+        ret->elapsed_us = engine_now_us() - t0;
+        return r;
+}
+
+/* ---- destroy ---- */
+
+static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsigned grace_ms, Error *err)
+{
+        const char *state_dir = d->settings.state_dir;
+        _cleanup_(claim_done) Claim claim = {};
+        int r = take_claim(d->engine, row, &claim, err);
+        if (r < 0)
+                return r;
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, row->id);
+        if (rw) {
+                bool killed;
+                r = stop_running(d->engine, rw, grace_ms, &killed, err);
+                if (r < 0)
+                        return error_wrap(err, "stopping it");
+        }
+        /* The row first: a crash after this leaves only a directory,
+         * which the next create of that name removes. */
+        r = registry_workspace_delete(reg, row->id, err);
+        if (r < 0)
+                return error_wrap(err, "removing it from the registry");
+        network_ports_stop(d, row->id);
+        network_release_workspace(d, row->id);
+        _cleanup_free_ char *ws_dir = NULL;
+        r = layout_workspace_dir(state_dir, row->sandbox, row->name, &ws_dir, err);
+        if (r >= 0 && disk_quota_present(ws_dir))
+                r = disk_quota_remove(ws_dir, err);
+        if (r >= 0)
+                r = layout_workspace_remove(state_dir, row->sandbox, row->name, err);
+        if (r < 0)
+                return error_wrap(err, "removing its files");
+        _cleanup_cgroup_ Cgroup *sbcg = NULL, *cg = NULL;
+        _cleanup_error_ Error cerr = ERROR_INIT;
+        if (sandbox_cgroup_open(d, row->sandbox, &sbcg, &cerr) >= 0 && cgroup_open(sbcg, row->name, &cg, &cerr) >= 0 &&
+            engine_cgroup_remove(cg, &cerr) < 0)
+                log_warn("workspace %s/%s: removing its cgroup: %s", row->sandbox, row->name, error_msg(&cerr));
+        log_info("workspace %s/%s destroyed", row->sandbox, row->name);
+        return 0;
+}
+
+static void teardown_network_if_unused(Daemon *d)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        if (network_teardown_if_unused(d, &err) < 0)
+                log_warn("network: %s", error_msg(&err));
+}
+
+int workspace_engine_destroy(Daemon *d, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
+                             Error *err)
+{
+        _cleanup_workspace_row_ WorkspaceRow row = {};
+        int r = registry_workspace_get(reg, sandbox, name, &row, err);
+        if (r < 0)
+                return r;
+        r = destroy_row(d, reg, &row, grace_ms, err);
+        if (r < 0)
+                return error_wrap(err, "destroying workspace %s/%s", sandbox, name);
+        teardown_network_if_unused(d);
+        return 0;
+}
+
+/* ---- whole sandboxes ---- */
+
+/* SIGTERM to every running workspace of rows, then one shared grace
+ * period, then SIGKILL for those left: a batch stops as fast as its
+ * slowest member, not as the sum. */
+static int stop_rows(Daemon *d, const WorkspaceRow *rows, size_t n, unsigned grace_ms, Error *err)
+{
+        WorkspaceEngine *e = d->engine;
+        _cleanup_free_ RunningWorkspace **rws = calloc(n + 1, sizeof *rws);
+        _cleanup_free_ Claim *claims = calloc(n + 1, sizeof *claims);
+        if (!rws || !claims)
+                return error_set(err, ENOMEM, "out of memory");
+        int r = 0, stopped = 0;
+        for (size_t i = 0; i < n; i++) {
+                RunningWorkspace *rw = workspace_engine_get_by_id(d, rows[i].id);
+                if (!rw)
+                        continue;
+                _cleanup_error_ Error cerr = ERROR_INIT;
+                if (take_claim(e, &rows[i], &claims[i], &cerr) < 0) {
+                        workspace_running_unref(rw);
+                        if (r == 0)
+                                r = error_set(err, EBUSY, "%s", error_msg(&cerr));
+                        continue;
+                }
+                rws[i] = rw;
+                pthread_mutex_lock(&e->lock);
+                rw->stop_requested = true;
+                pthread_mutex_unlock(&e->lock);
+                (void) workspace_signal(&rw->proc, SIGTERM);
+        }
+        uint64_t deadline = engine_now_us() + (uint64_t) grace_ms * 1000u;
+        for (size_t i = 0; i < n; i++) {
+                if (!rws[i])
+                        continue;
+                uint64_t now = engine_now_us();
+                unsigned left = now < deadline ? (unsigned) ((deadline - now) / 1000u) : 0;
+                if (!engine_wait_gone(e, rws[i], left)) {
+                        (void) workspace_signal(&rws[i]->proc, SIGKILL);
+                        if (!engine_wait_gone(e, rws[i], 30000) && r == 0)
+                                r = error_set(err, ETIMEDOUT, "workspace %s/%s did not end 30 s after SIGKILL",
+                                              rws[i]->sandbox, rws[i]->name);
+                }
+                stopped++;
+                workspace_running_unref(rws[i]);
+                claim_done(&claims[i]);
+        }
+        return r < 0 ? r : stopped;
+}
+
+int workspaces_stop_all_in_sandbox(Daemon *d, Registry *reg, int64_t sandbox_id, Error *err)
+{
+        WorkspaceRow *rows = NULL;
+        size_t n = 0;
+        int r = registry_workspace_list(reg, sandbox_id, &rows, &n, err);
+        if (r < 0)
+                return r;
+        r = stop_rows(d, rows, n, WORKSPACE_STOP_GRACE_MS_DEFAULT, err);
+        workspace_rows_free(rows, n);
+        return r;
+}
+
+int workspaces_destroy_all_in_sandbox(Daemon *d, Registry *reg, int64_t sandbox_id, Error *err)
+{
+        WorkspaceRow *rows = NULL;
+        size_t n = 0;
+        int r = registry_workspace_list(reg, sandbox_id, &rows, &n, err);
+        if (r < 0)
+                return r;
+        r = stop_rows(d, rows, n, WORKSPACE_STOP_GRACE_MS_DEFAULT, err);
+        int destroyed = 0;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = destroy_row(d, reg, &rows[i], 0, err);
+                if (r < 0)
+                        r = error_wrap(err, "destroying workspace %s/%s", rows[i].sandbox, rows[i].name);
+                else
+                        destroyed++;
+        }
+        workspace_rows_free(rows, n);
+        teardown_network_if_unused(d);
+        return r < 0 ? r : destroyed;
+}
