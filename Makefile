@@ -23,7 +23,8 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread
 
 MODULES := base config auth daemon runtime net storage cli
-LIB_SRC := $(filter-out src/cli/main.c,$(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)))
+MAINS := src/cli/main.c src/daemon/main.c
+LIB_SRC := $(filter-out $(MAINS),$(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 INIT_SRC := $(wildcard src/init/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
@@ -36,7 +37,7 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 
-all: $(BUILD)/enclave $(BUILD)/enclave-init $(TOOL_BIN) $(UNIT_BIN) $(ITEST_BIN) $(HELPER_BIN)
+all: $(BUILD)/enclave $(BUILD)/enclave-daemon $(BUILD)/enclave-init $(TOOL_BIN) $(UNIT_BIN) $(ITEST_BIN) $(HELPER_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -46,7 +47,13 @@ $(BUILD)/libenclave.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# The CLI links only what its commands use (--as-needed), so every
+# command starts fast; `enclave daemon run` execs enclave-daemon, which
+# carries the daemon and all of its libraries.
 $(BUILD)/enclave: $(BUILD)/obj/src/cli/main.o $(BUILD)/libenclave.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -Wl,--as-needed $(LDLIBS)
+
+$(BUILD)/enclave-daemon: $(BUILD)/obj/src/daemon/main.o $(BUILD)/libenclave.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The workspace init is static and sanitizer-free: it runs as pid 1
@@ -91,9 +98,10 @@ fuzz:
 			$(FUZZ_BUILD)/libenclave.a $(LDLIBS) || exit 1; \
 	done
 
-install: $(BUILD)/enclave $(BUILD)/enclave-init
+install: $(BUILD)/enclave $(BUILD)/enclave-daemon $(BUILD)/enclave-init
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/enclave $(DESTDIR)$(BINDIR)/enclave
+	install -m 0755 $(BUILD)/enclave-daemon $(DESTDIR)$(LIBEXECDIR)/enclave-daemon
 	install -m 0755 $(BUILD)/enclave-init $(DESTDIR)$(LIBEXECDIR)/enclave-init
 	sed 's|@BINDIR@|$(BINDIR)|g' scripts/enclave.service.in > $(DESTDIR)$(UNITDIR)/enclave.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/enclave.service
@@ -109,4 +117,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 .PHONY: all check check-asan fuzz install up clean
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/cli/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/cli/main.d $(BUILD)/obj/src/daemon/main.d

@@ -61,5 +61,9 @@ int cli_usage_error(Cli *cli, const char *fmt, ...) _printf_(2, 3);
 /* Print an Error with the command as context; returns EXIT_FAIL. */
 int cli_fail_error(Cli *cli, const Error *err);
 
+/* The daemon entry point; set only in the enclave-daemon program. */
+struct DaemonOptions;
+extern int (*cli_daemon_run)(const struct DaemonOptions *opts, Error *err);
+
 /* Handler for commands whose implementation has not landed yet. */
 int cli_not_built(Cli *cli, int argc, char **argv);

@@ -9,6 +9,7 @@
 #include "base/str.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -97,8 +98,66 @@ static int parse_daemon_options(Cli *cli, int argc, char **argv, bool start, Dae
 
 /* ---- run ---- */
 
+/* Set by enclave-daemon's main(). The enclave CLI leaves it NULL and
+ * hands `daemon run` to the enclave-daemon program instead, so the CLI
+ * that users run for every command loads none of the daemon's
+ * libraries (they cost several milliseconds per command). */
+int (*cli_daemon_run)(const DaemonOptions *opts, Error *err) = NULL;
+
+/* enclave-daemon: $ENCLAVE_DAEMON, beside this binary, or in libexec. */
+static char *find_daemon_binary(void)
+{
+        const char *env = getenv("ENCLAVE_DAEMON");
+        if (env && *env)
+                return strdup(env);
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+                self[n] = 0;
+                char *slash = strrchr(self, '/');
+                if (slash) {
+                        *slash = 0;
+                        _cleanup_free_ char *p = path_join(self, "enclave-daemon");
+                        if (p && access(p, X_OK) == 0)
+                                return TAKE_PTR(p);
+                }
+        }
+        return strdup(ENCLAVE_LIBEXECDIR "/enclave-daemon");
+}
+
+/* Replace this process with enclave-daemon running argv[0..] ("run"
+ * and its options) under the same global options. */
+static int exec_daemon_program(Cli *cli, int argc, char **argv)
+{
+        _cleanup_free_ char *bin = find_daemon_binary();
+        if (!bin)
+                return cli_fail(cli, "out of memory");
+        _cleanup_free_ const char **args = calloc((size_t) argc + 8, sizeof(char *));
+        if (!args)
+                return cli_fail(cli, "out of memory");
+        size_t k = 0;
+        args[k++] = bin;
+        if (cli->config_path) {
+                args[k++] = "--config";
+                args[k++] = cli->config_path;
+        }
+        if (cli->socket_path) {
+                args[k++] = "--socket";
+                args[k++] = cli->socket_path;
+        }
+        args[k++] = "daemon";
+        for (int i = 0; i < argc; i++)
+                args[k++] = argv[i];
+        args[k] = NULL;
+        execv(bin, (char *const *) args);
+        return cli_fail(cli, "cannot execute the daemon program %s: %m; is Enclave installed completely "
+                        "(make install), or set ENCLAVE_DAEMON", bin);
+}
+
 static int cmd_run(Cli *cli, int argc, char **argv)
 {
+        if (!cli_daemon_run)
+                return exec_daemon_program(cli, argc, argv);
         DaemonOptions o;
         int r = parse_daemon_options(cli, argc, argv, false, &o);
         if (r != 0)
@@ -106,7 +165,7 @@ static int cmd_run(Cli *cli, int argc, char **argv)
         log_setup(LOG_LEVEL_INFO);
         log_set_timestamps(true);
         _cleanup_error_ Error err = ERROR_INIT;
-        if (daemon_run(&o, &err) < 0) {
+        if (cli_daemon_run(&o, &err) < 0) {
                 log_error("%s", error_msg(&err));
                 return EXIT_FAIL;
         }

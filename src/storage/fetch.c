@@ -34,21 +34,6 @@ static char *url_for_display(const char *url)
         return s;
 }
 
-int fetch_check_url(const char *url, Error *err)
-{
-        const char *rest = url ? (startswith(url, "http://") ?: startswith(url, "https://")) : NULL;
-        if (!rest)
-                return error_set(err, EINVAL, "only http:// and https:// URLs can be fetched");
-        if (*rest == 0 || *rest == '/' || *rest == '@')
-                return error_set(err, EINVAL, "URL has no host");
-        for (const char *p = url; *p; p++)
-                if (*p <= ' ' || *p == 0x7f)
-                        return error_set(err, EINVAL, "URL contains a space or control character");
-        if (strlen(url) > 8192)
-                return error_set(err, EINVAL, "URL is too long");
-        return 0;
-}
-
 typedef struct FetchContext {
         int fd;
         uint64_t written, max_bytes;

@@ -38,34 +38,6 @@ static const char *const part_names[_PART_MAX] = {
         [PART_WORK] = "work",
 };
 
-/* ---- names ---- */
-
-bool snapshot_name_is_valid(const char *name)
-{
-        return name && name_is_valid(name);
-}
-
-int snapshot_check_name(const char *name, Error *err)
-{
-        if (snapshot_name_is_valid(name))
-                return 0;
-        return error_set(err, EINVAL,
-                         "invalid snapshot name \"%s\": use 1-%d letters, digits, '-' or '_', starting with a letter or digit",
-                         name ? name : "", SNAPSHOT_NAME_MAX);
-}
-
-int snapshot_name_from_time(time_t t, unsigned seq, char *buf, size_t size)
-{
-        struct tm tm;
-        if (!gmtime_r(&t, &tm))
-                return -EINVAL;
-        char stamp[32];
-        if (strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm) == 0)
-                return -EINVAL;
-        int n = seq > 1 ? snprintf(buf, size, "%s-%u", stamp, seq) : snprintf(buf, size, "%s", stamp);
-        return n < 0 || (size_t) n >= size ? -ENOBUFS : 0;
-}
-
 /* ---- info, ordering ---- */
 
 void snapshot_info_done(SnapshotInfo *info)
