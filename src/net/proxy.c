@@ -132,11 +132,23 @@ static void resume_paused(Proxy *p)
         p->paused = 0;
 }
 
+/* Deregister before closing: close() only drops an epoll registration
+ * once every copy of the file is closed, and a child the daemon is
+ * forking at that moment briefly holds copies, so a closed fd could
+ * still report events for a handler that is already freed. */
+static void unwatch_and_close(Proxy *p, int fd)
+{
+        if (fd < 0)
+                return;
+        (void) epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
+        safe_close(fd);
+}
+
 static void conn_close(Proxy *p, Conn *c)
 {
-        /* close() removes the fds from the epoll set. */
-        safe_close(c->client);
-        safe_close(c->upstream);
+        unwatch_and_close(p, c->client);
+        unwatch_and_close(p, c->upstream);
+        c->client = c->upstream = -EBADF;
         relay_close(&c->c2u);
         relay_close(&c->u2c);
         Mapping *m = c->m;
@@ -357,7 +369,8 @@ static void mapping_free(Proxy *p, Mapping *m)
                 conn_close(p, m->conns);
         if (m->paused && p->paused > 0)
                 p->paused--;
-        m->listen_fd = safe_close(m->listen_fd);
+        unwatch_and_close(p, m->listen_fd);
+        m->listen_fd = -EBADF;
         m->dead = true;
         m->next = p->dead_mappings;
         p->dead_mappings = m;

@@ -120,7 +120,7 @@ TEST(a_full_subnet_is_a_clear_error)
         uint32_t addr;
         /* A /29 leases .2 to .6: five workspaces. */
         for (int i = 0; i < 5; i++) {
-                char name[8];
+                char name[16];
                 snprintf(name, sizeof name, "w%d", i);
                 ASSERT_EQ(registry_run(r, &err, "INSERT INTO workspaces (sandbox_id, name) VALUES (1, ?)", "t", name),
                           1);
