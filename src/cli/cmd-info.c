@@ -1,6 +1,7 @@
 /* enclave ping | health | version (doctor and stats come later). */
 #include "cli/cli.h"
 #include "cli/cmd-doctor.h"
+#include "cli/cmd-stats.h"
 #include "cli/client.h"
 #include "cli/output.h"
 
@@ -110,6 +111,6 @@ const Command info_commands[] = {
         { "health", "", "show daemon health and host capabilities", cmd_health },
         { "doctor", "[--json]", "check the host and the state for problems", cmd_doctor },
         { "version", "", "print the version", cmd_version },
-        { "stats", "[--no-stream]", "live resource usage of all workspaces", cli_not_built },
+        { "stats", "[--no-stream]", "live resource usage of all workspaces", cmd_stats },
         {},
 };

@@ -119,6 +119,7 @@ extern const Action port_actions[];      /* actions-ports.c: workspace.port.* */
 extern const Action project_actions[];   /* actions-project.c: project.* (up, down, ps) */
 extern const Action snapshot_actions[];  /* actions-snapshot.c: snapshot.*, workspace.snapshot_gc */
 extern const Action doctor_actions[];    /* actions-doctor.c: daemon.doctor, registry.repair */
+extern const Action stats_actions[];     /* actions-stats.c: daemon.stats */
 
 /* Look an action up by name; ACTION_TEST ones only when enabled. */
 const Action *actions_find(const char *name, bool test_actions);

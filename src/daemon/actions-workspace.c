@@ -278,7 +278,7 @@ static int action_workspace_wipe(Call *c, Error *err)
 
 /* ---- status / list / stats ---- */
 
-static json_t *usage_json(const WorkspaceStats *st, double cpu)
+json_t *workspace_usage_json(const WorkspaceStats *st, double cpu)
 {
         const CgroupStats *g = &st->cg;
         json_t *o = json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cpu_percent", cpu, "memory_used",
@@ -333,7 +333,7 @@ static json_t *row_json_live(Daemon *d, Registry *reg, const WorkspaceRow *row, 
                 WorkspaceStats st;
                 double cpu = 0;
                 if (workspace_engine_stats(d, rw, &st, &cpu, NULL) >= 0)
-                        json_object_set_new(o, "usage", usage_json(&st, cpu));
+                        json_object_set_new(o, "usage", workspace_usage_json(&st, cpu));
         }
         return o;
 }
@@ -397,7 +397,7 @@ static int action_workspace_stats(Call *c, Error *err)
         r = workspace_engine_stats(call_daemon(c), rw, &st, &cpu, err);
         if (r < 0)
                 return r;
-        json_t *o = usage_json(&st, cpu);
+        json_t *o = workspace_usage_json(&st, cpu);
         json_object_set_new(o, "sandbox", json_string(row.sandbox));
         json_object_set_new(o, "workspace", json_string(row.name));
         return call_reply(c, o, -EBADF);

@@ -15,6 +15,7 @@ static const Action *const action_tables[] = {
         project_actions,
         snapshot_actions,
         doctor_actions,
+        stats_actions,
         test_actions,
 };
 
@@ -36,7 +37,7 @@ const Action *actions_find(const char *name, bool with_test_actions)
  * "unknown action", so a newer CLI against an older daemon reads well. */
 static const char *const reserved_patterns[] = {
         "workspace.*", "snapshot.*", "auth.*", "registry.*", "project.*",
-        "daemon.doctor", "daemon.stats",
+        "daemon.doctor",
 };
 
 bool action_is_reserved(const char *name)

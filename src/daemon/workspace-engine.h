@@ -29,6 +29,7 @@
 #include "runtime/stats.h"
 #include "runtime/workspace-process.h"
 
+#include <jansson.h>
 #include <stdatomic.h>
 
 #define WORKSPACE_EXEC_DEFAULT_CWD "/home"
@@ -168,3 +169,9 @@ char *workspace_engine_shell(RunningWorkspace *rw);
  * since the previous sample (or since start), % of the whole machine. */
 int workspace_engine_stats(Daemon *d, RunningWorkspace *rw, WorkspaceStats *ret, double *ret_cpu_percent,
                            Error *err);
+
+/* A sample as the JSON of workspace.stats and daemon.stats (cpu_percent,
+ * memory_used/limit, pids, processes, threads, block_read/write,
+ * oom_kills, pids_limit, net_rx/tx; null = no limit / no network).
+ * Defined in actions-workspace.c. */
+json_t *workspace_usage_json(const WorkspaceStats *st, double cpu_percent);

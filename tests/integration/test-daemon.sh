@@ -292,7 +292,7 @@ is "malformed JSON, non-object, no version, wrong version, unknown action, bad n
         "$kinds" "invalid invalid version version unknown_action invalid ok"
 contains "malformed JSON names the position" "$res" "malformed JSON request at line 1"
 contains "wrong version says which it speaks" "$res" "unsupported protocol version 9 (this daemon speaks version 1)"
-contains "reserved action names are 'not built'" "$("$PY" "$CLIENT" "$ENC_SOCK" call daemon.stats)" '"kind": "not_built"'
+contains "reserved action names are 'not built'" "$("$PY" "$CLIENT" "$ENC_SOCK" call project.restart)" '"kind": "not_built"'
 
 res=$("$PY" "$CLIENT" "$ENC_SOCK" fds 2>&1)
 is "a request with an fd is served" "$(printf '%s' "$res" | jq_py 'print(d["with_fd"]["result"]["pong"])' 2>&1)" True
