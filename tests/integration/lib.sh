@@ -97,12 +97,28 @@ enc() { "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" "$@"; }
 
 # Stop this run's daemon and remove everything it may have left.
 enc_teardown() {
+        # Workspaces outlive their daemon by design, so end them while it
+        # still answers; whatever a failed wipe leaves is killed below.
+        if [ -S "$ENC_SOCK" ]; then
+                timeout 30 "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" -q workspace wipe --yes >/dev/null 2>&1
+                timeout 30 "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" -q wipe --yes >/dev/null 2>&1
+        fi
         if [ -f "$ENC_PIDFILE" ]; then
                 local pid; pid=$(cat "$ENC_PIDFILE" 2>/dev/null)
                 [ -n "$pid" ] && kill "$pid" 2>/dev/null
                 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
                 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
         fi
+        # This run's cgroups (named after its bridge) in every hierarchy.
+        local cg
+        for cg in /sys/fs/cgroup/*/enclave-"$ENC_BRIDGE"; do
+                [ -d "$cg" ] || continue
+                find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
+        done
+        for cg in /sys/fs/cgroup/*/enclave-"$ENC_BRIDGE"; do
+                [ -d "$cg" ] || continue
+                for _ in $(seq 20); do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; [ -d "$cg" ] || break; sleep 0.1; done
+        done
         # Mounts below the scratch dir, deepest first.
         grep -F " $ENC_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
         ip link del "$ENC_BRIDGE" 2>/dev/null
