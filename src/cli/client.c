@@ -391,3 +391,20 @@ int cli_call(Cli *cli, const char *action, json_t *params, json_t **ret_result, 
         }
         return client_call(c, action, params, NULL, 0, NULL, NULL, ret_result, NULL, err);
 }
+
+int cli_call_with_progress(Cli *cli, const char *action, json_t *params, int fd, Progress *progress,
+                           ClientEventFn on_event, void *userdata, json_t **ret_result)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_client_ Client *c = NULL;
+        if (client_open(cli, &c, &err) < 0) {
+                json_decref(params);
+                return cli_fail_error(cli, &err);
+        }
+        int r = client_call(c, action, params, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, on_event, userdata,
+                            ret_result, NULL, &err);
+        progress_done(progress);
+        if (r < 0)
+                return cli_fail_error(cli, &err);
+        return EXIT_OK;
+}

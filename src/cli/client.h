@@ -10,6 +10,7 @@
 #pragma once
 
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "daemon/protocol.h"
 
 #include <jansson.h>
@@ -70,3 +71,11 @@ static inline bool client_error_not_running(int r)
 /* One request on a fresh connection (auto-starting the daemon as
  * client_open() does). */
 int cli_call(Cli *cli, const char *action, json_t *params, json_t **ret_result, Error *err);
+
+/* A long request on a fresh connection whose events on_event draws on
+ * *progress (initialised by the caller; cleared here when the call
+ * ends). fd, when >= 0, goes with the request. params is stolen (NULL =
+ * {}). Returns EXIT_OK, or the exit code of a failure already reported
+ * on stderr. */
+int cli_call_with_progress(Cli *cli, const char *action, json_t *params, int fd, Progress *progress,
+                           ClientEventFn on_event, void *userdata, json_t **ret_result);

@@ -167,19 +167,11 @@ static int run_up(Cli *cli, const ProjectArgs *a)
         if (!params)
                 return cli_fail(cli, "out of memory");
 
-        _cleanup_error_ Error err = ERROR_INIT;
-        _cleanup_client_ Client *c = NULL;
-        if (client_open(cli, &c, &err) < 0) {
-                json_decref(params);
-                return cli_fail_error(cli, &err);
-        }
         EventPrinter p = { .cli = cli };
         progress_init(&p.progress, cli);
         json_t *res = NULL;
-        r = client_call(c, "project.up", params, NULL, 0, on_event, &p, &res, NULL, &err);
-        progress_done(&p.progress);
-        if (r < 0)
-                return cli_fail_error(cli, &err);
+        if ((r = cli_call_with_progress(cli, "project.up", params, -EBADF, &p.progress, on_event, &p, &res)) != EXIT_OK)
+                return r;
         if (cli->json)
                 json_print(res, stdout);
         else if (!cli->quiet)
@@ -218,19 +210,11 @@ static int run_down(Cli *cli)
         json_t *params = json_pack("{s:s, s:s}", "sandbox", ef->sandbox.name, "project", ef->path);
         if (!params)
                 return cli_fail(cli, "out of memory");
-        _cleanup_error_ Error err = ERROR_INIT;
-        _cleanup_client_ Client *c = NULL;
-        if (client_open(cli, &c, &err) < 0) {
-                json_decref(params);
-                return cli_fail_error(cli, &err);
-        }
         EventPrinter p = { .cli = cli };
         progress_init(&p.progress, cli);
         json_t *res = NULL;
-        r = client_call(c, "project.down", params, NULL, 0, on_event, &p, &res, NULL, &err);
-        progress_done(&p.progress);
-        if (r < 0)
-                return cli_fail_error(cli, &err);
+        if ((r = cli_call_with_progress(cli, "project.down", params, -EBADF, &p.progress, on_event, &p, &res)) != EXIT_OK)
+                return r;
         if (cli->json)
                 json_print(res, stdout);
         else if (!cli->quiet) {

@@ -8,6 +8,7 @@
  * unnamed file beside the output and linked into place only when
  * complete, so a failure leaves no partial archive. */
 #include "cli/cli.h"
+#include "cli/archive-arg.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "storage/archive.h"
@@ -15,11 +16,8 @@
 #include "storage/layout.h"
 #include "base/str.h"
 
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 
 typedef struct RootfsArgs {
@@ -133,19 +131,9 @@ static int on_event(json_t *ev, void *userdata)
 
 static int call_rootfs(Cli *cli, const char *action, json_t *params, int fd, json_t **ret)
 {
-        _cleanup_error_ Error err = ERROR_INIT;
-        _cleanup_client_ Client *c = NULL;
-        if (client_open(cli, &c, &err) < 0) {
-                json_decref(params);
-                return cli_fail_error(cli, &err);
-        }
         EventView v = {};
         progress_init(&v.p, cli);
-        int r = client_call(c, action, params, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, on_event, &v, ret, NULL, &err);
-        progress_done(&v.p);
-        if (r < 0)
-                return cli_fail_error(cli, &err);
-        return EXIT_OK;
+        return cli_call_with_progress(cli, action, params, fd, &v.p, on_event, &v, ret);
 }
 
 static void print_done(Cli *cli, const char *verb, const RootfsArgs *a, json_t *res)
@@ -163,49 +151,15 @@ static void print_done(Cli *cli, const char *verb, const RootfsArgs *a, json_t *
 
 /* ---- export ---- */
 
-/* An unnamed file in the output's directory, linked into place by
- * link_output() once the archive is complete. */
-static int open_output(Cli *cli, const char *output, int *ret_fd)
-{
-        _cleanup_free_ char *copy = strdup(output);
-        if (!copy)
-                return cli_fail(cli, "out of memory");
-        const char *dir = dirname(copy);
-        struct stat st;
-        if (lstat(output, &st) == 0)
-                return cli_fail(cli, "%s already exists; remove it or choose another --output", output);
-        int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return cli_fail(cli, "cannot write into %s: %m", dir);
-        *ret_fd = fd;
-        return 0;
-}
-
-static int link_output(Cli *cli, int fd, const char *output)
-{
-        char proc[64];
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, output, AT_SYMLINK_FOLLOW) < 0) {
-                if (errno == EEXIST)
-                        return cli_fail(cli, "%s appeared while the archive was written; nothing was replaced",
-                                        output);
-                return cli_fail(cli, "cannot create %s: %m", output);
-        }
-        return 0;
-}
-
 static int cmd_export(Cli *cli, int argc, char **argv)
 {
         RootfsArgs a = {};
         int r = parse_args(cli, argc, argv, true, &a);
         if (r != 0)
                 return r < 0 ? EXIT_OK : r;
-        _cleanup_error_ Error err = ERROR_INIT;
         TarballCompression comp;
-        if (tarball_compression_from_name(a.output, &comp, &err) < 0)
-                return cli_usage_error(cli, "--output %s: %s", a.output, error_msg(&err));
         _cleanup_close_ int fd = -EBADF;
-        if ((r = open_output(cli, a.output, &fd)) != 0)
+        if ((r = archive_arg_open_output(cli, a.output, &comp, &fd)) != 0)
                 return r;
         json_t *params = cache_params(&a);
         if (!params || json_object_set_new(params, "compression", json_string(tarball_compression_to_string(comp))) < 0)
@@ -213,7 +167,7 @@ static int cmd_export(Cli *cli, int argc, char **argv)
         json_t *res = NULL;
         if ((r = call_rootfs(cli, "rootfs.export", params, fd, &res)) != EXIT_OK)
                 return r;
-        if ((r = link_output(cli, fd, a.output)) != 0) {
+        if ((r = archive_arg_link_output(cli, fd, a.output)) != 0) {
                 json_decref(res);
                 return r;
         }
@@ -232,12 +186,9 @@ static int cmd_import(Cli *cli, int argc, char **argv)
         int r = parse_args(cli, argc, argv, false, &a);
         if (r != 0)
                 return r < 0 ? EXIT_OK : r;
-        _cleanup_close_ int fd = open(a.operand, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return cli_fail(cli, "cannot open %s: %m", a.operand);
-        struct stat st;
-        if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)))
-                return cli_fail(cli, "%s is not a regular file", a.operand);
+        _cleanup_close_ int fd = -EBADF;
+        if ((r = archive_arg_open_input(cli, a.operand, &fd)) != 0)
+                return r;
         json_t *params = cache_params(&a);
         if (!params || json_object_set_new(params, "replace", json_boolean(a.replace)) < 0)
                 return cli_fail(cli, "out of memory");

@@ -102,19 +102,9 @@ static int on_event(json_t *ev, void *userdata)
 /* One request with progress; *ret_result on success. */
 static int call_with_progress(Cli *cli, const char *action, json_t *params, json_t **ret_result)
 {
-        _cleanup_error_ Error err = ERROR_INIT;
-        _cleanup_client_ Client *c = NULL;
-        if (client_open(cli, &c, &err) < 0) {
-                json_decref(params);
-                return cli_fail_error(cli, &err);
-        }
         EventView v = { .last_tenth = -1 };
         progress_init(&v.p, cli);
-        int r = client_call(c, action, params, NULL, 0, on_event, &v, ret_result, NULL, &err);
-        progress_done(&v.p);
-        if (r < 0)
-                return cli_fail_error(cli, &err);
-        return EXIT_OK;
+        return cli_call_with_progress(cli, action, params, -EBADF, &v.p, on_event, &v, ret_result);
 }
 
 static int call_plain(Cli *cli, const char *action, json_t *params, json_t **ret_result)

@@ -9,16 +9,14 @@
  * to an unnamed file beside the output, linked into place only when
  * complete. docs/snapshots.md explains what a snapshot holds. */
 #include "cli/cmd-snapshot.h"
+#include "cli/archive-arg.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "storage/archive.h"
 #include "storage/snapshot.h"
 #include "base/str.h"
 
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
-#include <sys/stat.h>
 #include <time.h>
 
 typedef struct SnapArgs {
@@ -133,24 +131,13 @@ static int on_event(json_t *ev, void *userdata)
 
 static int call_daemon_action(Cli *cli, const char *action, json_t *params, int fd, json_t **ret)
 {
-        _cleanup_error_ Error err = ERROR_INIT;
-        _cleanup_client_ Client *c = NULL;
-        if (!params) {
+        if (!params)
                 return cli_fail(cli, "out of memory");
-        }
-        if (client_open(cli, &c, &err) < 0) {
-                json_decref(params);
-                return cli_fail_error(cli, &err);
-        }
         EventView v = {};
         progress_init(&v.p, cli);
         if (cli->json)
                 v.p.quiet = true;
-        int r = client_call(c, action, params, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, on_event, &v, ret, NULL, &err);
-        progress_done(&v.p);
-        if (r < 0)
-                return cli_fail_error(cli, &err);
-        return EXIT_OK;
+        return cli_call_with_progress(cli, action, params, fd, &v.p, on_event, &v, ret);
 }
 
 static void human_size(uint64_t bytes, char *buf, size_t size)
@@ -359,35 +346,6 @@ int cmd_snapshot_gc(Cli *cli, int argc, char **argv)
 
 /* ---- export and import ---- */
 
-static int open_output(Cli *cli, const char *output, int *ret_fd)
-{
-        _cleanup_free_ char *copy = strdup(output);
-        if (!copy)
-                return cli_fail(cli, "out of memory");
-        struct stat st;
-        if (lstat(output, &st) == 0)
-                return cli_fail(cli, "%s already exists; remove it or choose another --output", output);
-        const char *dir = dirname(copy);
-        int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return cli_fail(cli, "cannot write into %s: %m", dir);
-        *ret_fd = fd;
-        return 0;
-}
-
-static int link_output(Cli *cli, int fd, const char *output)
-{
-        char proc[64];
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, output, AT_SYMLINK_FOLLOW) < 0) {
-                if (errno == EEXIST)
-                        return cli_fail(cli, "%s appeared while the archive was written; nothing was replaced",
-                                        output);
-                return cli_fail(cli, "cannot create %s: %m", output);
-        }
-        return 0;
-}
-
 static int cmd_snapshot_export(Cli *cli, int argc, char **argv)
 {
         SnapArgs a = {};
@@ -399,12 +357,9 @@ static int cmd_snapshot_export(Cli *cli, int argc, char **argv)
                 return r;
         if (!a.output)
                 return cli_usage_error(cli, "missing --output ARCHIVE (.tar, .tar.gz or .tar.zst)");
-        _cleanup_error_ Error err = ERROR_INIT;
         TarballCompression comp;
-        if (tarball_compression_from_name(a.output, &comp, &err) < 0)
-                return cli_usage_error(cli, "--output %s: %s", a.output, error_msg(&err));
         _cleanup_close_ int fd = -EBADF;
-        if ((r = open_output(cli, a.output, &fd)) != 0)
+        if ((r = archive_arg_open_output(cli, a.output, &comp, &fd)) != 0)
                 return r;
         json_t *params = named_params(&a);
         if (params)
@@ -412,7 +367,7 @@ static int cmd_snapshot_export(Cli *cli, int argc, char **argv)
         json_t *res = NULL;
         if ((r = call_daemon_action(cli, "snapshot.export", params, fd, &res)) != EXIT_OK)
                 return r;
-        if ((r = link_output(cli, fd, a.output)) != 0) {
+        if ((r = archive_arg_link_output(cli, fd, a.output)) != 0) {
                 json_decref(res);
                 return r;
         }
@@ -443,12 +398,9 @@ static int cmd_snapshot_import(Cli *cli, int argc, char **argv)
                       "workspace's id range)", &a);
         if (r != 0)
                 return r < 0 ? EXIT_OK : r;
-        _cleanup_close_ int fd = open(a.pos[2], O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return cli_fail(cli, "cannot open %s: %m", a.pos[2]);
-        struct stat st;
-        if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)))
-                return cli_fail(cli, "%s is not a regular file", a.pos[2]);
+        _cleanup_close_ int fd = -EBADF;
+        if ((r = archive_arg_open_input(cli, a.pos[2], &fd)) != 0)
+                return r;
         json_t *params = target_params(&a);
         if (params) {
                 if (a.name)

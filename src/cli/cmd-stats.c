@@ -58,22 +58,6 @@ typedef struct StatsOpts {
 
 /* ---- formatting ---- */
 
-static void format_bytes(json_t *v, char *buf, size_t size)
-{
-        if (!json_is_integer(v)) {
-                snprintf(buf, size, "-");
-                return;
-        }
-        double b = (double) json_integer_value(v);
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        size_t u = 0;
-        while (b >= 1024 && u + 1 < ELEMENTSOF(units)) {
-                b /= 1024;
-                u++;
-        }
-        snprintf(buf, size, u == 0 ? "%.0f%s" : "%.1f%s", b, units[u]);
-}
-
 static void format_pair(json_t *o, const char *a, const char *b, char *buf, size_t size)
 {
         char x[32], y[32];

@@ -83,22 +83,6 @@ static void format_duration(json_int_t secs, char *buf, size_t size)
                 snprintf(buf, size, "%llds", (long long) secs);
 }
 
-static void format_bytes(json_t *v, char *buf, size_t size)
-{
-        if (!json_is_integer(v)) {
-                snprintf(buf, size, "-");
-                return;
-        }
-        double b = (double) json_integer_value(v);
-        const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        size_t u = 0;
-        while (b >= 1024 && u + 1 < ELEMENTSOF(units)) {
-                b /= 1024;
-                u++;
-        }
-        snprintf(buf, size, u == 0 ? "%.0f%s" : "%.1f%s", b, units[u]);
-}
-
 /* ---- create ---- */
 
 typedef struct CreateOpts {

@@ -211,6 +211,22 @@ void progress_done(Progress *p)
         fflush(p->out);
 }
 
+void format_bytes(json_t *v, char *buf, size_t size)
+{
+        if (!json_is_integer(v)) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        double b = (double) json_integer_value(v);
+        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        size_t u = 0;
+        while (b >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                b /= 1024;
+                u++;
+        }
+        snprintf(buf, size, u == 0 ? "%.0f%s" : "%.1f%s", b, units[u]);
+}
+
 const char *color_state(const Cli *cli, const char *state, char *buf, size_t size)
 {
         if (!cli || !cli->color)

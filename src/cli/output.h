@@ -42,5 +42,9 @@ void progress_line(Progress *p, const char *fmt, ...) _printf_(2, 3);
 /* Clear the progress line. */
 void progress_done(Progress *p);
 
+/* A byte count for people: "512B", "1.5KiB", "2.0GiB"; "-" when v is not
+ * an integer. */
+void format_bytes(json_t *v, char *buf, size_t size);
+
 /* "running" in green etc. when colour is on. */
 const char *color_state(const Cli *cli, const char *state, char *buf, size_t size);

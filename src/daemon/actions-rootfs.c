@@ -6,6 +6,7 @@
  * (export) them with the user's own rights and passes the fd, so the
  * daemon never opens a user's path as root. */
 #include "daemon/action.h"
+#include "daemon/actions-storage.h"
 #include "daemon/call.h"
 #include "daemon/daemon.h"
 #include "storage/layout.h"
@@ -15,26 +16,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-
-static int on_progress(const StorageProgress *p, void *userdata)
-{
-        Call *c = userdata;
-        if (call_cancelled(c))
-                return -ECANCELED;
-        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "type", "progress", "stage",
-                               progress_stage_to_string(p->stage) ?: "info", "message", p->message ?: "", "current",
-                               (json_int_t) p->done, "total", (json_int_t) p->total, "bytes", (json_int_t) p->bytes,
-                               "bytes_total", (json_int_t) p->bytes_total);
-        if (ev && call_event(c, ev) == -ECONNRESET)
-                return -ECANCELED;
-        return 0;
-}
-
-static StorageMonitor call_monitor(Call *c)
-{
-        /* c->cancelled is set for every call when the daemon stops too. */
-        return (StorageMonitor) { .progress = on_progress, .userdata = c, .cancel = &c->cancelled };
-}
 
 /* Exactly one of "suite": S or "base": true. */
 static int param_cache(Call *c, const char **ret, Error *err)
@@ -57,24 +38,6 @@ static int param_cache(Call *c, const char **ret, Error *err)
                 return r;
         *ret = suite;
         return 0;
-}
-
-static int param_compression(Call *c, TarballCompression *ret, Error *err)
-{
-        const char *s;
-        int r = call_param_string(c, "compression", false, &s, err);
-        if (r < 0)
-                return r;
-        if (!s) {
-                *ret = TARBALL_NONE;
-                return 0;
-        }
-        for (TarballCompression t = 0; t < _TARBALL_COMPRESSION_MAX; t++)
-                if (streq(s, tarball_compression_to_string(t))) {
-                        *ret = t;
-                        return 0;
-                }
-        return error_set(err, EINVAL, "invalid compression '%s': use none, gzip or zstd", s);
 }
 
 static int take_fd(Call *c, const char *what, int *ret, Error *err)
@@ -106,7 +69,7 @@ static int action_rootfs_export(Call *c, Error *err)
         _cleanup_close_ int fd = -EBADF;
         int r = param_cache(c, &cache, err);
         if (r >= 0)
-                r = param_compression(c, &comp, err);
+                r = call_param_compression(c, &comp, err);
         if (r >= 0)
                 r = take_fd(c, "export", &fd, err);
         if (r < 0)
@@ -119,7 +82,7 @@ static int action_rootfs_export(Call *c, Error *err)
                 return error_set(err, EINVAL, "the export output must be a regular file or a pipe");
         if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
                 return error_set(err, EBADF, "the export output is not open for writing");
-        StorageMonitor mon = call_monitor(c);
+        StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
         r = rootfs_cache_export_fd(call_daemon(c)->settings.state_dir, cache, fd, comp, &mon, &stats, err);
         if (r < 0)
@@ -143,7 +106,7 @@ static int action_rootfs_import(Call *c, Error *err)
                 r = take_fd(c, "import", &fd, err);
         if (r < 0)
                 return r;
-        StorageMonitor mon = call_monitor(c);
+        StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
         r = rootfs_cache_import_fd(call_daemon(c)->settings.state_dir, cache, fd, replace, &mon, &stats, err);
         if (r < 0)
@@ -164,7 +127,7 @@ static int action_rootfs_fetch(Call *c, Error *err)
                 r = call_param_bool(c, "replace", false, &replace, err);
         if (r < 0)
                 return r;
-        StorageMonitor mon = call_monitor(c);
+        StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
         FetchOptions o = {};
         r = rootfs_cache_fetch(call_daemon(c)->settings.state_dir, cache, url, replace, &o, &mon, &stats, err);

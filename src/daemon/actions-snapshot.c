@@ -12,6 +12,7 @@
  * one at a time. Archives are opened by the CLI and passed as fds. */
 #include "daemon/actions-snapshot.h"
 #include "daemon/action.h"
+#include "daemon/actions-storage.h"
 #include "daemon/call.h"
 #include "daemon/daemon.h"
 #include "daemon/registry-workspace.h"
@@ -254,25 +255,6 @@ static char *home_note(const Target *t)
 
 /* ---- progress ---- */
 
-static int on_progress(const StorageProgress *p, void *userdata)
-{
-        Call *c = userdata;
-        if (call_cancelled(c))
-                return -ECANCELED;
-        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "type", "progress", "stage",
-                               progress_stage_to_string(p->stage) ?: "info", "message", p->message ?: "", "current",
-                               (json_int_t) p->done, "total", (json_int_t) p->total, "bytes", (json_int_t) p->bytes,
-                               "bytes_total", (json_int_t) p->bytes_total);
-        if (ev && call_event(c, ev) == -ECONNRESET)
-                return -ECANCELED;
-        return 0;
-}
-
-static StorageMonitor call_monitor(Call *c)
-{
-        return (StorageMonitor) { .progress = on_progress, .userdata = c, .cancel = &c->cancelled };
-}
-
 static void send_info(Call *c, const char *type, const char *message)
 {
         json_t *ev = json_pack("{s:s, s:s, s:s}", "type", type, "stage", "info", "message", message);
@@ -365,7 +347,7 @@ static int action_snapshot_create(Call *c, Error *err)
                 send_info(c, "note", note);
         if (cg)
                 send_info(c, "info", "the workspace runs: it is frozen while its state is copied");
-        StorageMonitor mon = call_monitor(c);
+        StorageMonitor mon = call_storage_monitor(c);
         SnapshotCreateOptions o = {
                 .name = name,
                 .with_home = !t.workspace_dir && !t.disk_quota,
@@ -445,7 +427,7 @@ static int action_snapshot_restore(Call *c, Error *err)
         _cleanup_free_ char *note = home_note(&t);
         if (note)
                 send_info(c, "note", note);
-        StorageMonitor mon = call_monitor(c);
+        StorageMonitor mon = call_storage_monitor(c);
         r = snapshot_restore(t.ws_dir, name, &mon, err);
         if (r < 0)
                 return storage_fail(err, r, "restore", &t);
@@ -535,23 +517,6 @@ static int action_snapshot_gc(Call *c, Error *err)
 
 /* ---- export and import ---- */
 
-static int param_compression(Call *c, TarballCompression *ret, Error *err)
-{
-        const char *s;
-        int r = call_param_string(c, "compression", false, &s, err);
-        if (r < 0)
-                return r;
-        *ret = TARBALL_NONE;
-        if (!s)
-                return 0;
-        for (TarballCompression t = 0; t < _TARBALL_COMPRESSION_MAX; t++)
-                if (streq(s, tarball_compression_to_string(t))) {
-                        *ret = t;
-                        return 0;
-                }
-        return error_set(err, EINVAL, "invalid compression '%s': use none, gzip or zstd", s);
-}
-
 static int take_archive_fd(Call *c, const char *what, int *ret, Error *err)
 {
         if (call_n_fds(c) != 1)
@@ -578,7 +543,7 @@ static int action_snapshot_export(Call *c, Error *err)
         _cleanup_close_ int fd = -EBADF;
         int r = param_snapshot_name(c, true, &name, err);
         if (r >= 0)
-                r = param_compression(c, &comp, err);
+                r = call_param_compression(c, &comp, err);
         if (r >= 0)
                 r = take_archive_fd(c, "export", &fd, err);
         if (r < 0)
@@ -600,7 +565,7 @@ static int action_snapshot_export(Call *c, Error *err)
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
                 return error_setc(err, errno, "opening snapshot %s", name);
-        StorageMonitor mon = call_monitor(c);
+        StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
         r = tarball_export_fd(dfd, fd, comp, &mon, &stats, err);
         if (r >= 0 && fsync(fd) < 0 && errno != EINVAL)
@@ -661,7 +626,7 @@ static int action_snapshot_import(Call *c, Error *err)
          * never opens a path the user named. */
         char path[64];
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        StorageMonitor mon = call_monitor(c);
+        StorageMonitor mon = call_storage_monitor(c);
         SnapshotImportOptions o = {
                 .name = name,
                 .replace = replace,

@@ -198,6 +198,26 @@ static int open_snapshots(int ws_fd, bool create, Error *err)
         return fd < 0 ? error_setc(err, -fd, "opening the snapshots directory") : fd;
 }
 
+/* <ws>/snapshots for work on the existing snapshot name (its name
+ * checked first); the workspace's own fd in *ret_ws_fd when asked for. */
+static int open_for_snapshot(const char *ws_dir, const char *name, int *ret_ws_fd, Error *err)
+{
+        int r = snapshot_check_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int ws_fd = open_ws(ws_dir, err);
+        if (ws_fd < 0)
+                return ws_fd;
+        int snaps_fd = open_snapshots(ws_fd, false, err);
+        if (snaps_fd == -ENOENT)
+                return error_set(err, ENOENT, "there is no snapshot %s", name);
+        if (snaps_fd < 0)
+                return snaps_fd;
+        if (ret_ws_fd)
+                *ret_ws_fd = TAKE_FD(ws_fd);
+        return snaps_fd;
+}
+
 /* A hidden scratch directory below dfd: "<prefix>-XXXXXX". The
  * template is filled in place (mkdtemp semantics, relative to dfd). */
 static int make_scratch_at(int dfd, const char *prefix, char **ret, Error *err)
@@ -418,15 +438,7 @@ static int read_info_at(int snaps_fd, const char *name, SnapshotInfo *ret, Error
 
 int snapshot_read_info(const char *ws_dir, const char *name, SnapshotInfo *ret, Error *err)
 {
-        int r = snapshot_check_name(name, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int ws_fd = open_ws(ws_dir, err);
-        if (ws_fd < 0)
-                return ws_fd;
-        _cleanup_close_ int snaps_fd = open_snapshots(ws_fd, false, err);
-        if (snaps_fd == -ENOENT)
-                return error_set(err, ENOENT, "there is no snapshot %s", name);
+        _cleanup_close_ int snaps_fd = open_for_snapshot(ws_dir, name, NULL, err);
         if (snaps_fd < 0)
                 return snaps_fd;
         return read_info_at(snaps_fd, name, ret, err);
@@ -503,15 +515,7 @@ static int delete_at(int snaps_fd, const char *name, Error *err)
 
 int snapshot_delete(const char *ws_dir, const char *name, Error *err)
 {
-        int r = snapshot_check_name(name, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int ws_fd = open_ws(ws_dir, err);
-        if (ws_fd < 0)
-                return ws_fd;
-        _cleanup_close_ int snaps_fd = open_snapshots(ws_fd, false, err);
-        if (snaps_fd == -ENOENT)
-                return error_set(err, ENOENT, "there is no snapshot %s", name);
+        _cleanup_close_ int snaps_fd = open_for_snapshot(ws_dir, name, NULL, err);
         if (snaps_fd < 0)
                 return snaps_fd;
         return delete_at(snaps_fd, name, err);
@@ -783,19 +787,12 @@ int snapshot_recover(const char *ws_dir, Error *err)
 
 int snapshot_restore(const char *ws_dir, const char *name, const StorageMonitor *mon, Error *err)
 {
-        int r = snapshot_check_name(name, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int ws_fd = open_ws(ws_dir, err);
-        if (ws_fd < 0)
-                return ws_fd;
-        _cleanup_close_ int snaps_fd = open_snapshots(ws_fd, false, err);
-        if (snaps_fd == -ENOENT)
-                return error_set(err, ENOENT, "there is no snapshot %s", name);
+        _cleanup_close_ int ws_fd = -EBADF;
+        _cleanup_close_ int snaps_fd = open_for_snapshot(ws_dir, name, &ws_fd, err);
         if (snaps_fd < 0)
                 return snaps_fd;
         _cleanup_(snapshot_info_done) SnapshotInfo info = { 0 };
-        r = read_info_at(snaps_fd, name, &info, err);
+        int r = read_info_at(snaps_fd, name, &info, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int snap_fd = open_dir(snaps_fd, name);

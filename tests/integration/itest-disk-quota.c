@@ -4,6 +4,7 @@
  * test no loop device is left bound to an image and nothing stays
  * mounted. Needs root. */
 #include "test.h"
+#include "itest-common.h"
 
 #include "base/fs.h"
 #include "base/process.h"
@@ -23,27 +24,12 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define ASSERT_OK_E(x, e)                                                               \
-        do {                                                                            \
-                int _r2 = (x);                                                          \
-                if (_r2 < 0)                                                            \
-                        TEST_FAIL("%s failed: %d: %s", #x, _r2, error_msg(&(e)));        \
-        } while (0)
-
 #define MIB ((uint64_t) 1024 * 1024)
 /* A workspace's host id base, as idrange would hand out. */
 #define OWNER ((uid_t) 1300000)
 #define GROUP ((gid_t) 1300000)
 
 static char *scratch;
-
-static char *at(const char *dir, const char *rel)
-{
-        char *p = path_join(dir, rel);
-        if (!p)
-                abort();
-        return p;
-}
 
 static void make_world(void)
 {

@@ -11,6 +11,7 @@
  * so every mount it makes disappears with it; its files live in
  * /tmp/enctest-snap-<pid> and its cgroups below enctest-snap-<pid>. */
 #include "test.h"
+#include "itest-common.h"
 
 #include "base/fs.h"
 #include "base/process.h"
@@ -36,13 +37,6 @@
 #define B1 3000000000u /* the workspace's host id range */
 #define B2 3000065536u /* another workspace's */
 
-#define ASSERT_OK_E(x, e)                                                               \
-        do {                                                                            \
-                int _r2 = (x);                                                          \
-                if (_r2 < 0)                                                            \
-                        TEST_FAIL("%s failed: %d: %s", #x, _r2, error_msg(&(e)));        \
-        } while (0)
-
 static char *scratch;
 
 /* Mount points the tests use: a failed ASSERT skips their own umount. */
@@ -59,14 +53,6 @@ __attribute__((destructor)) static void remove_scratch(void)
                 free(p);
         }
         (void) rm_rf(scratch);
-}
-
-static char *at(const char *dir, const char *rel)
-{
-        char *p = path_join(dir, rel);
-        if (!p)
-                abort();
-        return p;
 }
 
 static void setup(void)

@@ -9,6 +9,7 @@
  * talk only to the Debian mirror host (a bogus path on it). Needs root
  * and debootstrap. */
 #include "test.h"
+#include "itest-common.h"
 
 #include "base/fs.h"
 #include "base/str.h"
@@ -24,22 +25,7 @@
 #define CACHE_DIR "/var/cache/enclave-tests"
 #define CACHE_ARCHIVE CACHE_DIR "/bookworm.tar.zst"
 
-#define ASSERT_OK_E(x, e)                                                               \
-        do {                                                                            \
-                int _r2 = (x);                                                          \
-                if (_r2 < 0)                                                            \
-                        TEST_FAIL("%s failed: %d: %s", #x, _r2, error_msg(&(e)));        \
-        } while (0)
-
 static char *scratch, *state;
-
-static char *at(const char *dir, const char *rel)
-{
-        char *p = path_join(dir, rel);
-        if (!p)
-                abort();
-        return p;
-}
 
 static void make_world(void)
 {
@@ -82,17 +68,6 @@ static int on_progress(const StorageProgress *p, void *userdata)
         if (s->cancel_on_first)
                 atomic_store(&s->cancel, true);
         return 0;
-}
-
-static bool tmp_is_empty(void)
-{
-        _cleanup_free_ char *tmp = at(state, "tmp");
-        _cleanup_closedir_ DIR *d = opendir(tmp);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        return false;
-        return true;
 }
 
 static bool mounted_below(const char *dir)
@@ -146,7 +121,7 @@ TEST(slow_real_debootstrap_bookworm)
         struct stat s;
         ASSERT_OK(stat(sandbox_rootfs, &s));
         ASSERT_EQ(s.st_mode & 07777, 0755);
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
         ASSERT_FALSE(mounted_below(scratch));
 }
 
@@ -208,7 +183,7 @@ TEST(debootstrap_failure_leaves_nothing_and_shows_the_log)
         _cleanup_free_ char *rootfs = at(state, "sandboxes/broken/rootfs");
         ASSERT_TRUE(access(rootfs, F_OK) < 0);
         ASSERT_FALSE(rootfs_cache_exists(state, "trixie"));
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
         ASSERT_FALSE(mounted_below(scratch));
 }
 
@@ -223,7 +198,7 @@ TEST(debootstrap_cancel_leaves_nothing)
         ASSERT_CONTAINS(error_msg(&err), "cancelled");
         _cleanup_free_ char *rootfs = at(state, "sandboxes/cancelled/rootfs");
         ASSERT_TRUE(access(rootfs, F_OK) < 0);
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
         ASSERT_FALSE(mounted_below(scratch));
 }
 

@@ -2,6 +2,7 @@
  * test starts on 127.0.0.1 (never any other address), then import it;
  * HTTP errors, size limits, cancellation, bad URLs. Needs root. */
 #include "test.h"
+#include "itest-common.h"
 
 #include "base/fs.h"
 #include "base/str.h"
@@ -17,28 +18,9 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define ASSERT_OK_E(x, e)                                                               \
-        do {                                                                            \
-                int _r2 = (x);                                                          \
-                if (_r2 < 0)                                                            \
-                        TEST_FAIL("%s failed: %d: %s", #x, _r2, error_msg(&(e)));        \
-        } while (0)
-
-#define BUSYBOX_ROOTFS_CMD                                                              \
-        "bash -c '. tests/integration/lib.sh && make_busybox_rootfs %1$s && "            \
-        "rm -f %2$s/bin/busybox && cp \"$(command -v busybox)\" %2$s/bin/busybox'"
-
 static char *scratch, *state, *serve;
 static pid_t server;
 static int port;
-
-static char *at(const char *dir, const char *rel)
-{
-        char *p = path_join(dir, rel);
-        if (!p)
-                abort();
-        return p;
-}
 
 static bool port_open(int p)
 {
@@ -90,9 +72,8 @@ static void make_world(void)
         scratch = strdup(tmpl);
         serve = at(scratch, "serve");
         ASSERT_OK(mkdir(serve, 0755));
-        _cleanup_free_ char *tree = at(scratch, "tree"), *cmd = NULL;
-        ASSERT_TRUE(asprintf(&cmd, BUSYBOX_ROOTFS_CMD, tree, tree) > 0);
-        ASSERT_EQ(system(cmd), 0);
+        _cleanup_free_ char *tree = at(scratch, "tree");
+        make_busybox_rootfs(tree);
         _cleanup_free_ char *archive = at(serve, "rootfs.tar.zst");
         _cleanup_error_ Error err = ERROR_INIT;
         ASSERT_OK_E(tarball_export(tree, archive, false, NULL, NULL, &err), err);
@@ -120,17 +101,6 @@ static char *url(const char *userinfo, const char *file)
         if (asprintf(&u, "http://%s127.0.0.1:%d/%s", userinfo, port, file) < 0)
                 abort();
         return u;
-}
-
-static bool tmp_is_empty(void)
-{
-        _cleanup_free_ char *tmp = at(state, "tmp");
-        _cleanup_closedir_ DIR *d = opendir(tmp);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        return false;
-        return true;
 }
 
 typedef struct Seen {
@@ -172,7 +142,7 @@ TEST(fetch_then_import)
         ASSERT_TRUE(st.st_size > 100000);
         ASSERT_OK(lstat(sh, &st));
         ASSERT_TRUE(S_ISLNK(st.st_mode));
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
 
         /* Again without replace: refused before downloading anything. */
         seen = (Seen) { 0 };
@@ -181,7 +151,7 @@ TEST(fetch_then_import)
         ASSERT_EQ(seen.downloading, 0);
         error_clear(&err);
         ASSERT_OK_E(rootfs_cache_fetch(state, "base", u, true, NULL, &mon, NULL, &err), err);
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
 }
 
 TEST(http_error_fails_and_creates_nothing)
@@ -192,7 +162,7 @@ TEST(http_error_fails_and_creates_nothing)
         ASSERT_TRUE(rootfs_cache_fetch(state, "sid", u, false, NULL, NULL, NULL, &err) < 0);
         ASSERT_CONTAINS(error_msg(&err), "HTTP 404");
         ASSERT_FALSE(rootfs_cache_exists(state, "sid"));
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
 }
 
 TEST(credentials_never_shown)
@@ -214,7 +184,7 @@ TEST(size_limit)
         ASSERT_EQ(rootfs_cache_fetch(state, "testing", u, false, &o, NULL, NULL, &err), -EFBIG);
         ASSERT_CONTAINS(error_msg(&err), "larger than the limit");
         ASSERT_FALSE(rootfs_cache_exists(state, "testing"));
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
 }
 
 TEST(cancel)
@@ -226,7 +196,7 @@ TEST(cancel)
         _cleanup_error_ Error err = ERROR_INIT;
         ASSERT_EQ(rootfs_cache_fetch(state, "stable", u, false, NULL, &mon, NULL, &err), -ECANCELED);
         ASSERT_FALSE(rootfs_cache_exists(state, "stable"));
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
 }
 
 TEST(only_http_urls)

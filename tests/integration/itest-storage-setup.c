@@ -2,6 +2,7 @@
  * private namespaces, failure reporting, cancellation, and that nothing
  * stays mounted on the host. Needs root. */
 #include "test.h"
+#include "itest-common.h"
 
 #include "base/fs.h"
 #include "base/str.h"
@@ -13,19 +14,6 @@
 #include <time.h>
 
 /* ASSERT_OK that shows the Error's message on failure. */
-#define ASSERT_OK_E(x, e)                                                               \
-        do {                                                                            \
-                int _r2 = (x);                                                          \
-                if (_r2 < 0)                                                            \
-                        TEST_FAIL("%s failed: %d: %s", #x, _r2, error_msg(&(e)));        \
-        } while (0)
-
-/* lib.sh's make_busybox_rootfs, then the binary copied again: its
- * applet loop also links "busybox" onto itself. */
-#define BUSYBOX_ROOTFS_CMD                                                              \
-        "bash -c '. tests/integration/lib.sh && make_busybox_rootfs %1$s && "            \
-        "rm -f %2$s/bin/busybox && cp \"$(command -v busybox)\" %2$s/bin/busybox'"
-
 static char *scratch;
 static char *rootfs;
 
@@ -39,9 +27,7 @@ static void make_world(void)
         ASSERT_NOT_NULL(mkdtemp(tmpl));
         scratch = strdup(tmpl);
         _cleanup_free_ char *dir = path_join(scratch, "rootfs");
-        _cleanup_free_ char *cmd = NULL;
-        ASSERT_TRUE(asprintf(&cmd, BUSYBOX_ROOTFS_CMD, dir, dir) > 0);
-        ASSERT_EQ(system(cmd), 0);
+        make_busybox_rootfs(dir);
         rootfs = TAKE_PTR(dir);
 }
 

@@ -5,6 +5,7 @@
  * links, device nodes, fifos, sockets, symlinks, sparse files, exact
  * timestamps. Needs root. */
 #include "test.h"
+#include "itest-common.h"
 
 #include "base/fs.h"
 #include "base/str.h"
@@ -24,35 +25,7 @@
 #include <sys/un.h>
 #include <sys/xattr.h>
 
-#define ASSERT_OK_E(x, e)                                                               \
-        do {                                                                            \
-                int _r2 = (x);                                                          \
-                if (_r2 < 0)                                                            \
-                        TEST_FAIL("%s failed: %d: %s", #x, _r2, error_msg(&(e)));        \
-        } while (0)
-
-/* lib.sh's make_busybox_rootfs, then the binary copied again: its
- * applet loop also links "busybox" onto itself. */
-#define BUSYBOX_ROOTFS_CMD                                                              \
-        "bash -c '. tests/integration/lib.sh && make_busybox_rootfs %1$s && "            \
-        "rm -f %2$s/bin/busybox && cp \"$(command -v busybox)\" %2$s/bin/busybox'"
-
 static char *scratch, *state, *base;
-
-static char *at(const char *dir, const char *rel)
-{
-        char *p = path_join(dir, rel);
-        if (!p)
-                abort();
-        return p;
-}
-
-static void make_busybox_rootfs(const char *dir)
-{
-        _cleanup_free_ char *cmd = NULL;
-        if (asprintf(&cmd, BUSYBOX_ROOTFS_CMD, dir, dir) < 0 || system(cmd) != 0)
-                TEST_FAIL("building a busybox rootfs in %s failed", dir);
-}
 
 /* VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE, permitted = CAP_NET_RAW. */
 static const uint32_t capability[5] = { 0x02000001, 1u << 13, 0, 0, 0 };
@@ -345,17 +318,6 @@ static int record(const StorageProgress *p, void *userdata)
         return s->cancel_after > 0 && (int) s->events >= s->cancel_after ? -1 : 0;
 }
 
-static bool tmp_is_empty(void)
-{
-        _cleanup_free_ char *tmp = at(state, "tmp");
-        _cleanup_closedir_ DIR *d = opendir(tmp);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        return false;
-        return true;
-}
-
 /* ---- cached_rootfs ---- */
 
 TEST(cached_rootfs_copy_preserves_everything)
@@ -399,7 +361,7 @@ TEST(cached_rootfs_copy_preserves_everything)
         _cleanup_free_ char *abs = at(rootfs, "etc/abs-link");
         ASSERT_TRUE(readlink(abs, target, sizeof target - 1) > 0);
         ASSERT_STREQ(target, "/etc/passwd");
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
 }
 
 TEST(cached_rootfs_prefers_the_suite_cache)
@@ -468,7 +430,7 @@ TEST(copy_cancel_leaves_nothing)
         ASSERT_EQ(bootstrap_cached_rootfs(&o, &mon, &err), -ECANCELED);
         _cleanup_free_ char *rootfs = at(state, "sandboxes/sb-cancel/rootfs");
         ASSERT_TRUE(access(rootfs, F_OK) < 0);
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
 }
 
 /* ---- archives ---- */
@@ -499,7 +461,7 @@ static void round_trip(const char *ext)
         ASSERT_EQ(seen.stage, PROGRESS_STAGE_IMPORTING);
         ASSERT_EQ(in_stats.entries, out_stats.entries);
         assert_same_tree(base, imported, true);
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
         ASSERT_OK(rm_rf(imported));
         ASSERT_OK(unlink(archive));
 }
@@ -590,7 +552,7 @@ static void expect_refused(const Member *m, size_t n, const char *reason, const 
         ASSERT_CONTAINS(error_msg(&err), reason);
         _cleanup_free_ char *dest = at(state, "sandboxes/rootfs-cache/testing");
         ASSERT_TRUE(access(dest, F_OK) < 0);
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
         if (host_path)
                 ASSERT_TRUE(access(host_path, F_OK) < 0);
 }
@@ -669,7 +631,7 @@ TEST(legal_links_inside_are_kept)
         _cleanup_free_ char *marker = at(state, "sandboxes/rootfs-cache/oldstable/new-marker");
         ASSERT_OK(access(marker, F_OK));
         ASSERT_TRUE(access(a, F_OK) < 0);
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
         _cleanup_free_ char *dir = at(state, "sandboxes/rootfs-cache/oldstable");
         ASSERT_OK(rm_rf(dir));
         (void) unlink(archive);
@@ -686,7 +648,7 @@ TEST(import_cancel_leaves_nothing)
         ASSERT_EQ(rootfs_cache_import(state, "stable", archive, false, &mon, NULL, &err), -ECANCELED);
         _cleanup_free_ char *dest = at(state, "sandboxes/rootfs-cache/stable");
         ASSERT_TRUE(access(dest, F_OK) < 0);
-        ASSERT_TRUE(tmp_is_empty());
+        ASSERT_TRUE(tmp_is_empty(state));
         (void) unlink(archive);
 }
 

@@ -8,6 +8,7 @@
 #include "base/process.h"
 #include "base/str.h"
 #include "test.h"
+#include "scratch.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -19,20 +20,12 @@
 #define NPM "npm_files-test-token"
 #define TMPFS_MAGIC 0x01021994
 
-static char state_root[64];
-
-static void remove_state_root(void)
-{
-        if (state_root[0])
-                (void) rm_rf(state_root);
-}
-
 /* Once per process: a private mount namespace with a tmpfs on /run and
  * an empty /run/enclave; a state dir with github and npm tokens. */
 static const char *setup(void)
 {
-        static bool done;
-        if (done)
+        static const char *state_root;
+        if (state_root)
                 return state_root;
         if (geteuid() != 0)
                 return NULL;
@@ -40,15 +33,11 @@ static const char *setup(void)
                 return NULL;
         if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0 || mkdir("/run/enclave", 0755) < 0)
                 return NULL;
-        snprintf(state_root, sizeof state_root, "/tmp/enctest-auth-files-%d-XXXXXX", (int) getpid());
-        if (!mkdtemp(state_root))
+        const char *root = scratch_dir("auth-files");
+        if (!root || auth_store_save(root, "github", GH, strlen(GH), NULL) < 0 ||
+            auth_store_save(root, "npm", NPM, strlen(NPM), NULL) < 0)
                 return NULL;
-        atexit(remove_state_root);
-        if (auth_store_save(state_root, "github", GH, strlen(GH), NULL) < 0 ||
-            auth_store_save(state_root, "npm", NPM, strlen(NPM), NULL) < 0)
-                return NULL;
-        done = true;
-        return state_root;
+        return state_root = root;
 }
 
 #define NEED_SETUP(s)                                                                   \

@@ -7,6 +7,7 @@
 #include "base/process.h"
 #include "base/str.h"
 #include "test.h"
+#include "scratch.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,27 +16,9 @@
 #define GH "ghp_test-github-token-123"
 #define NPM "npm_test-npm-token-456"
 
-static char state_root[64];
-
-static void remove_state_root(void)
-{
-        if (state_root[0])
-                (void) rm_rf(state_root);
-}
-
 static char *new_state_dir(void)
 {
-        if (!state_root[0]) {
-                snprintf(state_root, sizeof state_root, "/tmp/enctest-auth-inject-%d-XXXXXX", (int) getpid());
-                if (!mkdtemp(state_root))
-                        return NULL;
-                atexit(remove_state_root);
-        }
-        static int n;
-        char *d = NULL;
-        if (asprintf(&d, "%s/state%d", state_root, ++n) < 0 || mkdir(d, 0700) < 0)
-                return NULL;
-        return d;
+        return scratch_subdir("auth-inject", "state");
 }
 
 /* github and npm stored, enclave not. */

@@ -6,35 +6,18 @@
 #include "base/fs.h"
 #include "base/str.h"
 #include "test.h"
+#include "scratch.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #define SECRET "s3cr3t-tok-Zq9"
 
-static char state_root[64];
-
-static void remove_state_root(void)
-{
-        if (state_root[0])
-                (void) rm_rf(state_root);
-}
-
 /* A fresh state dir per test, all below one root removed at exit (a
  * failed ASSERT skips cleanup attributes). */
 static char *new_state_dir(void)
 {
-        if (!state_root[0]) {
-                snprintf(state_root, sizeof state_root, "/tmp/enctest-auth-store-%d-XXXXXX", (int) getpid());
-                if (!mkdtemp(state_root))
-                        return NULL;
-                atexit(remove_state_root);
-        }
-        static int n;
-        char *d = NULL;
-        if (asprintf(&d, "%s/state%d", state_root, ++n) < 0 || mkdir(d, 0700) < 0)
-                return NULL;
-        return d;
+        return scratch_subdir("auth-store", "state");
 }
 
 static char *token_path(const char *state, const char *provider)

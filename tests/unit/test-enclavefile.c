@@ -2,30 +2,13 @@
 #include "base/fs.h"
 #include "base/str.h"
 #include "test.h"
+#include "scratch.h"
 
 #include <sys/stat.h>
 
-/* One scratch directory for the whole program, removed at exit: a
- * failed ASSERT longjmps past cleanup attributes. */
-static char base_dir[64];
-
-static void remove_base(void)
-{
-        if (base_dir[0])
-                (void) rm_rf(base_dir);
-}
-
 static const char *base(void)
 {
-        if (!base_dir[0]) {
-                snprintf(base_dir, sizeof base_dir, "/tmp/enctest-ef-%d-XXXXXX", (int) getpid());
-                if (!mkdtemp(base_dir)) {
-                        base_dir[0] = 0;
-                        return NULL;
-                }
-                atexit(remove_base);
-        }
-        return base_dir;
+        return scratch_dir("ef");
 }
 
 static void make_dir(const char *rel)

@@ -2,25 +2,14 @@
  * allocation, reuse, release, subnet changes, declared vs published
  * mappings and host-port uniqueness across workspaces. */
 #include "test.h"
+#include "scratch.h"
 #include "daemon/registry-network.h"
 #include "base/fs.h"
 
 static char *tmpdir(void)
 {
-        char *d = strdup("/tmp/enctest-regnet.XXXXXX");
-        if (!d || !mkdtemp(d))
-                TEST_FAIL("mkdtemp: %m");
-        return d;
+        return scratch_tmpdir("/tmp/enctest-regnet.XXXXXX");
 }
-
-static void cleanup_dir(char **d)
-{
-        if (*d) {
-                rm_rf(*d);
-                free(*d);
-        }
-}
-#define _cleanup_dir_ __attribute__((cleanup(cleanup_dir)))
 
 typedef struct Fixture {
         Registry *r;
@@ -61,7 +50,7 @@ static char *ws_ip(Registry *r, int64_t id)
 
 TEST(leases_are_allocated_reused_and_released)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         Fixture f = {};
         fixture_open(&f, dir);
         _cleanup_registry_ Registry *r = f.r;
@@ -112,7 +101,7 @@ TEST(leases_are_allocated_reused_and_released)
 
 TEST(a_full_subnet_is_a_clear_error)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         Fixture f = {};
         fixture_open(&f, dir);
         _cleanup_registry_ Registry *r = f.r;
@@ -133,7 +122,7 @@ TEST(a_full_subnet_is_a_clear_error)
 
 TEST(ports_declared_published_and_unique)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         Fixture f = {};
         fixture_open(&f, dir);
         _cleanup_registry_ Registry *r = f.r;
@@ -183,7 +172,7 @@ TEST(ports_declared_published_and_unique)
 
 TEST(declare_joins_an_open_transaction)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         Fixture f = {};
         fixture_open(&f, dir);
         _cleanup_registry_ Registry *r = f.r;

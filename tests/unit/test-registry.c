@@ -1,6 +1,7 @@
 /* The SQLite registry on a temp dir: schema, migrations, transactions,
  * foreign keys, typed policy functions. Real SQLite, real files. */
 #include "test.h"
+#include "scratch.h"
 #include "daemon/registry.h"
 #include "base/fs.h"
 
@@ -9,20 +10,8 @@
 
 static char *tmpdir(void)
 {
-        char *d = strdup("/tmp/enctest-registry.XXXXXX");
-        if (!d || !mkdtemp(d))
-                TEST_FAIL("mkdtemp: %m");
-        return d;
+        return scratch_tmpdir("/tmp/enctest-registry.XXXXXX");
 }
-
-static void cleanup_dir(char **d)
-{
-        if (*d) {
-                rm_rf(*d);
-                free(*d);
-        }
-}
-#define _cleanup_dir_ __attribute__((cleanup(cleanup_dir)))
 
 static Registry *open_in(const char *dir)
 {
@@ -57,7 +46,7 @@ static int64_t add_sandbox(Registry *r, const char *name)
 
 TEST(fresh_database_gets_the_schema)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         _cleanup_registry_ Registry *r = open_in(dir);
         int v = 0;
         ASSERT_OK(registry_schema_version(r, &v, NULL));
@@ -84,7 +73,7 @@ TEST(fresh_database_gets_the_schema)
 
 TEST(wal_mode_and_reopen_is_idempotent)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         Registry *r = open_in(dir);
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         ASSERT_OK(registry_prepare(r, "PRAGMA journal_mode", &s, NULL));
@@ -102,7 +91,7 @@ TEST(wal_mode_and_reopen_is_idempotent)
 
 TEST(newer_schema_is_refused_untouched)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         Registry *r = open_in(dir);
         ASSERT_EQ(registry_run(r, NULL, "UPDATE schema_version SET version = 99", ""), 1);
         registry_close(r);
@@ -115,7 +104,7 @@ TEST(newer_schema_is_refused_untouched)
 
 TEST(migration_from_an_empty_database_is_one_transaction)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         _cleanup_free_ char *path = path_join(dir, REGISTRY_FILE);
         /* A database that already has a table the first migration creates:
          * the migration fails, and nothing of it may remain. */
@@ -141,7 +130,7 @@ TEST(migration_from_an_empty_database_is_one_transaction)
 
 TEST(transactions_commit_and_roll_back)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         _cleanup_registry_ Registry *r = open_in(dir);
         {
                 _cleanup_txn_ RegistryTxn txn = {};
@@ -168,7 +157,7 @@ TEST(transactions_commit_and_roll_back)
 
 TEST(a_second_connection_sees_only_committed_state)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         _cleanup_registry_ Registry *w = open_in(dir);
         _cleanup_registry_ Registry *rd = open_in(dir);
         _cleanup_txn_ RegistryTxn txn = {};
@@ -181,7 +170,7 @@ TEST(a_second_connection_sees_only_committed_state)
 
 TEST(foreign_keys_and_constraints)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         _cleanup_registry_ Registry *r = open_in(dir);
         _cleanup_error_ Error err = ERROR_INIT;
 
@@ -228,7 +217,7 @@ TEST(foreign_keys_and_constraints)
 
 TEST(helpers)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         _cleanup_registry_ Registry *r = open_in(dir);
         _cleanup_error_ Error err = ERROR_INIT;
         int64_t v = 0;
@@ -265,7 +254,7 @@ TEST(helpers)
 
 TEST(policy_roundtrip)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         Registry *r = open_in(dir);
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_policy_ Policy p = POLICY_INIT;
@@ -302,7 +291,7 @@ TEST(policy_roundtrip)
 
 TEST(a_damaged_file_is_an_error_not_a_crash)
 {
-        _cleanup_dir_ char *dir = tmpdir();
+        _cleanup_tmpdir_ char *dir = tmpdir();
         _cleanup_free_ char *path = path_join(dir, REGISTRY_FILE);
         ASSERT_OK(write_file_atomic(path, "this is not a database, just text that is long enough", 54, 0600));
         Registry *r = NULL;

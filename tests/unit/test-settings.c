@@ -3,28 +3,13 @@
 #include "base/fs.h"
 #include "base/str.h"
 #include "test.h"
+#include "scratch.h"
 
 #include <sys/stat.h>
 
-static char base_dir[64];
-
-static void remove_base(void)
-{
-        if (base_dir[0])
-                (void) rm_rf(base_dir);
-}
-
 static const char *base(void)
 {
-        if (!base_dir[0]) {
-                snprintf(base_dir, sizeof base_dir, "/tmp/enctest-settings-%d-XXXXXX", (int) getpid());
-                if (!mkdtemp(base_dir)) {
-                        base_dir[0] = 0;
-                        return NULL;
-                }
-                atexit(remove_base);
-        }
-        return base_dir;
+        return scratch_dir("settings");
 }
 
 static char *write_config(const char *rel, const char *text)

@@ -1,0 +1,40 @@
+#include "daemon/actions-storage.h"
+#include "daemon/call.h"
+#include "base/str.h"
+
+static int on_progress(const StorageProgress *p, void *userdata)
+{
+        Call *c = userdata;
+        if (call_cancelled(c))
+                return -ECANCELED;
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "type", "progress", "stage",
+                               progress_stage_to_string(p->stage) ?: "info", "message", p->message ?: "", "current",
+                               (json_int_t) p->done, "total", (json_int_t) p->total, "bytes", (json_int_t) p->bytes,
+                               "bytes_total", (json_int_t) p->bytes_total);
+        if (ev && call_event(c, ev) == -ECONNRESET)
+                return -ECANCELED;
+        return 0;
+}
+
+StorageMonitor call_storage_monitor(Call *c)
+{
+        /* c->cancelled is set for every call when the daemon stops too. */
+        return (StorageMonitor) { .progress = on_progress, .userdata = c, .cancel = &c->cancelled };
+}
+
+int call_param_compression(Call *c, TarballCompression *ret, Error *err)
+{
+        const char *s;
+        int r = call_param_string(c, "compression", false, &s, err);
+        if (r < 0)
+                return r;
+        *ret = TARBALL_NONE;
+        if (!s)
+                return 0;
+        for (TarballCompression t = 0; t < _TARBALL_COMPRESSION_MAX; t++)
+                if (streq(s, tarball_compression_to_string(t))) {
+                        *ret = t;
+                        return 0;
+                }
+        return error_set(err, EINVAL, "invalid compression '%s': use none, gzip or zstd", s);
+}
