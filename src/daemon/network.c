@@ -47,6 +47,7 @@ struct Network {
         NlSock *nl;      /* host netns (under lock) */
         Firewall *fw;    /* opened at first setup (under lock) */
         bool ready;      /* bridge + firewall set up (under lock) */
+        LinkReaper *reaper; /* deletes retired veths of stopped workspaces */
         Proxy *proxy;
 };
 
@@ -122,6 +123,7 @@ static Network *network_free(Network *n)
         if (!n)
                 return NULL;
         n->proxy = proxy_free(n->proxy);
+        n->reaper = link_reaper_free(n->reaper);
         n->fw = firewall_free(n->fw);
         n->nl = nl_free(n->nl);
         n->reg = registry_close(n->reg);
@@ -154,6 +156,8 @@ int network_init(Daemon *d, Error *err)
         if (!n->registry_path)
                 return error_set(err, ENOMEM, "out of memory");
         r = nl_open(&n->nl, err);
+        if (r >= 0)
+                r = link_reaper_new(&n->reaper, err);
         if (r < 0)
                 return error_wrap(err, "networking");
         r = proxy_new(&n->proxy, err);
@@ -266,7 +270,8 @@ static int teardown_locked(Network *n, Error *err)
                 return error_wrap(err, "removing the firewall of %s", n->bridge);
         /* Deleting the bridge detaches (not deletes) leftover ports;
          * none exist when no workspace runs, and stale ones are removed
-         * by the caller. */
+         * by the caller. Retired veths go first, so none outlives it. */
+        link_reaper_flush(n->reaper);
         r = link_delete(n->nl, n->bridge, err);
         if (r < 0)
                 return error_wrap(err, "removing bridge %s", n->bridge);
@@ -383,6 +388,25 @@ int network_prepare_workspace(Daemon *d, int64_t workspace_id, pid_t pid, int pi
         return 0;
 }
 
+/* Off the bridge at once; the link itself is deleted in the background
+ * (link_workspace_retire()). Anything unexpected: deleted right here. */
+static int unlink_locked(Network *n, const LinkWorkspace *lw, Error *err)
+{
+        char retired[IFNAMSIZ];
+        _cleanup_error_ Error e = ERROR_INIT;
+        int r = link_workspace_retire(n->nl, lw, retired, &e);
+        if (r == 0)
+                return 0;
+        if (r > 0 && link_reaper_add(n->reaper, retired) >= 0)
+                return 0;
+        if (r < 0)
+                log_debug("network: retiring %s: %s; deleting it now", lw->host_veth, error_msg(&e));
+        r = link_workspace_detach(n->nl, lw, err);
+        if (r >= 0 && retired[0])
+                r = link_delete(n->nl, retired, err);
+        return r;
+}
+
 static void release_locked(Network *n, Registry *reg, int64_t workspace_id, bool have_lease, uint32_t addr)
 {
         _cleanup_error_ Error e = ERROR_INIT;
@@ -399,7 +423,7 @@ static void release_locked(Network *n, Registry *reg, int64_t workspace_id, bool
         if (have_lease) {
                 LinkWorkspace lw = { .bridge = n->bridge, .host_veth = veth, .netns_fd = -EBADF,
                                      .subnet = &n->subnet, .addr = addr };
-                r = link_workspace_detach(n->nl, &lw, &e);
+                r = unlink_locked(n, &lw, &e);
         } else
                 r = link_delete(n->nl, veth, &e);
         if (r < 0) {

@@ -291,24 +291,21 @@ static int take_claim(WorkspaceEngine *e, const WorkspaceRow *row, Claim *ret, E
 typedef struct PrepareCtx {
         Daemon *d;
         int64_t id;
-        const Cgroup *cg;
         WorkspaceNetInfo net;
         bool net_done;
-        uint64_t attach_us;
+        uint64_t net_us;
 } PrepareCtx;
 
+/* The child joins its cgroup itself (WorkspaceSpawnConfig.cgroup). */
 static int prepare_child(pid_t pid, int pidfd, void *userdata, Error *err)
 {
         PrepareCtx *p = userdata;
         uint64_t t0 = engine_now_us();
-        int r = cgroup_attach(p->cg, pid, err);
-        if (r < 0)
-                return error_wrap(err, "moving it into its cgroup");
-        p->attach_us = engine_now_us() - t0;
-        r = network_prepare_workspace(p->d, p->id, pid, pidfd, &p->net, err);
+        int r = network_prepare_workspace(p->d, p->id, pid, pidfd, &p->net, err);
         if (r < 0)
                 return error_wrap(err, "connecting its network");
         p->net_done = true;
+        p->net_us = engine_now_us() - t0;
         return 0;
 }
 
@@ -433,7 +430,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 return r;
         }
 
-        PrepareCtx ctx = { .d = d, .id = row->id, .cg = cg };
+        PrepareCtx ctx = { .d = d, .id = row->id };
         WorkspaceSpawnConfig cfg = {
                 .name = row->name,
                 .rootfs = rootfs,
@@ -447,6 +444,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 .env = full_env,
                 .files = files.files,
                 .n_files = files.n,
+                .cgroup = cg,
                 .prepare = prepare_child,
                 .prepare_userdata = &ctx,
                 .hardening = e->plan,
@@ -503,9 +501,9 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 (void) engine_wait_gone(e, rw, 10000);
                 return error_wrap(err, "publishing its ports");
         }
-        log_debug("workspace %s/%s: start steps: cgroup %.2f ms, files %.2f ms, spawn %.2f ms (attach %.2f), record %.2f ms, "
+        log_debug("workspace %s/%s: start steps: cgroup %.2f ms, files %.2f ms, spawn %.2f ms (network %.2f), record %.2f ms, "
                   "ports %.2f ms", row->sandbox, row->name, (double) (t1 - t0) / 1000.0, (double) (t2 - t1) / 1000.0,
-                  (double) (t3 - t2) / 1000.0, (double) ctx.attach_us / 1000.0, (double) (t4 - t3) / 1000.0,
+                  (double) (t3 - t2) / 1000.0, (double) ctx.net_us / 1000.0, (double) (t4 - t3) / 1000.0,
                   (double) (engine_now_us() - t4) / 1000.0);
         return 0;
 }

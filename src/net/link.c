@@ -1,5 +1,6 @@
 #include "net/link.h"
 
+#include "base/log.h"
 #include "base/str.h"
 
 #include <arpa/inet.h>
@@ -10,6 +11,8 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 #define WS_IFNAME "eth0"
@@ -448,16 +451,14 @@ int link_workspace_attach(NlSock *nl, const LinkWorkspace *ws, Error *err)
         return 0;
 }
 
-int link_workspace_detach(NlSock *nl, const LinkWorkspace *ws, Error *err)
+/* The workspace's permanent neighbour entry on the bridge. */
+static int neigh_delete(NlSock *nl, const LinkWorkspace *ws, Error *err)
 {
         _cleanup_error_ Error e = ERROR_INIT;
         char what[64];
         NlBatch b;
         int r;
 
-        r = link_delete(nl, ws->host_veth, err);
-        if (r < 0)
-                return r;
         int bridge_index = (int) if_nametoindex(ws->bridge);
         if (bridge_index <= 0)
                 return 0; /* the bridge and its neighbour table are gone */
@@ -474,6 +475,170 @@ int link_workspace_detach(NlSock *nl, const LinkWorkspace *ws, Error *err)
         if (r < 0)
                 error_move(err, &e);
         return r;
+}
+
+int link_workspace_detach(NlSock *nl, const LinkWorkspace *ws, Error *err)
+{
+        int r = link_delete(nl, ws->host_veth, err);
+        if (r < 0)
+                return r;
+        return neigh_delete(nl, ws, err);
+}
+
+int link_workspace_retire(NlSock *nl, const LinkWorkspace *ws, char retired[static IFNAMSIZ], Error *err)
+{
+        _cleanup_error_ Error e = ERROR_INIT;
+        char what_down[64], what_name[64];
+        NlBatch b;
+        int r;
+
+        retired[0] = '\0';
+        int ifindex = (int) if_nametoindex(ws->host_veth);
+        if (ifindex > 0) {
+                /* Unique while this link exists: it holds the index. */
+                snprintf(retired, IFNAMSIZ, LINK_RETIRED_PREFIX "%d", ifindex);
+                snprintf(what_down, sizeof what_down, "taking %s off the bridge", ws->host_veth);
+                snprintf(what_name, sizeof what_name, "renaming %s to %s", ws->host_veth, retired);
+                nl_batch_init(&b);
+                nl_msg_begin(&b, RTM_NEWLINK, 0, what_down);
+                struct ifinfomsg *ifi = nl_msg_put_header(&b, sizeof *ifi);
+                ifi->ifi_index = ifindex;
+                ifi->ifi_change = IFF_UP;
+                nl_put_u32(&b, IFLA_MASTER, 0);
+                /* A link must be down to be renamed. */
+                nl_msg_begin(&b, RTM_NEWLINK, 0, what_name);
+                ifi = nl_msg_put_header(&b, sizeof *ifi);
+                ifi->ifi_index = ifindex;
+                nl_put_str(&b, IFLA_IFNAME, retired);
+                r = nl_batch_send(nl, &b, &e);
+                if (r == -ENODEV || r == -ENOENT)
+                        retired[0] = '\0'; /* the kernel removed it meanwhile */
+                else if (r < 0) {
+                        retired[0] = '\0';
+                        error_move(err, &e);
+                        return r;
+                }
+        }
+        r = neigh_delete(nl, ws, err);
+        if (r < 0)
+                return r;
+        return retired[0] ? 1 : 0;
+}
+
+/* ---- deleting links in the background ---- */
+
+struct LinkReaper {
+        pthread_mutex_t lock;
+        pthread_cond_t changed;
+        pthread_t thread;
+        bool started;
+        bool quit;
+        bool busy;              /* a deletion is in flight */
+        char (*names)[IFNAMSIZ];
+        size_t n, allocated;
+        NlSock *nl;             /* the thread's own socket */
+};
+
+static void *reaper_main(void *userdata)
+{
+        LinkReaper *rp = userdata;
+        pthread_mutex_lock(&rp->lock);
+        for (;;) {
+                while (rp->n == 0 && !rp->quit)
+                        pthread_cond_wait(&rp->changed, &rp->lock);
+                if (rp->n == 0)
+                        break;
+                char name[IFNAMSIZ];
+                memcpy(name, rp->names[0], IFNAMSIZ);
+                memmove(rp->names, rp->names + 1, (rp->n - 1) * IFNAMSIZ);
+                rp->n--;
+                rp->busy = true;
+                pthread_mutex_unlock(&rp->lock);
+                _cleanup_error_ Error e = ERROR_INIT;
+                if (link_delete(rp->nl, name, &e) < 0)
+                        log_warn("%s", error_msg(&e));
+                pthread_mutex_lock(&rp->lock);
+                rp->busy = false;
+                pthread_cond_broadcast(&rp->changed);
+        }
+        pthread_mutex_unlock(&rp->lock);
+        return NULL;
+}
+
+int link_reaper_new(LinkReaper **ret, Error *err)
+{
+        LinkReaper *rp = calloc(1, sizeof *rp);
+        if (!rp)
+                return error_set(err, ENOMEM, "out of memory");
+        pthread_mutex_init(&rp->lock, NULL);
+        pthread_cond_init(&rp->changed, NULL);
+        int r = nl_open(&rp->nl, err);
+        if (r < 0) {
+                link_reaper_free(rp);
+                return r;
+        }
+        /* Signals stay with the threads that take them (a daemon reads
+         * its signals from a signalfd). */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        r = pthread_create(&rp->thread, NULL, reaper_main, rp);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r != 0) {
+                link_reaper_free(rp);
+                return error_setc(err, r, "starting the link removal thread");
+        }
+        rp->started = true;
+        *ret = rp;
+        return 0;
+}
+
+int link_reaper_add(LinkReaper *rp, const char *name)
+{
+        pthread_mutex_lock(&rp->lock);
+        if (rp->n == rp->allocated) {
+                size_t a = rp->allocated ? rp->allocated * 2 : 8;
+                char (*p)[IFNAMSIZ] = realloc(rp->names, a * IFNAMSIZ);
+                if (!p) {
+                        pthread_mutex_unlock(&rp->lock);
+                        return -ENOMEM;
+                }
+                rp->names = p;
+                rp->allocated = a;
+        }
+        snprintf(rp->names[rp->n++], IFNAMSIZ, "%s", name);
+        pthread_cond_broadcast(&rp->changed);
+        pthread_mutex_unlock(&rp->lock);
+        return 0;
+}
+
+void link_reaper_flush(LinkReaper *rp)
+{
+        if (!rp)
+                return;
+        pthread_mutex_lock(&rp->lock);
+        while (rp->n > 0 || rp->busy)
+                pthread_cond_wait(&rp->changed, &rp->lock);
+        pthread_mutex_unlock(&rp->lock);
+}
+
+LinkReaper *link_reaper_free(LinkReaper *rp)
+{
+        if (!rp)
+                return NULL;
+        if (rp->started) {
+                pthread_mutex_lock(&rp->lock);
+                rp->quit = true;
+                pthread_cond_broadcast(&rp->changed);
+                pthread_mutex_unlock(&rp->lock);
+                pthread_join(rp->thread, NULL); /* after the queue is empty */
+        }
+        nl_free(rp->nl);
+        free(rp->names);
+        pthread_cond_destroy(&rp->changed);
+        pthread_mutex_destroy(&rp->lock);
+        free(rp);
+        return NULL;
 }
 
 typedef struct PortList {

@@ -55,6 +55,25 @@ int link_workspace_attach(NlSock *nl, const LinkWorkspace *ws, Error *err);
  * so this also cleans up after a workspace whose namespace is gone. */
 int link_workspace_detach(NlSock *nl, const LinkWorkspace *ws, Error *err);
 
+/* Take a stopped workspace's host veth out of service at once: down,
+ * off the bridge, renamed to LINK_RETIRED_PREFIX<ifindex> (so the next
+ * start of the workspace can use its name), and its neighbour entry
+ * removed. Returns 1 with the new name in retired, to be deleted later
+ * (link_reaper_add()); 0 when the veth is already gone. Why not delete
+ * it right away: every link deletion waits for an RCU barrier in the
+ * kernel, 15-30 ms on a small VM, most of a workspace stop. */
+#define LINK_RETIRED_PREFIX "vrm"
+int link_workspace_retire(NlSock *nl, const LinkWorkspace *ws, char retired[static IFNAMSIZ], Error *err);
+
+/* A thread that deletes links by name in the background, in order;
+ * failures are logged. link_reaper_flush() waits until every link added
+ * so far is deleted; link_reaper_free() flushes, then stops the thread. */
+typedef struct LinkReaper LinkReaper;
+int link_reaper_new(LinkReaper **ret, Error *err);
+int link_reaper_add(LinkReaper *rp, const char *name);
+void link_reaper_flush(LinkReaper *rp);
+LinkReaper *link_reaper_free(LinkReaper *rp);
+
 /* Names of the links attached to bridge (for reconciliation); *ret is a
  * NULL-terminated strv, empty when the bridge has no ports or is gone. */
 int link_bridge_ports(NlSock *nl, const char *bridge, char ***ret, Error *err);

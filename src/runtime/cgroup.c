@@ -826,6 +826,36 @@ int cgroup_open_procs_fds(const Cgroup *cg, int *fds, size_t n_fds)
         return (int) n;
 }
 
+int cgroup_open_join_fds(const Cgroup *cg, bool skip_unified, int *fds, const char **paths, size_t n_fds)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < cg->n_nodes && n < n_fds; i++) {
+                const CgroupNode *node = &cg->nodes[i];
+                if (node->v2 && skip_unified)
+                        continue;
+                /* v1 "tasks" moves only the writing thread, which the
+                 * kernel does without taking its global threadgroup lock
+                 * for writing (that costs an RCU grace period, ~10 ms,
+                 * per move after a quiet moment). v2 has no such file
+                 * for domain groups. */
+                char path[PATH_MAX];
+                int r = build_path(path, sizeof path, node->path, node->v2 ? "cgroup.procs" : "tasks");
+                int fd = r < 0 ? r : open(path, O_WRONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        r = r < 0 ? r : -errno;
+                        while (n > 0) {
+                                n--;
+                                fds[n] = safe_close(fds[n]);
+                        }
+                        return r;
+                }
+                if (paths)
+                        paths[n] = node->path;
+                fds[n++] = fd;
+        }
+        return (int) n;
+}
+
 bool cgroup_needs_attach(const Cgroup *cg)
 {
         for (size_t i = 0; i < cg->n_nodes; i++)

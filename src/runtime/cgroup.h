@@ -140,6 +140,14 @@ int cgroup_open_unified_fd(const Cgroup *cg);
  * allocating. Returns the number opened (<= n_fds) or a negative errno
  * (nothing left open). */
 int cgroup_open_procs_fds(const Cgroup *cg, int *fds, size_t n_fds);
+/* For a single-threaded child that joins the group itself with
+ * write(fd, "0") (no allocation, and much cheaper than cgroup_attach()
+ * from outside on v1): v1 "tasks" and v2 "cgroup.procs" of every
+ * directory, without the unified one when skip_unified (the child was
+ * cloned into it with CLONE_INTO_CGROUP). paths[i] (may be NULL) is the
+ * directory of fds[i], for messages. Returns the number opened or a
+ * negative errno (nothing left open). */
+int cgroup_open_join_fds(const Cgroup *cg, bool skip_unified, int *fds, const char **paths, size_t n_fds);
 /* True when v1 directories exist, i.e. cgroup_attach() is needed even
  * after CLONE_INTO_CGROUP. */
 bool cgroup_needs_attach(const Cgroup *cg);

@@ -25,6 +25,9 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 /* Sync steps (docs/runtime.md). Failures carry the stage they hit. */
 enum {
@@ -35,6 +38,7 @@ enum {
         SPAWN_STAGE_HARDEN = 12,
         SPAWN_STAGE_FDS = 13,
         SPAWN_STAGE_EXEC = 14,
+        SPAWN_STAGE_CGROUP = 15,
 };
 
 #define SPAWN_CLONE_FLAGS \
@@ -60,6 +64,9 @@ typedef struct SpawnChild {
         char *const *envp;
         const HardeningPlan *hardening;
         const WorkspaceLimits *limits;
+        int cgroup_fds[CGROUP_HIERARCHIES_MAX]; /* joined with "0" (cgroup_open_join_fds) */
+        const char *cgroup_paths[CGROUP_HIERARCHIES_MAX];
+        size_t n_cgroup_fds;
 } SpawnChild;
 
 /* ---- init binary ---- */
@@ -138,6 +145,18 @@ static void become_workspace_root(int sock)
                 child_fail(sock, SPAWN_STAGE_CREDS, errno, "switching to uid 0 of the workspace", NULL);
 }
 
+/* Before the cgroup namespace exists, so the workspace's group is its
+ * root. A single-threaded process moving itself: see
+ * cgroup_open_join_fds(). */
+static void join_cgroups(SpawnChild *c)
+{
+        for (size_t i = 0; i < c->n_cgroup_fds; i++) {
+                if (write(c->cgroup_fds[i], "0", 1) != 1)
+                        child_fail(c->sock, SPAWN_STAGE_CGROUP, errno, "joining cgroup", c->cgroup_paths[i]);
+                close(c->cgroup_fds[i]);
+        }
+}
+
 static int dup_high(int fd)
 {
         int n = fcntl(fd, F_DUPFD_CLOEXEC, 10);
@@ -201,8 +220,10 @@ static void close_all_except(int *keep, size_t n)
 
 _noreturn_ static void child_main(SpawnChild *c)
 {
-        int keep[] = { c->sock, c->init_fd, c->log_fds[0], c->log_fds[1], c->log_fds[2] };
-        close_all_except(keep, ELEMENTSOF(keep));
+        int keep[5 + CGROUP_HIERARCHIES_MAX] = { c->sock, c->init_fd, c->log_fds[0], c->log_fds[1], c->log_fds[2] };
+        for (size_t i = 0; i < c->n_cgroup_fds; i++)
+                keep[5 + i] = c->cgroup_fds[i];
+        close_all_except(keep, 5 + c->n_cgroup_fds);
         reset_signal_dispositions();
         /* Die with the spawning thread while setting up; cleared before
          * exec, since init must outlive the daemon. */
@@ -218,9 +239,11 @@ _noreturn_ static void child_main(SpawnChild *c)
         c->root.home_fd = fds[1];
         c->root.tmp_fd = fds[2];
 
+        join_cgroups(c);
         become_workspace_root(c->sock);
-        /* After the prepare hook moved us into the workspace's cgroup,
-         * so that cgroup is the root of the new cgroup namespace. */
+        /* After joining the workspace's cgroup (and after the prepare
+         * hook, which may have moved us), so that cgroup is the root of
+         * the new cgroup namespace. */
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(c->sock, SPAWN_STAGE_CREDS, errno, "creating the cgroup namespace", NULL);
 
@@ -361,6 +384,71 @@ static int wait_for_exec(int sock, Error *err)
         return 0;
 }
 
+/* The cgroup descriptors of a spawn: the unified directory for
+ * CLONE_INTO_CGROUP and the files the child joins itself. */
+typedef struct SpawnCgroup {
+        int dir_fd;
+        int fds[CGROUP_HIERARCHIES_MAX];
+        const char *paths[CGROUP_HIERARCHIES_MAX];
+        size_t n;
+} SpawnCgroup;
+
+#define SPAWN_CGROUP_NULL { .dir_fd = -EBADF }
+
+static void spawn_cgroup_done(SpawnCgroup *sc)
+{
+        sc->dir_fd = safe_close(sc->dir_fd);
+        for (size_t i = 0; i < sc->n; i++)
+                safe_close(sc->fds[i]);
+        sc->n = 0;
+}
+
+static int spawn_cgroup_open(const Cgroup *cg, bool into, SpawnCgroup *sc, Error *err)
+{
+        spawn_cgroup_done(sc);
+        if (!cg)
+                return 0;
+        if (into) {
+                int fd = cgroup_open_unified_fd(cg);
+                if (fd < 0 && fd != -ENOENT)
+                        return error_setc(err, -fd, "opening the unified cgroup of %s", cg->name);
+                sc->dir_fd = fd;
+        }
+        int n = cgroup_open_join_fds(cg, sc->dir_fd >= 0, sc->fds, sc->paths, ELEMENTSOF(sc->fds));
+        if (n < 0) {
+                spawn_cgroup_done(sc);
+                return error_setc(err, -n, "opening the cgroup files of %s", cg->name);
+        }
+        sc->n = (size_t) n;
+        return 0;
+}
+
+static void spawn_cgroup_to_child(const SpawnCgroup *sc, SpawnChild *child)
+{
+        for (size_t i = 0; i < sc->n; i++) {
+                child->cgroup_fds[i] = sc->fds[i];
+                child->cgroup_paths[i] = sc->paths[i];
+        }
+        child->n_cgroup_fds = sc->n;
+}
+
+/* clone3 into every namespace (and the unified cgroup when dir_fd is
+ * open); the child never returns. Signals must be blocked. */
+static pid_t clone_child(SpawnChild *child, int sock, int cgroup_dir_fd, int *ret_pidfd)
+{
+        CloneArgs a = { .flags = SPAWN_CLONE_FLAGS, .pidfd = (uint64_t) (uintptr_t) ret_pidfd, .exit_signal = SIGCHLD };
+        if (cgroup_dir_fd >= 0) {
+                a.flags |= CLONE_INTO_CGROUP;
+                a.cgroup = (uint64_t) cgroup_dir_fd;
+        }
+        pid_t pid = sys_clone3(&a);
+        if (pid == 0) {
+                close(sock);
+                child_main(child);
+        }
+        return pid;
+}
+
 static int spawn_run(const WorkspaceSpawnConfig *c, int sock, SpawnGuard *g, WorkspaceProcess *ret, Error *err)
 {
         IdMapLine u = { 0, c->uid_base, IDRANGE_BLOCK }, gm = { 0, c->gid_base, IDRANGE_BLOCK };
@@ -438,22 +526,36 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                 .limits = c->limits,
         };
 
+        _cleanup_(spawn_cgroup_done) SpawnCgroup sc = SPAWN_CGROUP_NULL;
+        r = spawn_cgroup_open(c->cgroup, true, &sc, err);
+        if (r < 0)
+                return error_wrap(err, "preparing workspace %s", c->name);
+        spawn_cgroup_to_child(&sc, &child);
+
         /* No handler of the caller may run in the child before it has
          * reset them all. */
         sigset_t all, old;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         int pidfd = -EBADF;
-        CloneArgs a = { .flags = SPAWN_CLONE_FLAGS, .pidfd = (uint64_t) (uintptr_t) &pidfd, .exit_signal = SIGCHLD };
-        pid_t pid = sys_clone3(&a);
-        if (pid == 0) {
-                close(sock);
-                child_main(&child);
-        }
+        pid_t pid = clone_child(&child, sock, sc.dir_fd, &pidfd);
         int e = errno;
+        if (pid < 0 && sc.dir_fd >= 0 && (e == EINVAL || e == E2BIG || e == EOPNOTSUPP)) {
+                /* A kernel without CLONE_INTO_CGROUP (before 5.7), or a
+                 * group it refuses: the child joins every directory. */
+                r = spawn_cgroup_open(c->cgroup, false, &sc, err);
+                if (r < 0) {
+                        pthread_sigmask(SIG_SETMASK, &old, NULL);
+                        return error_wrap(err, "preparing workspace %s", c->name);
+                }
+                spawn_cgroup_to_child(&sc, &child);
+                pid = clone_child(&child, sock, -EBADF, &pidfd);
+                e = errno;
+        }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (pid < 0)
                 return error_setc(err, e, "creating the namespaces of workspace %s", c->name);
+        spawn_cgroup_done(&sc); /* the child has its copies */
         _cleanup_(spawn_guard_done) SpawnGuard g = { pid, pidfd };
         child_sock = safe_close(child_sock);
 

@@ -3,18 +3,19 @@
  *
  * The parent (trusted, host root) writes the id maps, prepares every
  * host-path mount as a detached mount fd (idmapped rootfs under an
- * overlay, /home), runs the caller's prepare hook (cgroup attach, veth
- * move, rlimits, ...) while the child waits, then hands the mounts over
- * with SCM_RIGHTS. The child (root of its user namespace only) attaches
- * them in its own mount namespace, pivots, builds /proc /sys /dev /tmp
- * /run, and executes init from a sealed memfd. docs/runtime.md has the
- * step-by-step sequence.
+ * overlay, /home), runs the caller's prepare hook (veth move, ...)
+ * while the child waits, then hands the mounts over with SCM_RIGHTS.
+ * The child (root of its user namespace only) joins its cgroup,
+ * attaches the mounts in its own mount namespace, pivots, builds /proc
+ * /sys /dev /tmp /run, and executes init from a sealed memfd.
+ * docs/runtime.md has the step-by-step sequence.
  *
  * workspace_spawn() may be called from a multi-threaded process: the
  * child only uses async-signal-safe calls until exec. */
 #pragma once
 
 #include "base/error.h"
+#include "runtime/cgroup.h"
 #include "runtime/hardening.h"
 #include "runtime/newroot.h"
 #include "runtime/rlimits.h"
@@ -44,6 +45,11 @@ typedef struct WorkspaceSpawnConfig {
         uint64_t tmp_size_bytes;    /* size of the /tmp tmpfs; 0: kernel default */
         const WorkspaceFile *files; /* written inside before init starts */
         size_t n_files;
+        /* The workspace's cgroup (may be NULL): init is cloned into its
+         * unified directory (CLONE_INTO_CGROUP) and joins the v1 ones
+         * itself right after the prepare hook, before it makes its cgroup
+         * namespace; much cheaper than cgroup_attach() from the hook. */
+        const Cgroup *cgroup;
         WorkspacePrepareFn prepare; /* may be NULL */
         void *prepare_userdata;
         /* Final privilege drop (capabilities, no_new_privs, seccomp, LSM
