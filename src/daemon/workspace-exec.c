@@ -71,12 +71,20 @@ int workspace_engine_exec(Daemon *d, RunningWorkspace *rw, const WorkspaceExecSp
                         return error_set(err, ENOMEM, "out of memory");
         }
 
-        int procs[CGROUP_HIERARCHIES_MAX];
-        int n_procs = 0;
+        /* The command is born in the unified group (CLONE_INTO_CGROUP)
+         * and joins the v1 ones through "tasks": no move through
+         * cgroup.procs, which waits for a kernel-wide lock. */
+        _cleanup_close_ int cgroup_dir = -EBADF;
+        int joins[CGROUP_HIERARCHIES_MAX];
+        int n_joins = 0;
         if (rw->cgroup) {
-                n_procs = cgroup_open_procs_fds(rw->cgroup, procs, ELEMENTSOF(procs));
-                if (n_procs < 0)
-                        return error_setc(err, -n_procs, "opening the cgroup of workspace %s/%s", rw->sandbox,
+                cgroup_dir = cgroup_open_unified_fd(rw->cgroup);
+                if (cgroup_dir < 0 && cgroup_dir != -ENOENT)
+                        return error_setc(err, -cgroup_dir, "opening the cgroup of workspace %s/%s", rw->sandbox,
+                                          rw->name);
+                n_joins = cgroup_open_join_fds(rw->cgroup, cgroup_dir >= 0, joins, NULL, ELEMENTSOF(joins));
+                if (n_joins < 0)
+                        return error_setc(err, -n_joins, "opening the cgroup of workspace %s/%s", rw->sandbox,
                                           rw->name);
         }
         ExecConfig c;
@@ -88,12 +96,13 @@ int workspace_engine_exec(Daemon *d, RunningWorkspace *rw, const WorkspaceExecSp
         c.cols = spec->cols;
         for (size_t i = 0; i < 3; i++)
                 c.stdio[i] = spec->stdio[i];
-        c.cgroup_procs_fds = procs;
-        c.n_cgroup_procs_fds = (size_t) n_procs;
+        c.cgroup_dir_fd = cgroup_dir;
+        c.cgroup_join_fds = joins;
+        c.n_cgroup_join_fds = (size_t) n_joins;
         c.hardening = e->plan;
         c.limits = &rw->limits;
         r = workspace_exec(&c, ret, ret_status, err);
-        close_fds(procs, (size_t) n_procs);
+        close_fds(joins, (size_t) n_joins);
         return r;
 }
 

@@ -9,11 +9,15 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
 
 #define EXEC_NS_FLAGS \
@@ -35,6 +39,7 @@ typedef struct ExecShared {
         char *const *envp;
         const char *cwd_rel;    /* path below /home, "" for /home itself */
         char *stack_b;          /* top of the second helper's stack */
+        int procs_fd;           /* unified "cgroup.procs" when CLONE_INTO_CGROUP was refused */
         int pty_master;
         int pty_slave;
         int pidfd;
@@ -48,7 +53,7 @@ typedef struct ExecShared {
 
 void exec_config_init(ExecConfig *c, int ws_pidfd, char *const *argv)
 {
-        *c = (ExecConfig) { .ws_pidfd = ws_pidfd, .argv = argv, .stdio = { -1, -1, -1 } };
+        *c = (ExecConfig) { .ws_pidfd = ws_pidfd, .argv = argv, .stdio = { -1, -1, -1 }, .cgroup_dir_fd = -EBADF };
 }
 
 static int shared_fail(ExecShared *s, int errnum, const char *what, const char *arg, int status)
@@ -184,11 +189,17 @@ static int helper_command(void *arg)
 
 /* ---- first helper: joins the workspace, forks the command ---- */
 
+/* Before setns, as the host's root in the host's cgroup namespace. The
+ * helper is a single-threaded process moving itself through v1 "tasks",
+ * which skips the kernel's global threadgroup lock (see
+ * cgroup_open_join_fds()); the command inherits the groups. */
 static int join_cgroups(ExecShared *s)
 {
-        for (size_t i = 0; i < s->c->n_cgroup_procs_fds; i++)
-                if (pwrite(s->c->cgroup_procs_fds[i], "0", 1, 0) != 1)
+        for (size_t i = 0; i < s->c->n_cgroup_join_fds; i++)
+                if (pwrite(s->c->cgroup_join_fds[i], "0", 1, 0) != 1)
                         return shared_fail(s, errno, "joining the workspace cgroup", NULL, EXEC_STATUS_FAILED);
+        if (s->procs_fd >= 0 && pwrite(s->procs_fd, "0", 1, 0) != 1)
+                return shared_fail(s, errno, "joining the workspace cgroup", NULL, EXEC_STATUS_FAILED);
         return 0;
 }
 
@@ -277,6 +288,74 @@ static int helper_join(void *arg)
 
 /* ---- caller ---- */
 
+/* clone3 with CLONE_VM on [stack, stack + stack_size) (its top 16-byte
+ * aligned, as the call below needs): the child has no frame to return
+ * into, so it calls fn(arg) and exits with its result from assembly.
+ * Only x86-64 has it; elsewhere ENOSYS makes the caller use clone().
+ * Returns like clone(). */
+static pid_t clone3_vm(uint64_t flags, int cgroup_fd, char *stack, size_t stack_size, int (*fn)(void *),
+                       void *arg)
+{
+#if defined(__x86_64__)
+        CloneArgs a = {
+                .flags = flags,
+                .exit_signal = SIGCHLD,
+                .stack = (uint64_t) (uintptr_t) stack,
+                .stack_size = stack_size,
+                .cgroup = (uint64_t) cgroup_fd,
+        };
+        register long rax __asm__("rax") = SYS_clone3;
+        register CloneArgs *rdi __asm__("rdi") = &a;
+        register long rsi __asm__("rsi") = (long) sizeof a;
+        register int (*r12)(void *) __asm__("r12") = fn;
+        register void *r13 __asm__("r13") = arg;
+        __asm__ volatile("syscall\n\t"
+                         "test %%rax, %%rax\n\t"
+                         "jnz 1f\n\t"
+                         "xor %%ebp, %%ebp\n\t"
+                         "mov %%r13, %%rdi\n\t"
+                         "call *%%r12\n\t"
+                         "mov %%eax, %%edi\n\t"
+                         "mov %[nr_exit], %%eax\n\t"
+                         "syscall\n\t"
+                         "hlt\n"
+                         "1:\n"
+                         : "+r"(rax)
+                         : "r"(rdi), "r"(rsi), "r"(r12), "r"(r13), [nr_exit] "i"(SYS_exit)
+                         : "rcx", "r11", "memory");
+        if (rax < 0) {
+                errno = (int) -rax;
+                return -1;
+        }
+        return (pid_t) rax;
+#else
+        (void) flags, (void) cgroup_fd, (void) stack, (void) stack_size, (void) fn, (void) arg;
+        errno = ENOSYS;
+        return -1;
+#endif
+}
+
+/* The first helper, born in the workspace's unified cgroup when the
+ * kernel allows (CLONE_INTO_CGROUP costs nothing, unlike a move through
+ * cgroup.procs, which waits for the kernel's global threadgroup lock).
+ * Otherwise it joins that group too by writing "0" to its cgroup.procs
+ * (*procs_fd, opened here for the caller to close). */
+static pid_t clone_helper(ExecShared *s, char *stack, size_t stack_size, int *procs_fd)
+{
+        const uint64_t flags = CLONE_VM | CLONE_VFORK | CLONE_FILES;
+        int dir = s->c->cgroup_dir_fd;
+        if (dir >= 0) {
+                pid_t pid = clone3_vm(flags | CLONE_INTO_CGROUP, dir, stack, stack_size, helper_join, s);
+                if (pid >= 0 || (errno != EINVAL && errno != E2BIG && errno != EOPNOTSUPP && errno != ENOSYS))
+                        return pid;
+                *procs_fd = openat(dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (*procs_fd < 0)
+                        return -1;
+                s->procs_fd = *procs_fd;
+        }
+        return clone(helper_join, stack + stack_size, (int) flags | SIGCHLD, s);
+}
+
 static int check_cwd(const char *cwd, const char **ret_rel, Error *err)
 {
         const char *rest = strncmp(cwd, "/home", 5) == 0 ? cwd + 5 : NULL;
@@ -310,6 +389,7 @@ int workspace_exec(const ExecConfig *c, ExecProcess *ret, int *ret_status, Error
                 .pty_master = -EBADF,
                 .pty_slave = -EBADF,
                 .pidfd = -EBADF,
+                .procs_fd = -EBADF,
         };
         int r = check_cwd(c->cwd ? c->cwd : "/home", &s.cwd_rel, err);
         if (r < 0)
@@ -329,13 +409,14 @@ int workspace_exec(const ExecConfig *c, ExecProcess *ret, int *ret_status, Error
         pthread_sigmask(SIG_SETMASK, &all, &old);
         /* CLONE_FILES: the pidfd and pty master the helper opens land in
          * the caller's fd table. Not CLONE_FS: setns needs its own. */
-        pid_t helper = clone(helper_join, stack + 2 * EXEC_STACK_SIZE,
-                             CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &s);
+        int procs_fd = -EBADF;
+        pid_t helper = clone_helper(&s, stack + EXEC_STACK_SIZE, EXEC_STACK_SIZE, &procs_fd);
         int e = errno;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (helper > 0)
                 (void) waitpid(helper, NULL, 0);
         munmap(stack, 2 * EXEC_STACK_SIZE);
+        safe_close(procs_fd);
         safe_close(s.pty_slave);
         if (helper < 0) {
                 safe_close(s.pty_master);

@@ -35,8 +35,13 @@ typedef struct ExecConfig {
         bool pty;                     /* allocate a pty inside the workspace */
         unsigned short rows, cols;    /* initial pty size; 0: kernel default */
         int stdio[3];                 /* without pty: the command's fds 0-2; < 0: /dev/null inside */
-        const int *cgroup_procs_fds;  /* open "cgroup.procs" files the command joins (may be NULL) */
-        size_t n_cgroup_procs_fds;
+        /* The workspace's cgroup: its unified-tree directory (< 0: none),
+         * entered with CLONE_INTO_CGROUP, and the files the command joins
+         * the other hierarchies with by writing "0" (v1 "tasks", from
+         * cgroup_open_join_fds(cg, true, ...); may be NULL). */
+        int cgroup_dir_fd;
+        const int *cgroup_join_fds;
+        size_t n_cgroup_join_fds;
         const HardeningPlan *hardening; /* same plan as the workspace's init; NULL: no drop (tests) */
         const WorkspaceLimits *limits;  /* rlimits; NULL: inherited from the caller */
 } ExecConfig;

@@ -54,6 +54,32 @@ is "the create env is there" "$(x -- sh -c 'echo $FROM_CREATE' </dev/null)" crea
 is "run is exec" "$(enc workspace run "$SB" $WS -- echo ran </dev/null)" ran
 is "no terminal without one" "$(x -- sh -c 'tty || true' </dev/null)" "not a tty"
 is "the command runs in the workspace's cgroup" "$(x -- sh -c 'grep -c . /proc/self/cgroup >/dev/null && cat /proc/self/cgroup | grep memory | cut -d: -f3' </dev/null)" /
+# Seen from the host: the command is in the workspace's directory of
+# every hierarchy (v1 ones and the unified tree), not just one.
+x -- sleep 9$$ </dev/null & cli=$!
+spid=
+for _ in $(seq 100); do
+        spid=$(pgrep -x -f "sleep 9$$" | head -1)
+        [ -n "$spid" ] && break
+        sleep 0.05
+done
+if [ -n "$spid" ]; then
+        dirs=$(ws_cgroup_dirs "$SB" $WS)
+        missing=
+        for d in $dirs; do
+                grep -qx "$spid" "$d/cgroup.procs" || missing="$missing $d"
+        done
+        [ -n "$dirs" ] && [ -z "$missing" ] && tap_ok "an exec'd process is in every cgroup directory of the workspace" ||
+                tap_fail "an exec'd process is in every cgroup directory of the workspace" "not in:$missing"
+        n_dirs=$(for d in $dirs; do readlink -f "$d"; done | sort -u | wc -l)
+        n_lines=$(grep -c "/$SB/$WS\$" "/proc/$spid/cgroup")
+        is "/proc/PID/cgroup names the workspace's group in each of its hierarchies" "$n_lines" "$n_dirs"
+        kill "$spid"
+else
+        tap_fail "an exec'd process is in every cgroup directory of the workspace" "sleep never appeared"
+        tap_fail "/proc/PID/cgroup names the workspace's group in each of its hierarchies" "sleep never appeared"
+fi
+wait "$cli" 2>/dev/null
 
 # ---- a pty ----
 if command -v script >/dev/null; then
