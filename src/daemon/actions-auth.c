@@ -56,7 +56,7 @@ static int param_provider(Call *c, const char **ret, Error *err)
 
 static int action_auth_login(Call *c, Error *err)
 {
-        _cleanup_(token_param_wipe) TokenParam wipe = { call_params(c) };
+        _unused_ _cleanup_(token_param_wipe) TokenParam wipe = { call_params(c) };
         const char *provider, *token;
         int r = param_provider(c, &provider, err);
         if (r < 0)

@@ -435,7 +435,6 @@ static int up_ws_define(Up *u, const Current *cur, const ProjectWorkspaceStep *s
                 step_event(u->call, "workspace.create", ws->name, "done", "created workspace %s", ws->name);
                 return 0;
         case PROJECT_WS_UPDATE: {
-                _cleanup_free_ char *changed = NULL;
                 _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
                 STRV_FOREACH(k, s->changed)
                         strbuf_printf(&b, "%s%s", b.len ? ", " : "", *k);

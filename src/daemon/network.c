@@ -286,7 +286,7 @@ int network_teardown(Daemon *d, Error *err)
         int r = network_get(d, &n, err);
         if (r < 0)
                 return r;
-        _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
+        _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
         return teardown_locked(n, err);
 }
 
@@ -296,7 +296,7 @@ int network_teardown_if_unused(Daemon *d, Error *err)
         int r = network_get(d, &n, err);
         if (r < 0)
                 return r;
-        _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
+        _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
         Registry *reg = reg_locked(n, err);
         if (!reg)
                 return -EIO;
@@ -340,7 +340,7 @@ int network_prepare_workspace(Daemon *d, int64_t workspace_id, pid_t pid, int pi
         if (netns < 0)
                 return netns;
 
-        _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
+        _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
         Registry *reg = reg_locked(n, err);
         if (!reg)
                 return -EIO;
@@ -439,7 +439,7 @@ void network_release_workspace(Daemon *d, int64_t workspace_id)
         Network *n = d->network;
         if (!n)
                 return;
-        _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
+        _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
         _cleanup_error_ Error e = ERROR_INIT;
         Registry *reg = reg_locked(n, &e);
         if (!reg) {
@@ -510,7 +510,7 @@ int network_ports_start(Daemon *d, int64_t workspace_id, Error *err)
         _cleanup_free_ NetPort *ports = NULL;
         size_t n_ports = 0;
         {
-                _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
+                _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
                 Registry *reg = reg_locked(n, err);
                 if (!reg)
                         return -EIO;
@@ -617,7 +617,7 @@ static int reconcile_locked(Network *n, Registry *reg, NetLease **ret, size_t *r
 
 static void set_startup_registry(Network *n, Registry *reg)
 {
-        _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
+        _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
         n->startup_reg = reg;
 }
 
@@ -633,7 +633,7 @@ int network_reconcile(Daemon *d, Error *err)
         _cleanup_free_ NetLease *running = NULL;
         size_t n_running = 0;
         {
-                _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
+                _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
                 r = reconcile_locked(n, d->registry, &running, &n_running, err);
         }
         for (size_t i = 0; r >= 0 && i < n_running; i++) {

@@ -58,7 +58,7 @@ static WorkspaceLimits row_caps(const SandboxRow *row)
 
 int sandbox_cgroup_ensure(const Daemon *d, const SandboxRow *row, Cgroup **ret, char ***warnings, Error *err)
 {
-        _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
+        _unused_ _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
         _cleanup_cgroup_ Cgroup *root = NULL;
         int r = open_root(d, &root, warnings, err);
         if (r < 0)
@@ -98,7 +98,7 @@ static void remove_root_if_empty(const Cgroup *root)
 
 int sandbox_cgroup_open(const Daemon *d, const char *sandbox, Cgroup **ret, Error *err)
 {
-        _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
+        _unused_ _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
         _cleanup_cgroup_ Cgroup *root = NULL;
         int r = open_root(d, &root, NULL, err);
         if (r < 0)
@@ -135,7 +135,7 @@ int sandbox_cgroup_remove(const Daemon *d, const char *sandbox, Error *err)
                 if (r < 0)
                         return error_wrap(err, "removing the cgroup of sandbox %s", sandbox);
         }
-        _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
+        _unused_ _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
         _cleanup_cgroup_ Cgroup *root = NULL;
         r = open_root(d, &root, NULL, err);
         if (r < 0)

@@ -351,7 +351,7 @@ int cgroup_layout_parse(const char *mountinfo, const char *self_cgroup, const ch
 
 int cgroup_layout_detect(CgroupLayout *ret, Error *err)
 {
-        _cleanup_free_ char *mountinfo = NULL, *self = NULL, *v2_self = NULL, *controllers = NULL;
+        _cleanup_free_ char *mountinfo = NULL, *self = NULL, *controllers = NULL;
         int r = read_full_file("/proc/self/mountinfo", 16 << 20, &mountinfo, NULL);
         if (r < 0)
                 return error_setc(err, -r, "reading /proc/self/mountinfo");
