@@ -188,10 +188,13 @@ typedef struct Target {
         RunningWorkspace *rw;        /* NULL when this daemon does not run it */
         bool running;
         bool claimed;
+        Daemon *engine_claimed;      /* set while start/stop/destroy are held off */
 } Target;
 
 static void target_done(Target *t)
 {
+        if (t->engine_claimed)
+                workspace_engine_release(t->engine_claimed, t->row.id);
         if (t->claimed)
                 busy_release(t->row.id);
         workspace_running_unrefp(&t->rw);
@@ -416,7 +419,15 @@ static int action_snapshot_restore(Call *c, Error *err)
         r = target_open(c, reg, &t, err);
         if (r < 0)
                 return r;
-        /* Its overlay must not be mounted while the upper layer is swapped. */
+        /* Its overlay must not be mounted while the upper layer is
+         * swapped: hold off a start for the whole restore, then check. */
+        r = workspace_engine_claim(call_daemon(c), t.row.id, t.row.sandbox, t.row.name, err);
+        if (r < 0)
+                return r;
+        t.engine_claimed = call_daemon(c);
+        workspace_running_unrefp(&t.rw);
+        t.rw = workspace_engine_get_by_id(call_daemon(c), t.row.id);
+        t.running = t.running || t.rw;
         if (t.running)
                 return error_set(err, EBUSY, "workspace %s/%s is running; stop it first: enclave workspace stop %s %s",
                                  t.row.sandbox, t.row.name, t.row.sandbox, t.row.name);

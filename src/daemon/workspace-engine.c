@@ -131,6 +131,16 @@ void engine_release(WorkspaceEngine *e, int64_t id)
         pthread_mutex_unlock(&e->lock);
 }
 
+int workspace_engine_claim(Daemon *d, int64_t id, const char *sandbox, const char *name, Error *err)
+{
+        return engine_claim(d->engine, id, sandbox, name, err);
+}
+
+void workspace_engine_release(Daemon *d, int64_t id)
+{
+        engine_release(d->engine, id);
+}
+
 /* ---- the table ---- */
 
 int engine_track(WorkspaceEngine *e, RunningWorkspace *rw, Error *err)

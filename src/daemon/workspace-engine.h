@@ -146,6 +146,12 @@ int workspaces_destroy_all_in_sandbox(Daemon *d, Registry *r, int64_t sandbox_id
 RunningWorkspace *workspace_engine_get(Daemon *d, const char *sandbox, const char *name);
 RunningWorkspace *workspace_engine_get_by_id(Daemon *d, int64_t id);
 
+/* Hold a workspace against start, stop and destroy while other work
+ * changes its files (snapshot restore): -EBUSY naming it when another
+ * request holds it. Release with workspace_engine_release(). */
+int workspace_engine_claim(Daemon *d, int64_t id, const char *sandbox, const char *name, Error *err);
+void workspace_engine_release(Daemon *d, int64_t id);
+
 typedef struct WorkspaceExecSpec {
         char *const *argv;
         char *const *env;        /* extra "K=V" (-e), may be NULL */
