@@ -181,6 +181,7 @@ int snapshot_recover_all(Daemon *d)
 /* ---- the workspace a request names ---- */
 
 typedef struct Target {
+        Registry *reg;               /* this call's registry connection */
         WorkspaceRow row;
         char *ws_dir;
         const char *workspace_dir;   /* from row.config; NULL: managed /home */
@@ -211,9 +212,13 @@ static int reply_and_release(Call *c, Target *t, json_t *res)
         return call_reply(c, res, -EBADF);
 }
 
-static int target_open(Call *c, Registry *reg, Target *t, Error *err)
+static int target_open(Call *c, Target *t, Error *err)
 {
         Daemon *d = call_daemon(c);
+        t->reg = call_registry(c, err);
+        if (!t->reg)
+                return -EIO;
+        Registry *reg = t->reg;
         const char *sb, *ws;
         int r = call_param_string(c, "sandbox", true, &sb, err);
         if (r >= 0)
@@ -327,15 +332,12 @@ static int target_cgroup(Call *c, const Target *t, Cgroup **own, const Cgroup **
 
 static int action_snapshot_create(Call *c, Error *err)
 {
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         const char *name;
         int r = param_snapshot_name(c, false, &name, err);
         if (r < 0)
                 return r;
         _cleanup_(target_done) Target t = {};
-        r = target_open(c, reg, &t, err);
+        r = target_open(c, &t, err);
         if (r < 0)
                 return r;
         _cleanup_cgroup_ Cgroup *own_cg = NULL;
@@ -363,7 +365,7 @@ static int action_snapshot_create(Call *c, Error *err)
         r = snapshot_create(t.ws_dir, &o, &info, err);
         if (r < 0)
                 return storage_fail(err, r, "snapshot", &t);
-        r = row_put(reg, t.row.id, &info, err);
+        r = row_put(t.reg, t.row.id, &info, err);
         if (r < 0) {
                 _cleanup_error_ Error derr = ERROR_INIT;
                 if (snapshot_delete(t.ws_dir, info.name, &derr) < 0)
@@ -383,11 +385,8 @@ static int action_snapshot_create(Call *c, Error *err)
 
 static int action_snapshot_list(Call *c, Error *err)
 {
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         _cleanup_(target_done) Target t = {};
-        int r = target_open(c, reg, &t, err);
+        int r = target_open(c, &t, err);
         if (r < 0)
                 return r;
         SnapshotInfo *infos = NULL;
@@ -408,15 +407,12 @@ static int action_snapshot_list(Call *c, Error *err)
 
 static int action_snapshot_restore(Call *c, Error *err)
 {
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         const char *name;
         int r = param_snapshot_name(c, true, &name, err);
         if (r < 0)
                 return r;
         _cleanup_(target_done) Target t = {};
-        r = target_open(c, reg, &t, err);
+        r = target_open(c, &t, err);
         if (r < 0)
                 return r;
         /* Its overlay must not be mounted while the upper layer is
@@ -452,21 +448,18 @@ static int action_snapshot_restore(Call *c, Error *err)
 
 static int action_snapshot_delete(Call *c, Error *err)
 {
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         const char *name;
         int r = param_snapshot_name(c, true, &name, err);
         if (r < 0)
                 return r;
         _cleanup_(target_done) Target t = {};
-        r = target_open(c, reg, &t, err);
+        r = target_open(c, &t, err);
         if (r < 0)
                 return r;
         r = snapshot_delete(t.ws_dir, name, err);
         if (r < 0)
                 return storage_fail(err, r, "deleting a snapshot", &t);
-        r = row_delete(reg, t.row.id, name, err);
+        r = row_delete(t.reg, t.row.id, name, err);
         if (r < 0)
                 log_warn("snapshot %s: its registry row stays: %s", name, error_msg(err));
         error_clear(err);
@@ -489,22 +482,19 @@ static int rows_delete(Registry *reg, int64_t ws_id, char *const *names, Error *
 
 static int action_snapshot_gc(Call *c, Error *err)
 {
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         int64_t keep;
         int r = call_param_int(c, "keep", false, 0, 1000000, SNAPSHOT_GC_KEEP_DEFAULT, &keep, err);
         if (r < 0)
                 return r;
         _cleanup_(target_done) Target t = {};
-        r = target_open(c, reg, &t, err);
+        r = target_open(c, &t, err);
         if (r < 0)
                 return r;
         _cleanup_strv_free_ char **deleted = NULL;
         r = snapshot_gc(t.ws_dir, (size_t) keep, &deleted, err);
         if (r < 0)
                 return storage_fail(err, r, "snapshot gc", &t);
-        if (rows_delete(reg, t.row.id, deleted, err) < 0) {
+        if (rows_delete(t.reg, t.row.id, deleted, err) < 0) {
                 log_warn("snapshot gc: registry rows stay: %s", error_msg(err));
                 error_clear(err);
         }
@@ -546,9 +536,6 @@ static int take_archive_fd(Call *c, const char *what, int *ret, Error *err)
 
 static int action_snapshot_export(Call *c, Error *err)
 {
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         const char *name;
         TarballCompression comp;
         _cleanup_close_ int fd = -EBADF;
@@ -563,7 +550,7 @@ static int action_snapshot_export(Call *c, Error *err)
         if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
                 return error_set(err, EBADF, "the export output is not open for writing");
         _cleanup_(target_done) Target t = {};
-        r = target_open(c, reg, &t, err);
+        r = target_open(c, &t, err);
         if (r < 0)
                 return r;
         _cleanup_(snapshot_info_done) SnapshotInfo info = {};
@@ -609,9 +596,6 @@ static int pick_name(const char *ws_dir, char *buf, size_t size, Error *err)
 
 static int action_snapshot_import(Call *c, Error *err)
 {
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         const char *name;
         bool replace;
         _cleanup_close_ int fd = -EBADF;
@@ -623,7 +607,7 @@ static int action_snapshot_import(Call *c, Error *err)
         if (r < 0)
                 return r;
         _cleanup_(target_done) Target t = {};
-        r = target_open(c, reg, &t, err);
+        r = target_open(c, &t, err);
         if (r < 0)
                 return r;
         char auto_name[SNAPSHOT_NAME_MAX + 1];
@@ -649,7 +633,7 @@ static int action_snapshot_import(Call *c, Error *err)
         r = snapshot_import(t.ws_dir, path, &o, &info, err);
         if (r < 0)
                 return storage_fail(err, r, "import", &t);
-        r = row_put(reg, t.row.id, &info, err);
+        r = row_put(t.reg, t.row.id, &info, err);
         if (r < 0) {
                 _cleanup_error_ Error derr = ERROR_INIT;
                 if (snapshot_delete(t.ws_dir, info.name, &derr) < 0)
