@@ -30,6 +30,20 @@ ipt_purge() {
         done
 }
 
+# iptables-nft creates the built-in tables of the host the first time it
+# runs; when this run brought them into being and they hold no rule at
+# the end, take them away again so the host is as the run found it.
+ipt_tables_before=$(nft list tables 2>/dev/null)
+drop_created_ipt_tables() {
+        local t
+        for t in filter nat; do
+                printf '%s\n' "$ipt_tables_before" | grep -qx "table ip $t" && continue
+                nft list table ip "$t" >/dev/null 2>&1 || continue
+                [ "$(iptables-nft-save -t "$t" 2>/dev/null | grep -c '^-A')" = 0 ] && nft delete table ip "$t"
+        done
+}
+on_exit drop_created_ipt_tables
+
 # GET http://127.0.0.1:$1/ -> body on stdout (fails when nothing answers)
 get() { curl -s --max-time 3 "http://127.0.0.1:$1/"; }
 # In workspace $1: GET http://$2/ with busybox nc (2 s connect timeout);
