@@ -11,6 +11,10 @@
 #     vs direct.
 # Nothing on the host is touched; the namespace dies with the process.
 #
+# Each run is made twice: with the host's default TCP congestion control
+# for the client and servers, and with CUBIC (the kernel's default). A
+# host that made BBR its default paces the client's or server's leg.
+#
 # Usage: sudo bench/port-proxy.sh [REQUESTS] [MIB] [RUNS]
 #        (defaults: 5000 requests, 1024 MiB, 3 runs)
 set -euo pipefail
@@ -27,4 +31,5 @@ echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /
 for i in $(seq "$runs"); do
         echo "## run $i"
         "$BUILD/enclave-bench-proxy" "$requests" "$mib"
+        "$BUILD/enclave-bench-proxy" "$requests" "$mib" cubic
 done

@@ -8,7 +8,11 @@
  *   throughput  N MiB uploaded to and downloaded from the workspace,
  *               through the proxy vs direct
  *
- * Usage: enclave-bench-proxy [REQUESTS [MIB]]   (root; default 5000 1024) */
+ * Usage: enclave-bench-proxy [REQUESTS [MIB [CC]]]   (root; default 5000 1024)
+ *
+ * CC sets the default TCP congestion control of the private namespaces
+ * (the benchmark's client and the workspace's servers); without it they
+ * inherit the host's. The proxy's own sockets use CUBIC either way. */
 #include "net/firewall.h"
 #include "net/link.h"
 #include "net/proxy.h"
@@ -237,6 +241,25 @@ static void lo_up(void)
                 die("lo up", &err);
 }
 
+/* Per network namespace; namespaces made later inherit it. */
+static void set_congestion_control(const char *cc)
+{
+        int fd = open("/proc/sys/net/ipv4/tcp_congestion_control", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write_all(fd, cc, strlen(cc)) < 0)
+                die("setting the congestion control", NULL);
+        close(fd);
+}
+
+static char *congestion_control(char buf[static 32])
+{
+        int fd = open("/proc/sys/net/ipv4/tcp_congestion_control", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, 31);
+        buf[n > 0 ? n - 1 : 0] = 0;
+        if (fd >= 0)
+                close(fd);
+        return buf;
+}
+
 static int netns_new(void)
 {
         int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -254,6 +277,7 @@ int main(int argc, char **argv)
         _cleanup_error_ Error err = ERROR_INIT;
         size_t requests = argc > 1 ? strtoul(argv[1], NULL, 10) : 5000;
         uint64_t mib = argc > 2 ? strtoull(argv[2], NULL, 10) : 1024;
+        const char *cc = argc > 3 ? argv[3] : NULL;
         NlSock *nl = NULL;
         Firewall *fw = NULL;
         Proxy *proxy = NULL;
@@ -276,6 +300,8 @@ int main(int argc, char **argv)
         if (unshare(CLONE_NEWNET) < 0)
                 die("unshare", NULL);
         lo_up();
+        if (cc)
+                set_congestion_control(cc);
         net_subnet_parse("10.240.250.0/24", &subnet, NULL);
         if (nl_open(&nl, &err) < 0 || link_bridge_setup(nl, bridge, &subnet, &err) < 0)
                 die("bridge", &err);
@@ -300,8 +326,10 @@ int main(int argc, char **argv)
                         die("publish", &err);
         uint32_t lo = INADDR_LOOPBACK;
 
+        char ccbuf[32];
         printf("# stack: bridge %s, workspace %s behind veth + nftables, proxy 127.0.0.1:%d -> %s:%d\n", bridge,
                net_addr_format(ws_ip, a), P_HTTP + HOST_OFFSET, a, P_HTTP);
+        printf("# congestion control of client and servers: %s\n", congestion_control(ccbuf));
         for (int i = 0; i < 200; i++) {
                 one_request(ws_ip, P_HTTP);
                 one_request(lo, P_HTTP + HOST_OFFSET);
