@@ -8,8 +8,9 @@
 #
 # The workspace lives under /var/tmp (ENCLAVE_BENCH_DIR to change it),
 # which is on the same file system as the default state dir. Page cache
-# warm; every create and restore includes its syncfs() (durability), so
-# the figures include writing the copy to disk.
+# warm. The daemon publishes a snapshot (or a restore) before flushing
+# it and settles (syncfs, removal of the replaced state) right after its
+# reply; both that and the fully flushed variant are timed.
 set -eu
 cd "$(dirname "$0")/.."
 runs=${1:-10}
@@ -77,14 +78,21 @@ int main(int argc, char **argv)
         int r = -EINVAL;
         if (argc == 5 && strcmp(argv[1], "populate") == 0)
                 return populate(argv[2], atoi(argv[3]), atoi(argv[4]));
-        if (argc != 4)
+        /* "defer": publish first and flush in snapshot_settle(), as the
+         * daemon does after its reply. */
+        bool defer = argc == 5 && strcmp(argv[4], "defer") == 0;
+        if (argc == 3 && strcmp(argv[1], "settle") == 0)
+                r = snapshot_settle(argv[2], &err);
+        else if (argc < 4 || argc > 5)
                 return 2;
-        if (strcmp(argv[1], "create") == 0) {
-                SnapshotCreateOptions o = { .name = argv[3], .with_home = true, .uid_base = BASE, .gid_base = BASE };
+        else if (strcmp(argv[1], "create") == 0) {
+                SnapshotCreateOptions o = { .name = argv[3], .with_home = true, .uid_base = BASE, .gid_base = BASE,
+                                            .defer_sync = defer };
                 r = snapshot_create(argv[2], &o, NULL, &err);
-        } else if (strcmp(argv[1], "restore") == 0)
-                r = snapshot_restore(argv[2], argv[3], NULL, &err);
-        else if (strcmp(argv[1], "delete") == 0)
+        } else if (strcmp(argv[1], "restore") == 0) {
+                SnapshotRestoreOptions o = { .defer_sync = defer };
+                r = snapshot_restore(argv[2], argv[3], &o, &err);
+        } else if (strcmp(argv[1], "delete") == 0)
                 r = snapshot_delete(argv[2], argv[3], &err);
         if (r < 0)
                 fprintf(stderr, "%s\n", error_msg(&err));
@@ -100,9 +108,13 @@ ws=$dir/ws
 "$D" create "$ws" base
 echo "workspace: $(find "$ws/upper" "$ws/home" | wc -l) entries, $(du -sh --apparent-size "$ws/upper" "$ws/home" | cut -f1 | paste -sd+), file system $(stat -f -c %T "$dir"), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
 
+reset="$D settle $ws; $D delete $ws bench >/dev/null 2>&1 || true; rm -rf $dir/cp; sync"
 hyperfine --warmup 1 --runs "$runs" \
-        --prepare "$D delete $ws bench >/dev/null 2>&1 || true; rm -rf $dir/cp; sync" \
-        -n "snapshot create" "$D create $ws bench" \
-        -n "snapshot restore" "$D restore $ws base" \
-        -n "cp -a upper + home (no sync)" "mkdir $dir/cp && cp -a $ws/upper $ws/home $dir/cp/" \
-        -n "cp -a upper + home + sync" "mkdir $dir/cp && cp -a $ws/upper $ws/home $dir/cp/ && sync -f $dir/cp"
+        --prepare "$reset" -n "create, deferred flush (what the CLI waits for)" "$D create $ws bench defer" \
+        --prepare "$reset" -n "create + settle (syncfs after the reply)" "$D create $ws bench defer && $D settle $ws" \
+        --prepare "$reset" -n "create, flushed before publishing" "$D create $ws bench" \
+        --prepare "$reset" -n "restore, deferred flush (what the CLI waits for)" "$D restore $ws base defer" \
+        --prepare "$reset" -n "restore + settle (syncfs, old state removed)" "$D restore $ws base defer && $D settle $ws" \
+        --prepare "$reset" -n "restore, flushed before publishing" "$D restore $ws base" \
+        --prepare "$reset" -n "cp -a upper + home (no sync)" "mkdir $dir/cp && cp -a $ws/upper $ws/home $dir/cp/" \
+        --prepare "$reset" -n "cp -a upper + home + sync" "mkdir $dir/cp && cp -a $ws/upper $ws/home $dir/cp/ && sync -f $dir/cp"

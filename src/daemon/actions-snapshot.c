@@ -16,6 +16,7 @@
 #include "daemon/call.h"
 #include "daemon/daemon.h"
 #include "daemon/registry-workspace.h"
+#include "daemon/snapshot-claim.h"
 #include "daemon/sandbox-cgroup.h"
 #include "daemon/workspace-engine.h"
 #include "storage/archive.h"
@@ -28,43 +29,7 @@
 #include "base/str.h"
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/stat.h>
-
-/* ---- one snapshot operation per workspace ---- */
-
-static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
-static int64_t *busy_ids; /* under busy_lock */
-static size_t n_busy;
-
-static int busy_claim(int64_t id, const char *sb, const char *ws, Error *err)
-{
-        pthread_mutex_lock(&busy_lock);
-        for (size_t i = 0; i < n_busy; i++)
-                if (busy_ids[i] == id) {
-                        pthread_mutex_unlock(&busy_lock);
-                        return error_set(err, EBUSY, "another snapshot operation of workspace %s/%s is in progress; "
-                                         "try again when it is done", sb, ws);
-                }
-        int64_t *n = realloc(busy_ids, (n_busy + 1) * sizeof *n);
-        if (n) {
-                busy_ids = n;
-                busy_ids[n_busy++] = id;
-        }
-        pthread_mutex_unlock(&busy_lock);
-        return n ? 0 : error_set(err, ENOMEM, "out of memory");
-}
-
-static void busy_release(int64_t id)
-{
-        pthread_mutex_lock(&busy_lock);
-        for (size_t i = 0; i < n_busy; i++)
-                if (busy_ids[i] == id) {
-                        busy_ids[i] = busy_ids[--n_busy];
-                        break;
-                }
-        pthread_mutex_unlock(&busy_lock);
-}
 
 /* ---- the registry's snapshots table ---- */
 
@@ -197,7 +162,7 @@ static void target_done(Target *t)
         if (t->engine_claimed)
                 workspace_engine_release(t->engine_claimed, t->row.id);
         if (t->claimed)
-                busy_release(t->row.id);
+                snapshot_release(t->row.id);
         workspace_running_unrefp(&t->rw);
         free(t->ws_dir);
         workspace_row_done(&t->row);
@@ -210,6 +175,33 @@ static int reply_and_release(Call *c, Target *t, json_t *res)
         target_done(t);
         *t = (Target) {};
         return call_reply(c, res, -EBADF);
+}
+
+/* For a deferred create or restore: reply, then flush its copy to disk
+ * (snapshot_settle) with only the snapshot claim still held, so the
+ * workspace may start meanwhile and the next snapshot operation waits
+ * for the flush. A failed flush is logged; the next settle (or
+ * recovery at daemon start) tries again. */
+static int reply_then_settle(Call *c, Target *t, json_t *res)
+{
+        int64_t id = t->row.id;
+        bool claimed = t->claimed;
+        _cleanup_free_ char *ws_dir = TAKE_PTR(t->ws_dir);
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "%s/%s", t->row.sandbox, t->row.name) < 0)
+                what = NULL;
+        t->claimed = false;
+        if (claimed)
+                snapshot_claim_settling(id);
+        target_done(t);
+        *t = (Target) {};
+        int r = call_reply(c, res, -EBADF);
+        _cleanup_error_ Error err = ERROR_INIT;
+        if (snapshot_settle(ws_dir, &err) < 0)
+                log_warn("workspace %s: %s", what ? what : ws_dir, error_msg(&err));
+        if (claimed)
+                snapshot_release(id);
+        return r;
 }
 
 static int target_open(Call *c, Target *t, Error *err)
@@ -232,7 +224,7 @@ static int target_open(Call *c, Target *t, Error *err)
         if (!is_dir(t->ws_dir))
                 return error_set(err, ENOENT, "the directory of workspace %s/%s is gone (%s); 'enclave doctor' "
                                  "explains, 'enclave registry repair --strict' removes the row", sb, ws, t->ws_dir);
-        r = busy_claim(t->row.id, sb, ws, err);
+        r = snapshot_claim(t->row.id, sb, ws, err);
         if (r < 0)
                 return r;
         t->claimed = true;
@@ -360,6 +352,7 @@ static int action_snapshot_create(Call *c, Error *err)
                 .gid_base = t.row.gid_base,
                 .freezer = cg ? &fr : NULL,
                 .mon = &mon,
+                .defer_sync = true,
         };
         _cleanup_(snapshot_info_done) SnapshotInfo info = {};
         r = snapshot_create(t.ws_dir, &o, &info, err);
@@ -378,7 +371,7 @@ static int action_snapshot_create(Call *c, Error *err)
         json_t *res = reply_with(info_to_json(&info), &t, note);
         if (res)
                 json_object_set_new(res, "frozen", json_boolean(cg != NULL));
-        return reply_and_release(c, &t, res);
+        return reply_then_settle(c, &t, res);
 }
 
 /* ---- list ---- */
@@ -435,7 +428,8 @@ static int action_snapshot_restore(Call *c, Error *err)
         if (note)
                 send_info(c, "note", note);
         StorageMonitor mon = call_storage_monitor(c);
-        r = snapshot_restore(t.ws_dir, name, &mon, err);
+        SnapshotRestoreOptions o = { .mon = &mon, .defer_sync = true };
+        r = snapshot_restore(t.ws_dir, name, &o, err);
         if (r < 0)
                 return storage_fail(err, r, "restore", &t);
         log_info("workspace %s/%s: restored snapshot %s (by uid %u)", t.row.sandbox, t.row.name, name,
@@ -443,7 +437,7 @@ static int action_snapshot_restore(Call *c, Error *err)
         json_t *res = reply_with(info_to_json(&info), &t, note);
         if (res)
                 json_object_set_new(res, "restored", json_true());
-        return reply_and_release(c, &t, res);
+        return reply_then_settle(c, &t, res);
 }
 
 static int action_snapshot_delete(Call *c, Error *err)

@@ -7,6 +7,7 @@
 #include "daemon/registry-sandbox.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/sandbox-cgroup.h"
+#include "daemon/snapshot-claim.h"
 #include "runtime/idrange.h"
 #include "runtime/spawn.h"
 #include "storage/disk-quota.h"
@@ -613,6 +614,8 @@ static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsign
         network_release_workspace(d, row->id);
         _cleanup_free_ char *ws_dir = NULL;
         r = layout_workspace_dir(state_dir, row->sandbox, row->name, &ws_dir, err);
+        /* A snapshot flush still running there would trip over the removal. */
+        snapshot_wait_settled(row->id);
         if (r >= 0 && disk_quota_present(ws_dir))
                 r = disk_quota_remove(ws_dir, err);
         if (r >= 0)

@@ -20,6 +20,11 @@
 
 #define SNAPSHOTS_DIR "snapshots"
 #define JOURNAL "journal"
+/* snapshots/.unsettled-<name>: that snapshot's files may not be on
+ * disk yet; holds the boot id of when it was written. */
+#define UNSETTLED_PREFIX ".unsettled-"
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+#define BOOT_ID_MAX 64
 #define METADATA_MAX (64 * 1024)
 #define WALK_MAX_DEPTH 256
 #define NAME_SEQ_MAX 1000
@@ -270,6 +275,89 @@ static int sync_fs(int fd, const char *what, Error *err)
         return syncfs(fd) < 0 ? error_setc(err, errno, "flushing %s to disk", what) : 0;
 }
 
+/* ---- deferred durability ----
+ *
+ * A deferred create or restore publishes its copy before the copy is
+ * on disk, and notes that with the boot id. Until snapshot_settle()
+ * flushes the file system, the page cache holds the data: if the
+ * daemon dies, the same boot still has it, so recovery settles
+ * forward; if the host went down, the data may be lost, so recovery
+ * drops the snapshot or rolls the restore back. */
+
+static int boot_id(char buf[static BOOT_ID_MAX])
+{
+        _cleanup_close_ int fd = open(BOOT_ID_PATH, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, buf, BOOT_ID_MAX - 1);
+        if (n <= 0)
+                return n < 0 ? -errno : -EIO;
+        buf[n] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        return 0;
+}
+
+static bool is_this_boot(const char *id)
+{
+        char now[BOOT_ID_MAX];
+        return boot_id(now) >= 0 && id && streq(id, now);
+}
+
+static char *unsettled_name(const char *name)
+{
+        char *s = NULL;
+        return asprintf(&s, UNSETTLED_PREFIX "%s", name) < 0 ? NULL : s;
+}
+
+static int unsettled_mark(int snaps_fd, const char *name, Error *err)
+{
+        char id[BOOT_ID_MAX];
+        _cleanup_free_ char *marker = unsettled_name(name);
+        if (!marker)
+                return error_set(err, ENOMEM, "out of memory");
+        int r = boot_id(id);
+        if (r < 0)
+                return error_setc(err, -r, "reading %s", BOOT_ID_PATH);
+        _cleanup_close_ int fd = openat(snaps_fd, marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, id, strlen(id)) != (ssize_t) strlen(id))
+                return error_setc(err, fd < 0 ? errno : EIO, "noting snapshot %s as not yet on disk", name);
+        return 0;
+}
+
+static void unsettled_clear(int snaps_fd, const char *name)
+{
+        _cleanup_free_ char *marker = unsettled_name(name);
+        if (marker && unlinkat(snaps_fd, marker, 0) < 0 && errno != ENOENT)
+                log_debug("snapshot: removing %s: %s", marker, strerror(errno));
+}
+
+/* The names of the snapshots noted as unsettled, with the boot ids. */
+static int unsettled_list(int snaps_fd, char ***ret_names, char ***ret_boots)
+{
+        int fd = openat(snaps_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        _cleanup_strv_free_ char **names = NULL, **boots = NULL;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                const char *name = startswith(de->d_name, UNSETTLED_PREFIX);
+                if (!name)
+                        continue;
+                _cleanup_close_ int mfd = openat(snaps_fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_free_ char *text = NULL;
+                if (mfd < 0 || read_full_fd(mfd, BOOT_ID_MAX, &text, NULL) < 0)
+                        text = strdup("");
+                if (!text || strv_push(&names, name) < 0 || strv_consume(&boots, TAKE_PTR(text)) < 0)
+                        return -ENOMEM;
+        }
+        *ret_names = TAKE_PTR(names);
+        *ret_boots = TAKE_PTR(boots);
+        return 0;
+}
+
 /* ---- freezer ---- */
 
 static int cgroup_freeze_cb(void *userdata, Error *err)
@@ -394,11 +482,13 @@ int snapshot_create(const char *ws_dir, const SnapshotCreateOptions *opts, Snaps
         if (r >= 0)
                 r = metadata_write(stage_fd, &info, err);
         if (r >= 0)
-                r = sync_fs(stage_fd, "the snapshot", err);
+                r = opts->defer_sync ? unsettled_mark(snaps_fd, name, err) : sync_fs(stage_fd, "the snapshot", err);
         if (r >= 0 && renameat2(snaps_fd, stage, snaps_fd, name, RENAME_NOREPLACE) < 0)
                 r = errno == EEXIST ? error_set(err, EEXIST, "snapshot %s already exists", name)
                                     : error_setc(err, errno, "moving the snapshot into place");
         if (r < 0) {
+                if (opts->defer_sync && r != -EEXIST)
+                        unsettled_clear(snaps_fd, name);
                 stage_fd = safe_close(stage_fd);
                 remove_at(snaps_fd, stage);
                 return r == -ECANCELED ? r : error_wrap(err, "creating snapshot %s", name);
@@ -507,6 +597,7 @@ static int delete_at(int snaps_fd, const char *name, Error *err)
         if (renameat2(snaps_fd, name, snaps_fd, aside, RENAME_NOREPLACE) < 0)
                 return errno == ENOENT ? error_set(err, ENOENT, "there is no snapshot %s", name)
                                        : error_setc(err, errno, "deleting snapshot %s", name);
+        unsettled_clear(snaps_fd, name);
         int r = rm_rf_at(snaps_fd, aside);
         if (r < 0)
                 return error_setc(err, -r, "removing the files of snapshot %s", name);
@@ -597,12 +688,14 @@ static int stage_restore(int ws_fd, int snap_fd, int tmp_fd, bool has_home, cons
         return make_work_dir(ws_fd, tmp_fd, upper, err);
 }
 
-static int journal_write(int tmp_fd, const SwapEntry e[_PART_MAX], Error *err)
+static int journal_write(int tmp_fd, const SwapEntry e[_PART_MAX], const char *boot, Error *err)
 {
         _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
         for (RestorePart p = 0; p < _PART_MAX; p++)
                 if (e[p].active)
                         strbuf_printf(&b, "%s %d %ju\n", part_names[p], e[p].had_old, (uintmax_t) e[p].new_ino);
+        if (boot)
+                strbuf_printf(&b, "boot %s\n", boot);
         if (b.oom)
                 return error_set(err, ENOMEM, "out of memory");
         char path[64];
@@ -611,6 +704,39 @@ static int journal_write(int tmp_fd, const SwapEntry e[_PART_MAX], Error *err)
         if (r >= 0 && fsync(tmp_fd) < 0)
                 r = -errno;
         return r < 0 ? error_setc(err, -r, "writing the restore journal") : 0;
+}
+
+typedef struct Journal {
+        SwapEntry e[_PART_MAX];
+        char boot[BOOT_ID_MAX]; /* set when the restore deferred its flush */
+} Journal;
+
+static void journal_parse(const char *text, Journal *j)
+{
+        *j = (Journal) {};
+        for (const char *line = text; line && *line;) {
+                char part[16], boot[BOOT_ID_MAX];
+                int had_old;
+                uintmax_t ino;
+                if (sscanf(line, "boot %63s", boot) == 1)
+                        snprintf(j->boot, sizeof j->boot, "%s", boot);
+                else if (sscanf(line, "%15s %d %ju", part, &had_old, &ino) == 3)
+                        for (RestorePart p = 0; p < _PART_MAX; p++)
+                                if (streq(part, part_names[p]))
+                                        j->e[p] = (SwapEntry) { .active = true, .had_old = had_old != 0,
+                                                                .new_ino = (ino_t) ino };
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+}
+
+/* Whether the new directory of part p is the one in the workspace. */
+static bool journal_swapped(int ws_fd, const Journal *j, RestorePart p)
+{
+        struct stat st;
+        return j->e[p].active && fstatat(ws_fd, part_names[p], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+               st.st_ino == j->e[p].new_ino;
 }
 
 static int swap_part(int ws_fd, int tmp_fd, RestorePart p, bool had_old)
@@ -679,21 +805,25 @@ static int prepare_swap(int ws_fd, int tmp_fd, bool has_home, SwapEntry e[_PART_
 }
 
 /* Swap the staged parts in; the journal makes a crash in between
- * recoverable (snapshot_recover), and unlinking it is the commit. */
-static int install_restore(int ws_fd, int tmp_fd, bool has_home, bool *ret_stuck, Error *err)
+ * recoverable (snapshot_recover), and unlinking it is the commit. A
+ * deferred restore leaves the journal, with the boot id, for
+ * snapshot_settle() to commit once the data is on disk. */
+static int install_restore(int ws_fd, int tmp_fd, bool has_home, bool defer, bool *ret_stuck, Error *err)
 {
         SwapEntry e[_PART_MAX];
+        char boot[BOOT_ID_MAX];
         int r = prepare_swap(ws_fd, tmp_fd, has_home, e, err);
         if (r < 0)
                 return r;
-        r = sync_fs(tmp_fd, "the restored state", err);
-        if (r < 0)
+        if (defer && (r = boot_id(boot)) < 0)
+                return error_setc(err, -r, "reading %s", BOOT_ID_PATH);
+        if (!defer && (r = sync_fs(tmp_fd, "the restored state", err)) < 0)
                 return r;
-        r = journal_write(tmp_fd, e, err);
+        r = journal_write(tmp_fd, e, defer ? boot : NULL, err);
         if (r < 0)
                 return r;
         r = swap_all(ws_fd, tmp_fd, e, ret_stuck, err);
-        if (r < 0)
+        if (r < 0 || defer)
                 return r;
         if (unlinkat(tmp_fd, JOURNAL, 0) < 0) {
                 r = error_setc(err, errno, "committing the restore");
@@ -706,33 +836,35 @@ static int install_restore(int ws_fd, int tmp_fd, bool has_home, bool *ret_stuck
 }
 
 /* Undo the swaps a journal lists whose new directory is in place. */
-static int journal_replay(int ws_fd, int tmp_fd, const char *text)
+static int journal_replay(int ws_fd, int tmp_fd, const Journal *j)
 {
         int ret = 0;
-        for (const char *line = text; line && *line;) {
-                char part[16];
-                int had_old;
-                uintmax_t ino;
-                if (sscanf(line, "%15s %d %ju", part, &had_old, &ino) == 3) {
-                        struct stat st;
-                        for (RestorePart p = 0; p < _PART_MAX; p++) {
-                                if (!streq(part, part_names[p]))
-                                        continue;
-                                if (fstatat(ws_fd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == (ino_t) ino) {
-                                        int r = unswap_part(ws_fd, tmp_fd, p, had_old);
-                                        if (r < 0 && ret == 0)
-                                                ret = r;
-                                }
-                        }
-                }
-                line = strchr(line, '\n');
-                if (line)
-                        line++;
+        for (RestorePart p = 0; p < _PART_MAX; p++) {
+                if (!journal_swapped(ws_fd, j, p))
+                        continue;
+                int r = unswap_part(ws_fd, tmp_fd, p, j->e[p].had_old);
+                if (r < 0 && ret == 0)
+                        ret = r;
         }
         return ret;
 }
 
-static int recover_restore(int ws_fd, Error *err)
+/* A restore whose every part is in place and whose data is still in
+ * this boot's page cache only needs flushing to be complete. */
+static bool journal_can_commit(int ws_fd, const Journal *j)
+{
+        if (!is_this_boot(j->boot))
+                return false;
+        for (RestorePart p = 0; p < _PART_MAX; p++)
+                if (j->e[p].active && !journal_swapped(ws_fd, j, p))
+                        return false;
+        return true;
+}
+
+/* Settle what an earlier restore left in .restore-tmp: commit a
+ * deferred one (synced is set once the file system was flushed), roll
+ * back an interrupted one, then remove the directory. */
+static int settle_restore(int ws_fd, bool *synced, Error *err)
 {
         _cleanup_close_ int tmp_fd = open_dir(ws_fd, SNAPSHOT_RESTORE_TMP);
         if (tmp_fd == -ENOENT)
@@ -742,16 +874,82 @@ static int recover_restore(int ws_fd, Error *err)
         _cleanup_close_ int jfd = openat(tmp_fd, JOURNAL, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (jfd >= 0) {
                 _cleanup_free_ char *text = NULL;
+                Journal j;
                 int r = read_full_fd(jfd, METADATA_MAX, &text, NULL);
-                if (r >= 0)
-                        r = journal_replay(ws_fd, tmp_fd, text);
                 if (r < 0)
-                        return error_setc(err, -r, "rolling back an interrupted restore");
-                log_debug("snapshot: rolled back an interrupted restore");
+                        return error_setc(err, -r, "reading the restore journal");
+                journal_parse(text, &j);
+                if (journal_can_commit(ws_fd, &j)) {
+                        if (!*synced && (r = sync_fs(ws_fd, "the restored state", err)) < 0)
+                                return r;
+                        *synced = true;
+                        if (unlinkat(tmp_fd, JOURNAL, 0) < 0)
+                                return error_setc(err, errno, "committing the restore");
+                        (void) fsync(tmp_fd);
+                        (void) fsync(ws_fd);
+                } else {
+                        r = journal_replay(ws_fd, tmp_fd, &j);
+                        if (r < 0)
+                                return error_setc(err, -r, "rolling back an interrupted restore");
+                        log_debug("snapshot: rolled back an interrupted restore");
+                }
         }
         tmp_fd = safe_close(tmp_fd);
         int r = rm_rf_at(ws_fd, SNAPSHOT_RESTORE_TMP);
         return r < 0 ? error_setc(err, -r, "removing %s", SNAPSHOT_RESTORE_TMP) : 0;
+}
+
+/* Flush the snapshots a deferred create left unsettled; those written
+ * before the host went down may have lost data and are removed. */
+static int settle_creates(int ws_fd, bool *synced, Error *err)
+{
+        _cleanup_close_ int snaps_fd = open_dir(ws_fd, SNAPSHOTS_DIR);
+        if (snaps_fd == -ENOENT)
+                return 0;
+        if (snaps_fd < 0)
+                return error_setc(err, -snaps_fd, "opening the snapshots directory");
+        /* Listed before the flush: only these are known to be covered. */
+        _cleanup_strv_free_ char **names = NULL, **boots = NULL;
+        int r = unsettled_list(snaps_fd, &names, &boots);
+        if (r < 0)
+                return error_setc(err, -r, "reading the snapshots directory");
+        if (!names)
+                return 0;
+        if (!*synced && (r = sync_fs(ws_fd, "the snapshots", err)) < 0)
+                return r;
+        *synced = true;
+        for (size_t i = 0; names[i]; i++) {
+                if (!is_this_boot(boots[i]) && snapshot_name_is_valid(names[i])) {
+                        Error derr = ERROR_INIT;
+                        if (delete_at(snaps_fd, names[i], &derr) < 0 && derr.code != ENOENT)
+                                log_warn("snapshot %s: %s", names[i], error_msg(&derr));
+                        else
+                                log_warn("snapshot %s was not yet on disk when the host went down; it was removed",
+                                         names[i]);
+                        error_clear(&derr);
+                }
+                unsettled_clear(snaps_fd, names[i]);
+        }
+        (void) fsync(snaps_fd);
+        return 0;
+}
+
+static int settle_at(int ws_fd, Error *err)
+{
+        bool synced = false;
+        int r = settle_restore(ws_fd, &synced, err);
+        if (r >= 0)
+                r = settle_creates(ws_fd, &synced, err);
+        return r;
+}
+
+int snapshot_settle(const char *ws_dir, Error *err)
+{
+        _cleanup_close_ int ws_fd = open_ws(ws_dir, err);
+        if (ws_fd < 0)
+                return ws_fd;
+        int r = settle_at(ws_fd, err);
+        return r < 0 ? error_wrap(err, "settling the snapshots of %s", ws_dir) : 0;
 }
 
 /* Leftovers of interrupted creates, imports and deletes. */
@@ -778,15 +976,17 @@ int snapshot_recover(const char *ws_dir, Error *err)
         _cleanup_close_ int ws_fd = open_ws(ws_dir, err);
         if (ws_fd < 0)
                 return ws_fd;
-        int r = recover_restore(ws_fd, err);
+        remove_scratch(ws_fd);
+        int r = settle_at(ws_fd, err);
         if (r < 0)
                 return error_wrap(err, "recovering snapshots of %s", ws_dir);
-        remove_scratch(ws_fd);
         return 0;
 }
 
-int snapshot_restore(const char *ws_dir, const char *name, const StorageMonitor *mon, Error *err)
+int snapshot_restore(const char *ws_dir, const char *name, const SnapshotRestoreOptions *opts, Error *err)
 {
+        const StorageMonitor *mon = opts ? opts->mon : NULL;
+        bool defer = opts && opts->defer_sync;
         _cleanup_close_ int ws_fd = -EBADF;
         _cleanup_close_ int snaps_fd = open_for_snapshot(ws_dir, name, &ws_fd, err);
         if (snaps_fd < 0)
@@ -799,8 +999,9 @@ int snapshot_restore(const char *ws_dir, const char *name, const StorageMonitor 
         if (snap_fd < 0)
                 return error_setc(err, -snap_fd, "opening snapshot %s", name);
 
-        /* A previous restore that died half-way is settled first. */
-        r = recover_restore(ws_fd, err);
+        /* A previous restore (deferred, or died half-way) is settled first. */
+        bool synced = false;
+        r = settle_restore(ws_fd, &synced, err);
         if (r < 0)
                 return error_wrap(err, "restoring snapshot %s", name);
         if (mkdirat(ws_fd, SNAPSHOT_RESTORE_TMP, 0700) < 0)
@@ -812,11 +1013,14 @@ int snapshot_restore(const char *ws_dir, const char *name, const StorageMonitor 
                 r = stage_restore(ws_fd, snap_fd, tmp_fd, info.has_home, mon, err);
         bool stuck = false;
         if (r >= 0)
-                r = install_restore(ws_fd, tmp_fd, info.has_home, &stuck, err);
+                r = install_restore(ws_fd, tmp_fd, info.has_home, defer, &stuck, err);
         tmp_fd = safe_close(tmp_fd);
         if (stuck)
                 return error_wrap(err, "restoring snapshot %s (the roll back failed too: the previous state is kept "
                                   "in %s/%s and put back by recovery)", name, ws_dir, SNAPSHOT_RESTORE_TMP);
+        /* Settling removes the old state once the new one is on disk. */
+        if (r >= 0 && defer)
+                return 0;
         /* Now .restore-tmp holds the old state (or the unused new one). */
         int rr = rm_rf_at(ws_fd, SNAPSHOT_RESTORE_TMP);
         if (rr < 0)
@@ -1085,6 +1289,12 @@ static int import_staged(const char *stage, const char *snaps, const char *archi
         if (fchmod(tree_fd, 0700) < 0 || fchown(tree_fd, 0, 0) < 0)
                 return error_setc(err, errno, "securing the imported snapshot");
         r = staging_install(tree, dest, opts->replace, err);
+        if (r >= 0) {
+                /* It replaced a snapshot whose data was still unsettled. */
+                _cleanup_close_ int snaps_fd = open(snaps, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (snaps_fd >= 0)
+                        unsettled_clear(snaps_fd, opts->name);
+        }
         if (r == -EEXIST)
                 return error_set(err, EEXIST, "snapshot %s already exists (use --replace to overwrite it)", opts->name);
         return r;

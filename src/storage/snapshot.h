@@ -20,6 +20,15 @@
  * snapshot_recover()). The caller serializes snapshot operations of one
  * workspace (the daemon holds a per-workspace lock).
  *
+ * Durability: by default create and restore flush the file system
+ * (syncfs) before they publish their copy, which on a disk without
+ * reflinks is most of their time. With defer_sync they publish at once
+ * and note, with the boot id, what is not yet known to be on disk; the
+ * caller runs snapshot_settle() afterwards (the daemon does so right
+ * after it replies). Until then the page cache holds the data, so after
+ * a daemon crash recovery settles forward; after the host went down, an
+ * unsettled snapshot is removed and an unsettled restore rolled back.
+ *
  * Names: 1-63 characters of [A-Za-z0-9][A-Za-z0-9_-]*; anything else
  * (empty, "..", "a/b", too long) is refused before anything is created. */
 #pragma once
@@ -72,6 +81,7 @@ typedef struct SnapshotCreateOptions {
         uint32_t uid_base, gid_base;     /* the workspace's host id range */
         const SnapshotFreezer *freezer;  /* NULL: the workspace is not running */
         const StorageMonitor *mon;       /* may be NULL */
+        bool defer_sync;                 /* publish before the flush (snapshot_settle) */
 } SnapshotCreateOptions;
 
 /* Capture <ws>/upper (and <ws>/home) as a new snapshot. An existing
@@ -83,16 +93,29 @@ int snapshot_list(const char *ws_dir, SnapshotInfo **ret, size_t *ret_n, Error *
 
 int snapshot_read_info(const char *ws_dir, const char *name, SnapshotInfo *ret, Error *err);
 
+typedef struct SnapshotRestoreOptions {
+        const StorageMonitor *mon;       /* may be NULL */
+        bool defer_sync;                 /* publish before the flush (snapshot_settle) */
+} SnapshotRestoreOptions;
+
 /* Replace <ws>/upper (and <ws>/home when the snapshot has one) with the
  * snapshot's copy and start from an empty overlay work dir. The
  * workspace must be stopped: its overlay must not be mounted (the
  * daemon enforces this; a mount below <ws> makes the swap fail and roll
- * back). On failure the current state is left exactly as it was. */
-int snapshot_restore(const char *ws_dir, const char *name, const StorageMonitor *mon, Error *err);
+ * back). On failure the current state is left exactly as it was. opts
+ * may be NULL. A deferred restore keeps the replaced state until
+ * snapshot_settle(). */
+int snapshot_restore(const char *ws_dir, const char *name, const SnapshotRestoreOptions *opts, Error *err);
 
-/* After a crash: roll back a restore interrupted while swapping (or
- * finish one that had committed) and remove half-built snapshots. Call
- * when no snapshot operation of this workspace runs (daemon start). */
+/* Make deferred creates and restores durable: one syncfs, then their
+ * notes are cleared and the state a restore replaced is removed. */
+int snapshot_settle(const char *ws_dir, Error *err);
+
+/* After a crash: settle (or, after a reboot, drop and roll back) what
+ * deferred operations left, roll back a restore interrupted while
+ * swapping (or finish one that had committed) and remove half-built
+ * snapshots. Call when no snapshot operation of this workspace runs
+ * (daemon start). */
 int snapshot_recover(const char *ws_dir, Error *err);
 
 /* Remove one snapshot: -ENOENT when there is none of that name. */

@@ -960,6 +960,127 @@ TEST(recover_interrupted_restore)
         ASSERT_SAME_TREE(strdup(upper1), describe_at(ws, "upper"));
 }
 
+/* ---- deferred durability ---- */
+
+/* Replace "boot <id>" (or the whole text of a marker) with another
+ * boot's id, as if the host had gone down since. */
+static void pretend_other_boot(const char *path, bool journal)
+{
+        _cleanup_free_ char *text = NULL;
+        ASSERT_OK(read_full_file(path, 64 * 1024, &text, NULL));
+        const char *other = "00000000-0000-0000-0000-000000000000";
+        _cleanup_free_ char *out = NULL;
+        if (journal) {
+                char *b = strstr(text, "boot ");
+                ASSERT_TRUE(b != NULL);
+                *b = 0;
+                ASSERT_TRUE(asprintf(&out, "%sboot %s\n", text, other) > 0);
+        } else
+                out = strdup(other);
+        ASSERT_OK(write_file_atomic(path, out, strlen(out), 0600));
+}
+
+TEST(deferred_create_then_settle)
+{
+        setup();
+        _cleanup_free_ char *ws = make_ws("ws-defer-create", B1);
+        _cleanup_free_ char *upper0 = describe_at(ws, "upper");
+        SnapshotCreateOptions o = { .name = "d1", .with_home = true, .uid_base = B1, .gid_base = B1,
+                                    .defer_sync = true };
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_OK_E(snapshot_create(ws, &o, NULL, &err), err);
+        ASSERT_TRUE(exists(ws, "snapshots/.unsettled-d1"));
+        _cleanup_free_ char *snap = at(ws, "snapshots/d1");
+        ASSERT_SAME_TREE(strdup(upper0), describe_at(snap, "upper"));
+        /* Listed like any other; the note is never a snapshot. */
+        SnapshotInfo *a = NULL;
+        size_t n = 0;
+        ASSERT_OK_E(snapshot_list(ws, &a, &n, &err), err);
+        ASSERT_EQ(n, 1);
+        ASSERT_STREQ(a[0].name, "d1");
+        snapshot_info_array_free(a, n);
+
+        ASSERT_OK_E(snapshot_settle(ws, &err), err);
+        ASSERT_FALSE(exists(ws, "snapshots/.unsettled-d1"));
+        ASSERT_SAME_TREE(strdup(upper0), describe_at(snap, "upper"));
+        ASSERT_OK_E(snapshot_settle(ws, &err), err); /* nothing left: a no-op */
+
+        /* Deleting an unsettled snapshot drops its note too. */
+        o.name = "d2";
+        ASSERT_OK_E(snapshot_create(ws, &o, NULL, &err), err);
+        ASSERT_OK_E(snapshot_delete(ws, "d2", &err), err);
+        ASSERT_FALSE(exists(ws, "snapshots/.unsettled-d2"));
+        ASSERT_FALSE(exists(ws, "snapshots/d2"));
+}
+
+TEST(deferred_create_recovered_by_boot)
+{
+        setup();
+        _cleanup_free_ char *ws = make_ws("ws-defer-boot", B1);
+        SnapshotCreateOptions o = { .name = "same", .with_home = true, .uid_base = B1, .gid_base = B1,
+                                    .defer_sync = true };
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_OK_E(snapshot_create(ws, &o, NULL, &err), err);
+        o.name = "lost";
+        ASSERT_OK_E(snapshot_create(ws, &o, NULL, &err), err);
+        _cleanup_free_ char *marker = at(ws, "snapshots/.unsettled-lost");
+        pretend_other_boot(marker, false);
+
+        /* Daemon start: this boot's copy is still in the page cache and
+         * is kept; one written before a reboot may be incomplete. */
+        ASSERT_OK_E(snapshot_recover(ws, &err), err);
+        ASSERT_TRUE(exists(ws, "snapshots/same"));
+        ASSERT_FALSE(exists(ws, "snapshots/.unsettled-same"));
+        ASSERT_FALSE(exists(ws, "snapshots/lost"));
+        ASSERT_FALSE(exists(ws, "snapshots/.unsettled-lost"));
+}
+
+TEST(deferred_restore_settles_or_rolls_back)
+{
+        setup();
+        _cleanup_free_ char *ws = make_ws("ws-defer-restore", B1);
+        _cleanup_free_ char *upper0 = describe_at(ws, "upper"), *home0 = describe_at(ws, "home");
+        create(ws, "snap", B1);
+        modify(ws, B1);
+        SnapshotRestoreOptions ro = { .defer_sync = true };
+        _cleanup_error_ Error err = ERROR_INIT;
+
+        /* Published at once; the old state waits in .restore-tmp. */
+        ASSERT_OK_E(snapshot_restore(ws, "snap", &ro, &err), err);
+        ASSERT_SAME_TREE(strdup(upper0), describe_at(ws, "upper"));
+        ASSERT_SAME_TREE(strdup(home0), describe_at(ws, "home"));
+        ASSERT_TRUE(exists(ws, SNAPSHOT_RESTORE_TMP "/journal"));
+        ASSERT_OK_E(snapshot_settle(ws, &err), err);
+        ASSERT_FALSE(exists(ws, SNAPSHOT_RESTORE_TMP));
+        ASSERT_SAME_TREE(strdup(upper0), describe_at(ws, "upper"));
+
+        /* The daemon died before settling: the same boot commits it. */
+        modify(ws, B1);
+        ASSERT_OK_E(snapshot_restore(ws, "snap", &ro, &err), err);
+        ASSERT_OK_E(snapshot_recover(ws, &err), err);
+        ASSERT_FALSE(exists(ws, SNAPSHOT_RESTORE_TMP));
+        ASSERT_SAME_TREE(strdup(upper0), describe_at(ws, "upper"));
+
+        /* The host went down before settling: rolled back to the state
+         * before the restore, which was on disk. */
+        modify(ws, B1);
+        _cleanup_free_ char *upper3 = describe_at(ws, "upper"), *home3 = describe_at(ws, "home");
+        ASSERT_OK_E(snapshot_restore(ws, "snap", &ro, &err), err);
+        _cleanup_free_ char *journal = at(ws, SNAPSHOT_RESTORE_TMP "/journal");
+        pretend_other_boot(journal, true);
+        ASSERT_OK_E(snapshot_recover(ws, &err), err);
+        ASSERT_FALSE(exists(ws, SNAPSHOT_RESTORE_TMP));
+        ASSERT_SAME_TREE(strdup(upper3), describe_at(ws, "upper"));
+        ASSERT_SAME_TREE(strdup(home3), describe_at(ws, "home"));
+
+        /* A second restore settles the first before it starts. */
+        ASSERT_OK_E(snapshot_restore(ws, "snap", &ro, &err), err);
+        ASSERT_OK_E(snapshot_restore(ws, "snap", &ro, &err), err);
+        ASSERT_SAME_TREE(strdup(upper0), describe_at(ws, "upper"));
+        ASSERT_OK_E(snapshot_settle(ws, &err), err);
+        ASSERT_FALSE(exists(ws, SNAPSHOT_RESTORE_TMP));
+}
+
 /* ---- freezing ---- */
 
 typedef struct FakeFreezer {

@@ -32,6 +32,10 @@ contains "running workspace was frozen" "$out" "frozen"
 ok "snapshot directory exists" test -f "$WSDIR/snapshots/first/snapshot.json"
 is "registry row recorded" "$(snap_rows "$WS")" "first "
 fails "duplicate name refused" enc snapshot create "$SB" "$WS" --name first
+# The daemon flushes after its reply; the next snapshot request of the
+# workspace waits for that, so afterwards nothing is left unsettled.
+ok "snapshot list after create" enc snapshot list "$SB" "$WS"
+is "create settled (no unsettled note)" "$(ls -A "$WSDIR/snapshots" | tr '\n' ' ')" "first "
 
 # ---- modify ----
 ok "modify inside" inside 'echo two > /root/keep; rm /root/victim; echo extra > /root/added; echo home-v2 > /home/h; echo back > /etc/shared-file'
@@ -50,7 +54,8 @@ is "added file gone" "$(inside 'test -e /root/added && echo present || echo abse
 is "managed /home restored" "$(inside 'cat /home/h')" "home-v1"
 is "whiteout restored (shared file deleted again)" "$(inside 'test -e /etc/shared-file && echo present || echo absent')" "absent"
 is "shared rootfs untouched" "$(cat "$SB_ROOTFS/etc/shared-file")" "shared-$$"
-ok "no restore leftovers" test ! -e "$WSDIR/.restore-tmp"
+ok "snapshot list after restore" enc snapshot list "$SB" "$WS"
+ok "restore settled: the replaced state is gone" test ! -e "$WSDIR/.restore-tmp"
 
 # ---- export / import ----
 ARCH=$ENC_DIR/first.tar.zst
