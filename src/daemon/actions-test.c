@@ -2,6 +2,8 @@
  * the hidden option --enable-test-actions. */
 #include "daemon/action.h"
 #include "daemon/registry.h"
+#include "daemon/registry-workspace.h"
+#include "daemon/workspace-engine.h"
 
 #include <time.h>
 
@@ -53,7 +55,69 @@ static int action_debug_sleep(Call *c, Error *err)
         return call_reply(c, json_pack("{s:I, s:b}", "slept", (json_int_t) seconds, "held_transaction", hold), -EBADF);
 }
 
+typedef struct Hold {
+        Daemon *d;
+        int64_t id; /* -1 once released */
+} Hold;
+
+static void hold_release(Hold *h)
+{
+        if (h->id >= 0)
+                workspace_engine_release(h->d, h->id);
+        h->id = -1;
+}
+
+/* Wait up to seconds; false when cancelled first. */
+static bool wait_uncancelled(Call *c, int64_t seconds)
+{
+        for (int64_t slice = 0; slice < seconds * 10; slice++) {
+                if (call_cancelled(c))
+                        return false;
+                sleep_ms(100);
+        }
+        return !call_cancelled(c);
+}
+
+/* debug.hold_workspace {"sandbox", "workspace", "seconds"}: hold the
+ * workspace's claim, the one start, stop, destroy and snapshot restore
+ * take, for up to seconds, so that a test can show deterministically
+ * what another request does meanwhile. Streams {"type": "held"} once
+ * the claim is held; the claim is released before the reply
+ * {"held_seconds"}, and at once when the call is cancelled. */
+static int action_debug_hold_workspace(Call *c, Error *err)
+{
+        const char *sandbox, *name;
+        int64_t seconds;
+        int r = call_param_string(c, "sandbox", true, &sandbox, err);
+        if (r >= 0)
+                r = call_param_string(c, "workspace", true, &name, err);
+        if (r >= 0)
+                r = call_param_int(c, "seconds", false, 0, 3600, 10, &seconds, err);
+        if (r < 0)
+                return r;
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -err->code;
+        _cleanup_workspace_row_ WorkspaceRow row = {};
+        r = registry_workspace_get(reg, sandbox, name, &row, err);
+        if (r < 0)
+                return r;
+        r = workspace_engine_claim(call_daemon(c), row.id, row.sandbox, row.name, err);
+        if (r < 0)
+                return r;
+        _cleanup_(hold_release) Hold hold = { call_daemon(c), row.id };
+        r = call_event(c, json_pack("{s:s, s:s, s:s, s:I}", "type", "held", "sandbox", row.sandbox, "workspace",
+                                    row.name, "seconds", (json_int_t) seconds));
+        if (r < 0)
+                return error_set(err, -r, "debug.hold_workspace: client gone");
+        if (!wait_uncancelled(c, seconds))
+                return error_set(err, ECANCELED, "debug.hold_workspace cancelled");
+        hold_release(&hold);
+        return call_reply(c, json_pack("{s:I}", "held_seconds", (json_int_t) seconds), -EBADF);
+}
+
 const Action test_actions[] = {
         { "debug.sleep", action_debug_sleep, ACTION_LONG | ACTION_TEST },
+        { "debug.hold_workspace", action_debug_hold_workspace, ACTION_LONG | ACTION_TEST },
         {},
 };

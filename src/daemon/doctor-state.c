@@ -13,6 +13,7 @@
 #include "daemon/registry-sandbox.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/sandbox-cgroup.h"
+#include "daemon/snapshot-claim.h"
 #include "daemon/workspace-engine.h"
 #include "net/ipam.h"
 #include "net/link.h"
@@ -195,12 +196,21 @@ static int scan_processes(Daemon *d, Scan *s)
 
 /* ---- the state dir ---- */
 
-static bool is_workspace_row(const Scan *s, const char *sandbox, const char *name)
+/* The scan's row of sandbox/name, and its index; NULL when none. */
+static const WorkspaceRow *workspace_by_name(const Scan *s, const char *sandbox, const char *name, size_t *ret_i)
 {
         for (size_t i = 0; i < s->n_workspaces; i++)
-                if (streq(s->workspaces[i].sandbox, sandbox) && streq(s->workspaces[i].name, name))
-                        return true;
-        return false;
+                if (streq(s->workspaces[i].sandbox, sandbox) && streq(s->workspaces[i].name, name)) {
+                        if (ret_i)
+                                *ret_i = i;
+                        return &s->workspaces[i];
+                }
+        return NULL;
+}
+
+static bool is_workspace_row(const Scan *s, const char *sandbox, const char *name)
+{
+        return workspace_by_name(s, sandbox, name, NULL) != NULL;
 }
 
 /* Entries of dir that are not hidden; *ret NULL-terminated. */
@@ -449,10 +459,8 @@ static int scan_leases(Scan *s)
 
 static bool workspace_active(const Scan *s, const char *sandbox, const char *name)
 {
-        for (size_t i = 0; i < s->n_workspaces; i++)
-                if (streq(s->workspaces[i].sandbox, sandbox) && streq(s->workspaces[i].name, name))
-                        return s->active[i];
-        return false;
+        size_t i;
+        return workspace_by_name(s, sandbox, name, &i) && s->active[i];
 }
 
 static int scan_cgroups(Daemon *d, Scan *s)
@@ -559,23 +567,50 @@ static int note(char ***list, const char *fmt, ...)
         return strv_consume(list, line);
 }
 
-static int open_workspace_cgroup(Daemon *d, const char *sandbox, const char *name, Cgroup **ret, Error *err)
+/* Leave a finding alone and say why, once per line (several findings
+ * of one workspace meet the same reason): 1, or -ENOMEM. */
+static int leave(RepairResult *ret, const char *fmt, ...) _printf_(2, 3);
+static int leave(RepairResult *ret, const char *fmt, ...)
 {
-        _cleanup_cgroup_ Cgroup *sb = NULL;
-        int k = sandbox_cgroup_open(d, sandbox, &sb, err);
-        if (k >= 0)
-                k = cgroup_open(sb, name, ret, err);
-        return k;
+        va_list ap;
+        va_start(ap, fmt);
+        char *line = NULL;
+        int k = vasprintf(&line, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        if (strv_contains(ret->left, line)) {
+                free(line);
+                return 1;
+        }
+        return strv_consume(&ret->left, line) < 0 ? -ENOMEM : 1;
+}
+
+/* cgroup_open() goes by the first hierarchy only: a group left in the
+ * others alone (the scan looks at all of them) goes directory by
+ * directory; one that still holds processes stays (-EBUSY). */
+static int remove_cgroup_leftovers(const Cgroup *sb, const char *name, Error *err)
+{
+        for (size_t i = 0; i < sb->n_nodes; i++) {
+                _cleanup_free_ char *p = path_join(sb->nodes[i].path, name);
+                if (!p)
+                        return error_set(err, ENOMEM, "out of memory");
+                if (rmdir(p) < 0 && errno != ENOENT)
+                        return error_setc(err, errno, "removing %s", p);
+        }
+        return 0;
 }
 
 /* Remove a cgroup; what still runs in it is killed only when kill. */
 static int remove_cgroup(Daemon *d, const char *sandbox, const char *name, bool kill, Error *err)
 {
-        _cleanup_cgroup_ Cgroup *cg = NULL;
-        int k = open_workspace_cgroup(d, sandbox, name, &cg, err);
+        _cleanup_cgroup_ Cgroup *sb = NULL, *cg = NULL;
+        int k = sandbox_cgroup_open(d, sandbox, &sb, err);
+        if (k >= 0)
+                k = cgroup_open(sb, name, &cg, err);
         if (k == -ENOENT) {
                 error_clear(err);
-                return 0;
+                return sb ? remove_cgroup_leftovers(sb, name, err) : 0;
         }
         if (k < 0)
                 return k;
@@ -740,6 +775,202 @@ static int repair_one(Daemon *d, Scan *s, const Finding *f, bool strict, RepairR
         }
 }
 
+/* ---- holding the workspace of a finding ----
+ *
+ * A start holds a lease, a veth and a cgroup before its workspace is
+ * tracked and recorded as running, so what the scan saw as stale may
+ * be a start in flight. Before touching what belongs to a workspace,
+ * repair takes the claim that start, stop, destroy and snapshot restore
+ * take (so none of them runs meanwhile) — for snapshot rows also the
+ * one of snapshot operations — then checks under it that the finding
+ * still holds: one of them may have finished between the scan and the
+ * claim. */
+
+typedef struct Held {
+        Daemon *d;
+        int64_t id;        /* the workspace's row, -1 when the finding has none */
+        char *sandbox;     /* NULL when no row names it (a lease of a deleted row) */
+        char *name;
+        bool claimed;
+        bool snapshot_claimed;
+} Held;
+
+static void held_done(Held *h)
+{
+        if (h->claimed)
+                workspace_engine_release(h->d, h->id);
+        if (h->snapshot_claimed)
+                snapshot_release(h->id);
+        free(h->sandbox);
+        free(h->name);
+}
+
+static int held_set(Held *h, int64_t id, const char *sandbox, const char *name)
+{
+        h->id = id;
+        if (!sandbox || !name)
+                return 0;
+        h->sandbox = strdup(sandbox);
+        h->name = strdup(name);
+        return h->sandbox && h->name ? 0 : -ENOMEM;
+}
+
+/* A veth no scanned row owns may belong to a workspace created after
+ * the scan read the rows: look in the registry again. */
+static int veth_owner_now(Daemon *d, Scan *s, const Finding *f, Held *h, RepairResult *ret)
+{
+        WorkspaceRow *rows = NULL;
+        size_t n = 0;
+        _cleanup_error_ Error e = ERROR_INIT;
+        if (registry_workspace_list(s->reg, -1, &rows, &n, &e) < 0)
+                return leave(ret, "veth %s: %s", f->what, error_msg(&e));
+        int k = 0;
+        for (size_t i = 0; i < n && h->id < 0 && k >= 0; i++) {
+                char name[IFNAMSIZ];
+                if (veth_of(d, rows[i].id, name) >= 0 && streq(name, f->what))
+                        k = held_set(h, rows[i].id, rows[i].sandbox, rows[i].name);
+        }
+        workspace_rows_free(rows, n);
+        return k;
+}
+
+/* A cgroup is named after its workspace; its row may be newer than
+ * the scan. */
+static int cgroup_owner_now(Scan *s, const Finding *f, Held *h, RepairResult *ret)
+{
+        const WorkspaceRow *w = workspace_by_name(s, f->sandbox, f->workspace, NULL);
+        if (w)
+                return held_set(h, w->id, w->sandbox, w->name);
+        _cleanup_workspace_row_ WorkspaceRow row = {};
+        _cleanup_error_ Error e = ERROR_INIT;
+        int k = registry_workspace_get(s->reg, f->sandbox, f->workspace, &row, &e);
+        if (k == -ENOENT)
+                return 0;
+        if (k < 0)
+                return leave(ret, "cgroup %s: %s", f->what, error_msg(&e));
+        return held_set(h, row.id, row.sandbox, row.name);
+}
+
+/* The workspace whose things repairing f touches, into h (h->id stays
+ * -1 when none): 0, 1 when left alone with a note, or -ENOMEM. */
+static int finding_owner(Daemon *d, Scan *s, const Finding *f, bool strict, Held *h, RepairResult *ret)
+{
+        switch (f->kind) {
+        case F_VETH:
+                if (f->id < 0)
+                        return veth_owner_now(d, s, f, h, ret);
+                break;
+        case F_CGROUP: return cgroup_owner_now(s, f, h, ret);
+        case F_WS_NO_DIR:
+                if (!strict)
+                        return 0; /* only a note */
+                break;
+        case F_DEAD_RUNNING:
+        case F_UNTRACKED:
+        case F_LEASE:
+        case F_SNAPSHOT_ROWS: break;
+        default: return 0;
+        }
+        bool active;
+        const WorkspaceRow *w = workspace_by_id(s, f->id, &active);
+        return held_set(h, f->id, w ? w->sandbox : NULL, w ? w->name : NULL);
+}
+
+/* What changed since the scan, under the claim; NULL when the finding
+ * still holds. err is set when the row could not be read. Snapshot
+ * rows are repaired whether the workspace runs or not: for them only
+ * the row itself matters. */
+static const char *finding_change(Daemon *d, Scan *s, const Finding *f, const Held *h, Error *err)
+{
+        bool any_state = f->kind == F_SNAPSHOT_ROWS;
+        _cleanup_running_ RunningWorkspace *rw = any_state ? NULL : workspace_engine_get_by_id(d, h->id);
+        if (rw)
+                return "the daemon runs it";
+        if (!h->sandbox)
+                return NULL;
+        _cleanup_workspace_row_ WorkspaceRow row = {};
+        int k = registry_workspace_get(s->reg, h->sandbox, h->name, &row, err);
+        if (k == -ENOENT || (k >= 0 && row.id != h->id)) {
+                error_clear(err);
+                return k < 0 ? "it was destroyed since the scan" : "it was destroyed and created again since the scan";
+        }
+        if (k < 0)
+                return "its row could not be read";
+        if (any_state)
+                return NULL;
+        bool alive = row.pid > 0 && pid_is_same_process(row.pid, row.pid_start_time);
+        if (f->kind == F_UNTRACKED)
+                return alive ? NULL : "its process ended since the scan";
+        if (alive)
+                return "it runs";
+        if (f->kind == F_DEAD_RUNNING && !streq(row.state, WORKSPACE_STATE_RUNNING))
+                return "it is no longer marked running";
+        return NULL;
+}
+
+static void held_label(const Held *h, char *buf, size_t size)
+{
+        if (h->sandbox)
+                snprintf(buf, size, "%s/%s", h->sandbox, h->name);
+        else
+                snprintf(buf, size, "#%lld", (long long) h->id);
+}
+
+/* The claims repairing f needs: -EBUSY when another request holds one.
+ * Snapshot rows change under a snapshot operation (which may wait here
+ * for a snapshot's flush to settle). */
+static int held_claim(Daemon *d, const Finding *f, Held *h, const char *label, Error *err)
+{
+        const char *sb = h->sandbox ? h->sandbox : "?", *ws = h->name ? h->name : label;
+        if (f->kind == F_SNAPSHOT_ROWS) {
+                int k = snapshot_claim(h->id, sb, ws, err);
+                if (k < 0)
+                        return k;
+                h->snapshot_claimed = true;
+        }
+        int k = workspace_engine_claim(d, h->id, sb, ws, err);
+        if (k < 0)
+                return k;
+        h->claimed = true;
+        return 0;
+}
+
+/* Claim the workspace of f (if it has one) and check that f still
+ * holds: 0 to go ahead, 1 when left alone with a note, or -ENOMEM. */
+static int hold_finding(Daemon *d, Scan *s, const Finding *f, bool strict, Held *h, RepairResult *ret)
+{
+        int k = finding_owner(d, s, f, strict, h, ret);
+        if (k != 0 || h->id < 0)
+                return k;
+        char label[160];
+        held_label(h, label, sizeof label);
+        _cleanup_error_ Error e = ERROR_INIT;
+        k = held_claim(d, f, h, label, &e);
+        if (k == -EBUSY)
+                return leave(ret, "workspace %s is busy: it is being started, stopped, destroyed, restored or "
+                             "snapshotted; run 'enclave registry repair' again when that is done", label);
+        if (k < 0)
+                return k;
+        const char *change = finding_change(d, s, f, h, &e);
+        if (!change)
+                return 0;
+        if (e.code)
+                return leave(ret, "%s: %s: %s", f->what, change, error_msg(&e));
+        return leave(ret, "workspace %s: %s; left %s alone (run 'enclave registry repair' again to check)", label,
+                     change, f->what);
+}
+
+/* Repair f while its workspace is held, so no start, stop or destroy
+ * of it interleaves. */
+static int repair_held(Daemon *d, Scan *s, const Finding *f, bool strict, RepairResult *ret)
+{
+        _cleanup_(held_done) Held h = { .d = d, .id = -1 };
+        int k = hold_finding(d, s, f, strict, &h, ret);
+        if (k != 0)
+                return k < 0 ? k : 0;
+        return repair_one(d, s, f, strict, ret);
+}
+
 /* Findings in the order that makes each step possible: processes and
  * network first, mounts before the directories that hold them. */
 static const FindingKind repair_order[] = {
@@ -767,7 +998,7 @@ int doctor_repair(Daemon *d, Registry *reg, bool strict, RepairResult *ret, Erro
                 }
                 for (size_t i = 0; k >= 0 && i < s.n; i++)
                         if (s.f[i].kind == repair_order[o])
-                                k = repair_one(d, &s, &s.f[i], strict, ret);
+                                k = repair_held(d, &s, &s.f[i], strict, ret);
         }
         if (k < 0) {
                 repair_result_done(ret);

@@ -6,6 +6,10 @@
 # row, a workspace row whose directory is gone, a workspace marked
 # running whose process is dead, a snapshot directory without a row);
 # repair fixes what it may, --strict the rest; doctor is clean again.
+# Repair racing a start/stop/destroy: while debug.hold_workspace holds
+# the workspace's claim (as a start in flight does), repair leaves that
+# workspace alone and says it is busy, a real start is refused by the
+# same claim, and once the holder is gone repair fixes it.
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/workspace-setup.sh"
@@ -67,7 +71,7 @@ GHOST=ghost$$
 GHOST_ID=$(sqlite3 "$DB" "INSERT INTO workspaces (sandbox_id, name, state) SELECT id, '$GHOST', 'stopped' FROM sandboxes WHERE name = '$SB'; SELECT last_insert_rowid();")
 ok "a workspace row without a directory" test -n "$GHOST_ID"
 mkdir -p "$SBDIR/$SB/workspaces/stray$$/upper"
-ok "daemon start" enc daemon start
+ok "daemon start (with the test actions)" enc daemon start --enable-test-actions
 # A workspace marked running whose process is dead: made while the
 # daemon runs, so startup reconciliation does not fix it first.
 DEAD=dead$$
@@ -98,4 +102,112 @@ is "ghost row deleted" "$(sqlite3 -readonly "$DB" "SELECT count(*) FROM workspac
 is "the running workspace was left alone" "$(enc --json workspace status "$SB" "$WS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" "running"
 ok "doctor clean at the end" enc doctor
 ok "repair on a clean state changes nothing" enc registry repair --strict
+
+# ---- a repair racing a start, stop or destroy ----
+# A raw client of debug.hold_workspace: writes FLAG once the claim is
+# held, then prints the final reply (or "closed").
+HOLDER=$ENC_DIR/hold.py
+cat >"$HOLDER" <<'PY'
+import json, socket, struct, sys
+path, sb, ws, secs, flag = sys.argv[1:6]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(path)
+body = json.dumps({"v": 1, "id": 1, "action": "debug.hold_workspace",
+                   "params": {"sandbox": sb, "workspace": ws, "seconds": int(secs)}}).encode()
+s.sendall(struct.pack(">I", len(body)) + body)
+def read(n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            return None
+        b += c
+    return b
+while True:
+    h = read(4)
+    m = h and read(struct.unpack(">I", h)[0])
+    if not m:
+        print("closed")
+        break
+    m = json.loads(m)
+    if "event" in m:
+        open(flag, "w").write(json.dumps(m["event"]) + "\n")
+        continue
+    print(json.dumps(m))
+    break
+PY
+# hold_start WS SECONDS: hold WS's claim from a background client
+# (HOLD_PID) and wait until it is held. Not in a subshell (`ok`), so
+# that HOLD_PID stays known to the cleanup.
+HOLD_PID=
+HOLD_PY=/usr/bin/python3   # not a version-manager shim: HOLD_PID is the client itself
+[ -x "$HOLD_PY" ] || HOLD_PY=python3
+hold_start() {
+        rm -f "$ENC_DIR/held"
+        "$HOLD_PY" "$HOLDER" "$ENC_SOCK" "$SB" "$1" "$2" "$ENC_DIR/held" >"$ENC_DIR/hold.out" 2>&1 &
+        HOLD_PID=$!
+        for _ in $(seq 200); do
+                [ -s "$ENC_DIR/held" ] && { tap_ok "$3"; return 0; }
+                kill -0 "$HOLD_PID" 2>/dev/null || break
+                sleep 0.05
+        done
+        tap_fail "$3" "$(cat "$ENC_DIR/hold.out")"
+}
+on_exit '[ -n "$HOLD_PID" ] && kill $HOLD_PID'
+row_state() { sqlite3 -readonly "$DB" "SELECT state FROM workspaces WHERE name = '$1'"; }
+
+RACE=race$$
+ok "workspace for the race" enc workspace create "$SB" "$RACE"
+sqlite3 "$DB" "UPDATE workspaces SET state = 'running', pid = 999999, pid_start_time = 1 WHERE name = '$RACE'"
+# And a cgroup of it, as a start in flight has one: a second finding of
+# the same workspace.
+RACE_CG=
+for d in /sys/fs/cgroup/*/enclave-"$ENC_BRIDGE"/"$SB"; do
+        [ -d "$d" ] && RACE_CG=$d/$RACE && break
+done
+ok "a cgroup of the workspace" mkdir "$RACE_CG"
+out=$(enc doctor 2>&1)
+contains "doctor names the dead row of the workspace" "$out" "$SB/$RACE (pid 999999)"
+contains "doctor names its cgroup" "$out" "$RACE_CG"
+hold_start "$RACE" 600 "debug.hold_workspace holds its claim"
+contains "the hold names the workspace" "$(cat "$ENC_DIR/held")" "\"workspace\": \"$RACE\""
+out=$(enc registry repair 2>&1); rc=$?
+diag "$out"
+is "repair exits 1 while the workspace is held" "$rc" 1
+contains "repair says the workspace is busy" "$out" "workspace $SB/$RACE is busy"
+contains "repair says to run it again" "$out" "run 'enclave registry repair' again when that is done"
+lacks "repair did not clean up the held workspace" "$out" "$SB/$RACE: its process was gone"
+is "the held row is still 'running'" "$(row_state "$RACE")" "running"
+ok "the held workspace's cgroup is still there" test -d "$RACE_CG"
+json=$(enc --json registry repair 2>/dev/null)
+is "--json: both findings of the held workspace give one left line" "$(printf '%s' "$json" | python3 -c 'import json,sys
+print(sum("'"$SB/$RACE"' is busy" in l for l in json.load(sys.stdin)["left"]))')" "1"
+out=$(enc workspace start "$SB" "$RACE" 2>&1); rc=$?
+ok "a real start of the held workspace is refused" test "$rc" -ne 0
+contains "the start is refused by the same claim" "$out" "another request is starting, stopping or destroying workspace $SB/$RACE"
+is "the refused start changed nothing" "$(row_state "$RACE")" "running"
+
+# A holder that goes away (killed) is cancelled and its claim released.
+kill "$HOLD_PID"; wait "$HOLD_PID" 2>/dev/null; HOLD_PID=
+for _ in $(seq 100); do
+        out=$(enc registry repair 2>&1) && break
+        sleep 0.05
+done
+diag "$out"
+contains "after the holder is gone repair cleans the workspace up" "$out" "workspace $SB/$RACE: its process was gone"
+is "and marks it stopped" "$(row_state "$RACE")" "stopped"
+ok "and its cgroup is gone" test ! -d "$RACE_CG"
+ok "doctor clean after the race" enc doctor
+
+# A hold that runs out releases the claim before its reply: a start
+# right after it goes through.
+hold_start "$RACE" 2 "a short hold"
+out=$(enc workspace start "$SB" "$RACE" 2>&1); rc=$?
+contains "start during the short hold is refused" "$out" "another request is starting"
+wait "$HOLD_PID"; HOLD_PID=
+contains "the hold ended with its reply" "$(cat "$ENC_DIR/hold.out")" '"held_seconds": 2'
+ok "the workspace starts once the hold ended" enc workspace start "$SB" "$RACE"
+is "it runs" "$(row_state "$RACE")" "running"
+ok "repair leaves a started workspace alone" enc registry repair
+ok "workspace stop" enc workspace stop "$SB" "$RACE"
 done_testing
