@@ -4,6 +4,7 @@
 #include "base/str.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
@@ -282,14 +283,18 @@ static int ws_prepare(int netns_fd, NlSock **ret_nl, Error *err)
         r = netns_enter(netns_fd, &orig);
         if (r < 0)
                 return error_setc(err, -r, "entering the workspace network namespace");
-        r = 0;
-        if (access("/proc/sys/net/ipv6", F_OK) == 0) {
-                r = net_sysctl_write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+        /* One lookup below /proc/sys/net, not three: the kernel keeps
+         * the entries of every namespace under the same names there, so
+         * each path lookup walks one per namespace on the host. */
+        _cleanup_close_ int conf = open("/proc/sys/net/ipv6/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r = conf < 0 && errno != ENOENT ? -errno : 0; /* ENOENT: a kernel without IPv6 */
+        if (conf >= 0) {
+                r = net_sysctl_write_at(conf, "default/disable_ipv6", "1");
                 if (r >= 0)
-                        r = net_sysctl_write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-                if (r < 0)
-                        error_setc(err, -r, "disabling IPv6 in the workspace network namespace");
+                        r = net_sysctl_write_at(conf, "all/disable_ipv6", "1");
         }
+        if (r < 0)
+                error_setc(err, -r, "disabling IPv6 in the workspace network namespace");
         if (r >= 0)
                 r = nl_open(ret_nl, err);
         netns_leave(orig);

@@ -327,7 +327,12 @@ int nl_dump(NlSock *s, NlBatch *b, NlReplyFn cb, void *userdata, Error *err)
 
 int net_sysctl_write(const char *path, const char *value)
 {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        return net_sysctl_write_at(AT_FDCWD, path, value);
+}
+
+int net_sysctl_write_at(int dir_fd, const char *path, const char *value)
+{
+        _cleanup_close_ int fd = openat(dir_fd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
         size_t len = strlen(value);

@@ -80,4 +80,6 @@ void netns_leave(int orig);
 /* Write value to a sysctl file (path below /proc/sys) of the calling
  * thread's network namespace. */
 int net_sysctl_write(const char *path, const char *value);
+/* The same, path relative to dir_fd. */
+int net_sysctl_write_at(int dir_fd, const char *path, const char *value);
 int net_sysctl_read_int(const char *path, int *ret);
