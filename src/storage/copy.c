@@ -1,86 +1,65 @@
 #include "storage/copy.h"
 
 #include "base/fs.h"
-#include "base/str.h"
-#include "storage/inode-map.h"
-#include "storage/xattr.h"
+#include "storage/copy-worker.h"
 
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <sys/syscall.h>
 
 #define COPY_MAX_DEPTH 256
-#define COPY_BUF_SIZE (256 * 1024)
+#define COPY_AUTO_THREADS_MAX 4 /* the kernel work scales little further */
+#define COPY_THREADS_MAX 16
+/* A directory's files go to other threads in chunks of at most this
+ * many entries or bytes, so one large directory keeps every thread
+ * busy while a directory of ordinary size stays with one thread. */
+#define CHUNK_ENTRIES 256
+#define CHUNK_BYTES ((off_t) 16 << 20)
 
-typedef struct CopyContext {
-        dev_t dev;          /* the source file system; never left */
-        int dst_root_fd;
-        InodeMap links;
-        StrBuf path;        /* current path relative to the root */
-        XattrList scratch;
-        const StorageMonitor *mon;
-        uint64_t last_ms;
-        uint64_t total_entries, total_bytes;
-        bool no_reflink, no_copy_range;
-        char *buf;          /* read/write fallback */
-        unsigned depth;
-        CopyStats stats;
-        Error *err;
-} CopyContext;
+/* ---- how the threads share the work ----
+ *
+ * The calling thread lists the root; every subdirectory becomes a job
+ * (list it, create its entries) and the files of a large directory
+ * become jobs in chunks. Up to n_workers threads, the calling one
+ * included, take jobs from a shared queue. A job reopens its directory
+ * by its path below the two roots (openat2 without symlinks or mount
+ * crossings), so no fd is held per queued directory.
+ *
+ * A directory's owner, xattrs, mode and times are applied once all
+ * below it exists: children change a directory's times, and a
+ * read-only mode would stop them. DirNode.pending counts what is still
+ * outstanding; whichever thread brings it to zero finishes the
+ * directory and releases its parent. The root is finished by the
+ * calling thread after all threads are done.
+ *
+ * A failure is recorded once (the first one), stops every thread at
+ * its next entry, and queued jobs are then dropped. */
 
-static void copy_context_done(CopyContext *c)
-{
-        inode_map_done(&c->links);
-        strbuf_done(&c->path);
-        xattr_list_done(&c->scratch);
-        free(c->buf);
-}
+typedef struct DirNode {
+        struct DirNode *parent; /* NULL for the root */
+        atomic_size_t pending;  /* own listing + chunks handed out + incomplete subdirectories */
+        struct stat st;
+        unsigned depth;         /* the root is 0 */
+        char path[];            /* relative to the roots, "" for the root */
+} DirNode;
 
-static const char *cur_path(const CopyContext *c)
-{
-        return c->path.data && c->path.len ? c->path.data : ".";
-}
+typedef struct EntryList {
+        CopyEntry *items;
+        size_t n, allocated;
+} EntryList;
 
-static size_t path_push(CopyContext *c, const char *name)
-{
-        size_t old = c->path.len;
-        if (old)
-                strbuf_putc(&c->path, '/');
-        strbuf_puts(&c->path, name);
-        return old;
-}
-
-static void path_pop(CopyContext *c, size_t old)
-{
-        c->path.len = old;
-        if (c->path.data)
-                c->path.data[old] = 0;
-}
-
-static int fail(CopyContext *c, int r, const char *what)
-{
-        if (r == -ECANCELED)
-                return error_set(c->err, ECANCELED, "copy cancelled");
-        return error_setc(c->err, -r, "%s %s", what, cur_path(c));
-}
-
-static int report(CopyContext *c, bool force)
-{
-        StorageProgress p = {
-                .stage = PROGRESS_STAGE_COPYING,
-                .item = cur_path(c),
-                .message = "copying files",
-                .done = c->stats.entries,
-                .total = c->total_entries,
-                .bytes = c->stats.bytes,
-                .bytes_total = c->total_bytes,
-        };
-        return storage_monitor_report(c->mon, &p, force, &c->last_ms);
-}
+/* List dir and create its entries (n_entries == 0), or create these
+ * entries of dir. */
+typedef struct Job {
+        DirNode *dir;
+        size_t n_entries;
+        CopyEntry entries[];
+} Job;
 
 /* ---- counting (for progress totals) ---- */
 
@@ -91,7 +70,7 @@ static void count_tree(int dfd, dev_t dev, unsigned depth, uint64_t *entries, ui
                 safe_close(dfd);
                 return;
         }
-        _cleanup_closedir_ DIR *dd = d;
+        _cleanup_closedir_ _unused_ DIR *dd = d;
         if (depth > COPY_MAX_DEPTH)
                 return;
         struct dirent *de;
@@ -126,297 +105,506 @@ void tree_count(int dir_fd, uint64_t *ret_entries, uint64_t *ret_bytes)
         *ret_bytes = bytes;
 }
 
-/* ---- metadata ---- */
+/* ---- opening a directory of a job ---- */
 
-/* Owner, xattrs, mode, times, in that order: chown clears setuid bits
- * and security.capability, so both are restored after it. */
-static int apply_metadata(CopyContext *c, const struct stat *st, int src_fd, int src_dfd,
-                          const char *name, int dst_fd, int dst_dfd)
+/* Component by component, never following a symlink. */
+static int open_walk(int root_fd, const char *path)
 {
-        int r = dst_fd >= 0 ? RET_NERRNO(fchown(dst_fd, st->st_uid, st->st_gid))
-                            : RET_NERRNO(fchownat(dst_dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW));
-        if (r < 0)
-                return fail(c, r, "changing owner of");
-
-        const char *key = NULL;
-        r = xattr_copy(src_fd, src_dfd, name, dst_fd, dst_dfd, name, &key, &c->scratch);
-        if (r < 0)
-                return error_setc(c->err, -r, "copying extended attribute %s of %s",
-                                  key ? key : "(list)", cur_path(c));
-
-        if (!S_ISLNK(st->st_mode)) {
-                mode_t mode = st->st_mode & 07777;
-                r = dst_fd >= 0 ? RET_NERRNO(fchmod(dst_fd, mode)) : RET_NERRNO(fchmodat(dst_dfd, name, mode, 0));
-                if (r < 0)
-                        return fail(c, r, "changing mode of");
-        }
-
-        const struct timespec ts[2] = { st->st_atim, st->st_mtim };
-        r = dst_fd >= 0 ? RET_NERRNO(futimens(dst_fd, ts))
-                        : RET_NERRNO(utimensat(dst_dfd, name, ts, AT_SYMLINK_NOFOLLOW));
-        if (r < 0)
-                return fail(c, r, "setting times of");
-        return 0;
-}
-
-/* ---- file data ---- */
-
-static int copy_range_rw(CopyContext *c, int src, int dst, off_t off, off_t end)
-{
-        if (!c->buf) {
-                c->buf = malloc(COPY_BUF_SIZE);
-                if (!c->buf)
-                        return -ENOMEM;
-        }
-        while (off < end) {
-                size_t want = (size_t) (end - off) < COPY_BUF_SIZE ? (size_t) (end - off) : COPY_BUF_SIZE;
-                ssize_t n = pread(src, c->buf, want, off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
+        _cleanup_close_ int fd = -EBADF;
+        char name[NAME_MAX + 1];
+        for (const char *p = path; *p;) {
+                size_t n = strcspn(p, "/");
+                if (n == 0 || n > NAME_MAX)
+                        return -EINVAL;
+                memcpy(name, p, n);
+                name[n] = 0;
+                int next = openat(fd >= 0 ? fd : root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
                         return -errno;
-                }
-                if (n == 0)
-                        break; /* the file shrank */
-                for (ssize_t w = 0; w < n;) {
-                        ssize_t k = pwrite(dst, c->buf + w, (size_t) (n - w), off + w);
-                        if (k < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                return -errno;
-                        }
-                        w += k;
-                }
-                off += n;
-                c->stats.bytes += (uint64_t) n;
+                safe_close(fd);
+                fd = next;
+                p += n;
+                if (*p == '/')
+                        p++;
         }
-        return 0;
+        return TAKE_FD(fd);
 }
 
-static int copy_range(CopyContext *c, int src, int dst, off_t off, off_t end)
+/* The directory at path below root_fd, resolved without following any
+ * symlink and without leaving the file system. */
+static int open_beneath(CopyShared *s, int root_fd, const char *path)
 {
-        while (!c->no_copy_range && off < end) {
-                loff_t in = off, out = off;
-                size_t want = (size_t) (end - off) < (1u << 30) ? (size_t) (end - off) : (1u << 30);
-                ssize_t n = copy_file_range(src, &in, dst, &out, want, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
-                                c->no_copy_range = true;
+        if (!*path)
+                return RET_NERRNO(openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!atomic_load_explicit(&s->no_openat2, memory_order_relaxed)) {
+                struct open_how how = {
+                        .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+                };
+                for (int attempt = 0; attempt < 8; attempt++) {
+                        long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+                        if (fd >= 0)
+                                return (int) fd;
+                        if (errno != EAGAIN && errno != EINTR)
                                 break;
-                        }
+                }
+                /* No openat2 before Linux 5.6, or a seccomp filter refuses it. */
+                if (errno != ENOSYS && errno != EPERM)
                         return -errno;
-                }
-                if (n == 0)
-                        return 0; /* the file shrank */
-                off += n;
-                c->stats.bytes += (uint64_t) n;
+                atomic_store(&s->no_openat2, true);
         }
-        return copy_range_rw(c, src, dst, off, end);
+        return open_walk(root_fd, path);
 }
 
-static int copy_data(CopyContext *c, int src, int dst, off_t size)
+/* ---- directories ---- */
+
+static DirNode *dir_node_new(DirNode *parent, const char *path, const struct stat *st)
 {
-        if (size == 0)
-                return 0;
-        if (!c->no_reflink) {
-                if (ioctl(dst, FICLONE, src) == 0) {
-                        c->stats.bytes += (uint64_t) size;
-                        c->stats.reflinked++;
-                        return 0;
-                }
-                /* Not a reflink-capable file system (or different ones):
-                 * stop asking for the rest of this copy. */
-                if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV || errno == EINVAL ||
-                    errno == ENOSYS)
-                        c->no_reflink = true;
+        size_t len = strlen(path);
+        DirNode *d = malloc(sizeof(DirNode) + len + 1);
+        if (!d)
+                return NULL;
+        d->parent = parent;
+        atomic_init(&d->pending, 1);
+        d->st = *st;
+        d->depth = parent ? parent->depth + 1 : 0;
+        memcpy(d->path, path, len + 1);
+        return d;
+}
+
+static const char *dir_path(const DirNode *d)
+{
+        return d->path[0] ? d->path : ".";
+}
+
+static int finish_dir(CopyWorker *w, DirNode *dir, int sfd, int dfd)
+{
+        CopyShared *s = w->shared;
+        _cleanup_close_ int own_src = -EBADF, own_dst = -EBADF;
+        if (sfd < 0) {
+                own_src = open_beneath(s, s->src_root_fd, dir->path);
+                if (own_src < 0)
+                        return copy_failf(w, own_src, "opening directory %s", dir_path(dir));
+                own_dst = open_beneath(s, s->dst_root_fd, dir->path);
+                if (own_dst < 0)
+                        return copy_failf(w, own_dst, "opening directory %s", dir_path(dir));
+                sfd = own_src;
+                dfd = own_dst;
         }
-        /* Copy only the data segments, so sparse files stay sparse. */
-        for (off_t off = 0; off < size;) {
-                off_t data = lseek(src, off, SEEK_DATA);
-                if (data < 0) {
-                        if (errno == ENXIO)
-                                break; /* a hole up to the end */
-                        data = off; /* no SEEK_DATA here: copy everything */
-                }
-                if (data >= size)
-                        break;
-                off_t hole = lseek(src, data, SEEK_HOLE);
-                if (hole < 0 || hole > size)
-                        hole = size;
-                int r = copy_range(c, src, dst, data, hole);
-                if (r < 0)
-                        return r;
-                off = hole;
-        }
-        return RET_NERRNO(ftruncate(dst, size));
-}
-
-static int open_source_file(int dfd, const char *name)
-{
-        int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NOATIME);
-        if (fd < 0 && errno == EPERM)
-                fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-        return fd < 0 ? -errno : fd;
-}
-
-static int copy_file(CopyContext *c, int sdfd, int ddfd, const char *name, const struct stat *st)
-{
-        _cleanup_close_ int src = open_source_file(sdfd, name);
-        if (src < 0)
-                return fail(c, src, "opening");
-        _cleanup_close_ int dst = openat(ddfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (dst < 0)
-                return fail(c, -errno, "creating");
-        int r = copy_data(c, src, dst, st->st_size);
-        if (r < 0)
-                return fail(c, r, "copying data of");
-        c->stats.files++;
-        return apply_metadata(c, st, src, -1, name, dst, -1);
-}
-
-static int copy_symlink(CopyContext *c, int sdfd, int ddfd, const char *name, const struct stat *st)
-{
-        char target[PATH_MAX + 1];
-        ssize_t n = readlinkat(sdfd, name, target, sizeof target);
-        if (n < 0)
-                return fail(c, -errno, "reading symlink");
-        if ((size_t) n >= sizeof target)
-                return fail(c, -ENAMETOOLONG, "reading symlink");
-        target[n] = 0;
-        if (symlinkat(target, ddfd, name) < 0)
-                return fail(c, -errno, "creating symlink");
-        c->stats.symlinks++;
-        return apply_metadata(c, st, -1, sdfd, name, -1, ddfd);
-}
-
-static int copy_special(CopyContext *c, int sdfd, int ddfd, const char *name, const struct stat *st)
-{
-        if (mknodat(ddfd, name, st->st_mode & (S_IFMT | 07777), st->st_rdev) < 0)
-                return fail(c, -errno, "creating device node or fifo");
-        c->stats.specials++;
-        return apply_metadata(c, st, -1, sdfd, name, -1, ddfd);
-}
-
-static int copy_dir_contents(CopyContext *c, int sdfd, int ddfd);
-
-static int copy_dir(CopyContext *c, int sdfd, int ddfd, const char *name, const struct stat *st)
-{
-        if (mkdirat(ddfd, name, 0700) < 0)
-                return fail(c, -errno, "creating directory");
-        _cleanup_close_ int dst = openat(ddfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dst < 0)
-                return fail(c, -errno, "opening directory");
-        _cleanup_close_ int src = openat(sdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (src < 0)
-                return fail(c, -errno, "opening directory");
-        c->stats.dirs++;
-        /* A mount point is copied as an empty directory: the walk stays
-         * on the source file system. */
-        if (st->st_dev == c->dev) {
-                int r = copy_dir_contents(c, src, dst);
-                if (r < 0)
-                        return r;
-        }
-        return apply_metadata(c, st, src, -1, name, dst, -1);
-}
-
-/* A later name of an inode already copied becomes a hard link to it. */
-static int try_hardlink(CopyContext *c, int ddfd, const char *name, const struct stat *st)
-{
-        if (S_ISDIR(st->st_mode) || st->st_nlink < 2)
-                return 0;
-        const char *first = inode_map_get(&c->links, st->st_dev, st->st_ino);
-        if (!first)
-                return 0;
-        if (linkat(c->dst_root_fd, first, ddfd, name, 0) < 0)
-                return fail(c, -errno, "creating hard link");
-        c->stats.hardlinks++;
-        return 1;
-}
-
-static int copy_entry(CopyContext *c, int sdfd, int ddfd, const char *name)
-{
-        struct stat st;
-        if (fstatat(sdfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : fail(c, -errno, "inspecting");
-        if (S_ISSOCK(st.st_mode)) {
-                c->stats.skipped++;
-                return 0;
-        }
-        int r = try_hardlink(c, ddfd, name, &st);
-        if (r != 0)
-                goto done;
-        switch (st.st_mode & S_IFMT) {
-        case S_IFDIR:
-                r = copy_dir(c, sdfd, ddfd, name, &st);
-                break;
-        case S_IFREG:
-                r = copy_file(c, sdfd, ddfd, name, &st);
-                break;
-        case S_IFLNK:
-                r = copy_symlink(c, sdfd, ddfd, name, &st);
-                break;
-        case S_IFCHR:
-        case S_IFBLK:
-        case S_IFIFO:
-                r = copy_special(c, sdfd, ddfd, name, &st);
-                break;
-        default:
-                return fail(c, -EBADFD, "unknown file type of");
-        }
-        if (r >= 0 && !S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-                r = inode_map_put(&c->links, st.st_dev, st.st_ino, c->path.data);
-                if (r < 0)
-                        return fail(c, r, "recording hard link");
-        }
-done:
+        int r = copy_metadata(w, &dir->st, sfd, -1, ".", dfd, -1, dir_path(dir));
         if (r < 0)
                 return r;
-        c->stats.entries++;
-        r = report(c, false);
-        return r < 0 ? fail(c, r, "copying") : 0;
+        w->stats.dirs++;
+        return copy_entry_done(w, 0);
 }
 
-static int copy_dir_contents(CopyContext *c, int sdfd, int ddfd)
+/* One outstanding part of dir is done. The thread completing a
+ * directory finishes it (with sfd/dfd when it has them open) and
+ * releases its parent in turn; once the copy is stopping, directories
+ * are only freed. The root stays for the calling thread. */
+static int dir_release(CopyWorker *w, DirNode *dir, int sfd, int dfd)
 {
-        if (++c->depth > COPY_MAX_DEPTH)
-                return fail(c, -ELOOP, "directory tree too deep at");
-        /* A new open file description: its own directory offset. */
-        int fd = openat(sdfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return fail(c, -errno, "reading directory");
-        _cleanup_closedir_ DIR *d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return fail(c, -errno, "reading directory");
-        }
-        struct dirent *de;
         int r = 0;
-        for (;;) {
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                r = fail(c, -errno, "reading directory");
-                        break;
+        while (atomic_fetch_sub(&dir->pending, 1) == 1 && dir->parent) {
+                if (!copy_stopped(w->shared)) {
+                        int k = finish_dir(w, dir, sfd, dfd);
+                        if (r >= 0)
+                                r = k;
                 }
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                size_t old = path_push(c, de->d_name);
-                r = c->path.oom ? fail(c, -ENOMEM, "copying") : copy_entry(c, sdfd, ddfd, de->d_name);
-                if (r >= 0)
-                        path_pop(c, old);
-                if (r < 0)
-                        break;
+                DirNode *parent = dir->parent;
+                free(dir);
+                dir = parent;
+                sfd = dfd = -EBADF;
         }
-        c->depth--;
         return r;
 }
 
-int tree_copy_fd(int src_fd, int dst_parent_fd, const char *dst_name, const StorageMonitor *mon,
-                 CopyStats *ret_stats, Error *err)
+static Job *job_new(DirNode *dir, size_t max_entries)
+{
+        Job *job = malloc(sizeof(Job) + max_entries * sizeof(CopyEntry));
+        if (job)
+                *job = (Job) { .dir = dir };
+        return job;
+}
+
+static void job_free(Job *job)
+{
+        if (!job)
+                return;
+        for (size_t i = 0; i < job->n_entries; i++)
+                free(job->entries[i].name);
+        free(job);
+}
+DEFINE_CLEANUP_FUNC(Job, job_free);
+
+static void entry_list_done(EntryList *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                free(l->items[i].name);
+        free(l->items);
+}
+
+static void *helper_main(void *arg);
+
+static void start_helpers(CopyShared *s)
+{
+        s->helpers_started = true;
+        /* A thread that cannot be started leaves its share to the others. */
+        for (size_t i = 1; i < s->n_workers; i++)
+                s->workers[i].started = copy_thread_start(&s->workers[i].thread, helper_main, &s->workers[i]) >= 0;
+}
+
+/* Queue a job (already counted in job->dir->pending); frees it on
+ * failure. */
+static int hand_out(CopyWorker *w, Job *job)
+{
+        CopyShared *s = w->shared;
+        /* Only the calling thread exists before the first job. */
+        if (!s->helpers_started)
+                start_helpers(s);
+        int r = copy_queue_push(&s->queue, job);
+        if (r < 0) {
+                job_free(job);
+                return copy_fail(w, r, "copying");
+        }
+        return 0;
+}
+
+/* A job reopens its directory by path: only one that fits is handed out. */
+static bool can_hand_out(const CopyShared *s, const char *path)
+{
+        return s->n_workers > 1 && strlen(path) < PATH_MAX;
+}
+
+static int read_entries(CopyWorker *w, int sfd, EntryList *l)
+{
+        /* A new open file description: its own directory offset. */
+        int fd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return copy_fail(w, -errno, "reading directory");
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return copy_fail(w, -errno, "reading directory");
+        }
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(d);
+                if (!de)
+                        return errno != 0 ? copy_fail(w, -errno, "reading directory") : 0;
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                struct stat st;
+                if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno == ENOENT)
+                                continue; /* removed meanwhile */
+                        int r = -errno;
+                        copy_worker_push(w, de->d_name);
+                        return copy_fail(w, r, "inspecting");
+                }
+                if (S_ISSOCK(st.st_mode)) {
+                        w->stats.skipped++;
+                        continue;
+                }
+                if (l->n == l->allocated) {
+                        size_t a = l->allocated ? l->allocated * 2 : 64;
+                        CopyEntry *items = realloc(l->items, a * sizeof(CopyEntry));
+                        if (!items)
+                                return copy_fail(w, -ENOMEM, "reading directory");
+                        l->items = items;
+                        l->allocated = a;
+                }
+                char *name = strdup(de->d_name);
+                if (!name)
+                        return copy_fail(w, -ENOMEM, "reading directory");
+                l->items[l->n++] = (CopyEntry) { name, st };
+        }
+}
+
+static int list_dir(CopyWorker *w, DirNode *dir, int sfd, int dfd);
+
+/* A mount point becomes an empty directory: the walk stays on the
+ * source file system. */
+static int copy_mount_point(CopyWorker *w, int sdfd, int ddfd, const CopyEntry *e)
+{
+        _cleanup_close_ int dst = openat(ddfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dst < 0)
+                return copy_fail(w, -errno, "opening directory");
+        _cleanup_close_ int src = openat(sdfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (src < 0)
+                return copy_fail(w, -errno, "opening directory");
+        int r = copy_metadata(w, &e->st, src, -1, e->name, dst, -1, copy_worker_path(w));
+        if (r < 0)
+                return r;
+        w->stats.dirs++;
+        return copy_entry_done(w, 0);
+}
+
+/* Copied right here, holding its fds: when only one thread copies, or
+ * when its path is too long to be reopened by a job. */
+static int copy_subdir_here(CopyWorker *w, DirNode *child, int sdfd, int ddfd, const char *name)
+{
+        _cleanup_close_ int dst = openat(ddfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int r = dst < 0 ? copy_fail(w, -errno, "opening directory") : 0;
+        _cleanup_close_ int src = r < 0 ? -EBADF : openat(sdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (r >= 0 && src < 0)
+                r = copy_fail(w, -errno, "opening directory");
+        if (r < 0) {
+                (void) dir_release(w, child, -EBADF, -EBADF);
+                return r;
+        }
+        return list_dir(w, child, src, dst);
+}
+
+/* w->path is the subdirectory's path. */
+static int copy_subdir(CopyWorker *w, DirNode *dir, int sdfd, int ddfd, const CopyEntry *e)
+{
+        CopyShared *s = w->shared;
+        if (mkdirat(ddfd, e->name, 0700) < 0)
+                return copy_fail(w, -errno, "creating directory");
+        if (e->st.st_dev != s->dev)
+                return copy_mount_point(w, sdfd, ddfd, e);
+        DirNode *child = dir_node_new(dir, copy_worker_path(w), &e->st);
+        if (!child)
+                return copy_fail(w, -ENOMEM, "copying");
+        atomic_fetch_add(&dir->pending, 1);
+        if (!can_hand_out(s, child->path))
+                return copy_subdir_here(w, child, sdfd, ddfd, e->name);
+        /* The child's own count is its listing: the job's now. */
+        Job *job = job_new(child, 0);
+        int r = job ? hand_out(w, job) : copy_fail(w, -ENOMEM, "copying");
+        if (r < 0)
+                (void) dir_release(w, child, -EBADF, -EBADF);
+        return r;
+}
+
+static int copy_subdirs(CopyWorker *w, DirNode *dir, int sdfd, int ddfd, const EntryList *l)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                if (!S_ISDIR(l->items[i].st.st_mode))
+                        continue;
+                int r = copy_keep_going(w);
+                if (r < 0)
+                        return r;
+                size_t old = copy_worker_push(w, l->items[i].name);
+                r = w->path.oom ? copy_fail(w, -ENOMEM, "copying") : copy_subdir(w, dir, sdfd, ddfd, &l->items[i]);
+                copy_worker_pop(w, old);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The files (and symlinks and special files) of dir: a large directory
+ * hands them out in chunks and keeps the last one. */
+static int copy_files(CopyWorker *w, DirNode *dir, int sdfd, int ddfd, EntryList *l)
+{
+        if (!can_hand_out(w->shared, dir->path))
+                return copy_entries(w, sdfd, ddfd, l->items, l->n);
+        _cleanup_(job_freep) Job *chunk = NULL;
+        off_t bytes = 0;
+        for (size_t i = 0; i < l->n; i++) {
+                CopyEntry *e = &l->items[i];
+                if (S_ISDIR(e->st.st_mode))
+                        continue;
+                if (chunk && (chunk->n_entries == CHUNK_ENTRIES || bytes >= CHUNK_BYTES)) {
+                        atomic_fetch_add(&dir->pending, 1);
+                        int r = hand_out(w, TAKE_PTR(chunk));
+                        if (r < 0) {
+                                atomic_fetch_sub(&dir->pending, 1); /* our own count keeps it above 0 */
+                                return r;
+                        }
+                        bytes = 0;
+                }
+                if (!chunk && !(chunk = job_new(dir, CHUNK_ENTRIES)))
+                        return copy_fail(w, -ENOMEM, "copying");
+                chunk->entries[chunk->n_entries++] = *e;
+                e->name = NULL; /* moved */
+                if (S_ISREG(e->st.st_mode))
+                        bytes += e->st.st_size;
+        }
+        return chunk ? copy_entries(w, sdfd, ddfd, chunk->entries, chunk->n_entries) : 0;
+}
+
+/* Create dir's entries; releases dir's own count. w->path is dir's path. */
+static int list_dir(CopyWorker *w, DirNode *dir, int sfd, int dfd)
+{
+        _cleanup_(entry_list_done) EntryList l = { 0 };
+        int r = dir->depth >= COPY_MAX_DEPTH ? copy_fail(w, -ELOOP, "directory tree too deep at")
+                                              : read_entries(w, sfd, &l);
+        if (r >= 0)
+                r = copy_subdirs(w, dir, sfd, dfd, &l);
+        if (r >= 0)
+                r = copy_files(w, dir, sfd, dfd, &l);
+        int k = dir_release(w, dir, sfd, dfd);
+        return r < 0 ? r : k;
+}
+
+/* ---- the threads ---- */
+
+static void run_job(CopyWorker *w, Job *job)
+{
+        CopyShared *s = w->shared;
+        DirNode *dir = job->dir;
+        copy_worker_set_path(w, dir->path);
+        _cleanup_close_ int sfd = -EBADF, dfd = -EBADF;
+        int r = copy_keep_going(w);
+        if (r >= 0 && (sfd = open_beneath(s, s->src_root_fd, dir->path)) < 0)
+                r = copy_fail(w, sfd, "opening directory");
+        if (r >= 0 && (dfd = open_beneath(s, s->dst_root_fd, dir->path)) < 0)
+                r = copy_fail(w, dfd, "opening directory");
+        if (r >= 0 && job->n_entries == 0) {
+                (void) list_dir(w, dir, sfd, dfd);
+                return;
+        }
+        if (r >= 0)
+                (void) copy_entries(w, sfd, dfd, job->entries, job->n_entries);
+        (void) dir_release(w, dir, sfd, dfd);
+}
+
+static void *helper_main(void *arg)
+{
+        CopyWorker *w = arg;
+        Job *job;
+        while ((job = copy_queue_take(&w->shared->queue, 0, NULL))) {
+                run_job(w, job);
+                job_free(job);
+                copy_queue_finish(&w->shared->queue);
+        }
+        return NULL;
+}
+
+/* The calling thread takes jobs like the others, and reports progress
+ * also while it has none. */
+static void drive(CopyWorker *w)
+{
+        CopyShared *s = w->shared;
+        unsigned tick = s->mon && s->mon->progress ? (s->mon->interval_ms ? s->mon->interval_ms : 100) : 0;
+        for (;;) {
+                bool idle = false;
+                Job *job = copy_queue_take(&s->queue, tick, &idle);
+                if (job) {
+                        run_job(w, job);
+                        job_free(job);
+                        copy_queue_finish(&s->queue);
+                } else if (idle)
+                        (void) copy_report(w, false);
+                else
+                        return;
+        }
+}
+
+static size_t pick_threads(const CopyOptions *opts)
+{
+        if (opts && opts->threads)
+                return opts->threads < COPY_THREADS_MAX ? opts->threads : COPY_THREADS_MAX;
+        cpu_set_t set;
+        long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
+        if (n < 1)
+                n = 1;
+        return n < COPY_AUTO_THREADS_MAX ? (size_t) n : COPY_AUTO_THREADS_MAX;
+}
+
+static void copy_shared_done(CopyShared *s)
+{
+        if (!s->workers)
+                return;
+        for (size_t i = 0; i < s->n_workers; i++) {
+                strbuf_done(&s->workers[i].path);
+                xattr_list_done(&s->workers[i].scratch);
+                copy_data_done(&s->workers[i].data);
+        }
+        free(s->workers);
+        copy_queue_done(&s->queue);
+        copy_links_done(&s->links);
+        pthread_mutex_destroy(&s->error_lock);
+        error_clear(&s->error);
+}
+
+static int copy_shared_init(CopyShared *s, size_t n_workers)
+{
+        s->workers = calloc(n_workers, sizeof(CopyWorker));
+        if (!s->workers)
+                return -ENOMEM;
+        /* The calling thread's listing of the root is work in hand. */
+        int r = copy_queue_init(&s->queue, 1);
+        if (r < 0)
+                goto fail_workers;
+        r = copy_links_init(&s->links, n_workers);
+        if (r < 0)
+                goto fail_queue;
+        r = -pthread_mutex_init(&s->error_lock, NULL);
+        if (r < 0)
+                goto fail_links;
+        s->n_workers = n_workers;
+        for (size_t i = 0; i < n_workers; i++)
+                s->workers[i] = (CopyWorker) {
+                        .shared = s,
+                        .reports = i == 0,
+                        .path = STRBUF_INIT,
+                        .scratch = XATTR_LIST_INIT,
+                        .data = COPY_DATA_INIT,
+                };
+        return 0;
+fail_links:
+        copy_links_done(&s->links);
+fail_queue:
+        copy_queue_done(&s->queue);
+fail_workers:
+        free(s->workers);
+        s->workers = NULL;
+        return r;
+}
+
+/* Every entry below the roots, then the root itself. */
+static int copy_all(CopyShared *s, const struct stat *root_st)
+{
+        CopyWorker *w = &s->workers[0];
+        DirNode *root = dir_node_new(NULL, "", root_st);
+        if (root)
+                (void) list_dir(w, root, s->src_root_fd, s->dst_root_fd);
+        else
+                (void) copy_fail(w, -ENOMEM, "copying");
+        copy_queue_finish(&s->queue);
+        drive(w);
+        for (size_t i = 1; i < s->n_workers; i++)
+                if (s->workers[i].started)
+                        pthread_join(s->workers[i].thread, NULL);
+        free(root);
+        if (s->error.code)
+                return -s->error.code;
+
+        copy_worker_set_path(w, "");
+        int r = copy_metadata(w, root_st, s->src_root_fd, -1, ".", s->dst_root_fd, -1, ".");
+        if (r >= 0) {
+                w->stats.dirs++;
+                w->stats.entries++;
+                atomic_fetch_add(&s->done_entries, 1);
+                r = copy_report(w, true);
+        }
+        return r;
+}
+
+static void sum_stats(const CopyShared *s, CopyStats *ret)
+{
+        CopyStats t = { 0 };
+        for (size_t i = 0; i < s->n_workers; i++) {
+                const CopyStats *x = &s->workers[i].stats;
+                t.entries += x->entries;
+                t.files += x->files;
+                t.dirs += x->dirs;
+                t.symlinks += x->symlinks;
+                t.specials += x->specials;
+                t.hardlinks += x->hardlinks;
+                t.skipped += x->skipped;
+                t.bytes += x->bytes;
+                t.reflinked += x->reflinked;
+        }
+        *ret = t;
+}
+
+int tree_copy_fd_opts(int src_fd, int dst_parent_fd, const char *dst_name, const CopyOptions *opts,
+                      const StorageMonitor *mon, CopyStats *ret_stats, Error *err)
 {
         struct stat st;
         if (fstat(src_fd, &st) < 0)
@@ -424,43 +612,45 @@ int tree_copy_fd(int src_fd, int dst_parent_fd, const char *dst_name, const Stor
         if (!S_ISDIR(st.st_mode))
                 return error_set(err, ENOTDIR, "copy source is not a directory");
 
-        _cleanup_(copy_context_done) CopyContext c = {
+        _cleanup_(copy_shared_done) CopyShared s = {
                 .dev = st.st_dev,
+                .src_root_fd = src_fd,
                 .dst_root_fd = -EBADF,
-                .path = STRBUF_INIT,
-                .scratch = XATTR_LIST_INIT,
                 .mon = mon,
-                .err = err,
+                .error = ERROR_INIT,
         };
+        int r = copy_shared_init(&s, pick_threads(opts));
+        if (r < 0)
+                return error_setc(err, -r, "preparing to copy");
         if (mon && mon->progress)
-                tree_count(src_fd, &c.total_entries, &c.total_bytes);
+                tree_count(src_fd, &s.total_entries, &s.total_bytes);
 
         if (mkdirat(dst_parent_fd, dst_name, 0700) < 0)
                 return error_setc(err, errno, "creating copy destination %s", dst_name);
         _cleanup_close_ int dst = openat(dst_parent_fd, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        int r = dst < 0 ? error_setc(err, errno, "opening copy destination %s", dst_name) : 0;
-        if (r >= 0) {
-                c.dst_root_fd = dst;
-                r = copy_dir_contents(&c, src_fd, dst);
-        }
-        if (r >= 0) {
-                c.stats.dirs++;
-                c.stats.entries++;
-                r = apply_metadata(&c, &st, src_fd, -1, ".", dst, -1);
-        }
-        if (r >= 0) {
-                r = report(&c, true);
-                if (r < 0)
-                        r = fail(&c, r, "copying");
-        }
-        if (r < 0) {
-                dst = safe_close(dst);
+        if (dst < 0) {
+                r = error_setc(err, errno, "opening copy destination %s", dst_name);
                 (void) rm_rf_at(dst_parent_fd, dst_name);
                 return r;
         }
+        s.dst_root_fd = dst;
+        r = copy_all(&s, &st);
+        if (r < 0) {
+                dst = safe_close(dst);
+                (void) rm_rf_at(dst_parent_fd, dst_name);
+                if (err)
+                        error_move(err, &s.error);
+                return r;
+        }
         if (ret_stats)
-                *ret_stats = c.stats;
+                sum_stats(&s, ret_stats);
         return 0;
+}
+
+int tree_copy_fd(int src_fd, int dst_parent_fd, const char *dst_name, const StorageMonitor *mon,
+                 CopyStats *ret_stats, Error *err)
+{
+        return tree_copy_fd_opts(src_fd, dst_parent_fd, dst_name, NULL, mon, ret_stats, err);
 }
 
 int tree_copy(const char *src, const char *dst, const StorageMonitor *mon, CopyStats *ret_stats,

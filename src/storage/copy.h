@@ -10,7 +10,15 @@
  * allows, else copied in the kernel with copy_file_range, else with
  * read/write; holes in sparse files are kept. This backs
  * `create --bootstrap-method cached_rootfs`, the rootfs cache fill after
- * debootstrap, and snapshots. */
+ * debootstrap, and snapshots.
+ *
+ * The copy runs on a few threads (the calling one included): the work
+ * is kernel time creating inodes and moving data, which scales with
+ * the CPUs. Directories and chunks of large directories are shared
+ * out; a directory's times and mode are applied once everything below
+ * it exists, and an inode with several names is copied once however
+ * the threads meet its names. Progress callbacks run on the calling
+ * thread only. */
 #pragma once
 
 #include "base/error.h"
@@ -37,6 +45,14 @@ int tree_copy(const char *src, const char *dst, const StorageMonitor *mon, CopyS
 /* Same, from an open directory fd to dst_name below dst_parent_fd. */
 int tree_copy_fd(int src_fd, int dst_parent_fd, const char *dst_name, const StorageMonitor *mon,
                  CopyStats *ret_stats, Error *err);
+
+typedef struct CopyOptions {
+        unsigned threads; /* the calling one included; 0: one per CPU, at most 4 */
+} CopyOptions;
+
+/* tree_copy_fd() with options; opts may be NULL. */
+int tree_copy_fd_opts(int src_fd, int dst_parent_fd, const char *dst_name, const CopyOptions *opts,
+                      const StorageMonitor *mon, CopyStats *ret_stats, Error *err);
 
 /* Entries (the root included; sockets left out) and regular-file bytes
  * below dir_fd, on its file system only: totals for progress. */

@@ -1,0 +1,844 @@
+/* The tree copy on several threads (src/storage/copy.c): a wide and
+ * deep tree with everything a rootfs or a workspace layer holds is
+ * copied exactly, whatever thread meets which entry: type, mode, owner,
+ * size, content, nanosecond times (directories included), xattrs,
+ * device numbers, symlink targets and the hard-link structure, with
+ * link groups spread over many directories and over the chunks of a
+ * large directory. The statistics are exact and the same on one thread
+ * and on many. A failure midway (no space, a tree too deep, a
+ * cancellation from the callback or from another thread) leaves no
+ * destination, reports one clear error, and leaks no fd. Needs root
+ * (owners, trusted.* xattrs, device nodes, mounts). */
+#include "test.h"
+#include "itest-common.h"
+
+#include "storage/copy.h"
+#include "storage/xattr.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+
+static char *scratch, *src;
+static int sock_fd = -EBADF;
+
+/* VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE, permitted = CAP_NET_RAW. */
+static const uint32_t capability[5] = { 0x02000001, 1u << 13, 0, 0, 0 };
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        return rng;
+}
+
+/* ---- building the source tree ---- */
+
+static void write_file(const char *path, size_t size, mode_t mode, uid_t uid, gid_t gid)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                TEST_FAIL("creating %s: %m", path);
+        char buf[8192];
+        while (size > 0) {
+                size_t n = size < sizeof buf ? size : sizeof buf;
+                for (size_t i = 0; i < n; i += 8) {
+                        uint64_t x = rnd();
+                        memcpy(buf + i, &x, n - i < 8 ? n - i : 8);
+                }
+                ASSERT_EQ(write(fd, buf, n), (ssize_t) n);
+                size -= n;
+        }
+        ASSERT_OK(fchown(fd, uid, gid));
+        ASSERT_OK(fchmod(fd, mode));
+}
+
+static void make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+        if (mkdir(path, 0700) < 0)
+                TEST_FAIL("creating %s: %m", path);
+        ASSERT_OK(chown(path, uid, gid));
+        ASSERT_OK(chmod(path, mode));
+}
+
+static const mode_t file_modes[] = { 0644, 0600, 0755, 04755, 02755, 0444, 0640, 0700 };
+
+/* 12 x 5 x 4 directories with files at every level: 313 directories,
+ * 2196 files. */
+static void make_wide(const char *root)
+{
+        char p[4096];
+        for (int t = 0; t < 12; t++) {
+                snprintf(p, sizeof p, "%s/t%02d", root, t);
+                make_dir(p, t % 3 == 0 ? 01777 : t % 3 == 1 ? 02755 : 0750, 1000 + t, 2000 + t);
+                for (int h = 0; h < 3; h++) {
+                        snprintf(p, sizeof p, "%s/t%02d/h%d", root, t, h);
+                        write_file(p, rnd() % 3000, file_modes[rnd() % 8], 100000 + t, 100000 + h);
+                }
+                for (int s = 0; s < 5; s++) {
+                        snprintf(p, sizeof p, "%s/t%02d/s%d", root, t, s);
+                        make_dir(p, 0755, 3000000000u + (unsigned) s, 3000000000u + (unsigned) t);
+                        for (int g = 0; g < 4; g++) {
+                                snprintf(p, sizeof p, "%s/t%02d/s%d/g%d", root, t, s, g);
+                                write_file(p, rnd() % 6000, file_modes[rnd() % 8], 0, 0);
+                        }
+                        for (int u = 0; u < 4; u++) {
+                                snprintf(p, sizeof p, "%s/t%02d/s%d/u%d", root, t, s, u);
+                                make_dir(p, u == 3 ? 0555 : 0711, 0, 0);
+                                for (int f = 0; f < 8; f++) {
+                                        snprintf(p, sizeof p, "%s/t%02d/s%d/u%d/f%d", root, t, s, u, f);
+                                        write_file(p, rnd() % 5000, file_modes[rnd() % 8], 3000001000u, 3000001000u);
+                                        if (f == 0)
+                                                ASSERT_OK(setxattr(p, "user.enclave.n", p, strlen(p), 0));
+                                        if (f == 1 && u == 0)
+                                                ASSERT_OK(setxattr(p, "security.capability", capability,
+                                                                   sizeof capability, 0));
+                                }
+                        }
+                }
+        }
+}
+
+/* A directory larger than a chunk, and one with large files: both are
+ * shared out among threads in pieces. */
+static void make_large_dirs(const char *root)
+{
+        char p[4096];
+        snprintf(p, sizeof p, "%s/flat", root);
+        make_dir(p, 0755, 0, 0);
+        for (int i = 0; i < 700; i++) {
+                snprintf(p, sizeof p, "%s/flat/n%04d", root, i);
+                write_file(p, rnd() % 2000, 0644, (uid_t) i, (gid_t) i);
+        }
+        snprintf(p, sizeof p, "%s/big", root);
+        make_dir(p, 0755, 0, 0);
+        for (int i = 0; i < 4; i++) {
+                snprintf(p, sizeof p, "%s/big/blob%d", root, i);
+                write_file(p, (size_t) (9 << 20) + (size_t) i * 4099, 0644, 0, 0);
+        }
+        snprintf(p, sizeof p, "%s/big/sparse", root);
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(pwrite(fd, "start", 5, 0), 5);
+        ASSERT_EQ(pwrite(fd, "middle", 6, 12 << 20), 6);
+        ASSERT_OK(ftruncate(fd, 30 << 20));
+}
+
+/* 120 inodes with 2 to 5 names each in different top-level
+ * directories and in the large directory, so different threads and
+ * different chunks meet the names of one inode. */
+static void make_links(const char *root)
+{
+        char first[4096], p[4096];
+        for (int k = 0; k < 120; k++) {
+                snprintf(first, sizeof first, "%s/t%02d/s%d/u%d/L%03d", root, k % 12, k % 5, k % 3, k);
+                write_file(first, k % 4 == 0 ? 0 : rnd() % 7000, 0640, 4242, 4343);
+                if (k % 10 == 0)
+                        ASSERT_OK(setxattr(first, "user.link", "group", 5, 0));
+                int names = 2 + k % 4;
+                for (int j = 1; j < names; j++) {
+                        if (j == 3)
+                                snprintf(p, sizeof p, "%s/flat/L%03d_%d", root, k, j);
+                        else
+                                snprintf(p, sizeof p, "%s/t%02d/s%d/L%03d_%d", root, (k + j * 5) % 12, (k + j) % 5, k, j);
+                        if (link(first, p) < 0)
+                                TEST_FAIL("linking %s: %m", p);
+                }
+        }
+}
+
+static void make_specials(const char *root)
+{
+        char p[4096];
+        snprintf(p, sizeof p, "%s/special", root);
+        make_dir(p, 0755, 0, 0);
+        snprintf(p, sizeof p, "%s/special/fifo", root);
+        ASSERT_OK(mkfifo(p, 0620));
+        ASSERT_OK(chown(p, 7, 8));
+        snprintf(p, sizeof p, "%s/special/null", root);
+        ASSERT_OK(mknod(p, S_IFCHR | 0666, makedev(1, 3)));
+        snprintf(p, sizeof p, "%s/special/loop", root);
+        ASSERT_OK(mknod(p, S_IFBLK | 0600, makedev(7, 200)));
+        snprintf(p, sizeof p, "%s/special/whiteout", root);
+        ASSERT_OK(mknod(p, S_IFCHR | 0000, makedev(0, 0)));
+        snprintf(p, sizeof p, "%s/special/abs", root);
+        ASSERT_OK(symlink("/etc/passwd", p));
+        ASSERT_OK(lchown(p, 33, 44));
+        ASSERT_OK(lsetxattr(p, "trusted.enclave", "sym", 3, 0));
+        snprintf(p, sizeof p, "%s/special/rel", root);
+        ASSERT_OK(symlink("../t00/s0", p));
+        snprintf(p, sizeof p, "%s/special/dangling", root);
+        ASSERT_OK(symlink("nowhere", p));
+        snprintf(p, sizeof p, "%s/special/opaque", root);
+        make_dir(p, 0755, 0, 0);
+        ASSERT_OK(setxattr(p, "trusted.overlay.opaque", "y", 1, 0));
+
+        /* A socket is skipped. */
+        snprintf(p, sizeof p, "%s/t05/s2/sock", root);
+        sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        ASSERT_TRUE(sock_fd >= 0 && strlen(p) < sizeof sa.sun_path);
+        strcpy(sa.sun_path, p);
+        ASSERT_OK(bind(sock_fd, (struct sockaddr *) &sa, sizeof sa));
+}
+
+/* A chain of depth directories below root/name, a file in each. */
+static void make_chain(const char *root, const char *name, int depth)
+{
+        _cleanup_free_ char *p = at(root, name);
+        StrBuf b = STRBUF_INIT;
+        strbuf_puts(&b, p);
+        for (int i = 0; i < depth; i++) {
+                ASSERT_OK(mkdir(b.data, 0755));
+                size_t len = b.len;
+                strbuf_puts(&b, "/file");
+                write_file(b.data, (size_t) i, 0644, 0, 0);
+                b.len = len;
+                b.data[len] = 0;
+                strbuf_puts(&b, "/d");
+        }
+        strbuf_done(&b);
+}
+
+/* Distinct nanosecond times on every entry, children before their
+ * directory (creating a child changes its directory's times). */
+static void set_times(int dfd, const char *name, uint64_t *counter)
+{
+        struct stat st;
+        ASSERT_OK(fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW));
+        if (S_ISDIR(st.st_mode)) {
+                int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                ASSERT_TRUE(fd >= 0);
+                _cleanup_closedir_ DIR *d = fdopendir(fd);
+                ASSERT_NOT_NULL(d);
+                struct dirent *de;
+                while ((de = readdir(d)))
+                        if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                                set_times(dirfd(d), de->d_name, counter);
+        }
+        uint64_t i = ++*counter;
+        const struct timespec ts[2] = {
+                { (time_t) (1000000000 + i), (long) ((i * 7919) % 1000000000) },
+                { (time_t) (1100000000 + i), (long) ((i * 104729 + 1) % 1000000000) },
+        };
+        ASSERT_OK(utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW));
+}
+
+static void make_world(void)
+{
+        if (src)
+                return;
+        if (geteuid() != 0)
+                SKIP("needs root");
+        char tmpl[] = "/tmp/enctest-copypar-XXXXXX";
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        scratch = strdup(tmpl);
+        ASSERT_NOT_NULL(scratch);
+        _cleanup_free_ char *s = at(scratch, "src");
+        make_dir(s, 0751, 12, 34);
+        make_wide(s);
+        make_large_dirs(s);
+        make_links(s);
+        make_specials(s);
+        make_chain(s, "deep", 60);
+        _cleanup_close_ int pfd = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        uint64_t counter = 0;
+        set_times(pfd, "src", &counter);
+        src = TAKE_PTR(s);
+}
+
+__attribute__((destructor)) static void cleanup_world(void)
+{
+        safe_close(sock_fd);
+        if (scratch)
+                (void) rm_rf(scratch);
+}
+
+/* ---- comparing trees ---- */
+
+typedef struct LinkPair {
+        ino_t a, b;
+} LinkPair;
+
+typedef struct Compare {
+        LinkPair *links; /* source inode -> copy inode, for inodes with several names */
+        size_t n_links;
+        CopyStats want;  /* what the copy must report, counted from the source */
+        char diff[4096]; /* the first difference */
+} Compare;
+
+static bool differ(Compare *c, const char *path, const char *what)
+{
+        if (!c->diff[0])
+                snprintf(c->diff, sizeof c->diff, "%s: %s differs", path, what);
+        return false;
+}
+
+static bool same_content(int adfd, int bdfd, const char *name)
+{
+        _cleanup_close_ int a = openat(adfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int b = openat(bdfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
+        if (a < 0 || b < 0)
+                return false;
+        static char ba[1 << 16], bb[1 << 16];
+        for (;;) {
+                ssize_t na = read(a, ba, sizeof ba), nb = read(b, bb, sizeof bb);
+                if (na != nb || na < 0)
+                        return false;
+                if (na == 0)
+                        return true;
+                if (memcmp(ba, bb, (size_t) na) != 0)
+                        return false;
+        }
+}
+
+/* Data bytes outside holes: what a copy without reflinks moves. */
+static uint64_t data_bytes(int dfd, const char *name, off_t size)
+{
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
+        uint64_t n = 0;
+        for (off_t off = 0; fd >= 0 && off < size;) {
+                off_t data = lseek(fd, off, SEEK_DATA);
+                if (data < 0 || data >= size)
+                        break;
+                off_t hole = lseek(fd, data, SEEK_HOLE);
+                if (hole < 0 || hole > size)
+                        hole = size;
+                n += (uint64_t) (hole - data);
+                off = hole;
+        }
+        return n;
+}
+
+static bool same_xattrs(int adfd, int bdfd, const char *name, bool by_fd)
+{
+        _cleanup_xattr_list_ XattrList xa = XATTR_LIST_INIT, xb = XATTR_LIST_INIT;
+        _cleanup_close_ int a = -EBADF, b = -EBADF;
+        if (by_fd) {
+                a = openat(adfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
+                b = openat(bdfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
+                if (a < 0 || b < 0)
+                        return false;
+        }
+        if (xattr_list_read(a, adfd, name, &xa) < 0 || xattr_list_read(b, bdfd, name, &xb) < 0 || xa.n != xb.n)
+                return false;
+        for (size_t i = 0; i < xa.n; i++) {
+                bool found = false;
+                for (size_t j = 0; j < xb.n && !found; j++)
+                        found = streq(xa.items[i].name, xb.items[j].name) && xa.items[i].size == xb.items[j].size &&
+                                memcmp(xa.items[i].value, xb.items[j].value, xa.items[i].size) == 0;
+                if (!found)
+                        return false;
+        }
+        return true;
+}
+
+/* Names of one source inode are names of one copied inode, and names
+ * of different source inodes are of different copies. Counts the
+ * expected files and hard links on the way. */
+static bool same_link_group(Compare *c, const struct stat *a, const struct stat *b, bool *ret_first)
+{
+        *ret_first = true;
+        if (a->st_nlink != b->st_nlink)
+                return false;
+        if (S_ISDIR(a->st_mode) || a->st_nlink < 2)
+                return true;
+        for (size_t i = 0; i < c->n_links; i++) {
+                if (c->links[i].a == a->st_ino) {
+                        *ret_first = false;
+                        return c->links[i].b == b->st_ino;
+                }
+                if (c->links[i].b == b->st_ino)
+                        return false;
+        }
+        LinkPair *l = realloc(c->links, (c->n_links + 1) * sizeof(LinkPair));
+        if (!l)
+                return false;
+        c->links = l;
+        c->links[c->n_links++] = (LinkPair) { a->st_ino, b->st_ino };
+        return true;
+}
+
+static bool same_time(struct timespec a, struct timespec b)
+{
+        return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static bool compare_dir(Compare *c, int adfd, int bdfd, const char *path);
+
+static bool compare_entry(Compare *c, int adfd, int bdfd, const char *name, const char *path)
+{
+        struct stat a, b;
+        if (fstatat(adfd, name, &a, AT_SYMLINK_NOFOLLOW) < 0)
+                return differ(c, path, "stat of source");
+        if (S_ISSOCK(a.st_mode)) {
+                c->want.skipped++;
+                return fstatat(bdfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0 || differ(c, path, "socket presence");
+        }
+        if (fstatat(bdfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0)
+                return differ(c, path, "presence");
+        if (a.st_mode != b.st_mode)
+                return differ(c, path, "mode");
+        if (a.st_uid != b.st_uid || a.st_gid != b.st_gid)
+                return differ(c, path, "owner");
+        if (a.st_size != b.st_size && !S_ISDIR(a.st_mode))
+                return differ(c, path, "size");
+        if (!S_ISDIR(a.st_mode) && !same_time(a.st_mtim, b.st_mtim))
+                return differ(c, path, "mtime");
+        /* Reading a directory or a symlink may touch its atime. */
+        if (!S_ISDIR(a.st_mode) && !S_ISLNK(a.st_mode) && !same_time(a.st_atim, b.st_atim))
+                return differ(c, path, "atime");
+        if (a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+                return differ(c, path, "inode (the copy is the source)");
+        bool first;
+        if (!same_link_group(c, &a, &b, &first))
+                return differ(c, path, "hard links");
+        if ((S_ISCHR(a.st_mode) || S_ISBLK(a.st_mode)) && a.st_rdev != b.st_rdev)
+                return differ(c, path, "device number");
+        if (S_ISREG(a.st_mode) && first && !same_content(adfd, bdfd, name))
+                return differ(c, path, "content");
+        if (S_ISREG(a.st_mode) && b.st_blocks > a.st_blocks + 64)
+                return differ(c, path, "sparseness");
+        if (S_ISLNK(a.st_mode)) {
+                char ta[4096] = "", tb[4096] = "";
+                if (readlinkat(adfd, name, ta, sizeof ta - 1) < 0 || readlinkat(bdfd, name, tb, sizeof tb - 1) < 0 ||
+                    !streq(ta, tb))
+                        return differ(c, path, "symlink target");
+        }
+        if (!same_xattrs(adfd, bdfd, name, S_ISDIR(a.st_mode) || S_ISREG(a.st_mode)))
+                return differ(c, path, "xattrs");
+
+        c->want.entries++;
+        if (!first)
+                c->want.hardlinks++;
+        else if (S_ISREG(a.st_mode)) {
+                c->want.files++;
+                c->want.bytes += data_bytes(adfd, name, a.st_size);
+        } else if (S_ISLNK(a.st_mode))
+                c->want.symlinks++;
+        else if (!S_ISDIR(a.st_mode))
+                c->want.specials++;
+        if (S_ISDIR(a.st_mode)) {
+                c->want.dirs++;
+                _cleanup_close_ int ca = openat(adfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_close_ int cb = openat(bdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (ca < 0 || cb < 0)
+                        return differ(c, path, "directory");
+                struct stat sa;
+                if (fstat(ca, &sa) == 0 && sa.st_dev == a.st_dev && !compare_dir(c, ca, cb, path))
+                        return false;
+                /* After the walk: the children do not change it, reading does not either. */
+                if (!same_time(a.st_mtim, b.st_mtim))
+                        return differ(c, path, "directory mtime");
+        }
+        return true;
+}
+
+static size_t count_entries(int dfd, bool skip_sockets)
+{
+        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") && !(skip_sockets && de->d_type == DT_SOCK))
+                        n++;
+        return n;
+}
+
+static bool compare_dir(Compare *c, int adfd, int bdfd, const char *path)
+{
+        if (count_entries(adfd, true) != count_entries(bdfd, false))
+                return differ(c, path, "number of entries");
+        int fd = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                char sub[8192];
+                snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+                if (!compare_entry(c, adfd, bdfd, de->d_name, sub))
+                        return false;
+        }
+        return true;
+}
+
+/* Compares the trees and the statistics the copy reported. */
+static void assert_exact_copy(const char *a, const char *b, const CopyStats *got)
+{
+        Compare c = { 0 };
+        _cleanup_close_ int pa = open(a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int pb = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(pa >= 0 && pb >= 0);
+        bool same = compare_entry(&c, pa, pb, ".", ".");
+        free(c.links);
+        if (!same)
+                TEST_FAIL("%s and %s differ: %s", a, b, c.diff);
+        if (!got)
+                return;
+        ASSERT_EQ(got->entries, c.want.entries);
+        ASSERT_EQ(got->files, c.want.files);
+        ASSERT_EQ(got->dirs, c.want.dirs);
+        ASSERT_EQ(got->symlinks, c.want.symlinks);
+        ASSERT_EQ(got->specials, c.want.specials);
+        ASSERT_EQ(got->hardlinks, c.want.hardlinks);
+        ASSERT_EQ(got->skipped, c.want.skipped);
+        /* A reflink clones whole files, holes included. */
+        if (got->reflinked == 0)
+                ASSERT_EQ(got->bytes, c.want.bytes);
+}
+
+static size_t count_fds(void)
+{
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        size_t n = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        return n;
+}
+
+/* Copy src to scratch/name with the given threads (0: automatic). */
+static int copy_with(const char *name, unsigned threads, const StorageMonitor *mon, CopyStats *stats, Error *err)
+{
+        _cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int pfd = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sfd < 0 || pfd < 0)
+                return -errno;
+        CopyOptions o = { .threads = threads };
+        return tree_copy_fd_opts(sfd, pfd, name, &o, mon, stats, err);
+}
+
+static bool exists_in_scratch(const char *name)
+{
+        _cleanup_free_ char *p = at(scratch, name);
+        return access(p, F_OK) == 0;
+}
+
+static void remove_from_scratch(const char *name)
+{
+        _cleanup_free_ char *p = at(scratch, name);
+        ASSERT_OK(rm_rf(p));
+}
+
+/* ---- exact copies ---- */
+
+static CopyStats one_thread_stats;
+
+TEST(one_thread_copies_exactly)
+{
+        make_world();
+        size_t fds = count_fds();
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_OK_E(copy_with("one", 1, NULL, &one_thread_stats, &err), err);
+        _cleanup_free_ char *dst = at(scratch, "one");
+        assert_exact_copy(src, dst, &one_thread_stats);
+        ASSERT_TRUE(one_thread_stats.dirs > 300);
+        ASSERT_TRUE(one_thread_stats.files > 2000);
+        ASSERT_EQ(count_fds(), fds);
+        remove_from_scratch("one");
+}
+
+typedef struct Watch {
+        pthread_t caller;
+        bool other_thread; /* a callback ran on another thread */
+        size_t events, max_threads;
+        uint64_t done, total, bytes, bytes_total;
+} Watch;
+
+static size_t count_threads(void)
+{
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/task");
+        size_t n = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        return n;
+}
+
+static int watch(const StorageProgress *p, void *userdata)
+{
+        Watch *w = userdata;
+        if (!pthread_equal(pthread_self(), w->caller))
+                w->other_thread = true;
+        w->events++;
+        size_t t = count_threads();
+        if (t > w->max_threads)
+                w->max_threads = t;
+        w->done = p->done;
+        w->total = p->total;
+        w->bytes = p->bytes;
+        w->bytes_total = p->bytes_total;
+        return 0;
+}
+
+TEST(four_threads_copy_exactly_and_report_on_the_calling_thread)
+{
+        make_world();
+        size_t fds = count_fds(), threads = count_threads(), threads_after_first = 0;
+        /* Several rounds: the threads meet the link groups in other orders. */
+        for (int round = 0; round < 4; round++) {
+                Watch w = { .caller = pthread_self() };
+                StorageMonitor mon = { .progress = watch, .userdata = &w, .interval_ms = 1 };
+                CopyStats stats;
+                _cleanup_error_ Error err = ERROR_INIT;
+                ASSERT_OK_E(copy_with("four", 4, &mon, &stats, &err), err);
+                _cleanup_free_ char *dst = at(scratch, "four");
+                assert_exact_copy(src, dst, &stats);
+                ASSERT_EQ(memcmp(&stats, &one_thread_stats, sizeof stats), 0);
+                ASSERT_FALSE(w.other_thread);
+                ASSERT_TRUE(w.events > 1);
+                ASSERT_TRUE(w.max_threads > threads); /* helpers were at work */
+                ASSERT_EQ(w.done, w.total);
+                ASSERT_EQ(w.done, stats.entries);
+                ASSERT_EQ(w.bytes, stats.bytes);
+                remove_from_scratch("four");
+                /* The helpers are gone once the copy returns (a sanitizer
+                 * may keep a thread of its own from the first round on). */
+                if (round == 0)
+                        threads_after_first = count_threads();
+                ASSERT_EQ(count_threads(), threads_after_first);
+                ASSERT_TRUE(threads_after_first <= threads + 1);
+        }
+        ASSERT_EQ(count_fds(), fds);
+}
+
+TEST(automatic_thread_count_copies_exactly)
+{
+        make_world();
+        CopyStats stats;
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_free_ char *dst = at(scratch, "auto");
+        ASSERT_OK_E(tree_copy(src, dst, NULL, &stats, &err), err);
+        assert_exact_copy(src, dst, &stats);
+        ASSERT_EQ(memcmp(&stats, &one_thread_stats, sizeof stats), 0);
+        remove_from_scratch("auto");
+}
+
+TEST(hard_links_across_directories_share_one_copy)
+{
+        make_world();
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_OK_E(copy_with("links", 8, NULL, NULL, &err), err);
+        /* Every name of an inode, wherever it is, reaches one inode with
+         * the same number of names (the tree comparison checks the
+         * bijection; this one checks a group by name). */
+        const char *names[] = { "links/t07/s2/u1/L007", "links/t00/s3/L007_1", "links/t05/s4/L007_2",
+                                "links/flat/L007_3", "links/t03/s1/L007_4" };
+        struct stat first;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *p = at(scratch, names[i]);
+                struct stat st;
+                ASSERT_OK(lstat(p, &st));
+                if (i == 0)
+                        first = st;
+                ASSERT_EQ(st.st_ino, first.st_ino);
+                ASSERT_EQ(st.st_nlink, ELEMENTSOF(names));
+                ASSERT_EQ(st.st_uid, 4242);
+        }
+        remove_from_scratch("links");
+}
+
+TEST(mount_point_becomes_an_empty_directory)
+{
+        make_world();
+        _cleanup_free_ char *mnt = at(src, "t03/s1/mnt"), *inside = at(mnt, "inside");
+        ASSERT_OK(mkdir(mnt, 0755));
+        ASSERT_OK(mount("tmpfs", mnt, "tmpfs", 0, "size=1m,mode=0710"));
+        ASSERT_OK(write_file_atomic(inside, "x", 1, 0644));
+        _cleanup_error_ Error err = ERROR_INIT;
+        CopyStats stats;
+        int r = copy_with("mnt", 4, NULL, &stats, &err);
+        (void) umount2(mnt, MNT_DETACH);
+        (void) rmdir(mnt);
+        ASSERT_OK_E(r, err);
+        _cleanup_free_ char *copied = at(scratch, "mnt/t03/s1/mnt"), *not_copied = at(copied, "inside");
+        struct stat st;
+        ASSERT_OK(stat(copied, &st));
+        ASSERT_TRUE(S_ISDIR(st.st_mode));
+        ASSERT_EQ(st.st_mode & 07777, 0710); /* the mount's root, as `cp -ax` */
+        ASSERT_TRUE(access(not_copied, F_OK) < 0);
+        ASSERT_EQ(stats.entries, one_thread_stats.entries + 1);
+        remove_from_scratch("mnt");
+}
+
+/* Below a path longer than PATH_MAX, jobs cannot reopen directories by
+ * path: the thread that gets there copies that subtree itself. */
+TEST(paths_longer_than_path_max_are_copied)
+{
+        make_world();
+        char name[201];
+        memset(name, 'x', 200);
+        name[200] = 0;
+        _cleanup_free_ char *top = at(src, "long");
+        ASSERT_OK(mkdir(top, 0755));
+        _cleanup_close_ int fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        for (int i = 0; i < 30; i++) { /* 30 x 201 bytes: over 6000 */
+                name[0] = (char) ('a' + i % 26);
+                ASSERT_OK(mkdirat(fd, name, 0750));
+                for (int f = 0; f < 3; f++) {
+                        char file[16];
+                        snprintf(file, sizeof file, "f%d", f);
+                        _cleanup_close_ int ffd = openat(fd, file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+                        ASSERT_TRUE(ffd >= 0);
+                        ASSERT_EQ(write(ffd, name, (size_t) (i + f)), i + f);
+                }
+                int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                ASSERT_TRUE(next >= 0);
+                safe_close(fd);
+                fd = next;
+        }
+        fd = safe_close(fd);
+        CopyStats stats;
+        _cleanup_error_ Error err = ERROR_INIT;
+        int r = copy_with("long-copy", 4, NULL, &stats, &err);
+        if (r >= 0) {
+                _cleanup_free_ char *dst = at(scratch, "long-copy");
+                assert_exact_copy(src, dst, &stats);
+                ASSERT_EQ(stats.dirs, one_thread_stats.dirs + 31);
+                remove_from_scratch("long-copy");
+        }
+        ASSERT_OK(rm_rf(top));
+        ASSERT_OK_E(r, err);
+}
+
+/* No fd is held per queued directory: a low fd limit is enough for
+ * hundreds of directories on many threads. */
+TEST(few_fds_are_enough)
+{
+        make_world();
+        struct rlimit old;
+        ASSERT_OK(getrlimit(RLIMIT_NOFILE, &old));
+        struct rlimit low = { .rlim_cur = count_fds() + 48, .rlim_max = old.rlim_max };
+        ASSERT_OK(setrlimit(RLIMIT_NOFILE, &low));
+        CopyStats stats;
+        _cleanup_error_ Error err = ERROR_INIT;
+        int r = copy_with("few-fds", 4, NULL, &stats, &err);
+        ASSERT_OK(setrlimit(RLIMIT_NOFILE, &old));
+        ASSERT_OK_E(r, err);
+        _cleanup_free_ char *dst = at(scratch, "few-fds");
+        assert_exact_copy(src, dst, &stats);
+        remove_from_scratch("few-fds");
+}
+
+/* ---- failures ---- */
+
+TEST(no_space_midway_leaves_nothing)
+{
+        make_world();
+        _cleanup_free_ char *small = at(scratch, "small");
+        ASSERT_OK(mkdir(small, 0755));
+        ASSERT_OK(mount("tmpfs", small, "tmpfs", 0, "size=8m"));
+        _cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int mfd = open(small, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        size_t fds = count_fds();
+        _cleanup_error_ Error err = ERROR_INIT;
+        CopyOptions o = { .threads = 4 };
+        int r = tree_copy_fd_opts(sfd, mfd, "copy", &o, NULL, NULL, &err);
+        size_t left = count_entries(mfd, false);
+        struct statfs sf;
+        int sr = fstatfs(mfd, &sf);
+        size_t fds_after = count_fds();
+        mfd = safe_close(mfd);
+        (void) umount2(small, MNT_DETACH);
+        (void) rmdir(small);
+        ASSERT_EQ(r, -ENOSPC);
+        ASSERT_EQ(err.code, ENOSPC);
+        ASSERT_CONTAINS(error_msg(&err), "No space left on device");
+        ASSERT_EQ(left, 0);
+        ASSERT_OK(sr);
+        ASSERT_EQ(sf.f_bfree, sf.f_blocks); /* every block given back */
+        ASSERT_EQ(fds_after, fds);
+}
+
+TEST(too_deep_midway_names_the_directory_and_leaves_nothing)
+{
+        make_world();
+        /* 257 levels below "toodeep": level 256 may not be listed. */
+        make_chain(src, "toodeep", 258);
+        _cleanup_error_ Error err = ERROR_INIT;
+        int r = copy_with("deep-copy", 4, NULL, NULL, &err);
+        _cleanup_free_ char *chain = at(src, "toodeep");
+        ASSERT_OK(rm_rf(chain));
+        ASSERT_EQ(r, -ELOOP);
+        ASSERT_CONTAINS(error_msg(&err), "directory tree too deep at toodeep/d/d/d/");
+        ASSERT_FALSE(exists_in_scratch("deep-copy"));
+}
+
+typedef struct Canceller {
+        size_t events, cancel_at;
+} Canceller;
+
+static int cancel_later(const StorageProgress *p, void *userdata)
+{
+        Canceller *c = userdata;
+        return ++c->events >= c->cancel_at ? -1 : 0;
+}
+
+TEST(cancel_from_the_callback_leaves_nothing)
+{
+        make_world();
+        size_t fds = count_fds();
+        Canceller c = { .cancel_at = 5 };
+        StorageMonitor mon = { .progress = cancel_later, .userdata = &c, .interval_ms = 1 };
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_EQ(copy_with("cancelled", 4, &mon, NULL, &err), -ECANCELED);
+        ASSERT_CONTAINS(error_msg(&err), "copy cancelled");
+        ASSERT_FALSE(exists_in_scratch("cancelled"));
+        ASSERT_EQ(count_fds(), fds);
+}
+
+static void *cancel_soon(void *arg)
+{
+        usleep(20 * 1000);
+        atomic_store((atomic_bool *) arg, true);
+        return NULL;
+}
+
+TEST(cancel_from_another_thread_leaves_nothing)
+{
+        make_world();
+        atomic_bool cancel = false;
+        StorageMonitor mon = { .cancel = &cancel };
+        pthread_t t;
+        ASSERT_EQ(pthread_create(&t, NULL, cancel_soon, &cancel), 0);
+        _cleanup_error_ Error err = ERROR_INIT;
+        int r = copy_with("cancelled2", 4, &mon, NULL, &err);
+        pthread_join(t, NULL);
+        ASSERT_EQ(r, -ECANCELED);
+        ASSERT_CONTAINS(error_msg(&err), "copy cancelled");
+        ASSERT_FALSE(exists_in_scratch("cancelled2"));
+}
+
+TEST(destination_that_exists_is_left_alone)
+{
+        make_world();
+        _cleanup_free_ char *dst = at(scratch, "exists"), *keep = at(dst, "keep");
+        ASSERT_OK(mkdir(dst, 0755));
+        ASSERT_OK(write_file_atomic(keep, "k", 1, 0644));
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_EQ(copy_with("exists", 4, NULL, NULL, &err), -EEXIST);
+        ASSERT_TRUE(access(keep, F_OK) == 0);
+        remove_from_scratch("exists");
+}
+
+TEST(nothing_left_mounted)
+{
+        make_world();
+        _cleanup_free_ char *mountinfo = NULL;
+        ASSERT_OK(read_full_file("/proc/self/mountinfo", 1 << 22, &mountinfo, NULL));
+        ASSERT_NULL(strstr(mountinfo, scratch));
+}
