@@ -4,7 +4,6 @@
 #include "base/str.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
@@ -20,16 +19,12 @@
 
 /* ---- sysctls ---- */
 
-/* IPv6 off on one link of the calling thread's netns. A kernel without
- * IPv6 has nothing to turn off. */
-static int link_disable_ipv6(const char *ifname)
+/* IPv6 off on one link of nl's netns. */
+static int link_disable_ipv6(NlSock *nl, const char *ifname)
 {
-        char path[128];
-        snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
-        int r = net_sysctl_write(path, "1");
-        if (r == -ENOENT && access("/proc/sys/net/ipv6", F_OK) < 0)
-                return 0;
-        return r;
+        char name[IFNAMSIZ + 32];
+        snprintf(name, sizeof name, "%s/disable_ipv6", ifname);
+        return nl_ipv6_sysctl_write(nl, name, "1");
 }
 
 /* ---- small message builders ---- */
@@ -234,7 +229,7 @@ int link_bridge_setup(NlSock *nl, const char *bridge, const NetSubnet *subnet, E
                                  "\"bridge\" name in config.toml", bridge, li.kind[0] ? li.kind : "no kind");
 
         /* Before the link comes up, so it never gets an IPv6 address. */
-        r = link_disable_ipv6(bridge);
+        r = link_disable_ipv6(nl, bridge);
         if (r < 0)
                 return error_setc(err, -r, "disabling IPv6 on bridge %s", bridge);
         /* Workspaces must never reach the host's 127.0.0.0/8 services by
@@ -283,22 +278,18 @@ static int ws_prepare(int netns_fd, NlSock **ret_nl, Error *err)
         r = netns_enter(netns_fd, &orig);
         if (r < 0)
                 return error_setc(err, -r, "entering the workspace network namespace");
-        /* One lookup below /proc/sys/net, not three: the kernel keeps
-         * the entries of every namespace under the same names there, so
-         * each path lookup walks one per namespace on the host. */
-        _cleanup_close_ int conf = open("/proc/sys/net/ipv6/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        r = conf < 0 && errno != ENOENT ? -errno : 0; /* ENOENT: a kernel without IPv6 */
-        if (conf >= 0) {
-                r = net_sysctl_write_at(conf, "default/disable_ipv6", "1");
-                if (r >= 0)
-                        r = net_sysctl_write_at(conf, "all/disable_ipv6", "1");
-        }
-        if (r < 0)
-                error_setc(err, -r, "disabling IPv6 in the workspace network namespace");
-        if (r >= 0)
-                r = nl_open(ret_nl, err);
+        _cleanup_nl_ NlSock *nl = NULL;
+        r = nl_open(&nl, err);
         netns_leave(orig);
-        return r;
+        if (r < 0)
+                return r;
+        r = nl_ipv6_sysctl_write(nl, "default/disable_ipv6", "1");
+        if (r >= 0)
+                r = nl_ipv6_sysctl_write(nl, "all/disable_ipv6", "1");
+        if (r < 0)
+                return error_setc(err, -r, "disabling IPv6 in the workspace network namespace");
+        *ret_nl = TAKE_PTR(nl);
+        return 0;
 }
 
 static int ws_create_veth(NlSock *nl, const LinkWorkspace *ws, int bridge_index, const uint8_t mac[6],
@@ -441,7 +432,7 @@ int link_workspace_attach(NlSock *nl, const LinkWorkspace *ws, Error *err)
         if (port_index <= 0)
                 r = error_setc(err, errno, "looking up %s", ws->host_veth);
         if (r >= 0) {
-                r = link_disable_ipv6(ws->host_veth);
+                r = link_disable_ipv6(nl, ws->host_veth);
                 if (r < 0)
                         error_setc(err, -r, "disabling IPv6 on %s", ws->host_veth);
         }

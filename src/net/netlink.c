@@ -13,6 +13,11 @@ struct NlSock {
         struct mnl_socket *mnl;
         uint32_t seq;
         char *rbuf;
+        /* /proc/sys/net/ipv6/conf of the socket's namespace, opened with
+         * it (a lookup below /proc/sys/net walks one entry per namespace
+         * on the host, so it is made once); -errno when it could not be,
+         * -ENOENT on a kernel without IPv6. */
+        int ipv6_conf;
 };
 
 static int nl_setup(struct mnl_socket *mnl)
@@ -54,8 +59,18 @@ int nl_open(NlSock **ret, Error *err)
         /* Start the sequence somewhere unpredictable so stale replies from
          * a previous user of this port id cannot match. */
         s->seq = (uint32_t) time(NULL) ^ ((uint32_t) getpid() << 16);
+        s->ipv6_conf = open("/proc/sys/net/ipv6/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->ipv6_conf < 0)
+                s->ipv6_conf = -errno;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+int nl_ipv6_sysctl_write(NlSock *s, const char *name, const char *value)
+{
+        if (s->ipv6_conf < 0)
+                return s->ipv6_conf == -ENOENT ? 0 : s->ipv6_conf;
+        return net_sysctl_write_at(s->ipv6_conf, name, value);
 }
 
 NlSock *nl_free(NlSock *s)
@@ -64,6 +79,7 @@ NlSock *nl_free(NlSock *s)
                 return NULL;
         if (s->mnl)
                 mnl_socket_close(s->mnl);
+        safe_close(s->ipv6_conf);
         free(s->rbuf);
         free(s);
         return NULL;

@@ -26,6 +26,11 @@ int nl_open(NlSock **ret, Error *err);
  * calling thread enters it just long enough to create the socket (a
  * netlink socket stays in the namespace it was created in). */
 int nl_open_in_netns(int netns_fd, NlSock **ret, Error *err);
+
+/* Write an IPv6 sysctl of the socket's namespace, name relative to
+ * /proc/sys/net/ipv6/conf ("eth0/disable_ipv6", "all/..."). A kernel
+ * without IPv6 has nothing to write: 0. */
+int nl_ipv6_sysctl_write(NlSock *s, const char *name, const char *value);
 NlSock *nl_free(NlSock *s);
 DEFINE_CLEANUP_FUNC(NlSock, nl_free);
 #define _cleanup_nl_ _cleanup_(nl_freep)
