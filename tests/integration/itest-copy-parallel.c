@@ -11,9 +11,9 @@
  * (owners, trusted.* xattrs, device nodes, mounts). */
 #include "test.h"
 #include "itest-common.h"
+#include "tree-compare.h"
 
 #include "storage/copy.h"
-#include "storage/xattr.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -263,239 +263,23 @@ __attribute__((destructor)) static void cleanup_world(void)
                 (void) rm_rf(scratch);
 }
 
-/* ---- comparing trees ---- */
-
-typedef struct LinkPair {
-        ino_t a, b;
-} LinkPair;
-
-typedef struct Compare {
-        LinkPair *links; /* source inode -> copy inode, for inodes with several names */
-        size_t n_links;
-        CopyStats want;  /* what the copy must report, counted from the source */
-        char diff[4096]; /* the first difference */
-} Compare;
-
-static bool differ(Compare *c, const char *path, const char *what)
-{
-        if (!c->diff[0])
-                snprintf(c->diff, sizeof c->diff, "%s: %s differs", path, what);
-        return false;
-}
-
-static bool same_content(int adfd, int bdfd, const char *name)
-{
-        _cleanup_close_ int a = openat(adfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-        _cleanup_close_ int b = openat(bdfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-        if (a < 0 || b < 0)
-                return false;
-        static char ba[1 << 16], bb[1 << 16];
-        for (;;) {
-                ssize_t na = read(a, ba, sizeof ba), nb = read(b, bb, sizeof bb);
-                if (na != nb || na < 0)
-                        return false;
-                if (na == 0)
-                        return true;
-                if (memcmp(ba, bb, (size_t) na) != 0)
-                        return false;
-        }
-}
-
-/* Data bytes outside holes: what a copy without reflinks moves. */
-static uint64_t data_bytes(int dfd, const char *name, off_t size)
-{
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-        uint64_t n = 0;
-        for (off_t off = 0; fd >= 0 && off < size;) {
-                off_t data = lseek(fd, off, SEEK_DATA);
-                if (data < 0 || data >= size)
-                        break;
-                off_t hole = lseek(fd, data, SEEK_HOLE);
-                if (hole < 0 || hole > size)
-                        hole = size;
-                n += (uint64_t) (hole - data);
-                off = hole;
-        }
-        return n;
-}
-
-static bool same_xattrs(int adfd, int bdfd, const char *name, bool by_fd)
-{
-        _cleanup_xattr_list_ XattrList xa = XATTR_LIST_INIT, xb = XATTR_LIST_INIT;
-        _cleanup_close_ int a = -EBADF, b = -EBADF;
-        if (by_fd) {
-                a = openat(adfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-                b = openat(bdfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-                if (a < 0 || b < 0)
-                        return false;
-        }
-        if (xattr_list_read(a, adfd, name, &xa) < 0 || xattr_list_read(b, bdfd, name, &xb) < 0 || xa.n != xb.n)
-                return false;
-        for (size_t i = 0; i < xa.n; i++) {
-                bool found = false;
-                for (size_t j = 0; j < xb.n && !found; j++)
-                        found = streq(xa.items[i].name, xb.items[j].name) && xa.items[i].size == xb.items[j].size &&
-                                memcmp(xa.items[i].value, xb.items[j].value, xa.items[i].size) == 0;
-                if (!found)
-                        return false;
-        }
-        return true;
-}
-
-/* Names of one source inode are names of one copied inode, and names
- * of different source inodes are of different copies. Counts the
- * expected files and hard links on the way. */
-static bool same_link_group(Compare *c, const struct stat *a, const struct stat *b, bool *ret_first)
-{
-        *ret_first = true;
-        if (a->st_nlink != b->st_nlink)
-                return false;
-        if (S_ISDIR(a->st_mode) || a->st_nlink < 2)
-                return true;
-        for (size_t i = 0; i < c->n_links; i++) {
-                if (c->links[i].a == a->st_ino) {
-                        *ret_first = false;
-                        return c->links[i].b == b->st_ino;
-                }
-                if (c->links[i].b == b->st_ino)
-                        return false;
-        }
-        LinkPair *l = realloc(c->links, (c->n_links + 1) * sizeof(LinkPair));
-        if (!l)
-                return false;
-        c->links = l;
-        c->links[c->n_links++] = (LinkPair) { a->st_ino, b->st_ino };
-        return true;
-}
-
-static bool same_time(struct timespec a, struct timespec b)
-{
-        return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-static bool compare_dir(Compare *c, int adfd, int bdfd, const char *path);
-
-static bool compare_entry(Compare *c, int adfd, int bdfd, const char *name, const char *path)
-{
-        struct stat a, b;
-        if (fstatat(adfd, name, &a, AT_SYMLINK_NOFOLLOW) < 0)
-                return differ(c, path, "stat of source");
-        if (S_ISSOCK(a.st_mode)) {
-                c->want.skipped++;
-                return fstatat(bdfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0 || differ(c, path, "socket presence");
-        }
-        if (fstatat(bdfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0)
-                return differ(c, path, "presence");
-        if (a.st_mode != b.st_mode)
-                return differ(c, path, "mode");
-        if (a.st_uid != b.st_uid || a.st_gid != b.st_gid)
-                return differ(c, path, "owner");
-        if (a.st_size != b.st_size && !S_ISDIR(a.st_mode))
-                return differ(c, path, "size");
-        if (!S_ISDIR(a.st_mode) && !same_time(a.st_mtim, b.st_mtim))
-                return differ(c, path, "mtime");
-        /* Reading a directory or a symlink may touch its atime. */
-        if (!S_ISDIR(a.st_mode) && !S_ISLNK(a.st_mode) && !same_time(a.st_atim, b.st_atim))
-                return differ(c, path, "atime");
-        if (a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-                return differ(c, path, "inode (the copy is the source)");
-        bool first;
-        if (!same_link_group(c, &a, &b, &first))
-                return differ(c, path, "hard links");
-        if ((S_ISCHR(a.st_mode) || S_ISBLK(a.st_mode)) && a.st_rdev != b.st_rdev)
-                return differ(c, path, "device number");
-        if (S_ISREG(a.st_mode) && first && !same_content(adfd, bdfd, name))
-                return differ(c, path, "content");
-        if (S_ISREG(a.st_mode) && b.st_blocks > a.st_blocks + 64)
-                return differ(c, path, "sparseness");
-        if (S_ISLNK(a.st_mode)) {
-                char ta[4096] = "", tb[4096] = "";
-                if (readlinkat(adfd, name, ta, sizeof ta - 1) < 0 || readlinkat(bdfd, name, tb, sizeof tb - 1) < 0 ||
-                    !streq(ta, tb))
-                        return differ(c, path, "symlink target");
-        }
-        if (!same_xattrs(adfd, bdfd, name, S_ISDIR(a.st_mode) || S_ISREG(a.st_mode)))
-                return differ(c, path, "xattrs");
-
-        c->want.entries++;
-        if (!first)
-                c->want.hardlinks++;
-        else if (S_ISREG(a.st_mode)) {
-                c->want.files++;
-                c->want.bytes += data_bytes(adfd, name, a.st_size);
-        } else if (S_ISLNK(a.st_mode))
-                c->want.symlinks++;
-        else if (!S_ISDIR(a.st_mode))
-                c->want.specials++;
-        if (S_ISDIR(a.st_mode)) {
-                c->want.dirs++;
-                _cleanup_close_ int ca = openat(adfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                _cleanup_close_ int cb = openat(bdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (ca < 0 || cb < 0)
-                        return differ(c, path, "directory");
-                struct stat sa;
-                if (fstat(ca, &sa) == 0 && sa.st_dev == a.st_dev && !compare_dir(c, ca, cb, path))
-                        return false;
-                /* After the walk: the children do not change it, reading does not either. */
-                if (!same_time(a.st_mtim, b.st_mtim))
-                        return differ(c, path, "directory mtime");
-        }
-        return true;
-}
-
-static size_t count_entries(int dfd, bool skip_sockets)
-{
-        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        size_t n = 0;
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") && !(skip_sockets && de->d_type == DT_SOCK))
-                        n++;
-        return n;
-}
-
-static bool compare_dir(Compare *c, int adfd, int bdfd, const char *path)
-{
-        if (count_entries(adfd, true) != count_entries(bdfd, false))
-                return differ(c, path, "number of entries");
-        int fd = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                char sub[8192];
-                snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-                if (!compare_entry(c, adfd, bdfd, de->d_name, sub))
-                        return false;
-        }
-        return true;
-}
-
 /* Compares the trees and the statistics the copy reported. */
 static void assert_exact_copy(const char *a, const char *b, const CopyStats *got)
 {
-        Compare c = { 0 };
-        _cleanup_close_ int pa = open(a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int pb = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        ASSERT_TRUE(pa >= 0 && pb >= 0);
-        bool same = compare_entry(&c, pa, pb, ".", ".");
-        free(c.links);
-        if (!same)
-                TEST_FAIL("%s and %s differ: %s", a, b, c.diff);
+        CopyStats want;
+        assert_same_tree(a, b, true, &want);
         if (!got)
                 return;
-        ASSERT_EQ(got->entries, c.want.entries);
-        ASSERT_EQ(got->files, c.want.files);
-        ASSERT_EQ(got->dirs, c.want.dirs);
-        ASSERT_EQ(got->symlinks, c.want.symlinks);
-        ASSERT_EQ(got->specials, c.want.specials);
-        ASSERT_EQ(got->hardlinks, c.want.hardlinks);
-        ASSERT_EQ(got->skipped, c.want.skipped);
+        ASSERT_EQ(got->entries, want.entries);
+        ASSERT_EQ(got->files, want.files);
+        ASSERT_EQ(got->dirs, want.dirs);
+        ASSERT_EQ(got->symlinks, want.symlinks);
+        ASSERT_EQ(got->specials, want.specials);
+        ASSERT_EQ(got->hardlinks, want.hardlinks);
+        ASSERT_EQ(got->skipped, want.skipped);
         /* A reflink clones whole files, holes included. */
         if (got->reflinked == 0)
-                ASSERT_EQ(got->bytes, c.want.bytes);
+                ASSERT_EQ(got->bytes, want.bytes);
 }
 
 static size_t count_fds(void)

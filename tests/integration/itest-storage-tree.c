@@ -6,6 +6,7 @@
  * timestamps. Needs root. */
 #include "test.h"
 #include "itest-common.h"
+#include "tree-compare.h"
 
 #include "base/fs.h"
 #include "base/str.h"
@@ -14,7 +15,6 @@
 #include "storage/copy.h"
 #include "storage/layout.h"
 #include "storage/rootfs-cache.h"
-#include "storage/xattr.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -130,174 +130,6 @@ __attribute__((destructor)) static void cleanup_world(void)
                 (void) rm_rf(scratch);
 }
 
-/* ---- comparing trees ---- */
-
-typedef struct LinkPair {
-        ino_t a, b;
-} LinkPair;
-
-typedef struct Compare {
-        bool atime;      /* compare access times (not of directories and symlinks) */
-        LinkPair links[64];
-        size_t n_links;
-        char diff[512];  /* the first difference */
-} Compare;
-
-static bool differ(Compare *c, const char *path, const char *what)
-{
-        if (!c->diff[0])
-                snprintf(c->diff, sizeof c->diff, "%s: %s differs", path, what);
-        return false;
-}
-
-static bool same_content(int adfd, int bdfd, const char *name)
-{
-        _cleanup_close_ int a = openat(adfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-        _cleanup_close_ int b = openat(bdfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-        if (a < 0 || b < 0)
-                return false;
-        char ba[65536], bb[65536];
-        for (;;) {
-                ssize_t na = read(a, ba, sizeof ba), nb = read(b, bb, sizeof bb);
-                if (na != nb || na < 0)
-                        return false;
-                if (na == 0)
-                        return true;
-                if (memcmp(ba, bb, (size_t) na) != 0)
-                        return false;
-        }
-}
-
-static bool same_xattrs(int adfd, int bdfd, const char *name, bool is_dir_or_reg)
-{
-        _cleanup_xattr_list_ XattrList xa = XATTR_LIST_INIT, xb = XATTR_LIST_INIT;
-        _cleanup_close_ int a = -EBADF, b = -EBADF;
-        if (is_dir_or_reg) {
-                a = openat(adfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-                b = openat(bdfd, name, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-                if (a < 0 || b < 0)
-                        return false;
-        }
-        if (xattr_list_read(a, adfd, name, &xa) < 0 || xattr_list_read(b, bdfd, name, &xb) < 0)
-                return false;
-        if (xa.n != xb.n)
-                return false;
-        for (size_t i = 0; i < xa.n; i++) {
-                bool found = false;
-                for (size_t j = 0; j < xb.n; j++)
-                        if (streq(xa.items[i].name, xb.items[j].name) && xa.items[i].size == xb.items[j].size &&
-                            memcmp(xa.items[i].value, xb.items[j].value, xa.items[i].size) == 0)
-                                found = true;
-                if (!found)
-                        return false;
-        }
-        return true;
-}
-
-static bool same_link_group(Compare *c, const struct stat *a, const struct stat *b)
-{
-        if (S_ISDIR(a->st_mode) || a->st_nlink < 2)
-                return b->st_nlink == a->st_nlink;
-        for (size_t i = 0; i < c->n_links; i++)
-                if (c->links[i].a == a->st_ino)
-                        return c->links[i].b == b->st_ino;
-        if (c->n_links < ELEMENTSOF(c->links))
-                c->links[c->n_links++] = (LinkPair) { a->st_ino, b->st_ino };
-        return b->st_nlink == a->st_nlink;
-}
-
-static bool compare_dir(Compare *c, int adfd, int bdfd, const char *path);
-
-static bool compare_entry(Compare *c, int adfd, int bdfd, const char *name, const char *path)
-{
-        struct stat a, b;
-        if (fstatat(adfd, name, &a, AT_SYMLINK_NOFOLLOW) < 0)
-                return differ(c, path, "stat of source");
-        if (S_ISSOCK(a.st_mode)) {
-                if (fstatat(bdfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0)
-                        return differ(c, path, "socket presence");
-                return true;
-        }
-        if (fstatat(bdfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0)
-                return differ(c, path, "presence");
-        if (a.st_mode != b.st_mode)
-                return differ(c, path, "mode");
-        if (a.st_uid != b.st_uid || a.st_gid != b.st_gid)
-                return differ(c, path, "owner");
-        if (!S_ISDIR(a.st_mode) && (a.st_mtim.tv_sec != b.st_mtim.tv_sec || a.st_mtim.tv_nsec != b.st_mtim.tv_nsec))
-                return differ(c, path, "mtime");
-        /* Reading a directory or a symlink may touch its atime. */
-        if (c->atime && !S_ISDIR(a.st_mode) && !S_ISLNK(a.st_mode) &&
-            (a.st_atim.tv_sec != b.st_atim.tv_sec || a.st_atim.tv_nsec != b.st_atim.tv_nsec))
-                return differ(c, path, "atime");
-        if (!same_link_group(c, &a, &b))
-                return differ(c, path, "hard links");
-        if ((S_ISCHR(a.st_mode) || S_ISBLK(a.st_mode)) && a.st_rdev != b.st_rdev)
-                return differ(c, path, "device number");
-        if (S_ISREG(a.st_mode) && (a.st_size != b.st_size || !same_content(adfd, bdfd, name)))
-                return differ(c, path, "content");
-        if (S_ISREG(a.st_mode) && b.st_blocks > a.st_blocks + 64)
-                return differ(c, path, "sparseness");
-        if (S_ISLNK(a.st_mode)) {
-                char ta[4096] = "", tb[4096] = "";
-                if (readlinkat(adfd, name, ta, sizeof ta - 1) < 0 || readlinkat(bdfd, name, tb, sizeof tb - 1) < 0 ||
-                    !streq(ta, tb))
-                        return differ(c, path, "symlink target");
-        }
-        if (!same_xattrs(adfd, bdfd, name, S_ISDIR(a.st_mode) || S_ISREG(a.st_mode)))
-                return differ(c, path, "xattrs");
-        if (S_ISDIR(a.st_mode)) {
-                _cleanup_close_ int ca = openat(adfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                _cleanup_close_ int cb = openat(bdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (ca < 0 || cb < 0 || !compare_dir(c, ca, cb, path))
-                        return differ(c, path, "directory");
-                /* After the walk: the children do not change it, reading does not either. */
-                if (a.st_mtim.tv_sec != b.st_mtim.tv_sec || a.st_mtim.tv_nsec != b.st_mtim.tv_nsec)
-                        return differ(c, path, "directory mtime");
-        }
-        return true;
-}
-
-static size_t count_entries(int dfd, bool skip_sockets)
-{
-        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        size_t n = 0;
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") && !(skip_sockets && de->d_type == DT_SOCK))
-                        n++;
-        return n;
-}
-
-static bool compare_dir(Compare *c, int adfd, int bdfd, const char *path)
-{
-        if (count_entries(adfd, true) != count_entries(bdfd, false))
-                return differ(c, path, "number of entries");
-        int fd = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                char sub[4096];
-                snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-                if (!compare_entry(c, adfd, bdfd, de->d_name, sub))
-                        return false;
-        }
-        return true;
-}
-
-static void assert_same_tree(const char *a, const char *b, bool atime)
-{
-        Compare c = { .atime = atime };
-        _cleanup_close_ int pa = open(a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int pb = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        ASSERT_TRUE(pa >= 0 && pb >= 0);
-        if (!compare_entry(&c, pa, pb, ".", "."))
-                TEST_FAIL("%s and %s differ: %s", a, b, c.diff);
-}
-
 /* ---- progress ---- */
 
 typedef struct Seen {
@@ -329,7 +161,7 @@ TEST(cached_rootfs_copy_preserves_everything)
         _cleanup_error_ Error err = ERROR_INIT;
         ASSERT_OK_E(bootstrap_cached_rootfs(&o, &mon, &err), err);
         _cleanup_free_ char *rootfs = at(state, "sandboxes/sb1/rootfs");
-        assert_same_tree(base, rootfs, true);
+        assert_same_tree(base, rootfs, true, NULL);
         ASSERT_TRUE(seen.events > 0);
         ASSERT_EQ(seen.stage, PROGRESS_STAGE_COPYING);
         ASSERT_EQ(seen.done, seen.total);
@@ -460,7 +292,7 @@ static void round_trip(const char *ext)
         ASSERT_OK_E(rootfs_cache_import(state, "sid", archive, false, &mon, &in_stats, &err), err);
         ASSERT_EQ(seen.stage, PROGRESS_STAGE_IMPORTING);
         ASSERT_EQ(in_stats.entries, out_stats.entries);
-        assert_same_tree(base, imported, true);
+        assert_same_tree(base, imported, true, NULL);
         ASSERT_TRUE(tmp_is_empty(state));
         ASSERT_OK(rm_rf(imported));
         ASSERT_OK(unlink(archive));
