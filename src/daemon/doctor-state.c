@@ -554,17 +554,21 @@ int doctor_check_state(Daemon *d, Registry *reg, DoctorReport *r)
 
 /* ---- repair ---- */
 
+static char *format_line(const char *fmt, va_list ap) _printf_(1, 0);
+static char *format_line(const char *fmt, va_list ap)
+{
+        char *line = NULL;
+        return vasprintf(&line, fmt, ap) < 0 ? NULL : line;
+}
+
 static int note(char ***list, const char *fmt, ...) _printf_(2, 3);
 static int note(char ***list, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        char *line = NULL;
-        int k = vasprintf(&line, fmt, ap);
+        char *line = format_line(fmt, ap);
         va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        return strv_consume(list, line);
+        return line ? strv_consume(list, line) : -ENOMEM;
 }
 
 /* Leave a finding alone and say why, once per line (several findings
@@ -574,16 +578,13 @@ static int leave(RepairResult *ret, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        char *line = NULL;
-        int k = vasprintf(&line, fmt, ap);
+        _cleanup_free_ char *line = format_line(fmt, ap);
         va_end(ap);
-        if (k < 0)
+        if (!line)
                 return -ENOMEM;
-        if (strv_contains(ret->left, line)) {
-                free(line);
+        if (strv_contains(ret->left, line))
                 return 1;
-        }
-        return strv_consume(&ret->left, line) < 0 ? -ENOMEM : 1;
+        return strv_consume(&ret->left, TAKE_PTR(line)) < 0 ? -ENOMEM : 1;
 }
 
 /* cgroup_open() goes by the first hierarchy only: a group left in the
