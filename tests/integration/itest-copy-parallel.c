@@ -282,9 +282,10 @@ static void assert_exact_copy(const char *a, const char *b, const CopyStats *got
                 ASSERT_EQ(got->bytes, want.bytes);
 }
 
-static size_t count_fds(void)
+/* Entries of a /proc/self directory (fds, tasks). */
+static size_t count_proc_entries(const char *dir)
 {
-        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        _cleanup_closedir_ DIR *d = opendir(dir);
         size_t n = 0;
         struct dirent *de;
         while (d && (de = readdir(d)))
@@ -323,14 +324,14 @@ static CopyStats one_thread_stats;
 TEST(one_thread_copies_exactly)
 {
         make_world();
-        size_t fds = count_fds();
+        size_t fds = count_proc_entries("/proc/self/fd");
         _cleanup_error_ Error err = ERROR_INIT;
         ASSERT_OK_E(copy_with("one", 1, NULL, &one_thread_stats, &err), err);
         _cleanup_free_ char *dst = at(scratch, "one");
         assert_exact_copy(src, dst, &one_thread_stats);
         ASSERT_TRUE(one_thread_stats.dirs > 300);
         ASSERT_TRUE(one_thread_stats.files > 2000);
-        ASSERT_EQ(count_fds(), fds);
+        ASSERT_EQ(count_proc_entries("/proc/self/fd"), fds);
         remove_from_scratch("one");
 }
 
@@ -341,24 +342,13 @@ typedef struct Watch {
         uint64_t done, total, bytes, bytes_total;
 } Watch;
 
-static size_t count_threads(void)
-{
-        _cleanup_closedir_ DIR *d = opendir("/proc/self/task");
-        size_t n = 0;
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        n++;
-        return n;
-}
-
 static int watch(const StorageProgress *p, void *userdata)
 {
         Watch *w = userdata;
         if (!pthread_equal(pthread_self(), w->caller))
                 w->other_thread = true;
         w->events++;
-        size_t t = count_threads();
+        size_t t = count_proc_entries("/proc/self/task");
         if (t > w->max_threads)
                 w->max_threads = t;
         w->done = p->done;
@@ -371,7 +361,7 @@ static int watch(const StorageProgress *p, void *userdata)
 TEST(four_threads_copy_exactly_and_report_on_the_calling_thread)
 {
         make_world();
-        size_t fds = count_fds(), threads = count_threads(), threads_after_first = 0;
+        size_t fds = count_proc_entries("/proc/self/fd"), threads = count_proc_entries("/proc/self/task"), threads_after_first = 0;
         /* Several rounds: the threads meet the link groups in other orders. */
         for (int round = 0; round < 4; round++) {
                 Watch w = { .caller = pthread_self() };
@@ -392,11 +382,11 @@ TEST(four_threads_copy_exactly_and_report_on_the_calling_thread)
                 /* The helpers are gone once the copy returns (a sanitizer
                  * may keep a thread of its own from the first round on). */
                 if (round == 0)
-                        threads_after_first = count_threads();
-                ASSERT_EQ(count_threads(), threads_after_first);
+                        threads_after_first = count_proc_entries("/proc/self/task");
+                ASSERT_EQ(count_proc_entries("/proc/self/task"), threads_after_first);
                 ASSERT_TRUE(threads_after_first <= threads + 1);
         }
-        ASSERT_EQ(count_fds(), fds);
+        ASSERT_EQ(count_proc_entries("/proc/self/fd"), fds);
 }
 
 TEST(automatic_thread_count_copies_exactly)
@@ -506,7 +496,7 @@ TEST(few_fds_are_enough)
         make_world();
         struct rlimit old;
         ASSERT_OK(getrlimit(RLIMIT_NOFILE, &old));
-        struct rlimit low = { .rlim_cur = count_fds() + 48, .rlim_max = old.rlim_max };
+        struct rlimit low = { .rlim_cur = count_proc_entries("/proc/self/fd") + 48, .rlim_max = old.rlim_max };
         ASSERT_OK(setrlimit(RLIMIT_NOFILE, &low));
         CopyStats stats;
         _cleanup_error_ Error err = ERROR_INIT;
@@ -528,14 +518,14 @@ TEST(no_space_midway_leaves_nothing)
         ASSERT_OK(mount("tmpfs", small, "tmpfs", 0, "size=8m"));
         _cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int mfd = open(small, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        size_t fds = count_fds();
+        size_t fds = count_proc_entries("/proc/self/fd");
         _cleanup_error_ Error err = ERROR_INIT;
         CopyOptions o = { .threads = 4 };
         int r = tree_copy_fd_opts(sfd, mfd, "copy", &o, NULL, NULL, &err);
         size_t left = count_entries(mfd, false);
         struct statfs sf;
         int sr = fstatfs(mfd, &sf);
-        size_t fds_after = count_fds();
+        size_t fds_after = count_proc_entries("/proc/self/fd");
         mfd = safe_close(mfd);
         (void) umount2(small, MNT_DETACH);
         (void) rmdir(small);
@@ -575,14 +565,14 @@ static int cancel_later(const StorageProgress *p, void *userdata)
 TEST(cancel_from_the_callback_leaves_nothing)
 {
         make_world();
-        size_t fds = count_fds();
+        size_t fds = count_proc_entries("/proc/self/fd");
         Canceller c = { .cancel_at = 5 };
         StorageMonitor mon = { .progress = cancel_later, .userdata = &c, .interval_ms = 1 };
         _cleanup_error_ Error err = ERROR_INIT;
         ASSERT_EQ(copy_with("cancelled", 4, &mon, NULL, &err), -ECANCELED);
         ASSERT_CONTAINS(error_msg(&err), "copy cancelled");
         ASSERT_FALSE(exists_in_scratch("cancelled"));
-        ASSERT_EQ(count_fds(), fds);
+        ASSERT_EQ(count_proc_entries("/proc/self/fd"), fds);
 }
 
 static void *cancel_soon(void *arg)

@@ -95,6 +95,11 @@ CONF
 
 enc() { "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" "$@"; }
 
+# enc_call ACTION [PARAMS-JSON]: a raw request (call-action.py), one JSON
+# line per message; for what the CLI never sends.
+ENC_CALL_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/call-action.py
+enc_call() { python3 "$ENC_CALL_PY" "$ENC_SOCK" "$@"; }
+
 # Stop this run's daemon and remove everything it may have left.
 enc_teardown() {
         # Workspaces outlive their daemon by design, so end them while it

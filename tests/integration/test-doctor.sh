@@ -104,38 +104,6 @@ ok "doctor clean at the end" enc doctor
 ok "repair on a clean state changes nothing" enc registry repair --strict
 
 # ---- a repair racing a start, stop or destroy ----
-# A raw client of debug.hold_workspace: writes FLAG once the claim is
-# held, then prints the final reply (or "closed").
-HOLDER=$ENC_DIR/hold.py
-cat >"$HOLDER" <<'PY'
-import json, socket, struct, sys
-path, sb, ws, secs, flag = sys.argv[1:6]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(path)
-body = json.dumps({"v": 1, "id": 1, "action": "debug.hold_workspace",
-                   "params": {"sandbox": sb, "workspace": ws, "seconds": int(secs)}}).encode()
-s.sendall(struct.pack(">I", len(body)) + body)
-def read(n):
-    b = b""
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        if not c:
-            return None
-        b += c
-    return b
-while True:
-    h = read(4)
-    m = h and read(struct.unpack(">I", h)[0])
-    if not m:
-        print("closed")
-        break
-    m = json.loads(m)
-    if "event" in m:
-        open(flag, "w").write(json.dumps(m["event"]) + "\n")
-        continue
-    print(json.dumps(m))
-    break
-PY
 # hold_start WS SECONDS: hold WS's claim from a background client
 # (HOLD_PID) and wait until it is held. Not in a subshell (`ok`), so
 # that HOLD_PID stays known to the cleanup.
@@ -143,11 +111,11 @@ HOLD_PID=
 HOLD_PY=/usr/bin/python3   # not a version-manager shim: HOLD_PID is the client itself
 [ -x "$HOLD_PY" ] || HOLD_PY=python3
 hold_start() {
-        rm -f "$ENC_DIR/held"
-        "$HOLD_PY" "$HOLDER" "$ENC_SOCK" "$SB" "$1" "$2" "$ENC_DIR/held" >"$ENC_DIR/hold.out" 2>&1 &
+        "$HOLD_PY" "$ENC_CALL_PY" "$ENC_SOCK" debug.hold_workspace \
+                "{\"sandbox\": \"$SB\", \"workspace\": \"$1\", \"seconds\": $2}" >"$ENC_DIR/hold.out" 2>&1 &
         HOLD_PID=$!
         for _ in $(seq 200); do
-                [ -s "$ENC_DIR/held" ] && { tap_ok "$3"; return 0; }
+                grep -q '"event"' "$ENC_DIR/hold.out" 2>/dev/null && { tap_ok "$3"; return 0; }
                 kill -0 "$HOLD_PID" 2>/dev/null || break
                 sleep 0.05
         done
@@ -170,7 +138,7 @@ out=$(enc doctor 2>&1)
 contains "doctor names the dead row of the workspace" "$out" "$SB/$RACE (pid 999999)"
 contains "doctor names its cgroup" "$out" "$RACE_CG"
 hold_start "$RACE" 600 "debug.hold_workspace holds its claim"
-contains "the hold names the workspace" "$(cat "$ENC_DIR/held")" "\"workspace\": \"$RACE\""
+contains "the hold names the workspace" "$(cat "$ENC_DIR/hold.out")" "\"workspace\": \"$RACE\""
 out=$(enc registry repair 2>&1); rc=$?
 diag "$out"
 is "repair exits 1 while the workspace is held" "$rc" 1

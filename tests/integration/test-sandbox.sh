@@ -49,29 +49,7 @@ if ! out=$(enc daemon start 2>&1); then
         exit 0
 fi
 
-CLIENT=$ENC_DIR/client.py
-cat >"$CLIENT" <<'PY'
-import json, socket, struct, sys
-
-def recv_msg(s):
-    h = s.recv(4, socket.MSG_WAITALL)
-    if len(h) < 4:
-        return None
-    n = struct.unpack(">I", h)[0]
-    return json.loads(s.recv(n, socket.MSG_WAITALL))
-
-# client.py SOCKET ACTION PARAMS-JSON: one JSON line per message.
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-body = json.dumps({"v": 1, "id": 1, "action": sys.argv[2], "params": json.loads(sys.argv[3])}).encode()
-s.sendall(struct.pack(">I", len(body)) + body)
-while True:
-    m = recv_msg(s)
-    print(json.dumps(m), flush=True)
-    if m is None or "event" not in m:
-        break
-PY
-api() { "$PY" "$CLIENT" "$ENC_SOCK" "$@"; }
+api() { "$PY" "$ENC_CALL_PY" "$ENC_SOCK" "$@"; }
 jget() { "$PY" -c 'import json,sys; d=json.load(sys.stdin)
 for k in sys.argv[1].split("."):
     d = d[int(k)] if isinstance(d, list) else d.get(k)

@@ -100,25 +100,8 @@ fails "traversal refused (import)" enc snapshot import "$SB" "$WS" --name ../x "
 ok "nothing escaped the snapshots dir" test ! -e "$ENC_STATE/sandboxes/$SB/workspaces/evil" -a ! -e "$ENC_DIR/x.tar"
 
 # The daemon checks names itself, whatever a client sends.
-CLIENT=$ENC_DIR/client.py
-cat >"$CLIENT" <<'PY'
-import json, socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-body = json.dumps({"v": 1, "id": 1, "action": sys.argv[2], "params": json.loads(sys.argv[3])}).encode()
-s.sendall(struct.pack(">I", len(body)) + body)
-while True:
-    h = s.recv(4, socket.MSG_WAITALL)
-    if len(h) < 4:
-        break
-    m = json.loads(s.recv(struct.unpack(">I", h)[0], socket.MSG_WAITALL))
-    if "event" not in m:
-        print(json.dumps(m))
-        break
-PY
-raw() { python3 "$CLIENT" "$ENC_SOCK" "$@"; }
 for action in snapshot.create snapshot.restore snapshot.delete; do
-        out=$(raw "$action" "{\"sandbox\": \"$SB\", \"workspace\": \"$WS\", \"name\": \"../../../escape\"}")
+        out=$(enc_call "$action" "{\"sandbox\": \"$SB\", \"workspace\": \"$WS\", \"name\": \"../../../escape\"}")
         contains "daemon refuses a traversal name ($action)" "$out" '"error"'
 done
 ok "no snapshot escaped" test ! -e "$ENC_STATE/sandboxes/escape" -a ! -e "$ENC_STATE/escape" -a ! -e "$WSDIR/escape"
