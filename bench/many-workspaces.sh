@@ -15,16 +15,8 @@ set -eu
 n=${1:-1000}
 batch=100
 cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
-[ -x build/enclave ] || { echo "build first (make)" >&2; exit 1; }
-command -v busybox >/dev/null || { echo "busybox is required" >&2; exit 1; }
-export ENCLAVE_INIT=${ENCLAVE_INIT:-$PWD/build/enclave-init}
-set +e
-. tests/integration/lib.sh
-. tests/integration/workspace-setup.sh
-trap - INT TERM
-trap '_run_cleanups' EXIT
-set -e
+BENCH_NEEDS="busybox" BENCH_WS_SETUP=0
+. bench/daemon-lib.sh
 
 enc_setup
 sed -i "s|^subnet = .*|subnet = \"10.246.$(( (0x$ENC_TAG % 16) * 16 )).0/20\"|" "$ENC_CONFIG"

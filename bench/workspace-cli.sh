@@ -16,19 +16,8 @@
 set -eu
 runs=${1:-200}
 cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
-for t in hyperfine bwrap busybox python3; do
-        command -v $t >/dev/null || { echo "$t is required" >&2; exit 1; }
-done
-[ -x build/enclave ] && [ -x build/enclave-init ] || { echo "build first (make)" >&2; exit 1; }
-export ENCLAVE_INIT=${ENCLAVE_INIT:-$PWD/build/enclave-init}
-set +e
-. tests/integration/lib.sh
-. tests/integration/workspace-setup.sh
-trap - INT TERM
-trap '_run_cleanups' EXIT
-ws_setup >/dev/null
-set -e
+BENCH_NEEDS="hyperfine bwrap busybox python3" BENCH_WS_SETUP=1
+. bench/daemon-lib.sh
 E="$ENCLAVE --config $ENC_CONFIG --socket $ENC_SOCK"
 enc workspace create "$SB" bench >/dev/null
 enc workspace create "$SB" cycle >/dev/null

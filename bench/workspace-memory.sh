@@ -8,16 +8,8 @@
 set -eu
 n=${1:-50}
 cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
-[ -x build/enclave ] || { echo "build first (make)" >&2; exit 1; }
-export ENCLAVE_INIT=${ENCLAVE_INIT:-$PWD/build/enclave-init}
-set +e
-. tests/integration/lib.sh
-. tests/integration/workspace-setup.sh
-trap - INT TERM
-trap '_run_cleanups' EXIT
-ws_setup >/dev/null
-set -e
+BENCH_NEEDS="" BENCH_WS_SETUP=1
+. bench/daemon-lib.sh
 
 kib() { awk -v k="$1" '$1 == k":" {print $2}' "$2"; }
 daemon_pid=$(cat "$ENC_PIDFILE")
