@@ -37,7 +37,17 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 
-all: $(BUILD)/enclave $(BUILD)/enclave-daemon $(BUILD)/enclave-init $(TOOL_BIN) $(UNIT_BIN) $(ITEST_BIN) $(HELPER_BIN)
+# The packages come first: a fresh machine gets them (as root) or a list
+# of what is missing, never a compiler error about a missing header. The
+# build itself runs in a second make, so pkg-config sees what was just
+# installed.
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+deps:
+	@./scripts/install-deps.sh --if-missing
+
+build-all: $(BUILD)/enclave $(BUILD)/enclave-daemon $(BUILD)/enclave-init $(TOOL_BIN) $(UNIT_BIN) $(ITEST_BIN) $(HELPER_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -80,7 +90,6 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	$(CC) -std=gnu17 $(WARNINGS) -O2 -D_GNU_SOURCE -static -o $@ $<
 
 check: all
-	./scripts/install-deps.sh --if-missing
 	BUILD=$(BUILD) ./tests/run.sh
 
 check-asan:
@@ -107,14 +116,12 @@ install: $(BUILD)/enclave $(BUILD)/enclave-daemon $(BUILD)/enclave-init
 	chmod 0644 $(DESTDIR)$(UNITDIR)/enclave.service
 
 # Fresh machine: dependencies, build, install, bring up the quickstart.
-up:
-	./scripts/install-deps.sh --if-missing
-	$(MAKE) all
+up: all
 	$(MAKE) install
 	cd examples/quickstart && $(BINDIR)/enclave up
 
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all check check-asan fuzz install up clean
+.PHONY: all deps build-all check check-asan fuzz install up clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/cli/main.d $(BUILD)/obj/src/daemon/main.d
