@@ -2,64 +2,18 @@
 #include "base/log.h"
 #include "base/str.h"
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
-/* The top-level table: every command group of SPEC §2. Groups that are
- * several commands deep carry a subcommand table. */
-static const Command top_commands[] = {
-        { "init", "", "write a commented Enclavefile scaffold here", NULL, config_commands },
-        { "validate", "[FILE]", "check an Enclavefile and print the resolved configuration", NULL, config_commands },
-        { "up", "[--rebuild] [--remove-orphans]", "create and start everything the Enclavefile declares", NULL, project_commands },
-        { "down", "", "stop the Enclavefile's workspaces, then its sandbox", NULL, project_commands },
-        { "restart", "[--rebuild]", "down, then up", NULL, project_commands },
-        { "ps", "[--local|--project]", "list workspace processes", NULL, project_commands },
-        { "daemon", "run|start|stop|status", "control the Enclave daemon", NULL, daemon_commands },
-        { "ping", "", "check that the daemon answers", NULL, info_commands },
-        { "health", "", "show daemon health and host capabilities", NULL, info_commands },
-        { "doctor", "", "check the host and the state for problems", NULL, info_commands },
-        { "version", "", "print the version", NULL, info_commands },
-        { "create", "<name> [options]", "create a sandbox", NULL, sandbox_top_commands },
-        { "start", "<sandbox>", "start a sandbox", NULL, sandbox_top_commands },
-        { "stop", "<sandbox>", "stop a sandbox and its workspaces", NULL, sandbox_top_commands },
-        { "destroy", "<sandbox>", "destroy a sandbox and everything in it", NULL, sandbox_top_commands },
-        { "status", "<sandbox>", "show a sandbox", NULL, sandbox_top_commands },
-        { "remove", "<sandbox>", "remove a sandbox's registry entry and files", NULL, sandbox_top_commands },
-        { "list", "", "list sandboxes", NULL, sandbox_top_commands },
-        { "wipe", "[--yes]", "destroy every sandbox", NULL, sandbox_top_commands },
-        { "stats", "[--no-stream]", "live resource usage of all workspaces", NULL, info_commands },
-        { "rootfs", "export|import|fetch", "manage cached root filesystems", NULL, rootfs_commands },
-        { "workspace", "<command>", "manage workspaces", NULL, workspace_commands },
-        { "snapshot", "create|list|restore|export|import", "checkpoint and roll back workspaces", NULL, snapshot_commands },
-        { "auth", "login|list|logout", "manage provider tokens", NULL, auth_commands },
-        { "policy", "show|default|allow|deny|clear", "control who may do what", NULL, policy_commands },
-        { "registry", "repair [--strict]", "fix the registry against the disk", NULL, registry_commands },
-        {},
-};
+/* ---- legacy groups: their own dispatch, until they have tables ---- */
 
-static void print_version(void)
+static const Command *find_legacy(const Command *table, const char *name)
 {
-        printf("enclave %s\n", ENCLAVE_VERSION);
-}
-
-static void print_main_help(FILE *out)
-{
-        fputs("Usage: enclave [GLOBAL OPTIONS] <command> [ARGS]\n\n"
-              "Isolated workspaces that share one prepared root filesystem.\n\n"
-              "Global options:\n"
-              "  --config PATH   config file (default: $ENCLAVE_CONFIG, then the usual places)\n"
-              "  --socket PATH   daemon socket (default: $ENCLAVE_SOCKET or /run/enclave/manager.sock)\n"
-              "  --json          machine-readable output\n"
-              "  --no-color      no colour in output\n"
-              "  -q, --quiet     print only errors\n"
-              "  -h, --help      this help; 'enclave <command> --help' for a command\n"
-              "  --version       print the version\n\n"
-              "Commands:\n",
-              out);
-        for (const Command *c = top_commands; c->name; c++)
-                fprintf(out, "  %-10s %-34s %s\n", c->name, c->args, c->summary);
-        fputs("\nEnvironment: ENCLAVE_CONFIG, ENCLAVE_SOCKET, ENCLAVE_LOG (error|warn|info|debug).\n", out);
+        for (const Command *c = table; c->name; c++)
+                if (streq(c->name, name))
+                        return c;
+        return NULL;
 }
 
 void cli_print_help(const char *prefix, const Command *table, FILE *out)
@@ -70,14 +24,6 @@ void cli_print_help(const char *prefix, const Command *table, FILE *out)
                         continue;
                 fprintf(out, "  %-12s %-44s %s\n", c->name, c->args ? c->args : "", c->summary);
         }
-}
-
-static const Command *find_command(const Command *table, const char *name)
-{
-        for (const Command *c = table; c->name; c++)
-                if (streq(c->name, name))
-                        return c;
-        return NULL;
 }
 
 static const char *suggest(const Command *table, const char *name)
@@ -96,7 +42,7 @@ int cli_dispatch(Cli *cli, const char *prefix, const Command *table, int argc, c
                 cli_print_help(prefix, table, argc < 1 ? stderr : stdout);
                 return argc < 1 ? EXIT_USAGE : EXIT_OK;
         }
-        const Command *c = find_command(table, argv[0]);
+        const Command *c = find_legacy(table, argv[0]);
         if (!c) {
                 const char *s = suggest(table, argv[0]);
                 if (s)
@@ -105,38 +51,92 @@ int cli_dispatch(Cli *cli, const char *prefix, const Command *table, int argc, c
                 return cli_usage_error(cli, "unknown command '%s %s'; see 'enclave %s --help'",
                                        prefix, argv[0], prefix);
         }
-        free(cli->command);
-        if (asprintf(&cli->command, "%s %s", prefix, c->name) < 0)
-                cli->command = NULL;
-        if (c->sub && !c->run) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s %s", prefix, c->name) < 0)
-                        return EXIT_FAIL;
-                return cli_dispatch(cli, p, c->sub, argc - 1, argv + 1);
-        }
+        static char command[128];
+        if (snprintf(command, sizeof command, "%s %s", prefix, c->name) >= (int) sizeof command)
+                return cli_usage_error(cli, "command name too long");
+        cli->command = command;
+        if (c->sub && !c->run)
+                return cli_dispatch(cli, command, c->sub, argc - 1, argv + 1);
         return c->run(cli, argc, argv);
+}
+
+#define LEGACY_GROUP(fn, prefix, table)                                 \
+        static int fn(Cli *cli, int argc, char **argv)                  \
+        {                                                               \
+                return cli_dispatch(cli, prefix, table, argc - 1, argv + 1); \
+        }
+LEGACY_GROUP(legacy_daemon, "daemon", daemon_commands)
+LEGACY_GROUP(legacy_rootfs, "rootfs", rootfs_commands)
+LEGACY_GROUP(legacy_workspace, "workspace", workspace_commands)
+LEGACY_GROUP(legacy_snapshot, "snapshot", snapshot_commands)
+LEGACY_GROUP(legacy_auth, "auth", auth_commands)
+LEGACY_GROUP(legacy_policy, "policy", policy_commands)
+
+static int legacy_sandbox(Cli *cli, int argc, char **argv)
+{
+        const Command *c = find_legacy(sandbox_top_commands, argv[0]);
+        cli->command = c->name;
+        return c->run(cli, argc, argv);
+}
+
+#define LEGACY(var, n, s, fn) static const CliCommand var = { n, s, .run_legacy = fn }
+LEGACY(top_create, "create", "create a sandbox", legacy_sandbox);
+LEGACY(top_start, "start", "start a sandbox", legacy_sandbox);
+LEGACY(top_stop, "stop", "stop a sandbox and its workspaces", legacy_sandbox);
+LEGACY(top_destroy, "destroy", "destroy a sandbox and everything in it", legacy_sandbox);
+LEGACY(top_status, "status", "show a sandbox", legacy_sandbox);
+LEGACY(top_remove, "remove", "remove a sandbox's registry entry and files", legacy_sandbox);
+LEGACY(top_list, "list", "list sandboxes", legacy_sandbox);
+LEGACY(top_wipe, "wipe", "destroy every sandbox", legacy_sandbox);
+LEGACY(top_daemon, "daemon", "control the Enclave daemon", legacy_daemon);
+LEGACY(top_rootfs, "rootfs", "manage cached root filesystems", legacy_rootfs);
+LEGACY(top_workspace, "workspace", "manage workspaces", legacy_workspace);
+LEGACY(top_snapshot, "snapshot", "checkpoint and roll back workspaces", legacy_snapshot);
+LEGACY(top_auth, "auth", "manage provider tokens", legacy_auth);
+LEGACY(top_policy, "policy", "control who may do what", legacy_policy);
+
+/* ---- the tree ---- */
+
+static const CliCommand *const top_commands[] = {
+        &cli_cmd_init, &cli_cmd_validate, &cli_cmd_up, &cli_cmd_down, &cli_cmd_restart, &cli_cmd_ps,
+        &top_daemon, &cli_cmd_ping, &cli_cmd_health, &cli_cmd_doctor, &cli_cmd_version,
+        &top_create, &top_start, &top_stop, &top_destroy, &top_status, &top_remove, &top_list, &top_wipe,
+        &cli_cmd_stats, &top_rootfs, &top_workspace, &top_snapshot, &top_auth, &top_policy,
+        &cli_group_registry, NULL,
+};
+
+const CliCommand cli_root = {
+        "enclave", "isolated workspaces that share one prepared root filesystem",
+        "Isolated workspaces that share one prepared root filesystem.",
+        .sub = top_commands,
+};
+
+/* ---- messages ---- */
+
+static int vfail(int code, const char *fmt, va_list ap)
+{
+        fputs("enclave: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        return code;
 }
 
 int cli_fail(Cli *cli, const char *fmt, ...)
 {
         va_list ap;
-        fputs("enclave: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        int r = vfail(EXIT_FAIL, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
-        return EXIT_FAIL;
+        return r;
 }
 
 int cli_usage_error(Cli *cli, const char *fmt, ...)
 {
         va_list ap;
-        fputs("enclave: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        int r = vfail(EXIT_USAGE, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
-        return EXIT_USAGE;
+        return r;
 }
 
 int cli_fail_error(Cli *cli, const Error *err)
@@ -144,88 +144,61 @@ int cli_fail_error(Cli *cli, const Error *err)
         return cli_fail(cli, "%s", error_msg(err));
 }
 
-int cli_not_built(Cli *cli, int argc, char **argv)
-{
-        return cli_fail(cli, "'%s' is not built yet in enclave %s; see docs/status.md for what works today",
-                        cli->command ? cli->command : argv[0], ENCLAVE_VERSION);
-}
+/* ---- main ---- */
 
-/* Top-level commands live in group tables (e.g. "create" in
- * sandbox_top_commands): dispatch to the entry with the same name. */
-static int run_top(Cli *cli, const Command *top, int argc, char **argv)
+static void apply_globals(Cli *cli, const CliArgs *a)
 {
-        if (!top->sub)
-                return top->run(cli, argc, argv);
-        const Command *c = find_command(top->sub, top->name);
-        if (c && c->run) {
-                free(cli->command);
-                cli->command = strdup(top->name);
-                return c->run(cli, argc, argv);
+        for (size_t i = 0; i < a->n_values; i++) {
+                const CliValue *v = &a->values[i];
+                if (!cli_option_is_global(v->opt))
+                        continue;
+                const char *n = v->opt->name;
+                if (streq(n, "config"))
+                        cli->config_path = v->value;
+                else if (streq(n, "socket"))
+                        cli->socket_path = v->value;
+                else if (streq(n, "json"))
+                        cli->json = true;
+                else if (streq(n, "no-color"))
+                        cli->no_color = true;
+                else if (streq(n, "quiet"))
+                        cli->quiet = true;
         }
-        return cli_dispatch(cli, top->name, top->sub, argc - 1, argv + 1);
+        if (cli->quiet && !getenv("ENCLAVE_LOG"))
+                log_set_level(LOG_LEVEL_ERROR);
+        cli->color = !cli->no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO);
 }
 
 int cli_main(int argc, char **argv)
 {
-        static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "socket", required_argument, NULL, 's' },
-                { "json", no_argument, NULL, 'j' },
-                { "no-color", no_argument, NULL, 'C' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },
-                {},
-        };
         Cli cli = {
                 .config_path = getenv("ENCLAVE_CONFIG"),
                 .socket_path = getenv("ENCLAVE_SOCKET"),
         };
         log_setup(LOG_LEVEL_WARN);
 
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+qh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'c': cli.config_path = optarg; break;
-                case 's': cli.socket_path = optarg; break;
-                case 'j': cli.json = true; break;
-                case 'C': cli.no_color = true; break;
-                case 'q':
-                        cli.quiet = true;
-                        if (!getenv("ENCLAVE_LOG"))
-                                log_set_level(LOG_LEVEL_ERROR);
-                        break;
-                case 'h': print_main_help(stdout); return EXIT_OK;
-                case 'V': print_version(); return EXIT_OK;
-                default:
-                        return cli_usage_error(&cli, "unknown global option '%s'; see 'enclave --help'",
-                                               argv[optind - 1]);
-                }
+        CliArgs a;
+        _cleanup_error_ Error err = ERROR_INIT;
+        int r = cli_parse(&cli_root, argc, argv, &a, &err);
+        apply_globals(&cli, &a);
+        cli.command = a.depth > 1 ? a.name + strlen("enclave ") : NULL;
+        if (r < 0) {
+                fprintf(stderr, "enclave: %s\n", error_msg(&err));
+                return a.cmd->flags & CLI_CMD_EXIT_125 ? EXIT_ENCLAVE : EXIT_USAGE;
         }
-        cli.color = !cli.no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO);
-
-        argc -= optind;
-        argv += optind;
-        if (argc < 1) {
-                print_main_help(stderr);
-                return EXIT_USAGE;
-        }
-        if (streq(argv[0], "help")) {
-                print_main_help(stdout);
+        if (a.legacy_argv)
+                return a.cmd->run_legacy(&cli, a.legacy_argc, a.legacy_argv);
+        if (a.version) {
+                printf("enclave %s\n", ENCLAVE_VERSION);
                 return EXIT_OK;
         }
-
-        const Command *top = find_command(top_commands, argv[0]);
-        int r;
-        if (!top) {
-                const char *s = suggest(top_commands, argv[0]);
-                if (s)
-                        r = cli_usage_error(&cli, "unknown command '%s'; did you mean '%s'?", argv[0], s);
-                else
-                        r = cli_usage_error(&cli, "unknown command '%s'; see 'enclave --help'", argv[0]);
-        } else
-                r = run_top(&cli, top, argc, argv);
-        free(cli.command);
-        return r;
+        if (a.help) {
+                cli_print_command_help(&a, stdout);
+                return EXIT_OK;
+        }
+        if (cli_is_group(a.cmd)) {
+                cli_print_command_help(&a, stderr);
+                return EXIT_USAGE;
+        }
+        return a.cmd->run(&cli, &a);
 }

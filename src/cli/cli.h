@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/error.h"
+#include "cli/command.h"
 
 /* Exit codes used by every command. */
 enum {
@@ -12,15 +13,15 @@ enum {
         EXIT_ENCLAVE = 125, /* exec: Enclave itself failed */
 };
 
-typedef struct Cli {
+struct Cli {
         const char *config_path; /* --config / ENCLAVE_CONFIG */
         const char *socket_path; /* --socket / ENCLAVE_SOCKET */
         bool json;
         bool no_color;
         bool quiet;
         bool color;      /* resolved: stdout is a terminal and colour allowed */
-        char *command;   /* "workspace create", for messages */
-} Cli;
+        const char *command; /* "workspace create", for messages */
+};
 
 typedef struct Command Command;
 struct Command {
@@ -32,7 +33,7 @@ struct Command {
         bool hidden;         /* aliases kept out of help */
 };
 
-/* Tables defined by the command files. */
+/* Legacy tables, until every group runs from a CliCommand table. */
 extern const Command daemon_commands[];
 extern const Command sandbox_top_commands[];
 extern const Command workspace_commands[];
@@ -41,12 +42,16 @@ extern const Command rootfs_commands[];
 extern const Command snapshot_commands[];
 extern const Command auth_commands[];
 extern const Command policy_commands[];
-extern const Command registry_commands[];
-extern const Command project_commands[];
-extern const Command config_commands[];
-extern const Command info_commands[];
 
 int cli_main(int argc, char **argv);
+
+/* The command tree (cli.c) and the groups and commands the command
+ * files define. */
+extern const CliCommand cli_root;
+extern const CliCommand cli_cmd_init, cli_cmd_validate;
+extern const CliCommand cli_cmd_up, cli_cmd_down, cli_cmd_restart, cli_cmd_ps;
+extern const CliCommand cli_cmd_ping, cli_cmd_health, cli_cmd_doctor, cli_cmd_version, cli_cmd_stats;
+extern const CliCommand cli_group_registry;
 
 /* Run a subcommand from table (argv[0] is the subcommand name). */
 int cli_dispatch(Cli *cli, const char *prefix, const Command *table, int argc, char **argv);
@@ -65,5 +70,3 @@ int cli_fail_error(Cli *cli, const Error *err);
 struct DaemonOptions;
 extern int (*cli_daemon_run)(const struct DaemonOptions *opts, Error *err);
 
-/* Handler for commands whose implementation has not landed yet. */
-int cli_not_built(Cli *cli, int argc, char **argv);

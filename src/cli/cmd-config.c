@@ -101,25 +101,8 @@ static void default_sandbox_name(char *buf, size_t size)
                 snprintf(buf, size, "%s", INIT_DEFAULT_NAME);
 }
 
-static bool wants_help(int argc, char **argv)
+static int cmd_init(Cli *cli, const CliArgs *a)
 {
-        for (int i = 1; i < argc; i++)
-                if (streq(argv[i], "--help") || streq(argv[i], "-h"))
-                        return true;
-        return false;
-}
-
-static int cmd_init(Cli *cli, int argc, char **argv)
-{
-        if (wants_help(argc, argv)) {
-                printf("Usage: enclave init\n\n"
-                       "Write a commented Enclavefile scaffold into the current directory.\n"
-                       "An existing Enclavefile is never overwritten.\n");
-                return EXIT_OK;
-        }
-        if (argc > 1)
-                return cli_usage_error(cli, "'init' takes no arguments; it writes ./%s", ENCLAVEFILE_NAME);
-
         char name[64];
         default_sandbox_name(name, sizeof name);
         _cleanup_free_ char *text = NULL;
@@ -190,30 +173,9 @@ static int report_problems(Cli *cli, const char *path, const Diagnostics *diag)
         return cli_fail(cli, "%s: %zu problem%s found", path, n, n == 1 ? "" : "s");
 }
 
-static int cmd_validate(Cli *cli, int argc, char **argv)
+static int cmd_validate(Cli *cli, const CliArgs *a)
 {
-        const char *path = NULL;
-        bool only_args = false;
-
-        for (int i = 1; i < argc; i++) {
-                if (!only_args && streq(argv[i], "--")) {
-                        only_args = true;
-                } else if (!only_args && (streq(argv[i], "--help") || streq(argv[i], "-h"))) {
-                        printf("Usage: enclave validate [FILE]\n\n"
-                               "Check an Enclavefile (default ./%s) without a daemon and print the\n"
-                               "resolved configuration with defaults filled in (--json for JSON).\n"
-                               "Every problem is listed as FILE:LINE:COL: message; exit status 1.\n",
-                               ENCLAVEFILE_NAME);
-                        return EXIT_OK;
-                } else if (!only_args && argv[i][0] == '-' && argv[i][1]) {
-                        return cli_usage_error(cli, "unknown option '%s' for 'validate'; see 'enclave validate --help'",
-                                               argv[i]);
-                } else if (path) {
-                        return cli_usage_error(cli, "'validate' takes one file, got '%s' and '%s'", path, argv[i]);
-                } else
-                        path = argv[i];
-        }
-
+        const char *path = cli_arg(a, "FILE");
         bool default_path = !path;
         if (default_path)
                 path = ENCLAVEFILE_NAME;
@@ -249,8 +211,22 @@ static int cmd_validate(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-const Command config_commands[] = {
-        { "init", "", "write a commented Enclavefile scaffold here", cmd_init },
-        { "validate", "[FILE]", "check an Enclavefile and print the resolved configuration", cmd_validate },
+const CliCommand cli_cmd_init = {
+        "init", "write a commented Enclavefile scaffold here",
+        "Writes a commented Enclavefile scaffold into the current directory, with the\n"
+        "sandbox named after the directory. An existing Enclavefile is never overwritten.",
+        .run = cmd_init,
+};
+
+static const CliArg validate_args[] = {
+        { "FILE", CLI_ARG_OPTIONAL, CLI_COMPLETE_FILE },
         {},
+};
+
+const CliCommand cli_cmd_validate = {
+        "validate", "check an Enclavefile and print the resolved configuration",
+        "Checks an Enclavefile (default ./Enclavefile) without a daemon and prints the\n"
+        "resolved configuration with defaults filled in (--json for JSON). Every problem\n"
+        "is listed as FILE:LINE:COL: message; the exit status is then 1.",
+        NULL, validate_args, .run = cmd_validate,
 };

@@ -1,5 +1,6 @@
-/* enclave doctor [--json] (cmd-doctor.h). */
-#include "cli/cmd-doctor.h"
+/* enclave doctor [--json]: the daemon's checklist of the host and the
+ * state (docs/doctor.md). Exits 1 when something needs fixing. */
+#include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "base/str.h"
@@ -54,20 +55,8 @@ static void print_report(const Cli *cli, json_t *res)
                 printf("\nno problems, %lld warning(s)\n", warnings);
 }
 
-int cmd_doctor(Cli *cli, int argc, char **argv)
+static int cmd_doctor(Cli *cli, const CliArgs *a)
 {
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--json"))
-                        cli->json = true;
-                else if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
-                        printf("Usage: enclave doctor [--json]\n\nCheck the host's kernel features, cgroups, firewall, "
-                               "subordinate ids, tools and LSM setup, and whether the registry agrees with the disk, "
-                               "the mount table, the bridge, the cgroups and the processes. Exits 1 when something "
-                               "needs fixing; 'enclave registry repair [--strict]' fixes the state problems.\n");
-                        return EXIT_OK;
-                } else
-                        return cli_usage_error(cli, "unexpected argument '%s'; usage: enclave doctor [--json]", argv[i]);
-        }
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_client_ Client *c = NULL;
         if (client_open(cli, &c, &err) < 0)
@@ -83,3 +72,12 @@ int cmd_doctor(Cli *cli, int argc, char **argv)
         json_decref(res);
         return ok ? EXIT_OK : EXIT_FAIL;
 }
+
+const CliCommand cli_cmd_doctor = {
+        "doctor", "check the host and the state for problems",
+        "Checks the host's kernel features, cgroups, firewall, subordinate ids, tools and\n"
+        "LSM setup, and whether the registry agrees with the disk, the mount table, the\n"
+        "bridge, the cgroups and the processes. Exits 1 when something needs fixing;\n"
+        "'enclave registry repair [--strict]' fixes the state problems.",
+        .run = cmd_doctor,
+};

@@ -1,7 +1,5 @@
-/* enclave ping | health | version (doctor and stats come later). */
+/* enclave ping | health | version */
 #include "cli/cli.h"
-#include "cli/cmd-doctor.h"
-#include "cli/cmd-stats.h"
 #include "cli/client.h"
 #include "cli/output.h"
 
@@ -14,10 +12,8 @@ static double elapsed_ms(const struct timespec *a)
         return (double) (b.tv_sec - a->tv_sec) * 1e3 + (double) (b.tv_nsec - a->tv_nsec) / 1e6;
 }
 
-static int cmd_ping(Cli *cli, int argc, char **argv)
+static int cmd_ping(Cli *cli, const CliArgs *a)
 {
-        if (argc > 1)
-                return cli_usage_error(cli, "'ping' takes no arguments");
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_client_ Client *c = NULL;
         if (client_open(cli, &c, &err) < 0)
@@ -80,10 +76,8 @@ static void print_health(json_t *h)
                member_int(h, "server", "long_actions"));
 }
 
-static int cmd_health(Cli *cli, int argc, char **argv)
+static int cmd_health(Cli *cli, const CliArgs *a)
 {
-        if (argc > 1)
-                return cli_usage_error(cli, "'health' takes no arguments");
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_client_ Client *c = NULL;
         if (client_open(cli, &c, &err) < 0)
@@ -100,17 +94,32 @@ static int cmd_health(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-static int cmd_version(Cli *cli, int argc, char **argv)
+static int cmd_version(Cli *cli, const CliArgs *a)
 {
+        if (cli->json) {
+                json_t *v = json_pack("{s:s}", "version", ENCLAVE_VERSION);
+                int r = v ? json_print(v, stdout) : -ENOMEM;
+                json_decref(v);
+                return r < 0 ? cli_fail(cli, "out of memory") : EXIT_OK;
+        }
         printf("enclave %s\n", ENCLAVE_VERSION);
         return EXIT_OK;
 }
 
-const Command info_commands[] = {
-        { "ping", "", "check that the daemon answers", cmd_ping },
-        { "health", "", "show daemon health and host capabilities", cmd_health },
-        { "doctor", "[--json]", "check the host and the state for problems", cmd_doctor },
-        { "version", "", "print the version", cmd_version },
-        { "stats", "[--no-stream]", "live resource usage of all workspaces", cmd_stats },
-        {},
+const CliCommand cli_cmd_ping = {
+        "ping", "check that the daemon answers",
+        "Sends one request to the daemon and prints its version, pid and the round trip time.",
+        .run = cmd_ping,
+};
+
+const CliCommand cli_cmd_health = {
+        "health", "show daemon health and host capabilities",
+        "Shows the daemon's pid, uptime, socket, configuration, state directory, registry,\n"
+        "object counts, cgroup layout, firewall backend and network.",
+        .run = cmd_health,
+};
+
+const CliCommand cli_cmd_version = {
+        "version", "print the version",
+        .run = cmd_version,
 };

@@ -20,32 +20,11 @@
 typedef struct ProjectArgs {
         bool rebuild;
         bool remove_orphans;
-        bool local;
-        bool project;
 } ProjectArgs;
 
-typedef struct ProjectFlag {
-        const char *name;
-        size_t offset;
-} ProjectFlag;
-
-static int parse_flags(Cli *cli, int argc, char **argv, const ProjectFlag *flags, const char *usage,
-                       const char *help, ProjectArgs *ret)
+static ProjectArgs project_args(const CliArgs *a)
 {
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
-                        printf("Usage: enclave %s\n\n%s", usage, help);
-                        return 1;
-                }
-                const ProjectFlag *f = flags;
-                while (f->name && !streq(f->name, argv[i]))
-                        f++;
-                if (!f->name)
-                        return cli_usage_error(cli, "unknown argument '%s' for '%s'; usage: enclave %s", argv[i],
-                                               argv[0], usage);
-                *(bool *) ((char *) ret + f->offset) = true;
-        }
-        return 0;
+        return (ProjectArgs) { cli_arg_flag(a, "rebuild"), cli_arg_flag(a, "remove-orphans") };
 }
 
 /* ---- the Enclavefile ---- */
@@ -180,23 +159,10 @@ static int run_up(Cli *cli, const ProjectArgs *a)
         return EXIT_OK;
 }
 
-static int cmd_up(Cli *cli, int argc, char **argv)
+static int cmd_up(Cli *cli, const CliArgs *a)
 {
-        static const ProjectFlag flags[] = {
-                { "--rebuild", offsetof(ProjectArgs, rebuild) },
-                { "--remove-orphans", offsetof(ProjectArgs, remove_orphans) },
-                {},
-        };
-        ProjectArgs a = {};
-        int r = parse_flags(cli, argc, argv, flags, "up [--rebuild] [--remove-orphans]",
-                            "Create and start everything ./Enclavefile declares: the sandbox (created when missing),\n"
-                            "its setup (run again only when the setup list changed), and its workspaces\n"
-                            "(created when missing, updated and restarted when their definition changed,\n"
-                            "started when stopped). Running it again on an unchanged file changes nothing.\n\n"
-                            "  --rebuild          destroy the sandbox and its workspaces and create them again\n"
-                            "  --remove-orphans   destroy workspaces of the sandbox the file no longer declares\n",
-                            &a);
-        return r != 0 ? (r > 0 ? EXIT_OK : r) : run_up(cli, &a);
+        ProjectArgs p = project_args(a);
+        return run_up(cli, &p);
 }
 
 /* ---- down ---- */
@@ -229,31 +195,16 @@ static int run_down(Cli *cli)
         return EXIT_OK;
 }
 
-static int cmd_down(Cli *cli, int argc, char **argv)
+static int cmd_down(Cli *cli, const CliArgs *a)
 {
-        static const ProjectFlag flags[] = { {} };
-        ProjectArgs a = {};
-        int r = parse_flags(cli, argc, argv, flags, "down",
-                            "Stop every workspace of ./Enclavefile's sandbox (all at once), then the sandbox.\n"
-                            "Nothing is removed: 'enclave up' starts them again.\n",
-                            &a);
-        return r != 0 ? (r > 0 ? EXIT_OK : r) : run_down(cli);
+        return run_down(cli);
 }
 
-static int cmd_restart(Cli *cli, int argc, char **argv)
+static int cmd_restart(Cli *cli, const CliArgs *a)
 {
-        static const ProjectFlag flags[] = {
-                { "--rebuild", offsetof(ProjectArgs, rebuild) },
-                { "--remove-orphans", offsetof(ProjectArgs, remove_orphans) },
-                {},
-        };
-        ProjectArgs a = {};
-        int r = parse_flags(cli, argc, argv, flags, "restart [--rebuild] [--remove-orphans]",
-                            "'enclave down', then 'enclave up' with the same options.\n", &a);
-        if (r != 0)
-                return r > 0 ? EXIT_OK : r;
-        r = run_down(cli);
-        return r != EXIT_OK ? r : run_up(cli, &a);
+        ProjectArgs p = project_args(a);
+        int r = run_down(cli);
+        return r != EXIT_OK ? r : run_up(cli, &p);
 }
 
 /* ---- ps ---- */
@@ -282,22 +233,12 @@ static int print_processes(Cli *cli, json_t *procs)
         return table_print(t, cli, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-static int cmd_ps(Cli *cli, int argc, char **argv)
+static int cmd_ps(Cli *cli, const CliArgs *args)
 {
-        static const ProjectFlag flags[] = {
-                { "--local", offsetof(ProjectArgs, local) },
-                { "--project", offsetof(ProjectArgs, project) },
-                {},
-        };
-        ProjectArgs a = {};
-        int r = parse_flags(cli, argc, argv, flags, "ps [--local|--project]",
-                            "List the processes of running workspaces: SANDBOX WORKSPACE PID (host pid) USER (as\n"
-                            "seen inside the workspace) CMD.\n\n"
-                            "  --local     only the workspaces ./Enclavefile declares\n"
-                            "  --project   every workspace of ./Enclavefile's sandbox, declared or not\n",
-                            &a);
-        if (r != 0)
-                return r > 0 ? EXIT_OK : r;
+        struct {
+                bool local, project;
+        } a = { cli_arg_flag(args, "local"), cli_arg_flag(args, "project") };
+        int r;
         if (a.local && a.project)
                 return cli_usage_error(cli, "'ps' takes --local or --project, not both");
 
@@ -330,10 +271,44 @@ static int cmd_ps(Cli *cli, int argc, char **argv)
         return r;
 }
 
-const Command project_commands[] = {
-        { "up", "[--rebuild] [--remove-orphans]", "create and start everything the Enclavefile declares", cmd_up },
-        { "down", "", "stop the Enclavefile's workspaces, then its sandbox", cmd_down },
-        { "restart", "[--rebuild]", "down, then up", cmd_restart },
-        { "ps", "[--local|--project]", "list workspace processes", cmd_ps },
+static const CliOption up_options[] = {
+        { "rebuild", 0, NULL, "destroy the sandbox and its workspaces and create them again" },
+        { "remove-orphans", 0, NULL, "destroy workspaces of the sandbox the file no longer declares" },
         {},
+};
+
+const CliCommand cli_cmd_up = {
+        "up", "create and start everything the Enclavefile declares",
+        "Creates and starts everything ./Enclavefile declares: the sandbox (created when\n"
+        "missing), its setup (run again only when the setup list changed), and its\n"
+        "workspaces (created when missing, updated and restarted when their definition\n"
+        "changed, started when stopped). Running it again on an unchanged file changes\n"
+        "nothing.",
+        up_options, .run = cmd_up,
+};
+
+const CliCommand cli_cmd_down = {
+        "down", "stop the Enclavefile's workspaces, then its sandbox",
+        "Stops every workspace of ./Enclavefile's sandbox (all at once), then the sandbox.\n"
+        "Nothing is removed: 'enclave up' starts them again.",
+        .run = cmd_down,
+};
+
+const CliCommand cli_cmd_restart = {
+        "restart", "down, then up",
+        "'enclave down', then 'enclave up' with the same options.",
+        up_options, .run = cmd_restart,
+};
+
+static const CliOption ps_options[] = {
+        { "local", 0, NULL, "only the workspaces ./Enclavefile declares" },
+        { "project", 0, NULL, "every workspace of ./Enclavefile's sandbox, declared or not" },
+        {},
+};
+
+const CliCommand cli_cmd_ps = {
+        "ps", "list workspace processes",
+        "Lists the processes of running workspaces: SANDBOX WORKSPACE PID (host pid) USER\n"
+        "(as seen inside the workspace) CMD.",
+        ps_options, .run = cmd_ps,
 };

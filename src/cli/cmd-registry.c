@@ -5,24 +5,9 @@
 #include "cli/output.h"
 #include "base/str.h"
 
-static int cmd_repair(Cli *cli, int argc, char **argv)
+static int cmd_repair(Cli *cli, const CliArgs *a)
 {
-        bool strict = false;
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--strict"))
-                        strict = true;
-                else if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
-                        printf("Usage: enclave registry repair [--strict]\n\nFix what 'enclave doctor' finds: "
-                               "workspaces marked running whose process is gone are cleaned up and marked stopped; "
-                               "stale veths, addresses, firewall entries and empty cgroups go; directories without "
-                               "a registry row are removed; snapshot rows are made to match the snapshots. --strict "
-                               "also deletes rows whose directories are gone, detaches mounts left under the state "
-                               "dir and kills what runs in stale cgroups.\n");
-                        return EXIT_OK;
-                } else
-                        return cli_usage_error(cli, "unexpected argument '%s'; usage: enclave registry repair "
-                                               "[--strict]", argv[i]);
-        }
+        bool strict = cli_arg_flag(a, "strict");
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_client_ Client *c = NULL;
         if (client_open(cli, &c, &err) < 0)
@@ -49,7 +34,22 @@ static int cmd_repair(Cli *cli, int argc, char **argv)
         return n_left ? EXIT_FAIL : EXIT_OK;
 }
 
-const Command registry_commands[] = {
-        { "repair", "[--strict]", "fix registry rows and on-disk state that disagree", cmd_repair },
+static const CliOption repair_options[] = {
+        { "strict", 0, NULL, "also delete rows whose directories are gone, detach mounts left under the state "
+          "dir and kill what runs in stale cgroups" },
         {},
+};
+
+static const CliCommand repair = {
+        "repair", "fix registry rows and on-disk state that disagree",
+        "Fixes what 'enclave doctor' finds: workspaces marked running whose process is gone\n"
+        "are cleaned up and marked stopped; stale veths, addresses, firewall entries and\n"
+        "empty cgroups go; directories without a registry row are removed; snapshot rows\n"
+        "are made to match the snapshots. Exits 1 when something was left.",
+        repair_options, .run = cmd_repair,
+};
+
+const CliCommand cli_group_registry = {
+        "registry", "fix the registry against the disk",
+        .sub = (const CliCommand *const[]) { &repair, NULL },
 };

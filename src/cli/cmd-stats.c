@@ -1,4 +1,7 @@
-/* enclave stats (cmd-stats.h).
+/* enclave stats [--no-stream] [--json]: resource usage of every running
+ * workspace (SPEC §5) from the daemon's `daemon.stats`. On a terminal
+ * the table is redrawn in place once a second until Ctrl-C; otherwise
+ * (or with --no-stream / --json) one sample is printed.
  *
  * The daemon keeps the previous sample of every running workspace and
  * computes CPU % from it (actions-stats.c), so one request is a
@@ -11,7 +14,7 @@
  * stale rows. The cursor is hidden meanwhile; the ending signals
  * (Ctrl-C, Ctrl-\, SIGTERM, SIGHUP) are taken through a signalfd, so the
  * cursor is always shown again before the command exits. */
-#include "cli/cmd-stats.h"
+#include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "base/str.h"
@@ -34,27 +37,19 @@
 #define ANSI_ERASE_LINE "\033[K"
 #define ANSI_ERASE_BELOW "\033[J"
 
-static const char stats_usage[] = "enclave stats [--no-stream] [--json]";
-
-static const char stats_help[] =
-        "Usage: enclave stats [--no-stream] [--json]\n"
-        "\n"
+static const char stats_description[] =
         "Resource usage of every running workspace. On a terminal the table is redrawn\n"
         "once a second until Ctrl-C; when stdout is not a terminal, or with --no-stream,\n"
         "one sample is printed. --json prints one sample as a JSON array with the raw\n"
         "numbers (bytes; null = no limit).\n"
         "\n"
-        "CPU %        share of the whole machine since the previous sample (the daemon keeps\n"
-        "             one per workspace: the last refresh, or the workspace's start)\n"
-        "MEM USAGE / LIMIT, MEM %   memory without reclaimable page cache, of the\n"
-        "             workspace's own limit ('-' when it has none)\n"
-        "NET RX / TX  bytes on the workspace's network interfaces\n"
-        "BLOCK I/O    bytes read / written to block devices\n"
-        "PIDS, THREADS  processes and threads in the workspace\n";
-
-typedef struct StatsOpts {
-        bool no_stream;
-} StatsOpts;
+        "  CPU %        share of the whole machine since the previous sample (the daemon\n"
+        "               keeps one per workspace: the last refresh, or the workspace's start)\n"
+        "  MEM USAGE / LIMIT, MEM %   memory without reclaimable page cache, of the\n"
+        "               workspace's own limit ('-' when it has none)\n"
+        "  NET RX / TX  bytes on the workspace's network interfaces\n"
+        "  BLOCK I/O    bytes read / written to block devices\n"
+        "  PIDS, THREADS  processes and threads in the workspace";
 
 /* ---- formatting ---- */
 
@@ -325,34 +320,23 @@ static int live(Cli *cli, Client *c)
 
 /* ---- the command ---- */
 
-static int parse_args(Cli *cli, int argc, char **argv, StatsOpts *o)
+static int cmd_stats(Cli *cli, const CliArgs *a)
 {
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--no-stream"))
-                        o->no_stream = true;
-                else if (streq(argv[i], "--json"))
-                        cli->json = true;
-                else if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
-                        fputs(stats_help, stdout);
-                        return -1;
-                } else
-                        return cli_usage_error(cli, "unexpected argument '%s'; usage: %s", argv[i], stats_usage);
-        }
-        return 0;
-}
-
-int cmd_stats(Cli *cli, int argc, char **argv)
-{
-        StatsOpts o = {};
-        int r = parse_args(cli, argc, argv, &o);
-        if (r != 0)
-                return r < 0 ? EXIT_OK : r;
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_client_ Client *c = NULL;
         if (client_open(cli, &c, &err) < 0)
                 return cli_fail_error(cli, &err);
         client_set_timeout(c, STATS_CALL_TIMEOUT_MS);
-        if (o.no_stream || cli->json || !isatty(STDOUT_FILENO))
+        if (cli_arg_flag(a, "no-stream") || cli->json || !isatty(STDOUT_FILENO))
                 return print_once(cli, c);
         return live(cli, c);
 }
+
+static const CliOption stats_options[] = {
+        { "no-stream", 0, NULL, "print one sample and exit" },
+        {},
+};
+
+const CliCommand cli_cmd_stats = {
+        "stats", "live resource usage of all workspaces", stats_description, stats_options, .run = cmd_stats,
+};

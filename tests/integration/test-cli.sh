@@ -18,4 +18,15 @@ for sub in create start stop destroy status remove list wipe enter exec run port
         contains "workspace --help lists '$sub'" "$out" "  $sub "
 done
 ok "port group has help" "$ENCLAVE" workspace port --help
+
+# Global options anywhere on the line (issue 19 item 2).
+is "version --json" "$("$ENCLAVE" version --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')" \
+        "$("$ENCLAVE" --version | cut -d' ' -f2)"
+is "--json before and after the command agree" "$("$ENCLAVE" --json version)" "$("$ENCLAVE" version --json)"
+contains "--help after a command's arguments" "$("$ENCLAVE" validate x --help)" "Usage: enclave validate"
+contains "help COMMAND" "$("$ENCLAVE" help registry repair)" "--strict"
+out=$("$ENCLAVE" registry repair --strcit 2>&1); rc=$?
+is "an unknown option exits 2" "$rc" 2
+contains "and suggests the closest one" "$out" "did you mean '--strict'?"
+"$ENCLAVE" workspace >/dev/null 2>&1; is "a group without a command exits 2" "$?" 2
 done_testing
