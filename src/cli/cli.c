@@ -65,43 +65,23 @@ int cli_dispatch(Cli *cli, const char *prefix, const Command *table, int argc, c
         {                                                               \
                 return cli_dispatch(cli, prefix, table, argc - 1, argv + 1); \
         }
-LEGACY_GROUP(legacy_daemon, "daemon", daemon_commands)
 LEGACY_GROUP(legacy_rootfs, "rootfs", rootfs_commands)
 LEGACY_GROUP(legacy_workspace, "workspace", workspace_commands)
 LEGACY_GROUP(legacy_snapshot, "snapshot", snapshot_commands)
-LEGACY_GROUP(legacy_auth, "auth", auth_commands)
-LEGACY_GROUP(legacy_policy, "policy", policy_commands)
-
-static int legacy_sandbox(Cli *cli, int argc, char **argv)
-{
-        const Command *c = find_legacy(sandbox_top_commands, argv[0]);
-        cli->command = c->name;
-        return c->run(cli, argc, argv);
-}
 
 #define LEGACY(var, n, s, fn) static const CliCommand var = { n, s, .run_legacy = fn }
-LEGACY(top_create, "create", "create a sandbox", legacy_sandbox);
-LEGACY(top_start, "start", "start a sandbox", legacy_sandbox);
-LEGACY(top_stop, "stop", "stop a sandbox and its workspaces", legacy_sandbox);
-LEGACY(top_destroy, "destroy", "destroy a sandbox and everything in it", legacy_sandbox);
-LEGACY(top_status, "status", "show a sandbox", legacy_sandbox);
-LEGACY(top_remove, "remove", "remove a sandbox's registry entry and files", legacy_sandbox);
-LEGACY(top_list, "list", "list sandboxes", legacy_sandbox);
-LEGACY(top_wipe, "wipe", "destroy every sandbox", legacy_sandbox);
-LEGACY(top_daemon, "daemon", "control the Enclave daemon", legacy_daemon);
 LEGACY(top_rootfs, "rootfs", "manage cached root filesystems", legacy_rootfs);
 LEGACY(top_workspace, "workspace", "manage workspaces", legacy_workspace);
 LEGACY(top_snapshot, "snapshot", "checkpoint and roll back workspaces", legacy_snapshot);
-LEGACY(top_auth, "auth", "manage provider tokens", legacy_auth);
-LEGACY(top_policy, "policy", "control who may do what", legacy_policy);
 
 /* ---- the tree ---- */
 
 static const CliCommand *const top_commands[] = {
         &cli_cmd_init, &cli_cmd_validate, &cli_cmd_up, &cli_cmd_down, &cli_cmd_restart, &cli_cmd_ps,
-        &top_daemon, &cli_cmd_ping, &cli_cmd_health, &cli_cmd_doctor, &cli_cmd_version,
-        &top_create, &top_start, &top_stop, &top_destroy, &top_status, &top_remove, &top_list, &top_wipe,
-        &cli_cmd_stats, &top_rootfs, &top_workspace, &top_snapshot, &top_auth, &top_policy,
+        &cli_group_daemon, &cli_cmd_ping, &cli_cmd_health, &cli_cmd_doctor, &cli_cmd_version,
+        &cli_cmd_create, &cli_cmd_start, &cli_cmd_stop, &cli_cmd_destroy, &cli_cmd_status, &cli_cmd_remove,
+        &cli_cmd_list, &cli_cmd_wipe, &cli_cmd_stats, &top_rootfs, &top_workspace, &top_snapshot,
+        &cli_group_auth, &cli_group_policy,
         &cli_group_registry, NULL,
 };
 
@@ -137,6 +117,19 @@ int cli_usage_error(Cli *cli, const char *fmt, ...)
         int r = vfail(EXIT_USAGE, fmt, ap);
         va_end(ap);
         return r;
+}
+
+int cli_arg_int(Cli *cli, const CliArgs *a, const char *name, int64_t min, int64_t max, int64_t *ret)
+{
+        const char *v = cli_arg_value(a, name);
+        if (!v)
+                return 0;
+        if (parse_int64(v, min, max, ret) < 0) {
+                cli_usage_error(cli, "--%s wants a whole number from %lld to %lld, got '%s'", name, (long long) min,
+                                (long long) max, v);
+                return -1;
+        }
+        return 1;
 }
 
 int cli_fail_error(Cli *cli, const Error *err)

@@ -34,14 +34,10 @@ struct Command {
 };
 
 /* Legacy tables, until every group runs from a CliCommand table. */
-extern const Command daemon_commands[];
-extern const Command sandbox_top_commands[];
 extern const Command workspace_commands[];
 extern const Command port_commands[];
 extern const Command rootfs_commands[];
 extern const Command snapshot_commands[];
-extern const Command auth_commands[];
-extern const Command policy_commands[];
 
 int cli_main(int argc, char **argv);
 
@@ -51,7 +47,9 @@ extern const CliCommand cli_root;
 extern const CliCommand cli_cmd_init, cli_cmd_validate;
 extern const CliCommand cli_cmd_up, cli_cmd_down, cli_cmd_restart, cli_cmd_ps;
 extern const CliCommand cli_cmd_ping, cli_cmd_health, cli_cmd_doctor, cli_cmd_version, cli_cmd_stats;
-extern const CliCommand cli_group_registry;
+extern const CliCommand cli_cmd_create, cli_cmd_start, cli_cmd_stop, cli_cmd_destroy, cli_cmd_status,
+        cli_cmd_remove, cli_cmd_list, cli_cmd_wipe;
+extern const CliCommand cli_group_registry, cli_group_policy, cli_group_auth, cli_group_daemon;
 
 /* Run a subcommand from table (argv[0] is the subcommand name). */
 int cli_dispatch(Cli *cli, const char *prefix, const Command *table, int argc, char **argv);
@@ -63,6 +61,10 @@ void cli_print_help(const char *prefix, const Command *table, FILE *out);
 int cli_fail(Cli *cli, const char *fmt, ...) _printf_(2, 3);
 /* Print a usage error with a hint; returns EXIT_USAGE. */
 int cli_usage_error(Cli *cli, const char *fmt, ...) _printf_(2, 3);
+/* An integer option in [min, max]: 1 with *ret set when given, 0 when
+ * not, -1 after printing a usage error for a bad value. */
+int cli_arg_int(Cli *cli, const CliArgs *a, const char *name, int64_t min, int64_t max, int64_t *ret);
+
 /* Print an Error with the command as context; returns EXIT_FAIL. */
 int cli_fail_error(Cli *cli, const Error *err);
 

@@ -43,23 +43,14 @@ static void json_wipe_on_free(void)
 
 /* ---- arguments ---- */
 
-static bool want_help(int argc, char **argv)
+/* The provider argument, known. */
+static int provider_argument(Cli *cli, const CliArgs *a, const char **ret)
 {
-        for (int i = 1; i < argc; i++)
-                if (streq(argv[i], "-h") || streq(argv[i], "--help"))
-                        return true;
-        return false;
-}
-
-/* Exactly one provider argument, known. */
-static int provider_argument(Cli *cli, int argc, char **argv, const char *usage, const char **ret)
-{
-        if (argc != 2 || argv[1][0] == '-')
-                return cli_usage_error(cli, "usage: enclave %s; providers: %s", usage, auth_providers_list());
         _cleanup_error_ Error err = ERROR_INIT;
-        if (auth_provider_check(argv[1], &err) < 0)
+        const char *p = cli_arg(a, "PROVIDER");
+        if (auth_provider_check(p, &err) < 0)
                 return cli_usage_error(cli, "%s", error_msg(&err));
-        *ret = argv[1];
+        *ret = p;
         return 0;
 }
 
@@ -111,17 +102,10 @@ static int read_token(Cli *cli, const char *provider, AuthToken *tok)
         return cli_fail(cli, "%s token refused: %s", provider, error_msg(&err));
 }
 
-static int cmd_login(Cli *cli, int argc, char **argv)
+static int cmd_login(Cli *cli, const CliArgs *a)
 {
-        if (want_help(argc, argv)) {
-                printf("Usage: enclave auth login <provider>\n\n"
-                       "Reads the token from a hidden prompt, or from standard input when it is not a terminal\n"
-                       "(e.g. 'enclave auth login github < token.txt'). Providers: %s.\n",
-                       auth_providers_list());
-                return EXIT_OK;
-        }
         const char *provider;
-        int r = provider_argument(cli, argc, argv, "auth login <provider>", &provider);
+        int r = provider_argument(cli, a, &provider);
         if (r != 0)
                 return r;
         if (geteuid() != 0)
@@ -201,14 +185,8 @@ static int print_list(Cli *cli, json_t *providers)
         return EXIT_OK;
 }
 
-static int cmd_list(Cli *cli, int argc, char **argv)
+static int cmd_list(Cli *cli, const CliArgs *a)
 {
-        if (want_help(argc, argv)) {
-                printf("Usage: enclave auth list\n\nShows which providers have a stored token (never the token).\n");
-                return EXIT_OK;
-        }
-        if (argc > 1)
-                return cli_usage_error(cli, "'auth list' takes no arguments");
         _cleanup_error_ Error err = ERROR_INIT;
         json_t *res = NULL;
         if (cli_call(cli, "auth.list", NULL, &res, &err) < 0)
@@ -221,15 +199,10 @@ static int cmd_list(Cli *cli, int argc, char **argv)
 
 /* ---- logout ---- */
 
-static int cmd_logout(Cli *cli, int argc, char **argv)
+static int cmd_logout(Cli *cli, const CliArgs *a)
 {
-        if (want_help(argc, argv)) {
-                printf("Usage: enclave auth logout <provider>\n\nRemoves the stored token. Providers: %s.\n",
-                       auth_providers_list());
-                return EXIT_OK;
-        }
         const char *provider;
-        int r = provider_argument(cli, argc, argv, "auth logout <provider>", &provider);
+        int r = provider_argument(cli, a, &provider);
         if (r != 0)
                 return r;
         _cleanup_error_ Error err = ERROR_INIT;
@@ -249,9 +222,32 @@ static int cmd_logout(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-const Command auth_commands[] = {
-        { "login", "<provider>", "store a provider token (enclave, github, npm)", cmd_login },
-        { "list", "", "show which providers have a token", cmd_list },
-        { "logout", "<provider>", "remove a provider token", cmd_logout },
+static const CliArg provider_arg[] = {
+        { "PROVIDER", .complete = CLI_COMPLETE_CHOICES, .choices = "enclave|github|npm" },
         {},
+};
+
+static const CliCommand login = {
+        "login", "store a provider token (enclave, github, npm)",
+        "Reads the token from a hidden prompt, or from standard input when it is not a\n"
+        "terminal (e.g. 'enclave auth login github < token.txt'), and stores it for the\n"
+        "daemon (root only, mode 0600). Workspaces that list the provider in 'auth' get it.",
+        NULL, provider_arg, .run = cmd_login,
+};
+
+static const CliCommand list = {
+        "list", "show which providers have a token",
+        "Shows which providers have a stored token (never the token).",
+        .run = cmd_list,
+};
+
+static const CliCommand logout = {
+        "logout", "remove a provider token",
+        "Removes the stored token of a provider.",
+        NULL, provider_arg, .run = cmd_logout,
+};
+
+const CliCommand cli_group_auth = {
+        "auth", "manage provider tokens",
+        .sub = (const CliCommand *const[]) { &login, &list, &logout, NULL },
 };

@@ -10,7 +10,6 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -22,77 +21,29 @@
 #define LOG_ROTATE_SIZE (8 * 1024 * 1024)
 #define LOG_TAIL_LINES 20
 
-enum {
-        OPT_STATE_DIR = 0x100,
-        OPT_PID_FILE,
-        OPT_SOCKET,
-        OPT_DEBOOTSTRAP,
-        OPT_APPARMOR,
-        OPT_SELINUX,
-        OPT_WAIT_SECS,
-        OPT_TEST_ACTIONS,
-        OPT_REQUEST_TIMEOUT,
-};
-
-static int parse_daemon_options(Cli *cli, int argc, char **argv, bool start, DaemonOptions *o)
+static int parse_daemon_options(Cli *cli, const CliArgs *a, bool start, DaemonOptions *o)
 {
-        static const struct option options[] = {
-                { "state-dir", required_argument, NULL, OPT_STATE_DIR },
-                { "pid-file", required_argument, NULL, OPT_PID_FILE },
-                { "socket", required_argument, NULL, OPT_SOCKET },
-                { "debootstrap-binary", required_argument, NULL, OPT_DEBOOTSTRAP },
-                { "workspace-apparmor-profile", required_argument, NULL, OPT_APPARMOR },
-                { "workspace-selinux-label", required_argument, NULL, OPT_SELINUX },
-                { "wait-secs", required_argument, NULL, OPT_WAIT_SECS },
-                /* Hidden, for the test suite. */
-                { "enable-test-actions", no_argument, NULL, OPT_TEST_ACTIONS },
-                { "request-timeout-ms", required_argument, NULL, OPT_REQUEST_TIMEOUT },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
         *o = (DaemonOptions) DAEMON_OPTIONS_INIT;
         o->config_path = cli->config_path;
         o->socket_path = cli->socket_path;
+        o->state_dir = cli_arg_value(a, "state-dir");
+        o->pid_file = cli_arg_value(a, "pid-file");
+        o->debootstrap_binary = cli_arg_value(a, "debootstrap-binary");
+        o->workspace_apparmor_profile = cli_arg_value(a, "workspace-apparmor-profile");
+        o->workspace_selinux_label = cli_arg_value(a, "workspace-selinux-label");
+        o->enable_test_actions = cli_arg_flag(a, "enable-test-actions");
         int64_t v;
-        int c;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
-                switch (c) {
-                case OPT_STATE_DIR: o->state_dir = optarg; break;
-                case OPT_PID_FILE: o->pid_file = optarg; break;
-                case OPT_SOCKET: o->socket_path = optarg; break;
-                case OPT_DEBOOTSTRAP: o->debootstrap_binary = optarg; break;
-                case OPT_APPARMOR: o->workspace_apparmor_profile = optarg; break;
-                case OPT_SELINUX: o->workspace_selinux_label = optarg; break;
-                case OPT_WAIT_SECS:
-                        if (!start)
-                                return cli_usage_error(cli, "--wait-secs is an option of 'daemon start'");
-                        if (parse_int64(optarg, 1, 3600, &v) < 0)
-                                return cli_usage_error(cli, "--wait-secs wants seconds between 1 and 3600, got '%s'",
-                                                       optarg);
+        int r;
+        if (start) {
+                if ((r = cli_arg_int(cli, a, "wait-secs", 1, 3600, &v)) < 0)
+                        return EXIT_USAGE;
+                if (r > 0)
                         o->wait_secs = (int) v;
-                        break;
-                case OPT_TEST_ACTIONS: o->enable_test_actions = true; break;
-                case OPT_REQUEST_TIMEOUT:
-                        if (parse_int64(optarg, 1, 3600000, &v) < 0)
-                                return cli_usage_error(cli, "invalid --request-timeout-ms '%s'", optarg);
-                        o->request_timeout_ms = (unsigned) v;
-                        break;
-                case 'h':
-                        printf("Usage: enclave daemon %s [--state-dir DIR] [--pid-file FILE] [--socket PATH]\n"
-                               "       [--debootstrap-binary PATH] [--workspace-apparmor-profile NAME]\n"
-                               "       [--workspace-selinux-label LABEL]%s\n\n"
-                               "Command-line options override config.toml, which overrides the defaults.\n",
-                               start ? "start" : "run", start ? " [--wait-secs N]" : "");
-                        return -1;
-                default:
-                        return cli_usage_error(cli, "unknown option '%s' for 'daemon %s'; see 'enclave daemon %s --help'",
-                                               argv[optind - 1], start ? "start" : "run", start ? "start" : "run");
-                }
         }
-        if (optind < argc)
-                return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+        if ((r = cli_arg_int(cli, a, "request-timeout-ms", 1, 3600000, &v)) < 0)
+                return EXIT_USAGE;
+        if (r > 0)
+                o->request_timeout_ms = (unsigned) v;
         return 0;
 }
 
@@ -125,14 +76,14 @@ static char *find_daemon_binary(void)
         return strdup(ENCLAVE_LIBEXECDIR "/enclave-daemon");
 }
 
-/* Replace this process with enclave-daemon running argv[0..] ("run"
- * and its options) under the same global options. */
-static int exec_daemon_program(Cli *cli, int argc, char **argv)
+/* Replace this process with enclave-daemon running `daemon run` with
+ * the same options. */
+static int exec_daemon_program(Cli *cli, const CliArgs *a)
 {
         _cleanup_free_ char *bin = find_daemon_binary();
         if (!bin)
                 return cli_fail(cli, "out of memory");
-        _cleanup_free_ const char **args = calloc((size_t) argc + 8, sizeof(char *));
+        _cleanup_free_ const char **args = calloc(2 * a->n_values + 8, sizeof(char *));
         if (!args)
                 return cli_fail(cli, "out of memory");
         size_t k = 0;
@@ -146,22 +97,33 @@ static int exec_daemon_program(Cli *cli, int argc, char **argv)
                 args[k++] = cli->socket_path;
         }
         args[k++] = "daemon";
-        for (int i = 0; i < argc; i++)
-                args[k++] = argv[i];
+        args[k++] = "run";
+        _cleanup_strv_free_ char **names = NULL;
+        for (size_t i = 0; i < a->n_values; i++) {
+                const CliValue *v = &a->values[i];
+                if (cli_option_is_global(v->opt))
+                        continue;
+                _cleanup_free_ char *opt = NULL;
+                if (asprintf(&opt, "--%s", v->opt->name) < 0 || strv_push(&names, opt) < 0)
+                        return cli_fail(cli, "out of memory");
+                args[k++] = names[strv_length(names) - 1];
+                if (v->value)
+                        args[k++] = v->value;
+        }
         args[k] = NULL;
         execv(bin, (char *const *) args);
         return cli_fail(cli, "cannot execute the daemon program %s: %m; is Enclave installed completely "
                         "(make install), or set ENCLAVE_DAEMON", bin);
 }
 
-static int cmd_run(Cli *cli, int argc, char **argv)
+static int cmd_run(Cli *cli, const CliArgs *a)
 {
         if (!cli_daemon_run)
-                return exec_daemon_program(cli, argc, argv);
+                return exec_daemon_program(cli, a);
         DaemonOptions o;
-        int r = parse_daemon_options(cli, argc, argv, false, &o);
+        int r = parse_daemon_options(cli, a, false, &o);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         log_setup(LOG_LEVEL_INFO);
         log_set_timestamps(true);
         _cleanup_error_ Error err = ERROR_INIT;
@@ -326,12 +288,12 @@ static int wait_for_daemon(Cli *cli, pid_t child, const Settings *s, const char 
         }
 }
 
-static int cmd_start(Cli *cli, int argc, char **argv)
+static int cmd_start(Cli *cli, const CliArgs *a)
 {
         DaemonOptions o;
-        int r = parse_daemon_options(cli, argc, argv, true, &o);
+        int r = parse_daemon_options(cli, a, true, &o);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         _cleanup_error_ Error err = ERROR_INIT;
         Settings s = {};
         if (daemon_resolve_settings(&o, &s, &err) < 0)
@@ -414,10 +376,8 @@ static int wait_for_exit_of(int pidfd, pid_t pid, uint64_t start_time, uint64_t 
         }
 }
 
-static int cmd_stop(Cli *cli, int argc, char **argv)
+static int cmd_stop(Cli *cli, const CliArgs *a)
 {
-        if (argc > 1)
-                return cli_usage_error(cli, "'daemon stop' takes no arguments");
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_free_ char *path = NULL;
         if (client_socket_path(cli, &path, &err) < 0)
@@ -481,10 +441,8 @@ static void format_duration(uint64_t secs, char *buf, size_t size)
                 snprintf(buf, size, "%llus", (unsigned long long) secs);
 }
 
-static int cmd_status(Cli *cli, int argc, char **argv)
+static int cmd_status(Cli *cli, const CliArgs *a)
 {
-        if (argc > 1)
-                return cli_usage_error(cli, "'daemon status' takes no arguments");
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_free_ char *path = NULL;
         if (client_socket_path(cli, &path, &err) < 0)
@@ -527,10 +485,52 @@ static int cmd_status(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-const Command daemon_commands[] = {
-        { "run", "[--state-dir D] [--pid-file F] [...]", "run the daemon in the foreground", cmd_run },
-        { "start", "[--wait-secs N] [...]", "start the daemon in the background", cmd_start },
-        { "stop", "", "stop the daemon", cmd_stop },
-        { "status", "", "show whether the daemon runs", cmd_status },
+#define DAEMON_OPTIONS                                                                                    \
+        { "state-dir", 0, "DIR", "state directory (default /var/lib/enclave)", .complete = CLI_COMPLETE_DIR },   \
+        { "pid-file", 0, "FILE", "pid file (default /run/enclave/manager.pid)", .complete = CLI_COMPLETE_FILE }, \
+        { "debootstrap-binary", 0, "PATH", "the debootstrap program to run", .complete = CLI_COMPLETE_FILE },    \
+        { "workspace-apparmor-profile", 0, "NAME", "AppArmor profile every workspace runs under" },             \
+        { "workspace-selinux-label", 0, "LABEL", "SELinux label every workspace runs under" },                   \
+        { "enable-test-actions", 0, NULL, "test suite only: debug actions", CLI_OPT_HIDDEN },                    \
+        { "request-timeout-ms", 0, "MS", "test suite only: request time limit", CLI_OPT_HIDDEN }
+
+static const CliOption run_options[] = { DAEMON_OPTIONS, {} };
+static const CliOption start_options[] = {
+        DAEMON_OPTIONS,
+        { "wait-secs", 0, "N", "how long to wait for the daemon to answer (1-3600, default wait_secs or 10)" },
         {},
+};
+
+static const CliCommand run = {
+        "run", "run the daemon in the foreground",
+        "Runs the daemon in the foreground (for systemd and debugging). Command-line\n"
+        "options override config.toml, which overrides the defaults.",
+        run_options, .run = cmd_run,
+};
+
+static const CliCommand start = {
+        "start", "start the daemon in the background",
+        "Starts the daemon in the background with its log in <state_dir>/daemon.log and\n"
+        "waits until it answers. Root only. Command-line options override config.toml,\n"
+        "which overrides the defaults.",
+        start_options, .run = cmd_start,
+};
+
+static const CliCommand stop = {
+        "stop", "stop the daemon",
+        "Asks the daemon to stop and waits until it has exited. Workspaces keep running;\n"
+        "the next daemon adopts them.",
+        .run = cmd_stop,
+};
+
+static const CliCommand status = {
+        "status", "show whether the daemon runs",
+        "Shows whether the daemon runs, with its pid, socket, uptime, version and state\n"
+        "directory. Exits 3 when it does not run.",
+        .run = cmd_status,
+};
+
+const CliCommand cli_group_daemon = {
+        "daemon", "control the Enclave daemon",
+        .sub = (const CliCommand *const[]) { &run, &start, &stop, &status, NULL },
 };

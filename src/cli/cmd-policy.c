@@ -5,7 +5,6 @@
 #include "cli/output.h"
 #include "base/str.h"
 
-#include <getopt.h>
 #include <pwd.h>
 
 /* --uid takes a number or a user name. */
@@ -22,40 +21,12 @@ static int parse_uid(Cli *cli, const char *s, int64_t *ret)
         return cli_usage_error(cli, "--uid wants a uid or a user name, got '%s'", s);
 }
 
-/* Parse "[--uid U] ARGS..." into *ret_uid (-1 = every uid). */
-static int parse_scope(Cli *cli, int argc, char **argv, int64_t *ret_uid, int n_args, char ***ret_args)
+/* --uid, or -1 for every uid; 0 or an exit code. */
+static int scope_uid(Cli *cli, const CliArgs *a, int64_t *ret_uid)
 {
-        static const struct option options[] = {
-                { "uid", required_argument, NULL, 'u' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+        const char *v = cli_arg_value(a, "uid");
         *ret_uid = -1;
-        int c;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+u:h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'u': {
-                        int r = parse_uid(cli, optarg, ret_uid);
-                        if (r != 0)
-                                return r;
-                        break;
-                }
-                case 'h':
-                        printf("Usage: enclave %s [--uid U]%s\n", cli->command ? cli->command : "policy",
-                               n_args ? " PATTERN" : "");
-                        return -1;
-                default:
-                        return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-                }
-        }
-        if (argc - optind != n_args)
-                return cli_usage_error(cli, n_args ? "expected one PATTERN, e.g. 'workspace.*'"
-                                                   : "unexpected argument '%s'",
-                                       optind < argc ? argv[optind] : "");
-        *ret_args = argv + optind;
-        return 0;
+        return v ? parse_uid(cli, v, ret_uid) : 0;
 }
 
 static int print_policy(Cli *cli, json_t *p)
@@ -109,60 +80,80 @@ static json_t *scope_params(int64_t uid)
         return uid < 0 ? json_object() : json_pack("{s:I}", "uid", (json_int_t) uid);
 }
 
-static int cmd_show(Cli *cli, int argc, char **argv)
+static int cmd_show(Cli *cli, const CliArgs *a)
 {
-        if (argc > 1)
-                return cli_usage_error(cli, "'policy show' takes no arguments");
         return call_and_print(cli, "policy.show", NULL);
 }
 
-static int cmd_default(Cli *cli, int argc, char **argv)
+static int cmd_default(Cli *cli, const CliArgs *a)
 {
-        if (argc != 2 || !(streq(argv[1], "allow") || streq(argv[1], "deny")))
+        const char *d = cli_arg(a, "DECISION");
+        if (!streq(d, "allow") && !streq(d, "deny"))
                 return cli_usage_error(cli, "usage: enclave policy default allow|deny");
-        return call_and_print(cli, "policy.set_default", json_pack("{s:s}", "decision", argv[1]));
+        return call_and_print(cli, "policy.set_default", json_pack("{s:s}", "decision", d));
 }
 
-static int cmd_rule(Cli *cli, int argc, char **argv, const char *action)
+static int cmd_rule(Cli *cli, const CliArgs *a)
 {
         int64_t uid;
-        char **args;
-        int r = parse_scope(cli, argc, argv, &uid, 1, &args);
+        int r = scope_uid(cli, a, &uid);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         json_t *params = scope_params(uid);
-        if (!params || json_object_set_new(params, "pattern", json_string(args[0])) < 0) {
+        if (!params || json_object_set_new(params, "pattern", json_string(cli_arg(a, "PATTERN"))) < 0) {
                 json_decref(params);
                 return cli_fail(cli, "out of memory");
         }
-        return call_and_print(cli, action, params);
+        return call_and_print(cli, streq(a->cmd->name, "allow") ? "policy.allow" : "policy.deny", params);
 }
 
-static int cmd_allow(Cli *cli, int argc, char **argv)
-{
-        return cmd_rule(cli, argc, argv, "policy.allow");
-}
-
-static int cmd_deny(Cli *cli, int argc, char **argv)
-{
-        return cmd_rule(cli, argc, argv, "policy.deny");
-}
-
-static int cmd_clear(Cli *cli, int argc, char **argv)
+static int cmd_clear(Cli *cli, const CliArgs *a)
 {
         int64_t uid;
-        char **args;
-        int r = parse_scope(cli, argc, argv, &uid, 0, &args);
+        int r = scope_uid(cli, a, &uid);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         return call_and_print(cli, "policy.clear", scope_params(uid));
 }
 
-const Command policy_commands[] = {
-        { "show", "", "show the policy", cmd_show },
-        { "default", "allow|deny", "set the default decision", cmd_default },
-        { "allow", "[--uid U] PATTERN", "allow actions matching PATTERN", cmd_allow },
-        { "deny", "[--uid U] PATTERN", "deny actions matching PATTERN", cmd_deny },
-        { "clear", "[--uid U]", "remove rules (without --uid: all rules, default back to allow)", cmd_clear },
+static const CliOption uid_option[] = {
+        { "uid", 0, "U", "a rule for this uid or user name only (default: every uid)", .complete = CLI_COMPLETE_USER },
         {},
+};
+
+static const CliArg default_args[] = {
+        { "DECISION", .complete = CLI_COMPLETE_CHOICES, .choices = "allow|deny" },
+        {},
+};
+
+static const CliArg pattern_args[] = { { "PATTERN" }, {} };
+
+static const CliCommand show = { "show", "show the policy", .run = cmd_show };
+static const CliCommand set_default = {
+        "default", "set the default decision",
+        "Sets what happens to a request no rule matches: allow or deny.",
+        NULL, default_args, .run = cmd_default,
+};
+static const CliCommand allow = {
+        "allow", "allow actions matching PATTERN",
+        "Adds a rule that allows the actions matching PATTERN, a glob over action names\n"
+        "such as 'workspace.*'. Deny rules win over allow rules, and rules for a uid over\n"
+        "rules for everybody.",
+        uid_option, pattern_args, .run = cmd_rule,
+};
+static const CliCommand deny = {
+        "deny", "deny actions matching PATTERN",
+        "Adds a rule that denies the actions matching PATTERN (e.g. 'sandbox.destroy').",
+        uid_option, pattern_args, .run = cmd_rule,
+};
+static const CliCommand clear = {
+        "clear", "remove rules (without --uid: all rules, default back to allow)",
+        NULL, uid_option, .run = cmd_clear,
+};
+
+const CliCommand cli_group_policy = {
+        "policy", "control who may do what",
+        "Every request is checked against the policy before it runs. Root may always\n"
+        "change the policy.",
+        .sub = (const CliCommand *const[]) { &show, &set_default, &allow, &deny, &clear, NULL },
 };

@@ -10,22 +10,10 @@
 #include "storage/layout.h"
 #include "base/str.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <time.h>
 
 #define NAME_RULE "1-63 characters: letters, digits, '_' and '-', starting with a letter or digit"
-
-static bool want_help(int argc, char **argv)
-{
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--"))
-                        break;
-                if (streq(argv[i], "-h") || streq(argv[i], "--help"))
-                        return true;
-        }
-        return false;
-}
 
 static int check_name(Cli *cli, const char *name)
 {
@@ -124,98 +112,52 @@ static double now_secs(void)
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static int parse_cap(Cli *cli, const char *opt, const char *s, int64_t max, int64_t *ret)
+static int create_options(Cli *cli, const CliArgs *a, json_t *params)
 {
-        if (parse_int64(s, 1, max, ret) < 0)
-                return cli_usage_error(cli, "%s wants a whole number from 1 to %lld, got '%s'", opt, (long long) max,
-                                       s);
-        return 0;
-}
-
-static void print_create_help(void)
-{
-        printf("Usage: enclave create <name> [--suite S] [--mirror URL] [--bootstrap-method debootstrap|cached_rootfs]\n"
-               "                      [--memory-mb N] [--cpu-percent N] [--max-procs N]\n\n"
-               "Makes a sandbox: a Debian root filesystem (debootstrap, or a copy of a cached rootfs from\n"
-               "'enclave rootfs import|fetch') and a cgroup with aggregate caps over all its workspaces.\n"
-               "Defaults for suite, mirror and method come from config.toml (suite bookworm, debootstrap).\n"
-               "Suites: bookworm bullseye trixie sid stable testing oldstable. Names: " NAME_RULE ".\n");
-}
-
-static int create_options(Cli *cli, int argc, char **argv, json_t *params, const char **ret_name)
-{
-        static const struct option options[] = {
-                { "suite", required_argument, NULL, 's' },
-                { "mirror", required_argument, NULL, 'm' },
-                { "bootstrap-method", required_argument, NULL, 'b' },
-                { "memory-mb", required_argument, NULL, 'M' },
-                { "cpu-percent", required_argument, NULL, 'C' },
-                { "max-procs", required_argument, NULL, 'P' },
-                {},
-        };
         _cleanup_error_ Error err = ERROR_INIT;
-        int c, r;
-        int64_t n;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":", options, NULL)) >= 0) {
-                switch (c) {
-                case 's':
-                        if (layout_check_suite(optarg, false, &err) < 0)
-                                return cli_usage_error(cli, "%s", error_msg(&err));
-                        json_object_set_new(params, "suite", json_string(optarg));
-                        break;
-                case 'm':
-                        if (mirror_url_check(optarg, &err) < 0)
-                                return cli_usage_error(cli, "invalid --mirror '%s': %s", optarg, error_msg(&err));
-                        json_object_set_new(params, "mirror", json_string(optarg));
-                        break;
-                case 'b':
-                        if (!bootstrap_method_is_known(optarg))
-                                return cli_usage_error(cli, "invalid --bootstrap-method '%s': use debootstrap or "
-                                                       "cached_rootfs", optarg);
-                        json_object_set_new(params, "bootstrap_method", json_string(optarg));
-                        break;
-                case 'M':
-                        if ((r = parse_cap(cli, "--memory-mb", optarg, 16ll << 20, &n)) != 0)
-                                return r;
-                        json_object_set_new(params, "memory_mb", json_integer(n));
-                        break;
-                case 'C':
-                        if ((r = parse_cap(cli, "--cpu-percent", optarg, 100, &n)) != 0)
-                                return r;
-                        json_object_set_new(params, "cpu_percent", json_integer(n));
-                        break;
-                case 'P':
-                        if ((r = parse_cap(cli, "--max-procs", optarg, 4194304, &n)) != 0)
-                                return r;
-                        json_object_set_new(params, "max_procs", json_integer(n));
-                        break;
-                case ':':
-                        return cli_usage_error(cli, "option '%s' needs a value", argv[optind - 1]);
-                default:
-                        return cli_usage_error(cli, "unknown option '%s'; see 'enclave create --help'",
-                                               argv[optind - 1]);
-                }
+        const char *v;
+        if ((v = cli_arg_value(a, "suite"))) {
+                if (layout_check_suite(v, false, &err) < 0)
+                        return cli_usage_error(cli, "%s", error_msg(&err));
+                json_object_set_new(params, "suite", json_string(v));
         }
-        if (argc - optind != 1)
-                return cli_usage_error(cli, argc - optind < 1 ? "missing the sandbox name: enclave create <name>"
-                                                              : "too many arguments: enclave create <name> [options]");
-        *ret_name = argv[optind];
-        return check_name(cli, *ret_name);
+        if ((v = cli_arg_value(a, "mirror"))) {
+                if (mirror_url_check(v, &err) < 0)
+                        return cli_usage_error(cli, "invalid --mirror '%s': %s", v, error_msg(&err));
+                json_object_set_new(params, "mirror", json_string(v));
+        }
+        if ((v = cli_arg_value(a, "bootstrap-method"))) {
+                if (!bootstrap_method_is_known(v))
+                        return cli_usage_error(cli, "invalid --bootstrap-method '%s': use debootstrap or cached_rootfs",
+                                               v);
+                json_object_set_new(params, "bootstrap_method", json_string(v));
+        }
+        static const struct {
+                const char *opt, *key;
+                int64_t max;
+        } caps[] = {
+                { "memory-mb", "memory_mb", 16ll << 20 },
+                { "cpu-percent", "cpu_percent", 100 },
+                { "max-procs", "max_procs", 4194304 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(caps); i++) {
+                int64_t n;
+                int r = cli_arg_int(cli, a, caps[i].opt, 1, caps[i].max, &n);
+                if (r < 0)
+                        return EXIT_USAGE;
+                if (r > 0)
+                        json_object_set_new(params, caps[i].key, json_integer(n));
+        }
+        return check_name(cli, cli_arg(a, "NAME"));
 }
 
-static int cmd_create(Cli *cli, int argc, char **argv)
+static int cmd_create(Cli *cli, const CliArgs *a)
 {
-        if (want_help(argc, argv)) {
-                print_create_help();
-                return EXIT_OK;
-        }
         json_t *params = json_object();
         if (!params)
                 return cli_fail(cli, "out of memory");
-        const char *name = NULL;
-        int r = create_options(cli, argc, argv, params, &name);
+        const char *name = cli_arg(a, "NAME");
+        int r = create_options(cli, a, params);
         if (r != 0) {
                 json_decref(params);
                 return r;
@@ -239,48 +181,11 @@ static int cmd_create(Cli *cli, int argc, char **argv)
 
 /* ---- one sandbox: start, stop, destroy, remove, status ---- */
 
-/* "<sandbox>" plus, with allow_force, "--force". */
-static int one_sandbox(Cli *cli, int argc, char **argv, bool allow_force, const char **ret_name, bool *ret_force)
+static int cmd_start(Cli *cli, const CliArgs *a)
 {
-        const char *name = NULL;
-        *ret_force = false;
-        for (int i = 1; i < argc; i++) {
-                if (allow_force && (streq(argv[i], "--force") || streq(argv[i], "-f")))
-                        *ret_force = true;
-                else if (argv[i][0] == '-')
-                        return cli_usage_error(cli, "unknown option '%s'%s", argv[i],
-                                               allow_force ? " (only --force is accepted)" : "");
-                else if (name)
-                        return cli_usage_error(cli, "'%s' takes one sandbox name, got '%s' and '%s'",
-                                               cli->command ?: argv[0], name, argv[i]);
-                else
-                        name = argv[i];
-        }
-        if (!name)
-                return cli_usage_error(cli, "missing the sandbox name: enclave %s <sandbox>%s",
-                                       cli->command ?: argv[0], allow_force ? " [--force]" : "");
-        *ret_name = name;
-        return check_name(cli, name);
-}
-
-static int simple_help(int argc, char **argv, const char *usage, const char *text)
-{
-        if (!want_help(argc, argv))
-                return -1;
-        printf("Usage: enclave %s\n\n%s\n", usage, text);
-        return EXIT_OK;
-}
-
-static int cmd_start(Cli *cli, int argc, char **argv)
-{
-        int r = simple_help(argc, argv, "start <sandbox>",
-                            "Makes a stopped sandbox usable again (its cgroup is re-created if the host lost it).\n"
-                            "Workspaces are started with 'enclave workspace start' or 'enclave up'.");
-        if (r >= 0)
-                return r;
-        const char *name;
-        bool force;
-        if ((r = one_sandbox(cli, argc, argv, false, &name, &force)) != 0)
+        const char *name = cli_arg(a, "SANDBOX");
+        int r = check_name(cli, name);
+        if (r != 0)
                 return r;
         json_t *res = NULL;
         if ((r = call_plain(cli, "sandbox.start", json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
@@ -298,16 +203,11 @@ static int cmd_start(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-static int cmd_stop(Cli *cli, int argc, char **argv)
+static int cmd_stop(Cli *cli, const CliArgs *a)
 {
-        int r = simple_help(argc, argv, "stop <sandbox>",
-                            "Stops every running workspace of the sandbox and marks it stopped; 'enclave start'\n"
-                            "makes it usable again.");
-        if (r >= 0)
-                return r;
-        const char *name;
-        bool force;
-        if ((r = one_sandbox(cli, argc, argv, false, &name, &force)) != 0)
+        const char *name = cli_arg(a, "SANDBOX");
+        int r = check_name(cli, name);
+        if (r != 0)
                 return r;
         json_t *res = NULL;
         if ((r = call_with_progress(cli, "sandbox.stop", json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
@@ -321,20 +221,15 @@ static int cmd_stop(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-static int cmd_destroy(Cli *cli, int argc, char **argv)
+static int cmd_destroy(Cli *cli, const CliArgs *a)
 {
-        int r = simple_help(argc, argv, "destroy|remove <sandbox> [--force]",
-                            "Removes the sandbox: its root filesystem, its cgroup and its registry entry.\n"
-                            "A sandbox that still has workspaces is refused unless --force, which destroys them\n"
-                            "too. 'remove' is the same command.");
-        if (r >= 0)
-                return r;
-        const char *name;
-        bool force;
-        if ((r = one_sandbox(cli, argc, argv, true, &name, &force)) != 0)
+        const char *name = cli_arg(a, "SANDBOX");
+        bool force = cli_arg_flag(a, "force");
+        int r = check_name(cli, name);
+        if (r != 0)
                 return r;
         json_t *res = NULL;
-        const char *action = streq(argv[0], "remove") ? "sandbox.remove" : "sandbox.destroy";
+        const char *action = streq(a->cmd->name, "remove") ? "sandbox.remove" : "sandbox.destroy";
         r = call_with_progress(cli, action, json_pack("{s:s, s:b}", "name", name, "force", force), &res);
         if (r != EXIT_OK)
                 return r;
@@ -393,14 +288,11 @@ static void print_status(Cli *cli, json_t *s)
                 printf("%s %s\n", i == 0 ? "cgroups:    " : "            ", json_string_value(p));
 }
 
-static int cmd_status(Cli *cli, int argc, char **argv)
+static int cmd_status(Cli *cli, const CliArgs *a)
 {
-        int r = simple_help(argc, argv, "status <sandbox>", "Shows a sandbox (--json for all fields).");
-        if (r >= 0)
-                return r;
-        const char *name;
-        bool force;
-        if ((r = one_sandbox(cli, argc, argv, false, &name, &force)) != 0)
+        const char *name = cli_arg(a, "SANDBOX");
+        int r = check_name(cli, name);
+        if (r != 0)
                 return r;
         json_t *res = NULL;
         if ((r = call_plain(cli, "sandbox.status", json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
@@ -445,13 +337,9 @@ static int print_list(Cli *cli, json_t *list)
         return table_print(t, cli, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-static int cmd_list(Cli *cli, int argc, char **argv)
+static int cmd_list(Cli *cli, const CliArgs *a)
 {
-        int r = simple_help(argc, argv, "list", "Lists the sandboxes (--json for all fields).");
-        if (r >= 0)
-                return r;
-        if (argc > 1)
-                return cli_usage_error(cli, "'list' takes no arguments, got '%s'", argv[1]);
+        int r;
         json_t *res = NULL;
         if ((r = call_plain(cli, "sandbox.list", NULL, &res)) != EXIT_OK)
                 return r;
@@ -481,21 +369,10 @@ static int confirm_wipe(Cli *cli, size_t n, const char *names)
         return 0;
 }
 
-static int cmd_wipe(Cli *cli, int argc, char **argv)
+static int cmd_wipe(Cli *cli, const CliArgs *a)
 {
-        int r = simple_help(argc, argv, "wipe [--yes]",
-                            "Destroys every sandbox with its workspaces. Asks you to type 'wipe' unless --yes.\n"
-                            "Cached root filesystems (enclave rootfs ...) are kept.");
-        if (r >= 0)
-                return r;
-        bool yes = false;
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--yes") || streq(argv[i], "-y"))
-                        yes = true;
-                else
-                        return cli_usage_error(cli, "unknown argument '%s'; usage: enclave wipe [--yes]", argv[i]);
-        }
-        if (!yes) {
+        int r;
+        if (!cli_arg_flag(a, "yes")) {
                 json_t *res = NULL;
                 if ((r = call_plain(cli, "sandbox.list", NULL, &res)) != EXIT_OK)
                         return r;
@@ -526,14 +403,84 @@ static int cmd_wipe(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-const Command sandbox_top_commands[] = {
-        { "create", "<name> [--suite S] [--mirror URL] [--bootstrap-method M] [--memory-mb N] [--cpu-percent N] [--max-procs N]", "create a sandbox", cmd_create },
-        { "start", "<sandbox>", "start a sandbox", cmd_start },
-        { "stop", "<sandbox>", "stop a sandbox and its workspaces", cmd_stop },
-        { "destroy", "<sandbox> [--force]", "destroy a sandbox and everything in it", cmd_destroy },
-        { "status", "<sandbox>", "show a sandbox", cmd_status },
-        { "remove", "<sandbox> [--force]", "remove a sandbox (same as destroy)", cmd_destroy },
-        { "list", "", "list sandboxes", cmd_list },
-        { "wipe", "[--yes]", "destroy every sandbox", cmd_wipe },
+static const CliOption create_opts[] = {
+        { "suite", 0, "SUITE", "Debian release: bookworm bullseye trixie sid stable testing oldstable",
+          .complete = CLI_COMPLETE_CHOICES, .choices = "bookworm|bullseye|trixie|sid|stable|testing|oldstable" },
+        { "mirror", 0, "URL", "Debian package mirror, http:// or https://" },
+        { "bootstrap-method", 0, "METHOD", "debootstrap, or cached_rootfs (a copy of a cached rootfs)",
+          .complete = CLI_COMPLETE_CHOICES, .choices = "debootstrap|cached_rootfs" },
+        { "memory-mb", 0, "N", "memory cap of all its workspaces together, MiB" },
+        { "cpu-percent", 0, "N", "CPU cap of all its workspaces together, percent of the machine (1-100)" },
+        { "max-procs", 0, "N", "process cap of all its workspaces together" },
         {},
+};
+
+static const CliArg create_args[] = { { "NAME" }, {} };
+
+const CliCommand cli_cmd_create = {
+        "create", "create a sandbox",
+        "Makes a sandbox: a Debian root filesystem (debootstrap, or a copy of a cached\n"
+        "rootfs from 'enclave rootfs import|fetch') and a cgroup with aggregate caps over\n"
+        "all its workspaces. Defaults for suite, mirror and method come from config.toml\n"
+        "(suite bookworm, debootstrap). Names: " NAME_RULE ".",
+        create_opts, create_args, .run = cmd_create,
+};
+
+static const CliArg sandbox_arg[] = { { "SANDBOX", .complete = CLI_COMPLETE_SANDBOX }, {} };
+
+const CliCommand cli_cmd_start = {
+        "start", "start a sandbox",
+        "Makes a stopped sandbox usable again (its cgroup is re-created if the host lost\n"
+        "it). Workspaces are started with 'enclave workspace start' or 'enclave up'.",
+        NULL, sandbox_arg, .run = cmd_start,
+};
+
+const CliCommand cli_cmd_stop = {
+        "stop", "stop a sandbox and its workspaces",
+        "Stops every running workspace of the sandbox and marks it stopped; 'enclave\n"
+        "start' makes it usable again.",
+        NULL, sandbox_arg, .run = cmd_stop,
+};
+
+static const CliOption destroy_opts[] = {
+        { "force", 'f', NULL, "destroy its workspaces too" },
+        {},
+};
+
+const CliCommand cli_cmd_destroy = {
+        "destroy", "destroy a sandbox and everything in it",
+        "Removes the sandbox: its root filesystem, its cgroup and its registry entry. A\n"
+        "sandbox that still has workspaces is refused unless --force, which destroys them\n"
+        "too. 'remove' is the same command.",
+        destroy_opts, sandbox_arg, .run = cmd_destroy,
+};
+
+const CliCommand cli_cmd_remove = {
+        "remove", "remove a sandbox (same as destroy)",
+        "The same as 'enclave destroy'.",
+        destroy_opts, sandbox_arg, .run = cmd_destroy,
+};
+
+const CliCommand cli_cmd_status = {
+        "status", "show a sandbox",
+        "Shows a sandbox (--json for all fields).",
+        NULL, sandbox_arg, .run = cmd_status,
+};
+
+const CliCommand cli_cmd_list = {
+        "list", "list sandboxes",
+        "Lists the sandboxes (--json for all fields).",
+        .run = cmd_list,
+};
+
+static const CliOption wipe_opts[] = {
+        { "yes", 'y', NULL, "do not ask" },
+        {},
+};
+
+const CliCommand cli_cmd_wipe = {
+        "wipe", "destroy every sandbox",
+        "Destroys every sandbox with its workspaces. Asks you to type 'wipe' unless --yes.\n"
+        "Cached root filesystems (enclave rootfs ...) are kept.",
+        wipe_opts, .run = cmd_wipe,
 };
