@@ -6,81 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- legacy groups: their own dispatch, until they have tables ---- */
-
-static const Command *find_legacy(const Command *table, const char *name)
-{
-        for (const Command *c = table; c->name; c++)
-                if (streq(c->name, name))
-                        return c;
-        return NULL;
-}
-
-void cli_print_help(const char *prefix, const Command *table, FILE *out)
-{
-        fprintf(out, "Usage: enclave %s <command> [ARGS]\n\nCommands:\n", prefix);
-        for (const Command *c = table; c->name; c++) {
-                if (c->hidden)
-                        continue;
-                fprintf(out, "  %-12s %-44s %s\n", c->name, c->args ? c->args : "", c->summary);
-        }
-}
-
-static const char *suggest(const Command *table, const char *name)
-{
-        const char *names[128];
-        size_t n = 0;
-        for (const Command *c = table; c->name && n < ELEMENTSOF(names); c++)
-                if (!c->hidden)
-                        names[n++] = c->name;
-        return closest_match(name, names, n);
-}
-
-int cli_dispatch(Cli *cli, const char *prefix, const Command *table, int argc, char **argv)
-{
-        if (argc < 1 || streq(argv[0], "--help") || streq(argv[0], "-h") || streq(argv[0], "help")) {
-                cli_print_help(prefix, table, argc < 1 ? stderr : stdout);
-                return argc < 1 ? EXIT_USAGE : EXIT_OK;
-        }
-        const Command *c = find_legacy(table, argv[0]);
-        if (!c) {
-                const char *s = suggest(table, argv[0]);
-                if (s)
-                        return cli_usage_error(cli, "unknown command '%s %s'; did you mean '%s %s'?",
-                                               prefix, argv[0], prefix, s);
-                return cli_usage_error(cli, "unknown command '%s %s'; see 'enclave %s --help'",
-                                       prefix, argv[0], prefix);
-        }
-        static char command[128];
-        if (snprintf(command, sizeof command, "%s %s", prefix, c->name) >= (int) sizeof command)
-                return cli_usage_error(cli, "command name too long");
-        cli->command = command;
-        if (c->sub && !c->run)
-                return cli_dispatch(cli, command, c->sub, argc - 1, argv + 1);
-        return c->run(cli, argc, argv);
-}
-
-#define LEGACY_GROUP(fn, prefix, table)                                 \
-        static int fn(Cli *cli, int argc, char **argv)                  \
-        {                                                               \
-                return cli_dispatch(cli, prefix, table, argc - 1, argv + 1); \
-        }
-LEGACY_GROUP(legacy_rootfs, "rootfs", rootfs_commands)
-LEGACY_GROUP(legacy_workspace, "workspace", workspace_commands)
-LEGACY_GROUP(legacy_snapshot, "snapshot", snapshot_commands)
-
-#define LEGACY(var, n, s, fn) static const CliCommand var = { n, s, .run_legacy = fn }
-LEGACY(top_rootfs, "rootfs", "manage cached root filesystems", legacy_rootfs);
-LEGACY(top_workspace, "workspace", "manage workspaces", legacy_workspace);
-LEGACY(top_snapshot, "snapshot", "checkpoint and roll back workspaces", legacy_snapshot);
-
 /* ---- the tree ---- */
 
 static const CliCommand *const top_commands[] = {
         &cli_cmd_init, &cli_cmd_validate, &cli_cmd_up, &cli_cmd_down, &cli_cmd_restart, &cli_cmd_ps,
         &cli_group_daemon, &cli_cmd_ping, &cli_cmd_health, &cli_cmd_doctor, &cli_cmd_version,
         &cli_cmd_create, &cli_cmd_start, &cli_cmd_stop, &cli_cmd_destroy, &cli_cmd_status, &cli_cmd_remove,
-        &cli_cmd_list, &cli_cmd_wipe, &cli_cmd_stats, &top_rootfs, &top_workspace, &top_snapshot,
+        &cli_cmd_list, &cli_cmd_wipe, &cli_cmd_stats, &cli_group_rootfs, &cli_group_workspace, &cli_group_snapshot,
         &cli_group_auth, &cli_group_policy,
         &cli_group_registry, NULL,
 };
@@ -179,8 +111,6 @@ int cli_main(int argc, char **argv)
                 fprintf(stderr, "enclave: %s\n", error_msg(&err));
                 return a.cmd->flags & CLI_CMD_EXIT_125 ? EXIT_ENCLAVE : EXIT_USAGE;
         }
-        if (a.legacy_argv)
-                return a.cmd->run_legacy(&cli, a.legacy_argc, a.legacy_argv);
         if (a.version) {
                 printf("enclave %s\n", ENCLAVE_VERSION);
                 return EXIT_OK;

@@ -23,22 +23,6 @@ struct Cli {
         const char *command; /* "workspace create", for messages */
 };
 
-typedef struct Command Command;
-struct Command {
-        const char *name;
-        const char *args;    /* synopsis after the name, for help */
-        const char *summary; /* one line */
-        int (*run)(Cli *cli, int argc, char **argv);
-        const Command *sub;  /* subcommand table (NULL-terminated), or NULL */
-        bool hidden;         /* aliases kept out of help */
-};
-
-/* Legacy tables, until every group runs from a CliCommand table. */
-extern const Command workspace_commands[];
-extern const Command port_commands[];
-extern const Command rootfs_commands[];
-extern const Command snapshot_commands[];
-
 int cli_main(int argc, char **argv);
 
 /* The command tree (cli.c) and the groups and commands the command
@@ -50,12 +34,11 @@ extern const CliCommand cli_cmd_ping, cli_cmd_health, cli_cmd_doctor, cli_cmd_ve
 extern const CliCommand cli_cmd_create, cli_cmd_start, cli_cmd_stop, cli_cmd_destroy, cli_cmd_status,
         cli_cmd_remove, cli_cmd_list, cli_cmd_wipe;
 extern const CliCommand cli_group_registry, cli_group_policy, cli_group_auth, cli_group_daemon;
-
-/* Run a subcommand from table (argv[0] is the subcommand name). */
-int cli_dispatch(Cli *cli, const char *prefix, const Command *table, int argc, char **argv);
-
-/* Print help for a table under "enclave <prefix>". */
-void cli_print_help(const char *prefix, const Command *table, FILE *out);
+extern const CliCommand cli_group_workspace, cli_group_port, cli_group_snapshot, cli_group_rootfs;
+/* Snapshot commands also reachable under workspace: `workspace
+ * snapshot-gc`, and the hidden legacy names `workspace snapshot`,
+ * `workspace snapshot-list` and `workspace restore`. */
+extern const CliCommand cli_cmd_snapshot_gc, cli_alias_snapshot, cli_alias_snapshot_list, cli_alias_restore;
 
 /* Print "enclave: <msg>" to stderr; returns EXIT_FAIL. */
 int cli_fail(Cli *cli, const char *fmt, ...) _printf_(2, 3);

@@ -1,7 +1,7 @@
 /* enclave workspace port publish|unpublish|list: thin clients of the
  * workspace.port.* actions (src/daemon/actions-ports.c). The port
  * strings are checked here first, so a typo never needs a daemon. */
-#include "cli/cmd-port.h"
+#include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "config/values.h"
@@ -9,33 +9,9 @@
 
 #include <stdio.h>
 
-static bool want_help(int argc, char **argv)
+static json_t *target_params(const CliArgs *a)
 {
-        for (int i = 1; i < argc; i++)
-                if (streq(argv[i], "-h") || streq(argv[i], "--help"))
-                        return true;
-        return false;
-}
-
-/* argv: <name> <sb> <ws> [ARG]; exactly n_args positional arguments. */
-static int check_args(Cli *cli, int argc, char **argv, int n_args, const char *usage)
-{
-        if (want_help(argc, argv)) {
-                printf("Usage: enclave workspace port %s\n", usage);
-                return -1;
-        }
-        if (argc - 1 != n_args)
-                return cli_usage_error(cli, "usage: enclave workspace port %s", usage);
-        for (int i = 1; i < argc; i++)
-                if (argv[i][0] == '-')
-                        return cli_usage_error(cli, "unknown option '%s'; usage: enclave workspace port %s", argv[i],
-                                               usage);
-        return 0;
-}
-
-static json_t *target_params(char **argv)
-{
-        return json_pack("{s:s, s:s}", "sandbox", argv[1], "workspace", argv[2]);
+        return json_pack("{s:s, s:s}", "sandbox", cli_arg(a, "SANDBOX"), "workspace", cli_arg(a, "WORKSPACE"));
 }
 
 static int call_and_print(Cli *cli, const char *action, json_t *params, json_t **ret)
@@ -53,47 +29,42 @@ static int call_and_print(Cli *cli, const char *action, json_t *params, json_t *
         return EXIT_OK;
 }
 
-int cmd_port_publish(Cli *cli, int argc, char **argv)
+static int cmd_port_publish(Cli *cli, const CliArgs *a)
 {
-        static const char usage[] = "publish <sb> <ws> 127.0.0.1:HOST:WS[/tcp]";
-        int r = check_args(cli, argc, argv, 3, usage);
-        if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+        const char *mapping = cli_arg(a, "MAPPING");
         _cleanup_error_ Error err = ERROR_INIT;
         PortSpec spec;
-        if (port_spec_parse(argv[3], &spec, &err) < 0)
+        if (port_spec_parse(mapping, &spec, &err) < 0)
                 return cli_usage_error(cli, "%s", error_msg(&err));
-        json_t *params = target_params(argv);
-        if (params && json_object_set_new(params, "port", json_string(argv[3])) < 0)
+        json_t *params = target_params(a);
+        if (params && json_object_set_new(params, "port", json_string(mapping)) < 0)
                 params = (json_decref(params), NULL);
         json_t *res = NULL;
-        r = call_and_print(cli, "workspace.port.publish", params, &res);
+        int r = call_and_print(cli, "workspace.port.publish", params, &res);
         if (r != EXIT_OK || !res)
                 return r;
         if (!cli->quiet) {
                 bool active = json_is_true(json_object_get(res, "active"));
-                printf("published 127.0.0.1:%u -> %s/%s:%u%s\n", spec.host_port, argv[1], argv[2],
+                printf("published 127.0.0.1:%u -> %s/%s:%u%s\n", spec.host_port, cli_arg(a, "SANDBOX"),
+                       cli_arg(a, "WORKSPACE"),
                        spec.workspace_port, active ? "" : " (active once the workspace runs)");
         }
         json_decref(res);
         return EXIT_OK;
 }
 
-int cmd_port_unpublish(Cli *cli, int argc, char **argv)
+static int cmd_port_unpublish(Cli *cli, const CliArgs *a)
 {
-        static const char usage[] = "unpublish <sb> <ws> 127.0.0.1:HOST[/tcp]";
-        int r = check_args(cli, argc, argv, 3, usage);
-        if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+        const char *mapping = cli_arg(a, "MAPPING");
         _cleanup_error_ Error err = ERROR_INIT;
         uint16_t host_port;
-        if (port_host_parse(argv[3], &host_port, &err) < 0)
+        if (port_host_parse(mapping, &host_port, &err) < 0)
                 return cli_usage_error(cli, "%s", error_msg(&err));
-        json_t *params = target_params(argv);
-        if (params && json_object_set_new(params, "port", json_string(argv[3])) < 0)
+        json_t *params = target_params(a);
+        if (params && json_object_set_new(params, "port", json_string(mapping)) < 0)
                 params = (json_decref(params), NULL);
         json_t *res = NULL;
-        r = call_and_print(cli, "workspace.port.unpublish", params, &res);
+        int r = call_and_print(cli, "workspace.port.unpublish", params, &res);
         if (r != EXIT_OK || !res)
                 return r;
         if (!cli->quiet)
@@ -102,14 +73,10 @@ int cmd_port_unpublish(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-int cmd_port_list(Cli *cli, int argc, char **argv)
+static int cmd_port_list(Cli *cli, const CliArgs *a)
 {
-        static const char usage[] = "list <sb> <ws>";
-        int r = check_args(cli, argc, argv, 2, usage);
-        if (r != 0)
-                return r < 0 ? EXIT_OK : r;
         json_t *res = NULL;
-        r = call_and_print(cli, "workspace.port.list", target_params(argv), &res);
+        int r = call_and_print(cli, "workspace.port.list", target_params(a), &res);
         if (r != EXIT_OK || !res)
                 return r;
         static const char *const headers[] = { "HOST", "WORKSPACE", "PROTO", "DECLARED", "ACTIVE", "CONNECTIONS",
@@ -138,9 +105,39 @@ int cmd_port_list(Cli *cli, int argc, char **argv)
                 }
         }
         if (table_rows(t) == 0)
-                printf("workspace %s/%s publishes no ports\n", argv[1], argv[2]);
+                printf("workspace %s/%s publishes no ports\n", cli_arg(a, "SANDBOX"), cli_arg(a, "WORKSPACE"));
         else
                 table_print(t, cli, stdout);
         json_decref(res);
         return EXIT_OK;
 }
+
+#define SB_WS { "SANDBOX", .complete = CLI_COMPLETE_SANDBOX }, { "WORKSPACE", .complete = CLI_COMPLETE_WORKSPACE }
+
+static const CliArg publish_args[] = { SB_WS, { "MAPPING" }, {} };
+static const CliArg list_args[] = { SB_WS, {} };
+
+static const CliCommand publish = {
+        "publish", "publish a workspace port on host loopback",
+        "Forwards 127.0.0.1:HOST on the host to port WS of the workspace while it runs.\n"
+        "MAPPING is 127.0.0.1:HOST:WS[/tcp]: loopback and TCP only.",
+        NULL, publish_args, .run = cmd_port_publish,
+};
+
+static const CliCommand unpublish = {
+        "unpublish", "stop publishing a port",
+        "Stops forwarding a host port; MAPPING is 127.0.0.1:HOST[/tcp].",
+        NULL, publish_args, .run = cmd_port_unpublish,
+};
+
+static const CliCommand list = {
+        "list", "declared and active port mappings",
+        "Lists the workspace's published ports: declared ones, and whether each is\n"
+        "active with its connection counts.",
+        NULL, list_args, .run = cmd_port_list,
+};
+
+const CliCommand cli_group_port = {
+        "port", "loopback port publishing",
+        .sub = (const CliCommand *const[]) { &publish, &unpublish, &list, NULL },
+};

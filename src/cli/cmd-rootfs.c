@@ -16,7 +16,6 @@
 #include "storage/layout.h"
 #include "base/str.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 
@@ -28,69 +27,23 @@ typedef struct RootfsArgs {
         const char *operand; /* ARCHIVE or URL */
 } RootfsArgs;
 
-static int parse_args(Cli *cli, int argc, char **argv, bool is_export, RootfsArgs *a)
+static int parse_args(Cli *cli, const CliArgs *c, bool is_export, RootfsArgs *a)
 {
-        static const struct option options[] = {
-                { "suite", required_argument, NULL, 's' },
-                { "base", no_argument, NULL, 'b' },
-                { "replace", no_argument, NULL, 'r' },
-                { "output", required_argument, NULL, 'o' },
-                {},
-        };
-        const char *what = argv[0];
-        for (int i = 1; i < argc; i++)
-                if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
-                        for (const Command *cmd = rootfs_commands; cmd->name; cmd++)
-                                if (streq(cmd->name, what))
-                                        printf("Usage: enclave rootfs %s %s\n\n%s. Caches live in "
-                                               "<state_dir>/sandboxes/rootfs-cache/<suite|base>/; 'enclave create "
-                                               "--bootstrap-method cached_rootfs' copies the suite's cache, else "
-                                               "the base one.\n", what, cmd->args, cmd->summary);
-                        return -1;
-                }
-        int c;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":o:", options, NULL)) >= 0) {
-                switch (c) {
-                case 's': a->suite = optarg; break;
-                case 'b': a->base = true; break;
-                case 'r':
-                        if (is_export)
-                                return cli_usage_error(cli, "'rootfs export' has no --replace; remove the old "
-                                                       "archive first");
-                        a->replace = true;
-                        break;
-                case 'o':
-                        if (!is_export)
-                                return cli_usage_error(cli, "--output belongs to 'rootfs export'");
-                        a->output = optarg;
-                        break;
-                case ':':
-                        return cli_usage_error(cli, "option '%s' needs a value", argv[optind - 1]);
-                default:
-                        return cli_usage_error(cli, "unknown option '%s'; see 'enclave rootfs %s --help'",
-                                               argv[optind - 1], what);
-                }
-        }
+        a->suite = cli_arg_value(c, "suite");
+        a->base = cli_arg_flag(c, "base");
         if (!!a->suite == a->base)
                 return cli_usage_error(cli, "name exactly one cache: --suite S (bookworm, trixie, ...) or --base");
         _cleanup_error_ Error err = ERROR_INIT;
         if (a->suite && layout_check_suite(a->suite, false, &err) < 0)
                 return cli_usage_error(cli, "%s", error_msg(&err));
-        int n = argc - optind;
         if (is_export) {
-                if (n > 0)
-                        return cli_usage_error(cli, "unexpected argument '%s'; the archive goes after --output",
-                                               argv[optind]);
+                a->output = cli_arg_value(c, "output");
                 if (!a->output)
                         return cli_usage_error(cli, "missing --output ARCHIVE (.tar, .tar.gz or .tar.zst)");
                 return 0;
         }
-        if (n != 1)
-                return cli_usage_error(cli, n == 0 ? "missing the %s" : "too many arguments; expected one %s",
-                                       streq(what, "fetch") ? "URL" : "ARCHIVE");
-        a->operand = argv[optind];
+        a->replace = cli_arg_flag(c, "replace");
+        a->operand = c->pos[0];
         return 0;
 }
 
@@ -151,12 +104,12 @@ static void print_done(Cli *cli, const char *verb, const RootfsArgs *a, json_t *
 
 /* ---- export ---- */
 
-static int cmd_export(Cli *cli, int argc, char **argv)
+static int cmd_export(Cli *cli, const CliArgs *c)
 {
         RootfsArgs a = {};
-        int r = parse_args(cli, argc, argv, true, &a);
+        int r = parse_args(cli, c, true, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         TarballCompression comp;
         _cleanup_close_ int fd = -EBADF;
         if ((r = archive_arg_open_output(cli, a.output, &comp, &fd)) != 0)
@@ -180,12 +133,12 @@ static int cmd_export(Cli *cli, int argc, char **argv)
 
 /* ---- import and fetch ---- */
 
-static int cmd_import(Cli *cli, int argc, char **argv)
+static int cmd_import(Cli *cli, const CliArgs *c)
 {
         RootfsArgs a = {};
-        int r = parse_args(cli, argc, argv, false, &a);
+        int r = parse_args(cli, c, false, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         _cleanup_close_ int fd = -EBADF;
         if ((r = archive_arg_open_input(cli, a.operand, &fd)) != 0)
                 return r;
@@ -200,12 +153,12 @@ static int cmd_import(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-static int cmd_fetch(Cli *cli, int argc, char **argv)
+static int cmd_fetch(Cli *cli, const CliArgs *c)
 {
         RootfsArgs a = {};
-        int r = parse_args(cli, argc, argv, false, &a);
+        int r = parse_args(cli, c, false, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         _cleanup_error_ Error err = ERROR_INIT;
         if (fetch_check_url(a.operand, &err) < 0)
                 return cli_usage_error(cli, "%s", error_msg(&err));
@@ -221,9 +174,51 @@ static int cmd_fetch(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-const Command rootfs_commands[] = {
-        { "export", "(--suite S|--base) --output ARCHIVE", "write a cached rootfs to an archive", cmd_export },
-        { "import", "(--suite S|--base) [--replace] ARCHIVE", "fill a rootfs cache from an archive", cmd_import },
-        { "fetch", "(--suite S|--base) [--replace] URL", "download and import a rootfs archive", cmd_fetch },
+#define CACHE_OPTIONS                                                                                  \
+        { "suite", 0, "SUITE", "the cache of this Debian suite", .complete = CLI_COMPLETE_CHOICES,          \
+          .choices = "bookworm|bullseye|trixie|sid|stable|testing|oldstable" },                               \
+        { "base", 0, NULL, "the base cache, used for any suite without its own" }
+#define CACHE_NOTE                                                                                     \
+        "\n\nCaches live in <state_dir>/sandboxes/rootfs-cache/<suite|base>/; 'enclave create\n"  \
+        "--bootstrap-method cached_rootfs' copies the suite's cache, else the base one."
+
+static const CliOption export_options[] = {
+        CACHE_OPTIONS,
+        { "output", 'o', "ARCHIVE", "the archive to write: .tar, .tar.gz or .tar.zst (must not exist)",
+          .complete = CLI_COMPLETE_FILE },
         {},
+};
+
+static const CliOption import_options[] = {
+        CACHE_OPTIONS,
+        { "replace", 0, NULL, "replace a cache that exists" },
+        {},
+};
+
+static const CliArg archive_arg[] = { { "ARCHIVE", .complete = CLI_COMPLETE_FILE }, {} };
+static const CliArg url_arg[] = { { "URL" }, {} };
+
+static const CliCommand export = {
+        "export", "write a cached rootfs to an archive",
+        "Writes a cached root filesystem (--suite S or --base) to an archive, created by\n"
+        "the CLI with your own rights." CACHE_NOTE,
+        export_options, .run = cmd_export,
+};
+
+static const CliCommand import = {
+        "import", "fill a rootfs cache from an archive",
+        "Fills a root filesystem cache (--suite S or --base) from a .tar, .tar.gz or\n"
+        ".tar.zst archive, which the CLI opens with your own rights." CACHE_NOTE,
+        import_options, archive_arg, .run = cmd_import,
+};
+
+static const CliCommand fetch = {
+        "fetch", "download and import a rootfs archive",
+        "Downloads an archive over http(s) and imports it as 'rootfs import' does." CACHE_NOTE,
+        import_options, url_arg, .run = cmd_fetch,
+};
+
+const CliCommand cli_group_rootfs = {
+        "rootfs", "manage cached root filesystems",
+        .sub = (const CliCommand *const[]) { &export, &import, &fetch, NULL },
 };

@@ -8,7 +8,7 @@
  * caller's own rights and passed to the daemon as fds. An export goes
  * to an unnamed file beside the output, linked into place only when
  * complete. docs/snapshots.md explains what a snapshot holds. */
-#include "cli/cmd-snapshot.h"
+#include "cli/cli.h"
 #include "cli/archive-arg.h"
 #include "cli/client.h"
 #include "cli/output.h"
@@ -16,7 +16,6 @@
 #include "storage/snapshot.h"
 #include "base/str.h"
 
-#include <getopt.h>
 #include <time.h>
 
 typedef struct SnapArgs {
@@ -24,70 +23,28 @@ typedef struct SnapArgs {
         const char *output;  /* --output */
         bool replace;
         int64_t keep;
-        char *pos[4];        /* positionals */
-        int n_pos;
+        const char *pos[3];  /* SANDBOX WORKSPACE and NAME or ARCHIVE */
 } SnapArgs;
 
-enum {
-        OPT_NAME = 1u << 0,
-        OPT_OUTPUT = 1u << 1,
-        OPT_REPLACE = 1u << 2,
-        OPT_KEEP = 1u << 3,
-};
-
-static int usage_help(Cli *cli, const char *synopsis, const char *what)
+static bool has_option(const CliArgs *c, const char *name)
 {
-        printf("Usage: enclave %s %s\n\n%s. A snapshot holds the workspace's overlay upper layer and its managed "
-               "/home; a host workspace_dir is never part of it (docs/snapshots.md).\n",
-               cli->command ? cli->command : "snapshot", synopsis, what);
-        return -1;
+        return cli_find_option(c->cmd, name, strlen(name)) != NULL;
 }
 
-/* 0 when parsed, -1 after --help, else an exit code. */
-static int parse(Cli *cli, int argc, char **argv, unsigned allowed, int n_pos, const char *synopsis, const char *what,
-                 SnapArgs *a)
+/* The command's options and arguments into *a: 0, or an exit code. */
+static int parse(Cli *cli, const CliArgs *c, SnapArgs *a)
 {
-        static const struct option options[] = {
-                { "name", required_argument, NULL, 'n' },
-                { "output", required_argument, NULL, 'o' },
-                { "replace", no_argument, NULL, 'r' },
-                { "keep", required_argument, NULL, 'k' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        const char *cmd = cli->command ? cli->command : argv[0];
-        a->keep = SNAPSHOT_GC_KEEP_DEFAULT;
-        int c;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":n:o:h", options, NULL)) >= 0) {
-                unsigned bit = c == 'n' ? OPT_NAME : c == 'o' ? OPT_OUTPUT : c == 'r' ? OPT_REPLACE : c == 'k' ? OPT_KEEP : 0;
-                if (bit && !(allowed & bit))
-                        return cli_usage_error(cli, "'%s' has no option '%s'; usage: enclave %s %s", cmd,
-                                               argv[optind - 1], cmd, synopsis);
-                switch (c) {
-                case 'n': a->name = optarg; break;
-                case 'o': a->output = optarg; break;
-                case 'r': a->replace = true; break;
-                case 'k':
-                        if (parse_int64(optarg, 0, 1000000, &a->keep) < 0)
-                                return cli_usage_error(cli, "--keep takes a number of snapshots (0 or more), got '%s'",
-                                                       optarg);
-                        break;
-                case 'h': return usage_help(cli, synopsis, what);
-                case ':': return cli_usage_error(cli, "option '%s' needs a value", argv[optind - 1]);
-                default:
-                        return cli_usage_error(cli, "unknown option '%s'; usage: enclave %s %s", argv[optind - 1], cmd,
-                                               synopsis);
-                }
-        }
-        int n = argc - optind;
-        if (n != n_pos)
-                return cli_usage_error(cli, "%s; usage: enclave %s %s",
-                                       n < n_pos ? "missing arguments" : "too many arguments", cmd, synopsis);
-        for (int i = 0; i < n; i++)
-                a->pos[i] = argv[optind + i];
-        a->n_pos = n;
+        *a = (SnapArgs) { .keep = SNAPSHOT_GC_KEEP_DEFAULT };
+        if (has_option(c, "name"))
+                a->name = cli_arg_value(c, "name");
+        if (has_option(c, "output"))
+                a->output = cli_arg_value(c, "output");
+        if (has_option(c, "replace"))
+                a->replace = cli_arg_flag(c, "replace");
+        if (has_option(c, "keep") && cli_arg_int(cli, c, "keep", 0, 1000000, &a->keep) < 0)
+                return EXIT_USAGE;
+        for (size_t i = 0; i < c->n_pos && i < ELEMENTSOF(a->pos); i++)
+                a->pos[i] = c->pos[i];
         _cleanup_error_ Error err = ERROR_INIT;
         if (a->name && snapshot_check_name(a->name, &err) < 0)
                 return cli_usage_error(cli, "--name: %s", error_msg(&err));
@@ -193,14 +150,12 @@ static void text_created(Cli *cli, json_t *res)
                json_is_true(json_object_get(res, "frozen")) ? " (the workspace was frozen while copying)" : "");
 }
 
-int cmd_snapshot_create(Cli *cli, int argc, char **argv)
+static int cmd_snapshot_create(Cli *cli, const CliArgs *c)
 {
-        SnapArgs a = {};
-        int r = parse(cli, argc, argv, OPT_NAME, 2, "<sb> <ws> [--name N]",
-                      "Capture a workspace's writable state as a new snapshot (named after the UTC time without "
-                      "--name); a running workspace is frozen for the copy", &a);
+        SnapArgs a;
+        int r = parse(cli, c, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         json_t *params = target_params(&a);
         if (params && a.name)
                 json_object_set_new(params, "name", json_string(a.name));
@@ -244,12 +199,12 @@ static void text_list(Cli *cli, json_t *res)
         print_note(res);
 }
 
-int cmd_snapshot_list(Cli *cli, int argc, char **argv)
+static int cmd_snapshot_list(Cli *cli, const CliArgs *c)
 {
-        SnapArgs a = {};
-        int r = parse(cli, argc, argv, 0, 2, "<sb> <ws>", "List a workspace's snapshots, oldest first", &a);
+        SnapArgs a;
+        int r = parse(cli, c, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         json_t *res = NULL;
         if ((r = call_daemon_action(cli, "snapshot.list", target_params(&a), -EBADF, &res)) != EXIT_OK)
                 return r;
@@ -280,13 +235,12 @@ static int check_name_arg(Cli *cli, const char *name)
         return 0;
 }
 
-int cmd_snapshot_restore(Cli *cli, int argc, char **argv)
+static int cmd_snapshot_restore(Cli *cli, const CliArgs *c)
 {
-        SnapArgs a = {};
-        int r = parse(cli, argc, argv, 0, 3, "<sb> <ws> <name>",
-                      "Replace a stopped workspace's state with a snapshot's, atomically", &a);
+        SnapArgs a;
+        int r = parse(cli, c, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         if ((r = check_name_arg(cli, a.pos[2])) != 0)
                 return r;
         json_t *res = NULL;
@@ -301,12 +255,12 @@ static void text_deleted(Cli *cli, json_t *res)
                member_str(res, "workspace"));
 }
 
-static int cmd_snapshot_delete(Cli *cli, int argc, char **argv)
+static int cmd_snapshot_delete(Cli *cli, const CliArgs *c)
 {
-        SnapArgs a = {};
-        int r = parse(cli, argc, argv, 0, 3, "<sb> <ws> <name>", "Delete one snapshot", &a);
+        SnapArgs a;
+        int r = parse(cli, c, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         if ((r = check_name_arg(cli, a.pos[2])) != 0)
                 return r;
         json_t *res = NULL;
@@ -328,13 +282,12 @@ static void text_gc(Cli *cli, json_t *res)
                json_array_size(json_object_get(res, "kept")), json_array_size(gone));
 }
 
-int cmd_snapshot_gc(Cli *cli, int argc, char **argv)
+static int cmd_snapshot_gc(Cli *cli, const CliArgs *c)
 {
-        SnapArgs a = {};
-        int r = parse(cli, argc, argv, OPT_KEEP, 2, "<sb> <ws> [--keep N]",
-                      "Keep the N newest snapshots (default 5) and delete the rest", &a);
+        SnapArgs a;
+        int r = parse(cli, c, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         json_t *params = target_params(&a);
         if (params)
                 json_object_set_new(params, "keep", json_integer(a.keep));
@@ -346,13 +299,12 @@ int cmd_snapshot_gc(Cli *cli, int argc, char **argv)
 
 /* ---- export and import ---- */
 
-static int cmd_snapshot_export(Cli *cli, int argc, char **argv)
+static int cmd_snapshot_export(Cli *cli, const CliArgs *c)
 {
-        SnapArgs a = {};
-        int r = parse(cli, argc, argv, OPT_OUTPUT, 3, "<sb> <ws> <name> --output ARCHIVE",
-                      "Write a snapshot to an archive (.tar, .tar.gz or .tar.zst, by the name)", &a);
+        SnapArgs a;
+        int r = parse(cli, c, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         if ((r = check_name_arg(cli, a.pos[2])) != 0)
                 return r;
         if (!a.output)
@@ -390,14 +342,12 @@ static void text_imported(Cli *cli, json_t *res)
         print_note(res);
 }
 
-static int cmd_snapshot_import(Cli *cli, int argc, char **argv)
+static int cmd_snapshot_import(Cli *cli, const CliArgs *c)
 {
-        SnapArgs a = {};
-        int r = parse(cli, argc, argv, OPT_NAME | OPT_REPLACE, 3, "<sb> <ws> [--name N] [--replace] ARCHIVE",
-                      "Read a snapshot from an archive made by 'snapshot export' (its owners move into this "
-                      "workspace's id range)", &a);
+        SnapArgs a;
+        int r = parse(cli, c, &a);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         _cleanup_close_ int fd = -EBADF;
         if ((r = archive_arg_open_input(cli, a.pos[2], &fd)) != 0)
                 return r;
@@ -413,12 +363,99 @@ static int cmd_snapshot_import(Cli *cli, int argc, char **argv)
         return finish(cli, res, text_imported);
 }
 
-const Command snapshot_commands[] = {
-        { "create", "<sb> <ws> [--name N]", "snapshot a workspace", cmd_snapshot_create },
-        { "list", "<sb> <ws>", "list snapshots", cmd_snapshot_list },
-        { "restore", "<sb> <ws> <name>", "roll a workspace back to a snapshot", cmd_snapshot_restore },
-        { "export", "<sb> <ws> <name> --output ARCHIVE", "write a snapshot to an archive", cmd_snapshot_export },
-        { "import", "<sb> <ws> [--name N] [--replace] ARCHIVE", "read a snapshot from an archive", cmd_snapshot_import },
-        { "delete", "<sb> <ws> <name>", "delete a snapshot", cmd_snapshot_delete },
+#define SB_WS { "SANDBOX", .complete = CLI_COMPLETE_SANDBOX }, { "WORKSPACE", .complete = CLI_COMPLETE_WORKSPACE }
+#define SNAPSHOT_NOTE                                                                                   \
+        "\n\nA snapshot holds the workspace's overlay upper layer and its managed /home; a\n"  \
+        "host workspace_dir is never part of it (docs/snapshots.md)."
+
+static const CliArg target_args[] = { SB_WS, {} };
+static const CliArg named_args[] = { SB_WS, { "NAME", .complete = CLI_COMPLETE_SNAPSHOT }, {} };
+static const CliArg archive_args[] = { SB_WS, { "ARCHIVE", .complete = CLI_COMPLETE_FILE }, {} };
+
+static const CliOption create_options[] = {
+        { "name", 0, "NAME", "the snapshot's name (default: the UTC time)" },
         {},
+};
+
+#define CREATE_DESCRIPTION                                                                      \
+        "Captures a workspace's writable state as a new snapshot, named after the UTC\n"   \
+        "time without --name. A running workspace is frozen for the copy." SNAPSHOT_NOTE
+
+static const CliCommand create = {
+        "create", "snapshot a workspace", CREATE_DESCRIPTION, create_options, target_args,
+        .run = cmd_snapshot_create,
+};
+
+const CliCommand cli_alias_snapshot = {
+        "snapshot", "alias of 'snapshot create'", CREATE_DESCRIPTION, create_options, target_args,
+        .run = cmd_snapshot_create, .flags = CLI_CMD_HIDDEN,
+};
+
+static const CliCommand list = {
+        "list", "list snapshots", "Lists a workspace's snapshots, oldest first." SNAPSHOT_NOTE, NULL, target_args,
+        .run = cmd_snapshot_list,
+};
+
+const CliCommand cli_alias_snapshot_list = {
+        "snapshot-list", "alias of 'snapshot list'", "Lists a workspace's snapshots, oldest first.", NULL,
+        target_args, .run = cmd_snapshot_list, .flags = CLI_CMD_HIDDEN,
+};
+
+#define RESTORE_DESCRIPTION "Replaces a stopped workspace's state with a snapshot's, atomically." SNAPSHOT_NOTE
+
+static const CliCommand restore = {
+        "restore", "roll a workspace back to a snapshot", RESTORE_DESCRIPTION, NULL, named_args,
+        .run = cmd_snapshot_restore,
+};
+
+const CliCommand cli_alias_restore = {
+        "restore", "alias of 'snapshot restore'", RESTORE_DESCRIPTION, NULL, named_args,
+        .run = cmd_snapshot_restore, .flags = CLI_CMD_HIDDEN,
+};
+
+static const CliOption export_options[] = {
+        { "output", 'o', "ARCHIVE", "the archive to write: .tar, .tar.gz or .tar.zst (must not exist)",
+          .complete = CLI_COMPLETE_FILE },
+        {},
+};
+
+static const CliCommand export = {
+        "export", "write a snapshot to an archive",
+        "Writes a snapshot to an archive (.tar, .tar.gz or .tar.zst, by the name). The\n"
+        "archive is created by the CLI with your own rights and appears only when it is\n"
+        "complete.",
+        export_options, named_args, .run = cmd_snapshot_export,
+};
+
+static const CliOption import_options[] = {
+        { "name", 0, "NAME", "the snapshot's name (default: the one in the archive)" },
+        { "replace", 0, NULL, "replace a snapshot of the same name" },
+        {},
+};
+
+static const CliCommand import = {
+        "import", "read a snapshot from an archive",
+        "Reads a snapshot from an archive made by 'snapshot export'; its owners move into\n"
+        "this workspace's id range.",
+        import_options, archive_args, .run = cmd_snapshot_import,
+};
+
+static const CliCommand delete = {
+        "delete", "delete a snapshot", "Deletes one snapshot.", NULL, named_args, .run = cmd_snapshot_delete,
+};
+
+static const CliOption gc_options[] = {
+        { "keep", 0, "N", "how many of the newest snapshots to keep (default 5)" },
+        {},
+};
+
+const CliCommand cli_cmd_snapshot_gc = {
+        "snapshot-gc", "delete old snapshots",
+        "Keeps the N newest snapshots of a workspace (default 5) and deletes the rest.",
+        gc_options, target_args, .run = cmd_snapshot_gc,
+};
+
+const CliCommand cli_group_snapshot = {
+        "snapshot", "checkpoint and roll back workspaces",
+        .sub = (const CliCommand *const[]) { &create, &list, &restore, &export, &import, &delete, NULL },
 };

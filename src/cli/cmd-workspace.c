@@ -7,36 +7,16 @@
  * (no daemon, no such workspace, not running, ...). */
 #include "cli/cli.h"
 #include "cli/client.h"
-#include "cli/cmd-port.h"
-#include "cli/cmd-snapshot.h"
 #include "cli/exec-relay.h"
 #include "cli/output.h"
 #include "config/values.h"
 #include "base/str.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static bool want_help(int argc, char **argv)
-{
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--"))
-                        return false;
-                if (streq(argv[i], "-h") || streq(argv[i], "--help"))
-                        return true;
-        }
-        return false;
-}
-
-static int print_usage(const char *text)
-{
-        printf("Usage: enclave workspace %s\n", text);
-        return EXIT_OK;
-}
 
 static json_t *target(const char *sb, const char *ws)
 {
@@ -85,124 +65,104 @@ static void format_duration(json_int_t secs, char *buf, size_t size)
 
 /* ---- create ---- */
 
-typedef struct CreateOpts {
-        json_t *params;
-        json_t *env, *ports, *auth, *env_tokens;
-} CreateOpts;
-
-static int set_limit(Cli *cli, json_t *params, const char *key, const char *opt, const char *value)
+static int set_limits(Cli *cli, const CliArgs *a, json_t *params)
 {
-        int64_t v;
-        if (parse_int64(value, 1, INT64_MAX, &v) < 0)
-                return cli_usage_error(cli, "%s wants a positive number, got '%s'", opt, value);
-        json_object_set_new(params, key, json_integer(v));
+        static const char *const limits[] = { "cpu-seconds", "cpu-percent", "memory-mb", "max-procs",
+                                              "max-open-files", "disk-mb" };
+        for (size_t i = 0; i < ELEMENTSOF(limits); i++) {
+                int64_t v;
+                int r = cli_arg_int(cli, a, limits[i], 1, INT64_MAX, &v);
+                if (r < 0)
+                        return EXIT_USAGE;
+                if (r == 0)
+                        continue;
+                char key[32];
+                snprintf(key, sizeof key, "%s", limits[i]);
+                for (char *k = key; *k; k++)
+                        if (*k == '-')
+                                *k = '_';
+                json_object_set_new(params, key, json_integer(v));
+        }
         return 0;
 }
 
-static int create_option(Cli *cli, int c, const char *arg, CreateOpts *o)
+/* Every value of a repeatable option as a JSON array, each first
+ * checked by check() when given. */
+static int string_list(Cli *cli, const CliArgs *a, const char *opt, int (*check)(Cli *, const char *),
+                       json_t *params, const char *key)
 {
-        static const char *const limit_keys[] = { "cpu_seconds", "cpu_percent", "memory_mb", "max_procs",
-                                                  "max_open_files", "disk_mb" };
-        static const char *const limit_opts[] = { "--cpu-seconds", "--cpu-percent", "--memory-mb", "--max-procs",
-                                                  "--max-open-files", "--disk-mb" };
-        if (c >= 1 && c <= 6)
-                return set_limit(cli, o->params, limit_keys[c - 1], limit_opts[c - 1], arg);
-        _cleanup_error_ Error err = ERROR_INIT;
-        switch (c) {
-        case 'w': {
-                char buf[PATH_MAX];
-                if (!realpath(arg, buf))
-                        return cli_usage_error(cli, "--workspace-dir %s: %m", arg);
-                json_object_set_new(o->params, "workspace_dir", json_string(buf));
-                return 0;
+        json_t *list = json_array();
+        if (!list || json_object_set_new(params, key, list) < 0)
+                return cli_fail(cli, "out of memory");
+        const char *v;
+        for (size_t i = 0; (v = cli_arg_nth(a, opt, i)); i++) {
+                int r = check ? check(cli, v) : 0;
+                if (r != 0)
+                        return r;
+                json_array_append_new(list, json_string(v));
         }
-        case 'r':
-                json_object_set_new(o->params, "run", json_string(arg));
-                return 0;
-        case 'e':
-                if (!strchr(arg, '=') || arg[0] == '=')
-                        return cli_usage_error(cli, "--env wants NAME=VALUE");
-                json_array_append_new(o->env, json_string(arg));
-                return 0;
-        case 'p': {
-                PortSpec p;
-                if (port_spec_parse(arg, &p, &err) < 0)
-                        return cli_usage_error(cli, "--port %s: %s", arg, error_msg(&err));
-                json_array_append_new(o->ports, json_string(arg));
-                return 0;
-        }
-        case 'a':
-                json_array_append_new(o->auth, json_string(arg));
-                return 0;
-        case 't':
-                json_array_append_new(o->env_tokens, json_string(arg));
-                return 0;
-        default:
-                return cli_usage_error(cli, "unknown option; see 'enclave workspace create --help'");
-        }
+        return 0;
 }
 
-static const char create_usage[] =
-        "create <sb> <name> [--cpu-seconds N] [--cpu-percent N] [--memory-mb N] [--max-procs N]\n"
-        "               [--max-open-files N] [--disk-mb N] [--workspace-dir PATH] [--run CMD] [--env K=V]...\n"
-        "               [--port 127.0.0.1:HOST:WS/tcp]... [--auth PROVIDER]... [--env-token NAME]...";
-
-static int cmd_create(Cli *cli, int argc, char **argv)
+static int check_env(Cli *cli, const char *v)
 {
-        static const struct option options[] = {
-                { "cpu-seconds", required_argument, NULL, 1 },
-                { "cpu-percent", required_argument, NULL, 2 },
-                { "memory-mb", required_argument, NULL, 3 },
-                { "max-procs", required_argument, NULL, 4 },
-                { "max-open-files", required_argument, NULL, 5 },
-                { "disk-mb", required_argument, NULL, 6 },
-                { "workspace-dir", required_argument, NULL, 'w' },
-                { "path", required_argument, NULL, 'w' },
-                { "run", required_argument, NULL, 'r' },
-                { "env", required_argument, NULL, 'e' },
-                { "port", required_argument, NULL, 'p' },
-                { "auth", required_argument, NULL, 'a' },
-                { "env-token", required_argument, NULL, 't' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        if (want_help(argc, argv))
-                return print_usage(create_usage);
-        CreateOpts o = { json_object(), json_array(), json_array(), json_array(), json_array() };
-        json_object_set_new(o.params, "env", o.env);
-        json_object_set_new(o.params, "ports", o.ports);
-        json_object_set_new(o.params, "auth", o.auth);
-        json_object_set_new(o.params, "env_tokens", o.env_tokens);
-        optind = 0;
-        opterr = 0;
-        int c;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                if (c == '?') {
-                        json_decref(o.params);
-                        return cli_usage_error(cli, "unknown or incomplete option '%s'; usage: enclave workspace %s",
-                                               argv[optind - 1], create_usage);
-                }
-                int r = create_option(cli, c, optarg, &o);
-                if (r != 0) {
-                        json_decref(o.params);
-                        return r;
-                }
+        if (!strchr(v, '=') || v[0] == '=')
+                return cli_usage_error(cli, "--env wants NAME=VALUE, got '%s'", v);
+        return 0;
+}
+
+static int check_port(Cli *cli, const char *v)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        PortSpec p;
+        if (port_spec_parse(v, &p, &err) < 0)
+                return cli_usage_error(cli, "--port %s: %s", v, error_msg(&err));
+        return 0;
+}
+
+static int create_params(Cli *cli, const CliArgs *a, json_t *params)
+{
+        int r = set_limits(cli, a, params);
+        if (r != 0)
+                return r;
+        const char *dir = cli_arg_value(a, "workspace-dir") ?: cli_arg_value(a, "path");
+        if (dir) {
+                char buf[PATH_MAX];
+                if (!realpath(dir, buf))
+                        return cli_usage_error(cli, "--workspace-dir %s: %m", dir);
+                json_object_set_new(params, "workspace_dir", json_string(buf));
         }
-        if (argc - optind != 2) {
-                json_decref(o.params);
-                return cli_usage_error(cli, "usage: enclave workspace %s", create_usage);
+        if (cli_arg_value(a, "run"))
+                json_object_set_new(params, "run", json_string(cli_arg_value(a, "run")));
+        if ((r = string_list(cli, a, "env", check_env, params, "env")) != 0 ||
+            (r = string_list(cli, a, "port", check_port, params, "ports")) != 0 ||
+            (r = string_list(cli, a, "auth", NULL, params, "auth")) != 0 ||
+            (r = string_list(cli, a, "env-token", NULL, params, "env_tokens")) != 0)
+                return r;
+        json_object_set_new(params, "sandbox", json_string(cli_arg(a, "SANDBOX")));
+        json_object_set_new(params, "workspace", json_string(cli_arg(a, "NAME")));
+        return 0;
+}
+
+static int cmd_create(Cli *cli, const CliArgs *a)
+{
+        json_t *params = json_object();
+        if (!params)
+                return cli_fail(cli, "out of memory");
+        int r = create_params(cli, a, params);
+        if (r != 0) {
+                json_decref(params);
+                return r;
         }
-        json_object_set_new(o.params, "sandbox", json_string(argv[optind]));
-        json_object_set_new(o.params, "workspace", json_string(argv[optind + 1]));
         json_t *res;
-        int r = call(cli, "workspace.create", o.params, &res);
+        r = call(cli, "workspace.create", params, &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json)
                 json_print(res, stdout);
         else if (!cli->quiet) {
                 json_int_t base = json_integer_value(json_object_get(res, "uid_base"));
-                printf("created workspace %s/%s (host ids %lld-%lld)\n", argv[optind], argv[optind + 1],
+                printf("created workspace %s/%s (host ids %lld-%lld)\n", cli_arg(a, "SANDBOX"), cli_arg(a, "NAME"),
                        (long long) base, (long long) base + 65535);
         }
         json_decref(res);
@@ -211,44 +171,25 @@ static int cmd_create(Cli *cli, int argc, char **argv)
 
 /* ---- start / stop / destroy ---- */
 
-/* "<sb> <ws> [--timeout S]" */
-static int parse_target(Cli *cli, int argc, char **argv, bool with_timeout, const char *usage, json_t **ret)
+/* SANDBOX WORKSPACE [--timeout S]; 0 or an exit code. */
+static int target_params(Cli *cli, const CliArgs *a, json_t **ret)
 {
-        static const struct option options[] = {
-                { "timeout", required_argument, NULL, 'T' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
         int64_t timeout = -1;
-        optind = 0;
-        opterr = 0;
-        int c;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                if (c == 'h') {
-                        print_usage(usage);
-                        return -1;
-                }
-                if (c == 'T' && with_timeout && parse_int64(optarg, 0, 3600, &timeout) >= 0)
-                        continue;
-                if (c == 'T' && with_timeout)
-                        return cli_usage_error(cli, "--timeout wants seconds (0-3600), got '%s'", optarg);
-                return cli_usage_error(cli, "unknown option '%s'; usage: enclave workspace %s", argv[optind - 1],
-                                       usage);
-        }
-        if (argc - optind != 2)
-                return cli_usage_error(cli, "usage: enclave workspace %s", usage);
-        *ret = target(argv[optind], argv[optind + 1]);
+        if (cli_find_option(a->cmd, "timeout", strlen("timeout")) &&
+            cli_arg_int(cli, a, "timeout", 0, 3600, &timeout) < 0)
+                return EXIT_USAGE;
+        *ret = target(cli_arg(a, "SANDBOX"), cli_arg(a, "WORKSPACE"));
         if (*ret && timeout >= 0)
                 json_object_set_new(*ret, "timeout", json_integer(timeout));
         return 0;
 }
 
-static int cmd_start(Cli *cli, int argc, char **argv)
+static int cmd_start(Cli *cli, const CliArgs *a)
 {
         json_t *params = NULL, *res;
-        int r = parse_target(cli, argc, argv, false, "start <sb> <ws>", &params);
+        int r = target_params(cli, a, &params);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         r = call(cli, "workspace.start", params, &res);
         if (r != EXIT_OK)
                 return r;
@@ -270,12 +211,12 @@ static int cmd_start(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-static int cmd_stop(Cli *cli, int argc, char **argv)
+static int cmd_stop(Cli *cli, const CliArgs *a)
 {
         json_t *params = NULL, *res;
-        int r = parse_target(cli, argc, argv, true, "stop <sb> <ws> [--timeout SECONDS]", &params);
+        int r = target_params(cli, a, &params);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         r = call(cli, "workspace.stop", params, &res);
         if (r != EXIT_OK)
                 return r;
@@ -293,12 +234,12 @@ static int cmd_stop(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-static int cmd_destroy(Cli *cli, int argc, char **argv)
+static int cmd_destroy(Cli *cli, const CliArgs *a)
 {
         json_t *params = NULL, *res;
-        int r = parse_target(cli, argc, argv, true, "destroy <sb> <ws> [--timeout SECONDS]", &params);
+        int r = target_params(cli, a, &params);
         if (r != 0)
-                return r < 0 ? EXIT_OK : r;
+                return r;
         r = call(cli, "workspace.destroy", params, &res);
         if (r != EXIT_OK)
                 return r;
@@ -324,18 +265,9 @@ static bool confirm_wipe(void)
         return streq(line, "wipe");
 }
 
-static int cmd_wipe(Cli *cli, int argc, char **argv)
+static int cmd_wipe(Cli *cli, const CliArgs *a)
 {
-        bool yes = false;
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--yes") || streq(argv[i], "-y"))
-                        yes = true;
-                else if (streq(argv[i], "-h") || streq(argv[i], "--help"))
-                        return print_usage("wipe [--yes]");
-                else
-                        return cli_usage_error(cli, "usage: enclave workspace wipe [--yes]");
-        }
-        if (!yes && !confirm_wipe())
+        if (!cli_arg_flag(a, "yes") && !confirm_wipe())
                 return cli_fail(cli, "not confirmed; nothing was destroyed (type 'wipe' at the prompt, or pass "
                                 "--yes)");
         json_t *res;
@@ -351,25 +283,6 @@ static int cmd_wipe(Cli *cli, int argc, char **argv)
 }
 
 /* ---- status / list / stats ---- */
-
-/* "[<sb>] <ws>" */
-static int optional_sandbox(Cli *cli, int argc, char **argv, const char *usage, json_t **ret)
-{
-        if (want_help(argc, argv)) {
-                print_usage(usage);
-                return -1;
-        }
-        for (int i = 1; i < argc; i++)
-                if (argv[i][0] == '-')
-                        return cli_usage_error(cli, "unknown option '%s'; usage: enclave workspace %s", argv[i], usage);
-        if (argc == 2)
-                *ret = target(NULL, argv[1]);
-        else if (argc == 3)
-                *ret = target(argv[1], argv[2]);
-        else
-                return cli_usage_error(cli, "usage: enclave workspace %s", usage);
-        return 0;
-}
 
 static void status_line(const char *key, const char *value)
 {
@@ -446,13 +359,11 @@ static void print_status(Cli *cli, json_t *s)
                 print_usage_lines(usage);
 }
 
-static int cmd_status(Cli *cli, int argc, char **argv)
+static int cmd_status(Cli *cli, const CliArgs *a)
 {
-        json_t *params = NULL, *res;
-        int r = optional_sandbox(cli, argc, argv, "status [<sb>] <ws>", &params);
-        if (r != 0)
-                return r < 0 ? EXIT_OK : r;
-        r = call(cli, "workspace.status", params, &res);
+        json_t *res;
+        json_t *params = target(cli_arg(a, "SANDBOX"), cli_arg(a, "WORKSPACE"));
+        int r = call(cli, "workspace.status", params, &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json)
@@ -463,19 +374,9 @@ static int cmd_status(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-static int cmd_list(Cli *cli, int argc, char **argv)
+static int cmd_list(Cli *cli, const CliArgs *a)
 {
-        const char *sandbox = NULL;
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "-h") || streq(argv[i], "--help"))
-                        return print_usage("list [--sandbox-id SB]");
-                if ((streq(argv[i], "--sandbox-id") || streq(argv[i], "--sandbox")) && i + 1 < argc)
-                        sandbox = argv[++i];
-                else if (startswith(argv[i], "--sandbox-id="))
-                        sandbox = startswith(argv[i], "--sandbox-id=");
-                else
-                        return cli_usage_error(cli, "usage: enclave workspace list [--sandbox-id SB]");
-        }
+        const char *sandbox = cli_arg_value(a, "sandbox-id") ?: cli_arg_value(a, "sandbox");
         json_t *res;
         int r = call(cli, "workspace.list", sandbox ? json_pack("{s:s}", "sandbox", sandbox) : json_object(), &res);
         if (r != EXIT_OK)
@@ -505,13 +406,11 @@ static int cmd_list(Cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
-static int cmd_stats(Cli *cli, int argc, char **argv)
+static int cmd_stats(Cli *cli, const CliArgs *a)
 {
-        json_t *params = NULL, *res;
-        int r = optional_sandbox(cli, argc, argv, "stats [<sb>] <ws>", &params);
-        if (r != 0)
-                return r < 0 ? EXIT_OK : r;
-        r = call(cli, "workspace.stats", params, &res);
+        json_t *res;
+        json_t *params = target(cli_arg(a, "SANDBOX"), cli_arg(a, "WORKSPACE"));
+        int r = call(cli, "workspace.stats", params, &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json) {
@@ -554,34 +453,13 @@ static int on_log_event(json_t *event, void *userdata)
         return 0;
 }
 
-static int cmd_logs(Cli *cli, int argc, char **argv)
+static int cmd_logs(Cli *cli, const CliArgs *a)
 {
-        static const char usage[] = "logs [<sb>] <ws> [--tail N] [--follow]";
-        static const struct option options[] = {
-                { "tail", required_argument, NULL, 'n' },
-                { "follow", no_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
         int64_t tail = -1;
-        bool follow = false;
-        optind = 0;
-        opterr = 0;
-        int c;
-        while ((c = getopt_long(argc, argv, "n:fh", options, NULL)) >= 0) {
-                if (c == 'h')
-                        return print_usage(usage);
-                if (c == 'f')
-                        follow = true;
-                else if (c == 'n' && parse_int64(optarg, 0, INT32_MAX, &tail) >= 0)
-                        continue;
-                else
-                        return cli_usage_error(cli, "usage: enclave workspace %s", usage);
-        }
-        int n = argc - optind;
-        if (n < 1 || n > 2)
-                return cli_usage_error(cli, "usage: enclave workspace %s", usage);
-        json_t *params = n == 2 ? target(argv[optind], argv[optind + 1]) : target(NULL, argv[optind]);
+        if (cli_arg_int(cli, a, "tail", 0, INT32_MAX, &tail) < 0)
+                return EXIT_USAGE;
+        bool follow = cli_arg_flag(a, "follow");
+        json_t *params = target(cli_arg(a, "SANDBOX"), cli_arg(a, "WORKSPACE"));
         if (!params)
                 return cli_fail(cli, "out of memory");
         if (tail >= 0)
@@ -612,55 +490,22 @@ typedef struct ExecOpts {
         char **argv; /* borrowed from the command line */
 } ExecOpts;
 
-/* Options of exec/enter; the command starts at "--" or at the first
- * argument after <sb> <ws> that is not an option. */
-static int parse_exec(Cli *cli, int argc, char **argv, const char *usage, ExecOpts *o)
+static int exec_options(Cli *cli, const CliArgs *a, ExecOpts *o)
 {
-        int npos = 0;
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                const char *v = NULL;
-                if (streq(a, "--")) {
-                        o->argv = argv + i + 1;
-                        break;
-                }
-                if (a[0] != '-' || a[1] == 0) {
-                        if (npos == 0)
-                                o->sandbox = a;
-                        else if (npos == 1)
-                                o->workspace = a;
-                        else {
-                                o->argv = argv + i;
-                                break;
-                        }
-                        npos++;
-                        continue;
-                }
-                if (streq(a, "-t") || streq(a, "--tty"))
-                        o->tty = true;
-                else if (streq(a, "-i") || streq(a, "--interactive"))
-                        o->interactive = true;
-                else if (streq(a, "-it") || streq(a, "-ti"))
-                        o->tty = o->interactive = true;
-                else if ((v = startswith(a, "--cwd=")) || (streq(a, "--cwd") && i + 1 < argc && (v = argv[++i])))
-                        o->cwd = v;
-                else if ((v = startswith(a, "--shell=")) || (streq(a, "--shell") && i + 1 < argc && (v = argv[++i])))
-                        o->shell = v;
-                else if ((v = startswith(a, "--env=")) || ((streq(a, "-e") || streq(a, "--env")) && i + 1 < argc &&
-                                                          (v = argv[++i])) ||
-                         (strneq(a, "-e", 2) && (v = a + 2)[0])) {
-                        if (!strchr(v, '=') || v[0] == '=')
-                                return cli_usage_error(cli, "-e wants NAME=VALUE");
-                        json_array_append_new(o->env, json_string(v));
-                } else
-                        return cli_usage_error(cli, "unknown option '%s'; usage: enclave workspace %s", a, usage);
+        o->sandbox = cli_arg(a, "SANDBOX");
+        o->workspace = cli_arg(a, "WORKSPACE");
+        o->cwd = cli_arg_value(a, "cwd");
+        o->tty = cli_arg_flag(a, "tty");
+        o->interactive = cli_arg_flag(a, "interactive");
+        if (cli_find_option(a->cmd, "shell", strlen("shell")))
+                o->shell = cli_arg_value(a, "shell");
+        o->argv = a->command;
+        const char *v;
+        for (size_t i = 0; (v = cli_arg_nth(a, "env", i)); i++) {
+                if (!strchr(v, '=') || v[0] == '=')
+                        return cli_usage_error(cli, "-e wants NAME=VALUE, got '%s'", v);
+                json_array_append_new(o->env, json_string(v));
         }
-        if (!o->sandbox || !o->workspace)
-                return cli_usage_error(cli, "usage: enclave workspace %s", usage);
-        if (o->enter && o->argv && o->argv[0])
-                return cli_usage_error(cli, "'enter' runs the workspace's shell and takes no command; use 'exec'");
-        if (!o->enter && (!o->argv || !o->argv[0]))
-                return cli_usage_error(cli, "no command given; usage: enclave workspace %s", usage);
         if (o->cwd && o->cwd[0] != '/')
                 return cli_usage_error(cli, "--cwd must be an absolute path below /home, got '%s'", o->cwd);
         return 0;
@@ -766,20 +611,10 @@ static int run_exec(Cli *cli, ExecOpts *o)
         return status < 0 || status > 255 ? EXIT_ENCLAVE : (int) status;
 }
 
-static int cmd_exec(Cli *cli, int argc, char **argv)
+static int cmd_exec(Cli *cli, const CliArgs *a)
 {
-        static const char usage[] = "exec <sb> <ws> [--cwd DIR] [-t] [-i] [-e K=V]... -- CMD...";
-        if (argc >= 2 && (streq(argv[1], "-h") || streq(argv[1], "--help"))) {
-                printf("Usage: enclave workspace %s\n\n"
-                       "Runs CMD inside the workspace as its root, in /home (or --cwd, which must be below /home).\n"
-                       "Pipes and redirections work like a local command; a terminal gets a pty made inside the\n"
-                       "workspace. -t forces a pty, -i feeds a terminal's input to a command without one.\n"
-                       "Exit status: the command's own; 126 cannot execute, 127 not found, 125 Enclave failed.\n",
-                       usage);
-                return EXIT_OK;
-        }
-        ExecOpts o = { .env = json_array() };
-        int r = parse_exec(cli, argc, argv, usage, &o);
+        ExecOpts o = { .env = json_array(), .enter = streq(a->cmd->name, "enter") };
+        int r = exec_options(cli, a, &o);
         if (r == 0)
                 r = run_exec(cli, &o);
         else
@@ -788,49 +623,186 @@ static int cmd_exec(Cli *cli, int argc, char **argv)
         return r;
 }
 
-static int cmd_enter(Cli *cli, int argc, char **argv)
-{
-        static const char usage[] = "enter <sb> <ws> [--cwd DIR] [--shell SH] [-e K=V]...";
-        if (want_help(argc, argv)) {
-                printf("Usage: enclave workspace %s\n\nOpens the workspace root's shell (from its /etc/passwd, "
-                       "else /bin/sh) on a pty made inside the workspace.\n", usage);
-                return EXIT_OK;
-        }
-        ExecOpts o = { .env = json_array(), .enter = true };
-        int r = parse_exec(cli, argc, argv, usage, &o);
-        if (r == 0)
-                r = run_exec(cli, &o);
-        else
-                r = EXIT_ENCLAVE;
-        json_decref(o.env);
-        return r;
-}
+/* ---- the tables ---- */
 
-const Command port_commands[] = {
-        { "publish", "<sb> <ws> 127.0.0.1:HOST:WS[/tcp]", "publish a workspace port on host loopback", cmd_port_publish },
-        { "unpublish", "<sb> <ws> 127.0.0.1:HOST[/tcp]", "stop publishing a port", cmd_port_unpublish },
-        { "list", "<sb> <ws>", "declared and active port mappings", cmd_port_list },
+static const CliOption create_options[] = {
+        { "cpu-seconds", 0, "N", "CPU time limit in seconds (RLIMIT_CPU)" },
+        { "cpu-percent", 0, "N", "CPU quota, percent of the whole machine" },
+        { "memory-mb", 0, "N", "memory limit in MiB (cgroup)" },
+        { "max-procs", 0, "N", "process limit (cgroup pids + RLIMIT_NPROC)" },
+        { "max-open-files", 0, "N", "open file limit (RLIMIT_NOFILE)" },
+        { "disk-mb", 0, "N", "quota of the managed /home and /tmp in MiB; not with --workspace-dir" },
+        { "workspace-dir", 0, "PATH", "host directory shown as /home", .complete = CLI_COMPLETE_DIR },
+        { "path", 0, "PATH", "alias of --workspace-dir", CLI_OPT_HIDDEN, CLI_COMPLETE_DIR },
+        { "run", 0, "CMD", "command started with the workspace (without it, the workspace starts idle)" },
+        { "env", 'e', "K=V", "environment of run, exec and enter", CLI_OPT_REPEAT },
+        { "port", 'p', "127.0.0.1:HOST:WS[/tcp]", "publish workspace port WS on the host's loopback port HOST",
+          CLI_OPT_REPEAT },
+        { "auth", 0, "PROVIDER", "provider whose token reaches the workspace (enclave, github, npm)",
+          CLI_OPT_REPEAT, CLI_COMPLETE_CHOICES, "enclave|github|npm" },
+        { "env-token", 0, "NAME", "token variable set in the workspace (ENCLAVE_TOKEN, GITHUB_TOKEN, ...)",
+          CLI_OPT_REPEAT },
         {},
 };
 
-const Command workspace_commands[] = {
-        { "create", "<sb> <name> [limits] [--workspace-dir P] [--run CMD] [--env K=V] [--port M]", "create a workspace", cmd_create },
-        { "start", "<sb> <ws>", "start a workspace", cmd_start },
-        { "stop", "<sb> <ws> [--timeout S]", "stop a workspace", cmd_stop },
-        { "destroy", "<sb> <ws>", "destroy a workspace and its files", cmd_destroy },
-        { "status", "[<sb>] <ws>", "show a workspace", cmd_status },
-        { "remove", "<sb> <ws>", "remove a workspace (same as destroy)", cmd_destroy },
-        { "list", "[--sandbox-id SB]", "list workspaces", cmd_list },
-        { "wipe", "[--yes]", "destroy every workspace", cmd_wipe },
-        { "enter", "<sb> <ws> [--cwd DIR] [--shell SH]", "open a shell in a workspace", cmd_enter },
-        { "exec", "<sb> <ws> [--cwd DIR] [-t] [-i] [-e K=V]... -- CMD...", "run a command in a workspace", cmd_exec },
-        { "run", "<sb> <ws> [...] -- CMD...", "same as exec", cmd_exec },
-        { "port", "publish|unpublish|list", "loopback port publishing", NULL, port_commands },
-        { "logs", "[<sb>] <ws> [--tail N] [--follow]", "show a workspace's log", cmd_logs },
-        { "stats", "[<sb>] <ws>", "resource usage of a workspace", cmd_stats },
-        { "snapshot-gc", "<sb> <ws> [--keep N]", "delete old snapshots", cmd_snapshot_gc },
-        { "snapshot", "<sb> <ws> [--name N]", "alias of 'snapshot create'", cmd_snapshot_create, NULL, true },
-        { "snapshot-list", "<sb> <ws>", "alias of 'snapshot list'", cmd_snapshot_list, NULL, true },
-        { "restore", "<sb> <ws> <name>", "alias of 'snapshot restore'", cmd_snapshot_restore, NULL, true },
+#define SB_ARG { "SANDBOX", .complete = CLI_COMPLETE_SANDBOX }
+#define WS_ARG { "WORKSPACE", .complete = CLI_COMPLETE_WORKSPACE }
+
+static const CliArg create_args[] = { SB_ARG, { "NAME" }, {} };
+static const CliArg target_args[] = { SB_ARG, WS_ARG, {} };
+static const CliArg optional_sb_args[] = {
+        { "SANDBOX", CLI_ARG_OPTIONAL, CLI_COMPLETE_SANDBOX },
+        WS_ARG,
         {},
+};
+
+static const CliOption timeout_option[] = {
+        { "timeout", 0, "SECONDS", "how long to wait after SIGTERM before killing (0-3600)" },
+        {},
+};
+
+static const CliCommand create = {
+        "create", "create a workspace",
+        "Creates a workspace in SANDBOX: its registry entry, its own host id range, its\n"
+        "managed /home (or --workspace-dir) and its limits. 'enclave workspace start'\n"
+        "starts it.",
+        create_options, create_args, .run = cmd_create,
+};
+
+static const CliCommand start = {
+        "start", "start a workspace",
+        "Starts the workspace's pid 1 in its own namespaces, cgroup and network, and its\n"
+        "run command when it has one.",
+        NULL, target_args, .run = cmd_start,
+};
+
+static const CliCommand stop = {
+        "stop", "stop a workspace",
+        "Sends SIGTERM to the workspace's processes, then SIGKILL after --timeout seconds\n"
+        "(default 10), and releases its network and cgroup.",
+        timeout_option, target_args, .run = cmd_stop,
+};
+
+static const CliCommand destroy = {
+        "destroy", "destroy a workspace and its files",
+        "Stops the workspace and removes it: its writable layer, its managed /home, its\n"
+        "snapshots and its registry entry. A host --workspace-dir is never touched.",
+        timeout_option, target_args, .run = cmd_destroy,
+};
+
+static const CliCommand remove_ = {
+        "remove", "remove a workspace (same as destroy)",
+        "The same as 'enclave workspace destroy'.",
+        timeout_option, target_args, .run = cmd_destroy,
+};
+
+static const CliCommand status = {
+        "status", "show a workspace",
+        "Shows a workspace: state, pid, uptime, address, host ids, run command, home,\n"
+        "limits, ports and usage (--json for all fields). SANDBOX may be left out when\n"
+        "the workspace name is unique.",
+        NULL, optional_sb_args, .run = cmd_status,
+};
+
+static const CliOption list_options[] = {
+        { "sandbox-id", 0, "SANDBOX", "only this sandbox's workspaces", .complete = CLI_COMPLETE_SANDBOX },
+        { "sandbox", 0, "SANDBOX", "alias of --sandbox-id", CLI_OPT_HIDDEN, CLI_COMPLETE_SANDBOX },
+        {},
+};
+
+static const CliCommand list = {
+        "list", "list workspaces",
+        "Lists the workspaces of every sandbox, or of one (--json for all fields).",
+        list_options, .run = cmd_list,
+};
+
+static const CliOption wipe_options[] = {
+        { "yes", 'y', NULL, "do not ask" },
+        {},
+};
+
+static const CliCommand wipe = {
+        "wipe", "destroy every workspace",
+        "Destroys every workspace of every sandbox, with its files. Asks you to type\n"
+        "'wipe' unless --yes.",
+        wipe_options, .run = cmd_wipe,
+};
+
+static const CliOption exec_options_table[] = {
+        { "cwd", 0, "DIR", "working directory, below /home (default /home)" },
+        { "tty", 't', NULL, "make a pty inside the workspace even without a terminal" },
+        { "interactive", 'i', NULL, "feed a terminal's input to a command without a pty" },
+        { "env", 'e', "K=V", "environment of the command", CLI_OPT_REPEAT },
+        {},
+};
+
+static const CliArg exec_args[] = { SB_ARG, WS_ARG, { "CMD", CLI_ARG_COMMAND, CLI_COMPLETE_COMMAND }, {} };
+
+#define EXEC_DESCRIPTION                                                                                        \
+        "Runs CMD inside the workspace as its root, in /home (or --cwd, which must be below\n"                \
+        "/home). Pipes and redirections work like a local command; a terminal gets a pty\n"                   \
+        "made inside the workspace. -t forces a pty, -i feeds a terminal's input to a\n"                      \
+        "command without one. Everything after '--', or from the first word after\n"                          \
+        "WORKSPACE on, is the command with its own options.\n"                                                 \
+        "\n"                                                                                                   \
+        "Exit status: the command's own; 126 cannot execute, 127 not found, 125 Enclave\n"                    \
+        "itself failed (usage errors included)."
+
+static const CliCommand exec = {
+        "exec", "run a command in a workspace", EXEC_DESCRIPTION,
+        exec_options_table, exec_args, .run = cmd_exec, .flags = CLI_CMD_EXIT_125,
+};
+
+static const CliCommand run = {
+        "run", "same as exec", EXEC_DESCRIPTION,
+        exec_options_table, exec_args, .run = cmd_exec, .flags = CLI_CMD_EXIT_125,
+};
+
+static const CliOption enter_options[] = {
+        { "cwd", 0, "DIR", "working directory, below /home (default /home)" },
+        { "shell", 0, "SH", "shell to run (default: root's shell from the workspace's /etc/passwd, else /bin/sh)" },
+        { "env", 'e', "K=V", "environment of the shell", CLI_OPT_REPEAT },
+        { "tty", 't', NULL, "accepted for symmetry with exec: enter always makes a pty", CLI_OPT_HIDDEN },
+        { "interactive", 'i', NULL, "accepted for symmetry with exec", CLI_OPT_HIDDEN },
+        {},
+};
+
+static const CliCommand enter = {
+        "enter", "open a shell in a workspace",
+        "Opens the workspace root's shell (from its /etc/passwd, else /bin/sh) on a pty\n"
+        "made inside the workspace.",
+        enter_options, target_args, .run = cmd_exec, .flags = CLI_CMD_EXIT_125,
+};
+
+static const CliOption logs_options[] = {
+        { "tail", 'n', "N", "only the last N lines" },
+        { "follow", 'f', NULL, "keep printing new lines until Ctrl-C or the log ends" },
+        {},
+};
+
+static const CliCommand logs = {
+        "logs", "show a workspace's log",
+        "Prints the output of the workspace's run command and its pid 1 (the log is\n"
+        "size-capped and rotated). SANDBOX may be left out when the workspace name is\n"
+        "unique.",
+        logs_options, optional_sb_args, .run = cmd_logs,
+};
+
+static const CliCommand stats = {
+        "stats", "resource usage of a workspace",
+        "One sample of a workspace's CPU, memory, network, block I/O, processes and\n"
+        "threads ('enclave stats' shows every workspace, live).",
+        NULL, optional_sb_args, .run = cmd_stats,
+};
+
+const CliCommand cli_group_workspace = {
+        "workspace", "manage workspaces",
+        "A workspace is an isolated execution context inside a sandbox: its own\n"
+        "processes, network, hostname, writable layer and /home over the sandbox's shared\n"
+        "root filesystem.",
+        .sub = (const CliCommand *const[]) {
+                &create, &start, &stop, &destroy, &status, &remove_, &list, &wipe, &enter, &exec, &run,
+                &cli_group_port, &logs, &stats, &cli_cmd_snapshot_gc, &cli_alias_snapshot,
+                &cli_alias_snapshot_list, &cli_alias_restore, NULL,
+        },
 };

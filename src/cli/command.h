@@ -77,9 +77,6 @@ struct CliCommand {
         const CliCommand *const *sub; /* a group: its commands, NULL-terminated */
         unsigned flags;
         const char *see_also;     /* for a group: an extra man page section; may be NULL */
-        /* Not ported to a table yet: gets the rest of the line as it is,
-         * argv[0] being its own name. */
-        int (*run_legacy)(Cli *cli, int argc, char **argv);
 };
 
 /* One option given on the line. */
@@ -104,8 +101,6 @@ struct CliArgs {
         char **command;             /* CLI_ARG_COMMAND: NULL-terminated, or NULL */
         bool help;
         bool version;
-        int legacy_argc;            /* cmd->run_legacy: the rest of the line */
-        char **legacy_argv;
 };
 
 /* Options every command accepts. */

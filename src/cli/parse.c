@@ -282,11 +282,8 @@ int cli_parse(const CliCommand *root, int argc, char **argv, CliArgs *a, Error *
                 else if (cli_is_group(a->cmd)) {
                         if (streq(w, "help") && !a->help)
                                 a->help = true;
-                        else if ((r = enter_command(a, w, err)) >= 0 && a->cmd->run_legacy) {
-                                a->legacy_argc = argc - i;
-                                a->legacy_argv = argv + i;
-                                return 0;
-                        }
+                        else
+                                r = enter_command(a, w, err);
                 } else if (k >= 0 && a->n_pos == (size_t) k) {
                         a->command = argv + i;
                         break;

@@ -224,7 +224,7 @@ static size_t check_tree(const CliCommand *cmd, const char *path)
         snprintf(where, sizeof where, "%s %s", path, cmd->name);
         if (!cmd->summary || !cmd->summary[0])
                 TEST_FAIL("%s has no summary", where);
-        if (!cmd->run && !cmd->sub && !cmd->run_legacy)
+        if (!cmd->run && !cmd->sub)
                 TEST_FAIL("%s neither runs nor has commands", where);
         check_options(where, cmd->options);
         check_args(where, cmd->args);
