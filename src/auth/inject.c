@@ -195,7 +195,8 @@ static int warn_unusable(AuthPlan *p, const char *provider, const Wanted *w, int
                            "without it: %s", provider, how, error_msg(why));
 }
 
-int auth_plan_build(const char *state_dir, char *const *auth, char *const *env_tokens, AuthPlan **ret, Error *err)
+int auth_plan_build(const char *state_dir, uid_t owner, char *const *auth, char *const *env_tokens, AuthPlan **ret,
+                    Error *err)
 {
         size_t n_providers = 0;
         while (auth_providers[n_providers])
@@ -217,7 +218,7 @@ int auth_plan_build(const char *state_dir, char *const *auth, char *const *env_t
                         continue; /* undeclared: never even read */
                 _cleanup_auth_token_ AuthToken t = {};
                 _cleanup_error_ Error why = ERROR_INIT;
-                r = auth_store_load(state_dir, auth_providers[i], &t, &why);
+                r = auth_store_load(state_dir, owner, auth_providers[i], &t, &why);
                 if (r == -ENOENT || r == -EPERM || r == -EBADMSG) {
                         if ((r = warn_unusable(p, auth_providers[i], w, r, &why, err)) < 0)
                                 return r;

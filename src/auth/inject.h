@@ -58,11 +58,12 @@ typedef struct AuthPlan {
 } AuthPlan;
 
 /* Load the tokens a workspace declared (auth: provider names,
- * env_tokens: token variable names; either may be NULL) from
- * <state_dir>/auth and build its plan. A provider with no token, or
+ * env_tokens: token variable names; either may be NULL) from the store
+ * of its owner (token-store.h: never another uid's) and build its plan. A provider with no token, or
  * with a file the store refuses, becomes a warning. Fails only for an
  * unknown provider or variable name, or an I/O error. */
-int auth_plan_build(const char *state_dir, char *const *auth, char *const *env_tokens, AuthPlan **ret, Error *err);
+int auth_plan_build(const char *state_dir, uid_t owner, char *const *auth, char *const *env_tokens, AuthPlan **ret,
+                    Error *err);
 
 /* Wipe every token copy and free; returns NULL. */
 AuthPlan *auth_plan_free(AuthPlan *p);

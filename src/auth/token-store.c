@@ -1,4 +1,5 @@
-/* The token store: <state_dir>/auth/<provider>.token (see token-store.h). */
+/* The token store: <state_dir>/auth/[users/<uid>/]<provider>.token
+ * (see token-store.h). */
 #include "auth/token-store.h"
 #include "auth/provider.h"
 #include "base/fs.h"
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 
 #define AUTH_SUBDIR "auth"
+#define AUTH_USERS_SUBDIR "users"   /* auth/users/<uid>/: the stores of other uids */
 #define TOKEN_SUFFIX ".token"
 /* "<provider>.token" and ".<provider>.token.<hex>" both fit. */
 #define TOKEN_NAME_MAX 64
@@ -100,23 +102,17 @@ static int check_auth_dir(int fd, const char *path, Error *err)
         return 0;
 }
 
-/* Open <state_dir>/auth without following a symlink; create it (0700)
- * when create is set. -ENOENT (err untouched) when it is missing and
- * create is not set. */
-static int open_auth_dir(const char *state_dir, bool create, char **ret_path, Error *err)
+/* Open the directory name below pfd (whose path is parent) without
+ * following a symlink; create it (0700) when create is set. -ENOENT
+ * (err untouched) when it is missing and create is not set. */
+static int open_store_dir(int pfd, const char *parent, const char *name, bool create, char **ret_path, Error *err)
 {
-        _cleanup_free_ char *path = path_join(state_dir, AUTH_SUBDIR);
+        _cleanup_free_ char *path = path_join(parent, name);
         if (!path)
                 return error_set(err, ENOMEM, "out of memory");
-        _cleanup_close_ int sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (sfd < 0) {
-                if (errno == ENOENT && !create)
-                        return -ENOENT;
-                return error_setc(err, errno, "opening the state directory %s", state_dir);
-        }
-        if (create && mkdirat(sfd, AUTH_SUBDIR, AUTH_DIR_MODE) < 0 && errno != EEXIST)
+        if (create && mkdirat(pfd, name, AUTH_DIR_MODE) < 0 && errno != EEXIST)
                 return error_setc(err, errno, "creating %s", path);
-        _cleanup_close_ int fd = openat(sfd, AUTH_SUBDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOENT && !create)
                         return -ENOENT;
@@ -135,6 +131,34 @@ static int open_auth_dir(const char *state_dir, bool create, char **ret_path, Er
         if (ret_path)
                 *ret_path = TAKE_PTR(path);
         return TAKE_FD(fd);
+}
+
+/* Open the store of owner: <state_dir>/auth for root,
+ * <state_dir>/auth/users/<uid> for any other uid; each level root's,
+ * 0700, never through a symlink. -ENOENT (err untouched) when missing
+ * and create is not set. */
+static int open_auth_dir(const char *state_dir, uid_t owner, bool create, char **ret_path, Error *err)
+{
+        _cleanup_close_ int sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sfd < 0) {
+                if (errno == ENOENT && !create)
+                        return -ENOENT;
+                return error_setc(err, errno, "opening the state directory %s", state_dir);
+        }
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = open_store_dir(sfd, state_dir, AUTH_SUBDIR, create, &path, err);
+        if (fd < 0 || owner == 0) {
+                if (fd >= 0 && ret_path)
+                        *ret_path = TAKE_PTR(path);
+                return fd >= 0 ? TAKE_FD(fd) : fd;
+        }
+        char uid[16];
+        snprintf(uid, sizeof uid, "%u", (unsigned) owner);
+        _cleanup_free_ char *users_path = NULL;
+        _cleanup_close_ int ufd = open_store_dir(fd, path, AUTH_USERS_SUBDIR, create, &users_path, err);
+        if (ufd < 0)
+                return ufd;
+        return open_store_dir(ufd, users_path, uid, create, ret_path, err);
 }
 
 /* ---- reading ---- */
@@ -223,14 +247,14 @@ static int load_at(int afd, const char *dir_path, const char *provider, AuthToke
         return 0;
 }
 
-int auth_store_load(const char *state_dir, const char *provider, AuthToken *ret, Error *err)
+int auth_store_load(const char *state_dir, uid_t owner, const char *provider, AuthToken *ret, Error *err)
 {
         auth_token_wipe(ret);
         int r = auth_provider_check(provider, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = NULL;
-        _cleanup_close_ int afd = open_auth_dir(state_dir, false, &dir, err);
+        _cleanup_close_ int afd = open_auth_dir(state_dir, owner, false, &dir, err);
         if (afd == -ENOENT)
                 return error_set(err, ENOENT, "no %s token is stored; store one with 'enclave auth login %s'",
                                  provider, provider);
@@ -242,7 +266,7 @@ int auth_store_load(const char *state_dir, const char *provider, AuthToken *ret,
         return r;
 }
 
-int auth_store_status(const char *state_dir, const char *provider, AuthStatus *ret, Error *err)
+int auth_store_status(const char *state_dir, uid_t owner, const char *provider, AuthStatus *ret, Error *err)
 {
         *ret = (AuthStatus) { AUTH_STATE_MISSING, 0, NULL };
         int r = auth_provider_check(provider, err);
@@ -250,7 +274,7 @@ int auth_store_status(const char *state_dir, const char *provider, AuthStatus *r
                 return r;
         _cleanup_error_ Error why = ERROR_INIT;
         _cleanup_free_ char *dir = NULL;
-        _cleanup_close_ int afd = open_auth_dir(state_dir, false, &dir, &why);
+        _cleanup_close_ int afd = open_auth_dir(state_dir, owner, false, &dir, &why);
         if (afd == -ENOENT)
                 return 0;
         if (afd >= 0) {
@@ -326,7 +350,8 @@ static int write_token_at(int afd, const char *dir_path, const char *name, const
         return 0;
 }
 
-int auth_store_save(const char *state_dir, const char *provider, const char *token, size_t len, Error *err)
+int auth_store_save(const char *state_dir, uid_t owner, const char *provider, const char *token, size_t len,
+                    Error *err)
 {
         char name[TOKEN_NAME_MAX];
         int r = token_name(provider, name, err);
@@ -337,20 +362,20 @@ int auth_store_save(const char *state_dir, const char *provider, const char *tok
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = NULL;
-        _cleanup_close_ int afd = open_auth_dir(state_dir, true, &dir, err);
+        _cleanup_close_ int afd = open_auth_dir(state_dir, owner, true, &dir, err);
         if (afd < 0)
                 return afd;
         return write_token_at(afd, dir, name, provider, token, n, err);
 }
 
-int auth_store_remove(const char *state_dir, const char *provider, Error *err)
+int auth_store_remove(const char *state_dir, uid_t owner, const char *provider, Error *err)
 {
         char name[TOKEN_NAME_MAX];
         int r = token_name(provider, name, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = NULL;
-        _cleanup_close_ int afd = open_auth_dir(state_dir, false, &dir, err);
+        _cleanup_close_ int afd = open_auth_dir(state_dir, owner, false, &dir, err);
         if (afd == -ENOENT)
                 return 0;
         if (afd < 0)

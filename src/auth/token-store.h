@@ -1,6 +1,9 @@
-/* The token store (SPEC §7): one file per provider,
- * <state_dir>/auth/<provider>.token, owned by root with mode 0600, in a
- * root-owned directory of mode 0700.
+/* The token store (SPEC §7): one store per uid, one file per provider:
+ * <state_dir>/auth/<provider>.token for root and
+ * <state_dir>/auth/users/<uid>/<provider>.token for any other uid
+ * (docs/security.md "Multi-user model"), every file owned by root with
+ * mode 0600, in root-owned directories of mode 0700. The daemon writes
+ * them; a user's tokens reach only that user's workspaces.
  *
  * Files are written atomically (a temporary file in the same directory,
  * fsync, rename, fsync of the directory) and opened with O_NOFOLLOW.
@@ -38,21 +41,23 @@ void auth_token_wipe(AuthToken *t);
  * the token. */
 int auth_token_check(const char *token, size_t len, size_t *ret_len, Error *err);
 
-/* Store token (trimmed and checked as above) for provider, replacing
- * any previous one. Creates <state_dir>/auth (0700) when missing. */
-int auth_store_save(const char *state_dir, const char *provider, const char *token, size_t len, Error *err);
+/* Store token (trimmed and checked as above) for provider in owner's
+ * store, replacing any previous one. Creates the store's directories
+ * (0700) when missing. */
+int auth_store_save(const char *state_dir, uid_t owner, const char *provider, const char *token, size_t len,
+                    Error *err);
 
 /* Load the token of provider into *ret (wiped first; on failure it is
  * left wiped). -ENOENT when none is stored ("run enclave auth login
  * P"), -EPERM when the file (or the directory) is refused, with the
  * fix in err; -EBADMSG when its content is not a valid token. */
-int auth_store_load(const char *state_dir, const char *provider, AuthToken *ret, Error *err);
+int auth_store_load(const char *state_dir, uid_t owner, const char *provider, AuthToken *ret, Error *err);
 
 /* Remove the token of provider. Returns 1 when a file was removed, 0
  * when none was stored. A file is removed whatever its owner or mode
  * (that is how a refused file is cleaned up); a symlink is removed,
  * never followed. */
-int auth_store_remove(const char *state_dir, const char *provider, Error *err);
+int auth_store_remove(const char *state_dir, uid_t owner, const char *provider, Error *err);
 
 typedef enum AuthState {
         AUTH_STATE_MISSING,     /* no token stored */
@@ -75,4 +80,4 @@ void auth_status_done(AuthStatus *s);
 /* What `auth list` shows for provider: the file is checked exactly as
  * auth_store_load() would (its bytes are read into a wiped buffer and
  * validated), but no token leaves this function. */
-int auth_store_status(const char *state_dir, const char *provider, AuthStatus *ret, Error *err);
+int auth_store_status(const char *state_dir, uid_t owner, const char *provider, AuthStatus *ret, Error *err);

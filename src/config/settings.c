@@ -4,6 +4,7 @@
 #include "config/settings.h"
 #include "config/reader.h"
 #include "config/values.h"
+#include "storage/fetch-dest.h"
 #include "base/fs.h"
 #include "base/str.h"
 
@@ -20,11 +21,19 @@
 #define DEFAULT_SUBNET "10.200.0.0/16"
 #define DEFAULT_DEBOOTSTRAP "debootstrap"
 #define DEFAULT_WAIT_SECS 10
+#define DEFAULT_MAX_SANDBOXES_PER_USER 16
+#define DEFAULT_MAX_WORKSPACES_PER_USER 64
+#define DEFAULT_MAX_SNAPSHOTS_PER_USER 256
+#define DEFAULT_MAX_CONNECTIONS_PER_USER 64
+#define DEFAULT_MAX_LONG_ACTIONS_PER_USER 16
+#define DEFAULT_FETCH_MAX_BYTES (8ull << 30)
 
 static const char *const settings_keys[] = {
         "socket", "pid_file", "state_dir", "bridge", "subnet", "firewall", "suite", "mirror",
         "bootstrap_method", "debootstrap_binary", "workspace_apparmor_profile", "workspace_selinux_label",
-        "wait_secs", NULL,
+        "wait_secs", "max_sandboxes_per_user", "max_workspaces_per_user", "max_snapshots_per_user",
+        "max_connections_per_user", "max_long_actions_per_user", "fetch_max_bytes", "fetch_allow", "user_mirrors",
+        NULL,
 };
 
 static const char *const firewall_names[_FIREWALL_MAX + 1] = {
@@ -63,6 +72,8 @@ void settings_done(Settings *s)
         free(s->debootstrap_binary);
         free(s->workspace_apparmor_profile);
         free(s->workspace_selinux_label);
+        strv_free(s->fetch_allow);
+        strv_free(s->user_mirrors);
         *s = (Settings) {};
 }
 
@@ -80,9 +91,17 @@ int settings_defaults(Settings *ret)
                 .bootstrap_method = strdup(DEFAULT_BOOTSTRAP_METHOD),
                 .debootstrap_binary = strdup(DEFAULT_DEBOOTSTRAP),
                 .wait_secs = DEFAULT_WAIT_SECS,
+                .max_sandboxes_per_user = DEFAULT_MAX_SANDBOXES_PER_USER,
+                .max_workspaces_per_user = DEFAULT_MAX_WORKSPACES_PER_USER,
+                .max_snapshots_per_user = DEFAULT_MAX_SNAPSHOTS_PER_USER,
+                .max_connections_per_user = DEFAULT_MAX_CONNECTIONS_PER_USER,
+                .max_long_actions_per_user = DEFAULT_MAX_LONG_ACTIONS_PER_USER,
+                .fetch_max_bytes = DEFAULT_FETCH_MAX_BYTES,
+                .fetch_allow = calloc(1, sizeof(char *)),
+                .user_mirrors = calloc(1, sizeof(char *)),
         };
         if (!s.socket_path || !s.pid_file || !s.state_dir || !s.bridge || !s.subnet || !s.suite || !s.mirror ||
-            !s.bootstrap_method || !s.debootstrap_binary) {
+            !s.bootstrap_method || !s.debootstrap_binary || !s.fetch_allow || !s.user_mirrors) {
                 settings_done(&s);
                 return -ENOMEM;
         }
@@ -201,6 +220,67 @@ static void read_wait_secs(ConfigReader *r, const TomlValue *v, int *ret)
                 *ret = (int) n;
 }
 
+static void read_count(ConfigReader *r, const TomlValue *v, const char *key, int64_t min, int64_t *ret)
+{
+        int64_t n;
+        if (reader_int(r, v, key, key, min, SETTINGS_PER_USER_MAX, NULL, &n))
+                *ret = n;
+}
+
+static void read_fetch_max_bytes(ConfigReader *r, const TomlValue *v, uint64_t *ret)
+{
+        int64_t n;
+        if (reader_int(r, v, "fetch_max_bytes", "fetch_max_bytes", 1 << 20, INT64_C(1) << 40, "bytes", &n))
+                *ret = (uint64_t) n;
+}
+
+/* An array of strings, each checked by check (NULL: any); *ret is
+ * replaced only when every entry is fine. */
+static void read_list(ConfigReader *r, const TomlValue *v, const char *key, size_t max_len,
+                      int (*check)(const char *s, Error *err), char ***ret)
+{
+        if (!reader_expect(r, v, TOML_ARRAY, key, key))
+                return;
+        if (toml_array_size(v) > SETTINGS_LIST_MAX) {
+                reader_problem(r, v->pos, key, "'%s' has more than %u entries", key, SETTINGS_LIST_MAX);
+                return;
+        }
+        _cleanup_strv_free_ char **list = calloc(1, sizeof *list);
+        if (!list) {
+                r->oom = true;
+                return;
+        }
+        bool ok = true;
+        for (size_t i = 0; i < toml_array_size(v); i++) {
+                const TomlValue *e = toml_array_get(v, i);
+                _cleanup_free_ char *item = NULL;
+                _cleanup_error_ Error e_err = ERROR_INIT;
+                if (!reader_string(r, e, key, key, max_len, &item)) {
+                        ok = false;
+                        continue;
+                }
+                if (check && check(item, &e_err) < 0) {
+                        reader_problem(r, e->pos, key, "'%s': %s", key, error_msg(&e_err));
+                        ok = false;
+                        continue;
+                }
+                if (strv_push(&list, item) < 0) {
+                        r->oom = true;
+                        return;
+                }
+        }
+        if (!ok)
+                return;
+        strv_free(*ret);
+        *ret = TAKE_PTR(list);
+}
+
+static int check_cidr(const char *s, Error *err)
+{
+        FetchCidr c;
+        return fetch_cidr_parse(s, &c, err);
+}
+
 static void read_key(ConfigReader *r, const char *key, TomlPos kpos, const TomlValue *v, Settings *s)
 {
         if (streq(key, "socket"))
@@ -230,6 +310,22 @@ static void read_key(ConfigReader *r, const char *key, TomlPos kpos, const TomlV
                 read_label(r, v, key, &s->workspace_selinux_label);
         else if (streq(key, "wait_secs"))
                 read_wait_secs(r, v, &s->wait_secs);
+        else if (streq(key, "max_sandboxes_per_user"))
+                read_count(r, v, key, 0, &s->max_sandboxes_per_user);
+        else if (streq(key, "max_workspaces_per_user"))
+                read_count(r, v, key, 0, &s->max_workspaces_per_user);
+        else if (streq(key, "max_snapshots_per_user"))
+                read_count(r, v, key, 0, &s->max_snapshots_per_user);
+        else if (streq(key, "max_connections_per_user"))
+                read_count(r, v, key, 1, &s->max_connections_per_user);
+        else if (streq(key, "max_long_actions_per_user"))
+                read_count(r, v, key, 1, &s->max_long_actions_per_user);
+        else if (streq(key, "fetch_max_bytes"))
+                read_fetch_max_bytes(r, v, &s->fetch_max_bytes);
+        else if (streq(key, "fetch_allow"))
+                read_list(r, v, key, 64, check_cidr, &s->fetch_allow);
+        else if (streq(key, "user_mirrors"))
+                read_list(r, v, key, 2048, mirror_url_check, &s->user_mirrors);
         else if (v->type == TOML_TABLE) {
                 char shown[PRINTABLE_MAX], list[512];
                 reader_problem(r, kpos, key, "unknown table [%s]; config.toml has only top-level keys: %s",
@@ -248,8 +344,19 @@ static int dup_field(char **dst, const char *src)
 
 static int settings_copy(const Settings *src, Settings *ret)
 {
-        Settings c = { .firewall = src->firewall, .wait_secs = src->wait_secs };
-        int r = 0;
+        Settings c = {
+                .firewall = src->firewall,
+                .wait_secs = src->wait_secs,
+                .max_sandboxes_per_user = src->max_sandboxes_per_user,
+                .max_workspaces_per_user = src->max_workspaces_per_user,
+                .max_snapshots_per_user = src->max_snapshots_per_user,
+                .max_connections_per_user = src->max_connections_per_user,
+                .max_long_actions_per_user = src->max_long_actions_per_user,
+                .fetch_max_bytes = src->fetch_max_bytes,
+                .fetch_allow = strv_copy(src->fetch_allow),
+                .user_mirrors = strv_copy(src->user_mirrors),
+        };
+        int r = (c.fetch_allow && c.user_mirrors) ? 0 : -ENOMEM;
         r |= dup_field(&c.path, src->path);
         r |= dup_field(&c.socket_path, src->socket_path);
         r |= dup_field(&c.pid_file, src->pid_file);

@@ -31,6 +31,16 @@ typedef struct Settings {
         char *workspace_apparmor_profile; /* NULL when unset */
         char *workspace_selinux_label;    /* NULL when unset */
         int wait_secs;           /* "wait_secs", default 10: daemon start wait */
+        /* What one non-root uid may hold (docs/security.md); root is
+         * exempt. 0 forbids the kind of object for users. */
+        int64_t max_sandboxes_per_user;   /* default 16 */
+        int64_t max_workspaces_per_user;  /* default 64 */
+        int64_t max_snapshots_per_user;   /* default 256 */
+        int64_t max_connections_per_user; /* default 64, at least 1 */
+        int64_t max_long_actions_per_user;/* default 16, at least 1 */
+        uint64_t fetch_max_bytes;         /* "fetch_max_bytes": one rootfs fetch, default 8 GiB */
+        char **fetch_allow;               /* special destinations fetch may reach (CIDRs), never NULL */
+        char **user_mirrors;              /* mirrors non-root users may bootstrap from besides `mirror` */
 } Settings;
 
 /* Fill *ret with defaults, then overlay the first config file found
@@ -46,6 +56,8 @@ int settings_find_file(const char *explicit_path, char **ret_path, Error *err);
 
 #define SETTINGS_MAX_SIZE (64u * 1024) /* bytes of config.toml */
 #define SETTINGS_WAIT_SECS_MAX 3600
+#define SETTINGS_PER_USER_MAX 1000000
+#define SETTINGS_LIST_MAX 64           /* entries of fetch_allow, user_mirrors */
 
 /* Overlay the keys of a config.toml document onto *s (which holds
  * defaults or earlier settings). Every problem goes into diag, named

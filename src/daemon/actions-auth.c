@@ -1,5 +1,6 @@
 /* auth.login, auth.list and auth.logout: the daemon's side of the token
- * store (SPEC §7, src/auth/token-store.h).
+ * store (SPEC §7, src/auth/token-store.h), each on the caller's own
+ * store.
  *
  * auth.login carries the token in its "token" parameter. The daemon
  * never logs request parameters (only the action name), and this file
@@ -65,7 +66,7 @@ static int action_auth_login(Call *c, Error *err)
         if (r < 0)
                 return r;
         size_t len = json_string_length(json_object_get(call_params(c), "token"));
-        r = auth_store_save(call_daemon(c)->settings.state_dir, provider, token, len, err);
+        r = auth_store_save(call_daemon(c)->settings.state_dir, call_uid(c), provider, token, len, err);
         if (r < 0)
                 return error_wrap(err, "storing the %s token", provider);
         log_info("auth: stored the %s token (by uid %u)", provider, (unsigned) call_uid(c));
@@ -76,10 +77,10 @@ static int action_auth_login(Call *c, Error *err)
         return call_reply(c, res, -EBADF);
 }
 
-static json_t *provider_status_json(const char *state_dir, const char *provider, Error *err)
+static json_t *provider_status_json(const char *state_dir, uid_t owner, const char *provider, Error *err)
 {
         AuthStatus st;
-        if (auth_store_status(state_dir, provider, &st, err) < 0)
+        if (auth_store_status(state_dir, owner, provider, &st, err) < 0)
                 return NULL;
         json_t *env = token_names_json(provider);
         json_t *updated = st.state == AUTH_STATE_MISSING ? json_null() : json_integer((json_int_t) st.mtime);
@@ -107,7 +108,7 @@ static int action_auth_list(Call *c, Error *err)
         if (!list)
                 return error_set(err, ENOMEM, "out of memory");
         for (size_t i = 0; auth_providers[i]; i++) {
-                json_t *j = provider_status_json(state_dir, auth_providers[i], err);
+                json_t *j = provider_status_json(state_dir, call_uid(c), auth_providers[i], err);
                 if (!j || json_array_append_new(list, j) < 0) {
                         json_decref(list);
                         return j ? error_set(err, ENOMEM, "out of memory")
@@ -123,7 +124,7 @@ static int action_auth_logout(Call *c, Error *err)
         int r = param_provider(c, &provider, err);
         if (r < 0)
                 return r;
-        r = auth_store_remove(call_daemon(c)->settings.state_dir, provider, err);
+        r = auth_store_remove(call_daemon(c)->settings.state_dir, call_uid(c), provider, err);
         if (r < 0)
                 return error_wrap(err, "removing the %s token", provider);
         if (r > 0)
@@ -131,9 +132,12 @@ static int action_auth_logout(Call *c, Error *err)
         return call_reply(c, json_pack("{s:s, s:b}", "provider", provider, "removed", r > 0), -EBADF);
 }
 
+/* Every uid has a store of its own (token-store.h): login, list and
+ * logout act on the caller's, and its tokens reach only its own
+ * workspaces. */
 const Action auth_actions[] = {
-        { "auth.login", action_auth_login, ACTION_ROOT_ONLY | ACTION_MUTATES },
+        { "auth.login", action_auth_login, ACTION_MUTATES },
         { "auth.list", action_auth_list, 0 },
-        { "auth.logout", action_auth_logout, ACTION_ROOT_ONLY | ACTION_MUTATES },
+        { "auth.logout", action_auth_logout, ACTION_MUTATES },
         {},
 };

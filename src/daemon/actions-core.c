@@ -2,6 +2,7 @@
  * the policy.* family. */
 #include "daemon/action.h"
 #include "daemon/daemon.h"
+#include "daemon/owner.h"
 #include "daemon/server.h"
 #include "base/log.h"
 
@@ -12,11 +13,12 @@ static int action_ping(Call *c, Error *err)
                                        ENCLAVE_VERSION), -EBADF);
 }
 
-static json_t *health_counts(Daemon *d)
+/* A user counts only its own objects. */
+static json_t *health_counts(Daemon *d, int64_t owner)
 {
         _cleanup_error_ Error err = ERROR_INIT;
         RegistryCounts n;
-        if (registry_counts(d->registry, &n, &err) < 0) {
+        if (registry_counts_owned(d->registry, owner, &n, &err) < 0) {
                 log_warn("health: %s", error_msg(&err));
                 return json_null();
         }
@@ -44,7 +46,7 @@ static int action_health(Call *c, Error *err)
                 "pid_file", s->pid_file,
                 "config", s->path,
                 "registry", "path", d->registry_path, "schema_version", version,
-                "counts", health_counts(d),
+                "counts", health_counts(d, call_owner_filter(c)),
                 "cgroup", daemon_cgroup_mode(),
                 "firewall", firewall_backend_to_string(s->firewall) ?: "auto",
                 "bridge", s->bridge,
@@ -68,13 +70,17 @@ static int action_stop(Call *c, Error *err)
 
 /* ---- policy ---- */
 
-static json_t *policy_to_json(const Policy *p)
+/* The rules that concern owner (< 0: all): a user sees the rules for
+ * every uid and its own, never those of other uids. */
+static json_t *policy_to_json(const Policy *p, int64_t owner)
 {
         json_t *rules = json_array();
         if (!rules)
                 return NULL;
         for (size_t i = 0; i < p->n_rules; i++) {
                 const PolicyRule *r = &p->rules[i];
+                if (owner >= 0 && r->uid != POLICY_UID_ALL && r->uid != owner)
+                        continue;
                 char text[POLICY_PATTERN_MAX + 64];
                 json_t *uid = r->uid == POLICY_UID_ALL ? json_null() : json_integer((json_int_t) r->uid);
                 if (json_array_append_new(rules, json_pack("{s:o, s:s, s:s, s:s}", "uid", uid, "pattern", r->pattern,
@@ -102,7 +108,7 @@ static int policy_reload(Daemon *d, Error *err)
 
 static int reply_policy(Call *c, Error *err)
 {
-        json_t *j = policy_to_json(&call_daemon(c)->policy);
+        json_t *j = policy_to_json(&call_daemon(c)->policy, call_owner_filter(c));
         if (!j)
                 return error_set(err, ENOMEM, "out of memory");
         return call_reply(c, j, -EBADF);
@@ -188,7 +194,7 @@ static int action_policy_clear(Call *c, Error *err)
                 return r;
         log_info("policy: cleared %d rule(s) %s (by uid %u)", removed, all ? "and reset the default" : "of one uid",
                  (unsigned) call_uid(c));
-        json_t *j = policy_to_json(&call_daemon(c)->policy);
+        json_t *j = policy_to_json(&call_daemon(c)->policy, -1);
         if (!j || json_object_set_new(j, "removed", json_integer(removed)) < 0) {
                 json_decref(j);
                 return error_set(err, ENOMEM, "out of memory");

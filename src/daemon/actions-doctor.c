@@ -52,7 +52,8 @@ static int action_repair(Call *c, Error *err)
 }
 
 const Action doctor_actions[] = {
-        { "daemon.doctor", action_doctor, ACTION_LONG },
+        /* Its report names every user's objects and the host's setup. */
+        { "daemon.doctor", action_doctor, ACTION_LONG | ACTION_ROOT_ONLY },
         { "registry.repair", action_repair, ACTION_LONG | ACTION_MUTATES | ACTION_ROOT_ONLY },
         {},
 };

@@ -16,6 +16,7 @@
 #include "daemon/action.h"
 #include "daemon/daemon.h"
 #include "daemon/network.h"
+#include "daemon/owner.h"
 #include "daemon/registry-network.h"
 #include "net/proxy.h"
 #include "base/str.h"
@@ -64,6 +65,9 @@ static int port_target(Call *c, PortTarget *t, Error *err)
         Registry *reg = call_registry(c, err);
         if (!reg)
                 return -EIO;
+        r = owner_check_workspace(c, reg, t->sandbox, t->workspace, err);
+        if (r < 0)
+                return r;
         return lookup_workspace(reg, t, err);
 }
 
@@ -106,6 +110,9 @@ static int action_port_publish(Call *c, Error *err)
         r = port_spec_parse(spec_s, &spec, err);
         if (r < 0)
                 return error_wrap(err, "port \"%s\"", spec_s);
+        r = owner_check_ports(c, &spec, 1, err);
+        if (r < 0)
+                return r;
         Proxy *proxy = proxy_or_error(c, err);
         if (!proxy)
                 return -ENOTCONN;

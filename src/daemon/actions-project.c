@@ -17,6 +17,7 @@
 #include "daemon/call.h"
 #include "daemon/daemon.h"
 #include "daemon/network.h"
+#include "daemon/owner.h"
 #include "daemon/project.h"
 #include "daemon/project-ps.h"
 #include "daemon/project-sandbox.h"
@@ -269,7 +270,9 @@ static int up_sandbox(Up *u, Error *err)
         if (p->create_sandbox) {
                 step_event(u->call, "sandbox.create", NULL, "begin", "creating sandbox %s (%s, %s)", sb,
                            u->ef->sandbox.suite, u->ef->sandbox.bootstrap_method);
-                r = project_sandbox_create(u->d, u->reg, &u->ef->sandbox, &mon, &warnings, err);
+                r = project_sandbox_create(u->d, u->reg, &u->ef->sandbox, call_uid(u->call),
+                                           owner_cap(u->call, u->d->settings.max_sandboxes_per_user), &mon, &warnings,
+                                           err);
                 if (r < 0)
                         return error_wrap(err, "up");
                 step_event(u->call, "sandbox.create", NULL, "done", "created sandbox %s", sb);
@@ -398,6 +401,7 @@ static int up_ws_create(Up *u, const EnclavefileWorkspace *ws, Error *err)
                 .disk_mb = (uint64_t) ws->disk_mb,
         };
         WorkspaceCreateSpec spec = {
+                .owner = call_uid(u->call),
                 .sandbox = sandbox_name(u),
                 .name = ws->name,
                 .limits = l,
@@ -657,6 +661,37 @@ static int check_workspace_dirs(Call *c, const Enclavefile *ef, Error *err)
         return 0;
 }
 
+/* An Enclavefile acts on its caller's own sandbox: a name another uid
+ * holds is refused before anything changes (root included, so nothing
+ * of root's project lands in a user's sandbox); host ports below 1024
+ * need root, and a user bootstraps only from the allowed mirrors. */
+static int check_ownership(Call *c, Registry *reg, const Enclavefile *ef, Error *err)
+{
+        const char *name = ef->sandbox.name;
+        int64_t owner;
+        _cleanup_error_ Error qerr = ERROR_INIT;
+        int r = registry_query_int64(reg, &owner, &qerr, "SELECT owner_uid FROM sandboxes WHERE name = ?", "t", name);
+        if (r < 0 && r != -ENOENT) {
+                error_move(err, &qerr);
+                return r;
+        }
+        if (r >= 0 && (uid_t) owner != call_uid(c)) {
+                if (call_uid(c) != 0)
+                        return error_set(err, EEXIST, "the sandbox name '%s' is taken; choose another name in "
+                                         "[sandbox]", name);
+                return error_set(err, EPERM, "sandbox %s belongs to uid %lld, and an Enclavefile only acts on its "
+                                 "caller's own sandbox; choose another name in [sandbox]", name, (long long) owner);
+        }
+        for (size_t i = 0; i < ef->n_workspaces; i++) {
+                r = owner_check_ports(c, ef->workspaces[i].ports, ef->workspaces[i].n_ports, err);
+                if (r < 0)
+                        return error_wrap(err, "workspace %s", ef->workspaces[i].name);
+        }
+        if (streq(ef->sandbox.bootstrap_method, "debootstrap"))
+                return owner_check_mirror(c, &call_daemon(c)->settings, ef->sandbox.mirror, err);
+        return 0;
+}
+
 static void note_takeover(Up *u)
 {
         _cleanup_free_ char *owner = NULL;
@@ -701,6 +736,9 @@ static int action_project_up(Call *c, Error *err)
         Registry *reg = call_registry(c, err);
         if (!reg)
                 return -EIO;
+        r = check_ownership(c, reg, ef, err);
+        if (r < 0)
+                return error_wrap(err, "up");
 
         _cleanup_(current_done) Current cur = {};
         r = current_load(reg, ef->sandbox.name, &cur, err);
@@ -767,7 +805,9 @@ static int action_project_down(Call *c, Error *err)
         uint64_t t0 = now_ms();
         _cleanup_(sandbox_row_done) SandboxRow row = {};
         _cleanup_error_ Error gerr = ERROR_INIT;
-        r = registry_sandbox_get(reg, sandbox, &row, &gerr);
+        r = owner_check_sandbox(c, reg, sandbox, &gerr);
+        if (r >= 0)
+                r = registry_sandbox_get(reg, sandbox, &row, &gerr);
         if (r == -ENOENT)
                 return call_reply(c, json_pack("{s:s, s:b, s:i}", "sandbox", sandbox, "exists", 0, "stopped", 0),
                                   -EBADF);
@@ -811,7 +851,7 @@ static int action_project_ps(Call *c, Error *err)
         if (!reg)
                 return -EIO;
         json_t *procs = NULL;
-        r = project_ps_collect(reg, sandbox, names, &procs, err);
+        r = project_ps_collect(reg, call_owner_filter(c), sandbox, names, &procs, err);
         if (r < 0)
                 return r;
         return call_reply(c, json_pack("{s:o}", "processes", procs), -EBADF);

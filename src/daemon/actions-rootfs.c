@@ -138,9 +138,12 @@ static int action_rootfs_fetch(Call *c, Error *err)
         return reply_stats(c, cache, &stats, err);
 }
 
+/* The caches are shared: root's sandboxes are built from them, so only
+ * root fills or replaces them. Anyone may read one out (what a sandbox
+ * made from it would show its owner anyway). */
 const Action rootfs_actions[] = {
         { "rootfs.export", action_rootfs_export, ACTION_LONG },
-        { "rootfs.import", action_rootfs_import, ACTION_LONG | ACTION_MUTATES },
-        { "rootfs.fetch", action_rootfs_fetch, ACTION_LONG | ACTION_MUTATES },
+        { "rootfs.import", action_rootfs_import, ACTION_LONG | ACTION_MUTATES | ACTION_ROOT_ONLY },
+        { "rootfs.fetch", action_rootfs_fetch, ACTION_LONG | ACTION_MUTATES | ACTION_ROOT_ONLY },
         {},
 };

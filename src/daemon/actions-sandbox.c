@@ -10,6 +10,7 @@
 #include "daemon/action.h"
 #include "daemon/call.h"
 #include "daemon/daemon.h"
+#include "daemon/owner.h"
 #include "daemon/registry-sandbox.h"
 #include "daemon/sandbox-cgroup.h"
 #include "daemon/workspace-engine.h"
@@ -88,7 +89,9 @@ static int load_row(Call *c, Registry **ret_reg, SandboxRow *ret, Error *err)
         Registry *reg = call_registry(c, err);
         if (!reg)
                 return -EIO;
-        r = registry_sandbox_get(reg, name, ret, err);
+        r = owner_check_sandbox(c, reg, name, err);
+        if (r >= 0)
+                r = registry_sandbox_get(reg, name, ret, err);
         if (r < 0)
                 return r;
         *ret_reg = reg;
@@ -137,7 +140,7 @@ static int action_sandbox_list(Call *c, Error *err)
                 return -EIO;
         SandboxRow *rows = NULL;
         size_t n = 0;
-        int r = registry_sandbox_list(reg, &rows, &n, err);
+        int r = registry_sandbox_list_owned(reg, call_owner_filter(c), &rows, &n, err);
         if (r < 0)
                 return r;
         json_t *a = json_array();
@@ -192,6 +195,8 @@ static int create_params(Call *c, CreateParams *p, Error *err)
         if (bootstrap_method_from_string(p->method) < 0)
                 return error_set(err, EINVAL, "invalid bootstrap method '%s': use 'debootstrap' or 'cached_rootfs'",
                                  p->method);
+        if (bootstrap_method_from_string(p->method) == BOOTSTRAP_DEBOOTSTRAP)
+                return owner_check_mirror(c, s, p->mirror, err);
         return 0;
 }
 
@@ -233,6 +238,9 @@ static int create_steps(Call *c, Daemon *d, Registry *reg, const SandboxRow *row
                 .suite = row->suite,
                 .mirror = row->mirror,
                 .debootstrap_binary = d->settings.debootstrap_binary,
+                /* The suite caches are root's: root's next sandbox must
+                 * never copy what a user's debootstrap made. */
+                .skip_cache_fill = row->owner_uid != 0,
         };
         r = bootstrap_rootfs(bootstrap_method_from_string(row->bootstrap_method), &o, &mon, err);
         if (r >= 0 && call_cancelled(c))
@@ -258,6 +266,7 @@ static int action_sandbox_create(Call *c, Error *err)
         if (!reg)
                 return -EIO;
         SandboxRow row = {
+                .owner_uid = call_uid(c),
                 .name = (char *) p.name,
                 .suite = (char *) p.suite,
                 .mirror = (char *) p.mirror,
@@ -266,7 +275,7 @@ static int action_sandbox_create(Call *c, Error *err)
                 .cpu_percent = p.cpu_percent,
                 .max_procs = p.max_procs,
         };
-        r = registry_sandbox_insert(reg, &row, &row.id, err);
+        r = registry_sandbox_insert(reg, &row, owner_cap(c, d->settings.max_sandboxes_per_user), &row.id, err);
         if (r < 0)
                 return r;
         log_info("sandbox %s: creating (%s, %s, by uid %u)", p.name, p.suite, p.method, (unsigned) call_uid(c));
@@ -480,7 +489,7 @@ static int action_sandbox_wipe(Call *c, Error *err)
                 return -EIO;
         SandboxRow *rows = NULL;
         size_t n = 0;
-        int r = registry_sandbox_list(reg, &rows, &n, err);
+        int r = registry_sandbox_list_owned(reg, call_owner_filter(c), &rows, &n, err);
         if (r < 0)
                 return r;
         json_t *destroyed = json_array();

@@ -15,6 +15,7 @@
 #include "daemon/actions-storage.h"
 #include "daemon/call.h"
 #include "daemon/daemon.h"
+#include "daemon/owner.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/snapshot-claim.h"
 #include "daemon/sandbox-cgroup.h"
@@ -33,13 +34,15 @@
 
 /* ---- the registry's snapshots table ---- */
 
+/* A snapshot belongs to its workspace's owner. */
 static int row_put(Registry *reg, int64_t ws_id, const SnapshotInfo *info, Error *err)
 {
         int r = registry_run(reg, err,
-                             "INSERT INTO snapshots (workspace_id, name, size_bytes, created_at) VALUES (?, ?, ?, ?) "
+                             "INSERT INTO snapshots (workspace_id, owner_uid, name, size_bytes, created_at) "
+                             "VALUES (?, (SELECT owner_uid FROM workspaces WHERE id = ?), ?, ?, ?) "
                              "ON CONFLICT (workspace_id, name) DO UPDATE SET size_bytes = excluded.size_bytes, "
                              "created_at = excluded.created_at",
-                             "itii", ws_id, info->name, (int64_t) info->bytes, info->created_usec / 1000000);
+                             "iitii", ws_id, ws_id, info->name, (int64_t) info->bytes, info->created_usec / 1000000);
         return r < 0 ? r : 0;
 }
 
@@ -216,6 +219,8 @@ static int target_open(Call *c, Target *t, Error *err)
         if (r >= 0)
                 r = call_param_string(c, "workspace", true, &ws, err);
         if (r >= 0)
+                r = owner_check_workspace(c, reg, sb, ws, err);
+        if (r >= 0)
                 r = registry_workspace_get(reg, sb, ws, &t->row, err);
         if (r >= 0)
                 r = layout_workspace_dir(d->settings.state_dir, sb, ws, &t->ws_dir, err);
@@ -233,6 +238,29 @@ static int target_open(Call *c, Target *t, Error *err)
         t->rw = workspace_engine_get_by_id(d, t->row.id);
         t->running = t->rw ||
                      (t->row.pid > 0 && pid_is_same_process(t->row.pid, t->row.pid_start_time));
+        return 0;
+}
+
+/* A new snapshot named name (NULL: a new name) for a non-root owner
+ * within max_snapshots_per_user; replacing one of its own is fine. */
+static int check_snapshot_quota(Call *c, const Target *t, const char *name, Error *err)
+{
+        int64_t cap = owner_cap(c, call_daemon(c)->settings.max_snapshots_per_user);
+        if (cap < 0 || t->row.owner_uid == 0)
+                return 0;
+        int64_t n = 0, exists = 0;
+        int r = registry_query_int64(t->reg, &n, err, "SELECT count(*) FROM snapshots WHERE owner_uid = ?", "u",
+                                     (uint32_t) t->row.owner_uid);
+        if (r >= 0 && name)
+                r = registry_query_int64(t->reg, &exists, err,
+                                         "SELECT count(*) FROM snapshots WHERE workspace_id = ? AND name = ?", "it",
+                                         t->row.id, name);
+        if (r < 0)
+                return r;
+        if (n >= cap && !exists)
+                return error_set(err, EDQUOT, "uid %u already has %lld snapshot(s), the most a user may have "
+                                 "(max_snapshots_per_user in config.toml); delete some first ('enclave workspace "
+                                 "snapshot-gc')", (unsigned) t->row.owner_uid, (long long) n);
         return 0;
 }
 
@@ -330,6 +358,8 @@ static int action_snapshot_create(Call *c, Error *err)
                 return r;
         _cleanup_(target_done) Target t = {};
         r = target_open(c, &t, err);
+        if (r >= 0)
+                r = check_snapshot_quota(c, &t, name, err);
         if (r < 0)
                 return r;
         _cleanup_cgroup_ Cgroup *own_cg = NULL;
@@ -611,6 +641,9 @@ static int action_snapshot_import(Call *c, Error *err)
                         return r;
                 name = auto_name;
         }
+        r = check_snapshot_quota(c, &t, name, err);
+        if (r < 0)
+                return r;
         /* The client's file, read through our own fd of it: the daemon
          * never opens a path the user named. */
         char path[64];

@@ -17,6 +17,7 @@
  * connection); bench/stats.sh measures both sides. */
 #include "daemon/action.h"
 #include "daemon/daemon.h"
+#include "daemon/owner.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/workspace-engine.h"
 #include "base/str.h"
@@ -83,7 +84,7 @@ static int action_daemon_stats(Call *c, Error *err)
                 return -EIO;
         WorkspaceRow *rows = NULL;
         size_t n = 0;
-        int r = registry_workspace_list(reg, -1, &rows, &n, err);
+        int r = registry_workspace_list_owned(reg, call_owner_filter(c), -1, &rows, &n, err);
         if (r < 0)
                 return error_wrap(err, "listing the workspaces");
         json_t *a = json_array();

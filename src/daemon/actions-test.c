@@ -2,6 +2,7 @@
  * the hidden option --enable-test-actions. */
 #include "daemon/action.h"
 #include "daemon/registry.h"
+#include "daemon/owner.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/workspace-engine.h"
 
@@ -99,7 +100,9 @@ static int action_debug_hold_workspace(Call *c, Error *err)
         if (!reg)
                 return -err->code;
         _cleanup_workspace_row_ WorkspaceRow row = {};
-        r = registry_workspace_get(reg, sandbox, name, &row, err);
+        r = owner_check_workspace(c, reg, sandbox, name, err);
+        if (r >= 0)
+                r = registry_workspace_get(reg, sandbox, name, &row, err);
         if (r < 0)
                 return r;
         r = workspace_engine_claim(call_daemon(c), row.id, row.sandbox, row.name, err);

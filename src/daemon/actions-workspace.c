@@ -20,6 +20,7 @@
 #include "daemon/action.h"
 #include "daemon/daemon.h"
 #include "daemon/network.h"
+#include "daemon/owner.h"
 #include "daemon/registry-network.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/workspace-engine.h"
@@ -80,14 +81,33 @@ static int param_target(Call *c, bool sandbox_required, const char **ret_sb, con
         return r;
 }
 
-/* The row of {sandbox?, workspace}. */
+/* The row of {sandbox?, workspace}, one of the caller's own. */
 static int target_row(Call *c, Registry *reg, WorkspaceRow *ret, Error *err)
 {
         const char *sb, *ws;
         int r = param_target(c, false, &sb, &ws, err);
         if (r < 0)
                 return r;
-        return sb ? registry_workspace_get(reg, sb, ws, ret, err) : registry_workspace_find(reg, ws, ret, err);
+        if (!sb)
+                return registry_workspace_find_owned(reg, call_owner_filter(c), ws, ret, err);
+        r = owner_check_workspace(c, reg, sb, ws, err);
+        return r < 0 ? r : registry_workspace_get(reg, sb, ws, ret, err);
+}
+
+/* {sandbox, workspace} of one of the caller's own workspaces. */
+static int owned_target(Call *c, const char **ret_sb, const char **ret_ws, Registry **ret_reg, Error *err)
+{
+        int r = param_target(c, true, ret_sb, ret_ws, err);
+        if (r < 0)
+                return r;
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        r = owner_check_workspace(c, reg, *ret_sb, *ret_ws, err);
+        if (r < 0)
+                return r;
+        *ret_reg = reg;
+        return 0;
 }
 
 static int64_t param_limit(Call *c, const char *key, Error *err, int *r)
@@ -100,20 +120,12 @@ static int64_t param_limit(Call *c, const char *key, Error *err, int *r)
 
 /* ---- create ---- */
 
-/* A workspace_dir becomes root inside the workspace: only its owner
- * (or root) may hand it in. */
-static int check_dir_owner(Call *c, const char *path, Error *err)
+/* The workspace_dir's owner is checked by the engine against the
+ * workspace's owner (workspace_engine_create). */
+static int check_dir_path(const char *path, Error *err)
 {
         if (path[0] != '/')
                 return error_set(err, EINVAL, "workspace_dir must be an absolute path, got '%s'", path);
-        struct stat st;
-        if (stat(path, &st) < 0)
-                return error_setc(err, errno, "workspace_dir %s", path);
-        if (!S_ISDIR(st.st_mode))
-                return error_set(err, ENOTDIR, "workspace_dir %s is not a directory", path);
-        if (call_uid(c) != 0 && st.st_uid != call_uid(c))
-                return error_set(err, EPERM, "workspace_dir %s belongs to uid %u, not to you (uid %u)", path,
-                                 (unsigned) st.st_uid, (unsigned) call_uid(c));
         return 0;
 }
 
@@ -157,19 +169,24 @@ static int action_workspace_create(Call *c, Error *err)
                 r = param_strv(c, "ports", &ports, err);
         if (r >= 0)
                 r = parse_ports(ports, &port_specs, &s.n_ports, err);
+        if (r >= 0)
+                r = owner_check_ports(c, port_specs, s.n_ports, err);
         if (r >= 0 && s.workspace_dir)
-                r = check_dir_owner(c, s.workspace_dir, err);
+                r = check_dir_path(s.workspace_dir, err);
         if (r < 0)
                 return r;
         s.env = env;
         s.auth = auth;
         s.env_tokens = env_tokens;
         s.ports = port_specs;
+        s.owner = call_uid(c);
         Daemon *d = call_daemon(c);
         Registry *reg = call_registry(c, err);
         if (!reg)
                 return -EIO;
-        r = workspace_engine_create(d, reg, &s, NULL, err);
+        r = owner_check_sandbox_for_adding(c, reg, s.sandbox, err);
+        if (r >= 0)
+                r = workspace_engine_create(d, reg, &s, NULL, err);
         if (r < 0)
                 return r;
         _cleanup_(workspace_row_done) WorkspaceRow row = {};
@@ -184,12 +201,10 @@ static int action_workspace_create(Call *c, Error *err)
 static int action_workspace_start(Call *c, Error *err)
 {
         const char *sb, *ws;
-        int r = param_target(c, true, &sb, &ws, err);
+        Registry *reg;
+        int r = owned_target(c, &sb, &ws, &reg, err);
         if (r < 0)
                 return r;
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         _cleanup_(workspace_start_info_done) WorkspaceStartInfo info = {};
         r = workspace_engine_start(call_daemon(c), reg, sb, ws, &info, err);
         if (r < 0)
@@ -209,14 +224,12 @@ static int action_workspace_stop(Call *c, Error *err)
 {
         const char *sb, *ws;
         unsigned grace;
-        int r = param_target(c, true, &sb, &ws, err);
+        Registry *reg;
+        int r = param_grace_ms(c, &grace, err);
         if (r >= 0)
-                r = param_grace_ms(c, &grace, err);
+                r = owned_target(c, &sb, &ws, &reg, err);
         if (r < 0)
                 return r;
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         WorkspaceStopInfo info;
         r = workspace_engine_stop(call_daemon(c), reg, sb, ws, grace, &info, err);
         if (r < 0)
@@ -232,14 +245,12 @@ static int action_workspace_destroy(Call *c, Error *err)
 {
         const char *sb, *ws;
         unsigned grace;
-        int r = param_target(c, true, &sb, &ws, err);
+        Registry *reg;
+        int r = param_grace_ms(c, &grace, err);
         if (r >= 0)
-                r = param_grace_ms(c, &grace, err);
+                r = owned_target(c, &sb, &ws, &reg, err);
         if (r < 0)
                 return r;
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
         r = workspace_engine_destroy(call_daemon(c), reg, sb, ws, grace, err);
         if (r < 0)
                 return r;
@@ -253,7 +264,11 @@ static int action_workspace_wipe(Call *c, Error *err)
                 return -EIO;
         int64_t n = 0;
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        int r = registry_prepare(reg, "SELECT id FROM sandboxes ORDER BY name", &s, err);
+        /* A workspace belongs to its sandbox's owner: a user's wipe
+         * goes through the user's own sandboxes only. */
+        int r = registry_prepare(reg, "SELECT id FROM sandboxes WHERE ? < 0 OR owner_uid = ? ORDER BY name", &s, err);
+        if (r >= 0)
+                r = registry_bind(reg, s, err, "ii", call_owner_filter(c), call_owner_filter(c));
         if (r < 0)
                 return r;
         _cleanup_free_ int64_t *ids = NULL;
@@ -360,6 +375,8 @@ static int action_workspace_list(Call *c, Error *err)
         if (r < 0)
                 return r;
         int64_t sb_id = -1;
+        if (sb && (r = owner_check_sandbox(c, reg, sb, err)) < 0)
+                return r;
         if (sb) {
                 r = registry_query_int64(reg, &sb_id, NULL, "SELECT id FROM sandboxes WHERE name = ?", "t", sb);
                 if (r == -ENOENT)
@@ -369,7 +386,7 @@ static int action_workspace_list(Call *c, Error *err)
         }
         WorkspaceRow *rows = NULL;
         size_t n = 0;
-        r = registry_workspace_list(reg, sb_id, &rows, &n, err);
+        r = registry_workspace_list_owned(reg, call_owner_filter(c), sb_id, &rows, &n, err);
         if (r < 0)
                 return r;
         json_t *a = json_array();
@@ -562,7 +579,9 @@ static int not_running(Call *c, const char *sb, const char *ws, Error *err)
         if (!reg)
                 return -EIO;
         _cleanup_(workspace_row_done) WorkspaceRow row = {};
-        int r = registry_workspace_get(reg, sb, ws, &row, err);
+        int r = owner_check_workspace(c, reg, sb, ws, err);
+        if (r >= 0)
+                r = registry_workspace_get(reg, sb, ws, &row, err);
         if (r < 0)
                 return r;
         return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s); start it with 'enclave workspace "
@@ -597,8 +616,9 @@ static int action_workspace_exec(Call *c, Error *err)
         if (r < 0)
                 return r;
         Daemon *d = call_daemon(c);
+        /* The running table knows the owner: no registry query here. */
         _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(d, p.sandbox, p.workspace);
-        if (!rw)
+        if (!rw || !call_owns(c, rw->owner_uid))
                 return not_running(c, p.sandbox, p.workspace, err);
         _cleanup_free_ char *shell = NULL;
         if (p.enter) {

@@ -247,13 +247,16 @@ static json_t *sorted(json_t *a)
         return out;
 }
 
-int project_ps_collect(Registry *reg, const char *sandbox, char *const *names, json_t **ret, Error *err)
+int project_ps_collect(Registry *reg, int64_t owner, const char *sandbox, char *const *names, json_t **ret,
+                       Error *err)
 {
         int64_t sandbox_id = -1;
         if (sandbox) {
                 _cleanup_(sandbox_row_done) SandboxRow sb = {};
                 _cleanup_error_ Error gerr = ERROR_INIT;
                 int r = registry_sandbox_get(reg, sandbox, &sb, &gerr);
+                if (r >= 0 && owner >= 0 && sb.owner_uid != (uid_t) owner)
+                        r = -ENOENT; /* another user's: as if it did not exist */
                 if (r == -ENOENT) {
                         *ret = json_array();
                         return *ret ? 0 : error_set(err, ENOMEM, "out of memory");
@@ -266,7 +269,7 @@ int project_ps_collect(Registry *reg, const char *sandbox, char *const *names, j
         }
         WorkspaceRow *rows = NULL;
         size_t n_rows = 0;
-        int r = registry_workspace_list(reg, sandbox_id, &rows, &n_rows, err);
+        int r = registry_workspace_list_owned(reg, owner, sandbox_id, &rows, &n_rows, err);
         if (r < 0)
                 return r;
         Target *targets = calloc(n_rows + 1, sizeof *targets);

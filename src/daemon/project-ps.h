@@ -17,9 +17,11 @@
 /* Processes of the running workspaces of sandbox (NULL: every sandbox),
  * limited to the workspaces in names (NULL: all), as a JSON array of
  * {"sandbox", "workspace", "pid", "pid_inside", "uid", "user", "cmd"}
- * ordered by sandbox, workspace and pid inside. A sandbox that does not
- * exist gives an empty array. */
-int project_ps_collect(Registry *reg, const char *sandbox, char *const *names, json_t **ret, Error *err);
+ * ordered by sandbox, workspace and pid inside. Only the workspaces of
+ * owner count (< 0: everyone's). A sandbox that does not exist (or is
+ * not owner's) gives an empty array. */
+int project_ps_collect(Registry *reg, int64_t owner, const char *sandbox, char *const *names, json_t **ret,
+                       Error *err);
 
 /* Host uid -> uid inside, from the text of a uid_map; -1 when unmapped. */
 int64_t project_ps_map_uid(const char *uid_map, uint32_t host_uid);

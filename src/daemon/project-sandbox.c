@@ -52,6 +52,7 @@ static int create_steps(Daemon *d, Registry *reg, const SandboxRow *row, const S
                 .suite = row->suite,
                 .mirror = row->mirror,
                 .debootstrap_binary = d->settings.debootstrap_binary,
+                .skip_cache_fill = row->owner_uid != 0, /* the suite caches are root's */
         };
         r = bootstrap_rootfs(bootstrap_method_from_string(row->bootstrap_method), &o, mon, err);
         if (r >= 0 && storage_monitor_cancelled(mon))
@@ -63,10 +64,11 @@ static int create_steps(Daemon *d, Registry *reg, const SandboxRow *row, const S
         return r == 0 ? changed_meanwhile(row->name, err) : r;
 }
 
-int project_sandbox_create(Daemon *d, Registry *reg, const EnclavefileSandbox *sb, const StorageMonitor *mon,
-                           char ***warnings, Error *err)
+int project_sandbox_create(Daemon *d, Registry *reg, const EnclavefileSandbox *sb, uid_t owner, int64_t max_per_owner,
+                           const StorageMonitor *mon, char ***warnings, Error *err)
 {
         SandboxRow row = {
+                .owner_uid = owner,
                 .name = sb->name,
                 .suite = sb->suite,
                 .mirror = sb->mirror,
@@ -81,7 +83,7 @@ int project_sandbox_create(Daemon *d, Registry *reg, const EnclavefileSandbox *s
         int r = layout_check_suite(sb->suite, false, err);
         if (r < 0)
                 return r;
-        r = registry_sandbox_insert(reg, &row, &row.id, err);
+        r = registry_sandbox_insert(reg, &row, max_per_owner, &row.id, err);
         if (r < 0)
                 return r;
         r = create_steps(d, reg, &row, mon, warnings, err);

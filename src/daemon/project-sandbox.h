@@ -20,10 +20,11 @@
 #include "daemon/daemon.h"
 #include "storage/progress.h"
 
-/* Create the sandbox of sb (caps included). warnings (may be NULL) get
- * caps this host cannot enforce. On failure nothing of it remains. */
-int project_sandbox_create(Daemon *d, Registry *reg, const EnclavefileSandbox *sb, const StorageMonitor *mon,
-                           char ***warnings, Error *err);
+/* Create the sandbox of sb (caps included) for owner, who may hold at
+ * most max_per_owner sandboxes (< 0: no cap). warnings (may be NULL)
+ * get caps this host cannot enforce. On failure nothing of it remains. */
+int project_sandbox_create(Daemon *d, Registry *reg, const EnclavefileSandbox *sb, uid_t owner, int64_t max_per_owner,
+                           const StorageMonitor *mon, char ***warnings, Error *err);
 
 /* Destroy the sandbox and every workspace in it. */
 int project_sandbox_destroy(Daemon *d, Registry *reg, const char *name, Error *err);

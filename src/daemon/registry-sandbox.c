@@ -11,7 +11,8 @@
         "SELECT s.id, s.name, s.suite, s.mirror, s.bootstrap_method, s.state, s.setup_digest, s.memory_mb, "    \
         "s.cpu_percent, s.max_procs, s.created_at, s.updated_at, "                                              \
         "(SELECT count(*) FROM workspaces w WHERE w.sandbox_id = s.id), "                                       \
-        "(SELECT count(*) FROM workspaces w WHERE w.sandbox_id = s.id AND w.state IN " RUNNING_STATES ") "      \
+        "(SELECT count(*) FROM workspaces w WHERE w.sandbox_id = s.id AND w.state IN " RUNNING_STATES "), "     \
+        "s.owner_uid "                                                                                          \
         "FROM sandboxes s "
 
 void sandbox_row_done(SandboxRow *row)
@@ -43,6 +44,7 @@ static int row_from_stmt(sqlite3_stmt *s, SandboxRow *ret, Error *err)
                 .updated_at = sqlite3_column_int64(s, 11),
                 .n_workspaces = sqlite3_column_int64(s, 12),
                 .n_running = sqlite3_column_int64(s, 13),
+                .owner_uid = (uid_t) sqlite3_column_int64(s, 14),
         };
         if (registry_column_strdup(s, 1, &row.name) < 0 || registry_column_strdup(s, 2, &row.suite) < 0 ||
             registry_column_strdup(s, 3, &row.mirror) < 0 || registry_column_strdup(s, 4, &row.bootstrap_method) < 0 ||
@@ -60,19 +62,32 @@ static int64_t cap_or_zero(int64_t v)
         return v > 0 ? v : 0;
 }
 
-int registry_sandbox_insert(Registry *r, const SandboxRow *row, int64_t *ret_id, Error *err)
+int registry_sandbox_insert(Registry *r, const SandboxRow *row, int64_t max_per_owner, int64_t *ret_id, Error *err)
 {
         _cleanup_txn_ RegistryTxn txn = {};
         int k = registry_txn_begin(r, &txn, err);
         if (k < 0)
                 return k;
+        if (row->owner_uid != 0 && max_per_owner >= 0) {
+                int64_t n = 0;
+                k = registry_query_int64(r, &n, err, "SELECT count(*) FROM sandboxes WHERE owner_uid = ?", "u",
+                                         (uint32_t) row->owner_uid);
+                if (k < 0)
+                        return k;
+                if (n >= max_per_owner)
+                        return error_set(err, EDQUOT,
+                                         "uid %u already has %lld sandbox(es), the most a user may have "
+                                         "(max_sandboxes_per_user in config.toml); destroy one first",
+                                         (unsigned) row->owner_uid, (long long) n);
+        }
         _cleanup_error_ Error ierr = ERROR_INIT;
         k = registry_run(r, &ierr,
-                         "INSERT INTO sandboxes (name, suite, mirror, bootstrap_method, memory_mb, cpu_percent, "
-                         "max_procs, state) VALUES (?, ?, ?, ?, nullif(?, 0), nullif(?, 0), nullif(?, 0), ?)",
-                         "ttttiiit", row->name, row->suite, row->mirror, row->bootstrap_method,
-                         cap_or_zero(row->memory_mb), cap_or_zero(row->cpu_percent), cap_or_zero(row->max_procs),
-                         SANDBOX_STATE_CREATING);
+                         "INSERT INTO sandboxes (owner_uid, name, suite, mirror, bootstrap_method, memory_mb, "
+                         "cpu_percent, max_procs, state) VALUES (?, ?, ?, ?, ?, nullif(?, 0), nullif(?, 0), "
+                         "nullif(?, 0), ?)",
+                         "uttttiiit", (uint32_t) row->owner_uid, row->name, row->suite, row->mirror,
+                         row->bootstrap_method, cap_or_zero(row->memory_mb), cap_or_zero(row->cpu_percent),
+                         cap_or_zero(row->max_procs), SANDBOX_STATE_CREATING);
         if (k == -EEXIST)
                 return error_set(err, EEXIST,
                                  "sandbox %s already exists; choose another name, or remove it first with "
@@ -107,8 +122,15 @@ int registry_sandbox_get(Registry *r, const char *name, SandboxRow *ret, Error *
 
 int registry_sandbox_list(Registry *r, SandboxRow **ret, size_t *ret_n, Error *err)
 {
+        return registry_sandbox_list_owned(r, -1, ret, ret_n, err);
+}
+
+int registry_sandbox_list_owned(Registry *r, int64_t owner, SandboxRow **ret, size_t *ret_n, Error *err)
+{
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        int k = registry_prepare(r, SELECT_COLUMNS "ORDER BY s.name", &s, err);
+        int k = registry_prepare(r, SELECT_COLUMNS "WHERE ? < 0 OR s.owner_uid = ? ORDER BY s.name", &s, err);
+        if (k >= 0)
+                k = registry_bind(r, s, err, "ii", owner, owner);
         if (k < 0)
                 return k;
         SandboxRow *rows = NULL;
@@ -271,8 +293,9 @@ static json_t *json_cap(int64_t v)
 
 json_t *sandbox_row_to_json(const SandboxRow *row)
 {
-        return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s?, s:I, s:I, s:I, s:I}",
+        return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s?, s:I, s:I, s:I, s:I}",
                          "id", (json_int_t) row->id,
+                         "owner_uid", (json_int_t) row->owner_uid,
                          "name", row->name,
                          "suite", row->suite,
                          "mirror", row->mirror,

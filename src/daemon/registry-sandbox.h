@@ -24,6 +24,7 @@
 #include "daemon/registry.h"
 
 #include <jansson.h>
+#include <sys/types.h>
 
 #define SANDBOX_STATE_CREATING "creating"
 #define SANDBOX_STATE_READY "ready"
@@ -33,6 +34,7 @@
 
 typedef struct SandboxRow {
         int64_t id;
+        uid_t owner_uid;          /* who made it; only root and the owner see it */
         char *name;
         char *suite;
         char *mirror;
@@ -51,16 +53,20 @@ typedef struct SandboxRow {
 void sandbox_row_done(SandboxRow *row);
 void sandbox_rows_free(SandboxRow *rows, size_t n);
 
-/* Insert a new row in state creating from name, suite, mirror,
- * bootstrap_method and the caps of row; *ret_id gets its id. -EEXIST
- * with "sandbox X already exists" when the name is taken. */
-int registry_sandbox_insert(Registry *r, const SandboxRow *row, int64_t *ret_id, Error *err);
+/* Insert a new row in state creating from owner_uid, name, suite,
+ * mirror, bootstrap_method and the caps of row; *ret_id gets its id.
+ * -EEXIST with "sandbox X already exists" when the name is taken;
+ * -EDQUOT when a non-root owner already has max_per_owner sandboxes
+ * (< 0: no cap). The count and the insert are one transaction. */
+int registry_sandbox_insert(Registry *r, const SandboxRow *row, int64_t max_per_owner, int64_t *ret_id, Error *err);
 
 /* One row by name; -ENOENT with "no sandbox X" and a hint when absent. */
 int registry_sandbox_get(Registry *r, const char *name, SandboxRow *ret, Error *err);
 
 /* Every row, ordered by name. */
 int registry_sandbox_list(Registry *r, SandboxRow **ret, size_t *ret_n, Error *err);
+/* The rows of one owner (owner >= 0), or every row (owner < 0). */
+int registry_sandbox_list_owned(Registry *r, int64_t owner, SandboxRow **ret, size_t *ret_n, Error *err);
 
 /* Move row id from one of the states in from (NULL-terminated) to
  * state to. Returns 1 when it moved, 0 when the row was in another

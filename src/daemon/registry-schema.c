@@ -97,8 +97,43 @@ static const char migration_1[] =
         "  UNIQUE (workspace_id, name)\n"
         ");\n";
 
+/* Version 2: every sandbox, workspace and snapshot has an owner uid
+ * (SPEC §4, docs/security.md "Multi-user model"). Rows of an older
+ * state dir were made through root's socket before owners existed and
+ * become root's. A workspace belongs to its sandbox's owner and a
+ * snapshot to its workspace's: the triggers refuse a row that says
+ * otherwise, so no code path can put one uid's object into another's
+ * (a missing parent is left to the foreign key: '!=' with NULL is not
+ * true). */
+static const char migration_2[] =
+        "ALTER TABLE sandboxes ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT 0\n"
+        "  CHECK (owner_uid BETWEEN 0 AND 4294967294);\n"
+        "ALTER TABLE workspaces ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT 0\n"
+        "  CHECK (owner_uid BETWEEN 0 AND 4294967294);\n"
+        "ALTER TABLE snapshots ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT 0\n"
+        "  CHECK (owner_uid BETWEEN 0 AND 4294967294);\n"
+        "CREATE INDEX sandboxes_owner ON sandboxes(owner_uid);\n"
+        "CREATE INDEX workspaces_owner ON workspaces(owner_uid);\n"
+        "CREATE INDEX snapshots_owner ON snapshots(owner_uid);\n"
+        "CREATE TRIGGER workspaces_owner_insert BEFORE INSERT ON workspaces\n"
+        "  WHEN NEW.owner_uid != (SELECT owner_uid FROM sandboxes WHERE id = NEW.sandbox_id)\n"
+        "  BEGIN SELECT RAISE(ABORT, 'a workspace belongs to the owner of its sandbox'); END;\n"
+        "CREATE TRIGGER workspaces_owner_update BEFORE UPDATE OF owner_uid, sandbox_id ON workspaces\n"
+        "  WHEN NEW.owner_uid != (SELECT owner_uid FROM sandboxes WHERE id = NEW.sandbox_id)\n"
+        "  BEGIN SELECT RAISE(ABORT, 'a workspace belongs to the owner of its sandbox'); END;\n"
+        "CREATE TRIGGER sandboxes_owner_update BEFORE UPDATE OF owner_uid ON sandboxes\n"
+        "  WHEN NEW.owner_uid IS NOT OLD.owner_uid\n"
+        "  BEGIN SELECT RAISE(ABORT, 'the owner of a sandbox never changes'); END;\n"
+        "CREATE TRIGGER snapshots_owner_insert BEFORE INSERT ON snapshots\n"
+        "  WHEN NEW.owner_uid != (SELECT owner_uid FROM workspaces WHERE id = NEW.workspace_id)\n"
+        "  BEGIN SELECT RAISE(ABORT, 'a snapshot belongs to the owner of its workspace'); END;\n"
+        "CREATE TRIGGER snapshots_owner_update BEFORE UPDATE OF owner_uid, workspace_id ON snapshots\n"
+        "  WHEN NEW.owner_uid != (SELECT owner_uid FROM workspaces WHERE id = NEW.workspace_id)\n"
+        "  BEGIN SELECT RAISE(ABORT, 'a snapshot belongs to the owner of its workspace'); END;\n";
+
 static const char *const migrations[] = {
         migration_1,
+        migration_2,
 };
 
 _Static_assert(ELEMENTSOF(migrations) == REGISTRY_SCHEMA_VERSION,

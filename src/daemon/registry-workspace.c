@@ -7,7 +7,8 @@
 
 #define SELECT_COLUMNS                                                                                        \
         "SELECT w.id, w.sandbox_id, s.name, s.state, w.name, w.state, w.config, w.pid, w.pid_start_time, "    \
-        "w.uid_base, w.gid_base, w.ip, w.created_at, w.started_at, w.stopped_at, w.exit_status, w.oom_kills " \
+        "w.uid_base, w.gid_base, w.ip, w.created_at, w.started_at, w.stopped_at, w.exit_status, w.oom_kills, " \
+        "w.owner_uid "                                                                                        \
         "FROM workspaces w JOIN sandboxes s ON s.id = w.sandbox_id "
 
 void workspace_row_done(WorkspaceRow *row)
@@ -42,6 +43,7 @@ static int row_from_stmt(sqlite3_stmt *s, WorkspaceRow *ret, Error *err)
                 .stopped_at = sqlite3_column_int64(s, 14),
                 .exit_status = sqlite3_column_type(s, 15) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 15),
                 .oom_kills = sqlite3_column_int64(s, 16),
+                .owner_uid = (uid_t) sqlite3_column_int64(s, 17),
         };
         const char *cfg = (const char *) sqlite3_column_text(s, 6);
         row.config = cfg ? json_loads(cfg, 0, NULL) : NULL;
@@ -102,10 +104,16 @@ int registry_workspace_get(Registry *r, const char *sandbox, const char *name, W
 
 int registry_workspace_find(Registry *r, const char *name, WorkspaceRow *ret, Error *err)
 {
+        return registry_workspace_find_owned(r, -1, name, ret, err);
+}
+
+int registry_workspace_find_owned(Registry *r, int64_t owner, const char *name, WorkspaceRow *ret, Error *err)
+{
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        int k = registry_prepare(r, SELECT_COLUMNS "WHERE w.name = ? ORDER BY s.name", &s, err);
+        int k = registry_prepare(r, SELECT_COLUMNS "WHERE w.name = ? AND (? < 0 OR w.owner_uid = ?) ORDER BY s.name",
+                                 &s, err);
         if (k >= 0)
-                k = registry_bind(r, s, err, "t", name);
+                k = registry_bind(r, s, err, "tii", name, owner, owner);
         if (k < 0)
                 return k;
         WorkspaceRow *rows = NULL;
@@ -134,10 +142,19 @@ int registry_workspace_find(Registry *r, const char *name, WorkspaceRow *ret, Er
 
 int registry_workspace_list(Registry *r, int64_t sandbox_id, WorkspaceRow **ret, size_t *ret_n, Error *err)
 {
+        return registry_workspace_list_owned(r, -1, sandbox_id, ret, ret_n, err);
+}
+
+int registry_workspace_list_owned(Registry *r, int64_t owner, int64_t sandbox_id, WorkspaceRow **ret, size_t *ret_n,
+                                  Error *err)
+{
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        int k = registry_prepare(r, SELECT_COLUMNS "WHERE ? < 0 OR w.sandbox_id = ? ORDER BY s.name, w.name", &s, err);
+        int k = registry_prepare(r,
+                                 SELECT_COLUMNS "WHERE (? < 0 OR w.sandbox_id = ?) AND (? < 0 OR w.owner_uid = ?) "
+                                                "ORDER BY s.name, w.name",
+                                 &s, err);
         if (k >= 0)
-                k = registry_bind(r, s, err, "ii", sandbox_id, sandbox_id);
+                k = registry_bind(r, s, err, "iiii", sandbox_id, sandbox_id, owner, owner);
         if (k < 0)
                 return k;
         return rows_collect(r, s, ret, ret_n, err);
@@ -165,15 +182,30 @@ int registry_id_bases(Registry *r, uint32_t **ret, size_t *ret_n, Error *err)
         return 0;
 }
 
-int registry_workspace_insert(Registry *r, int64_t sandbox_id, const char *name, json_t *config, uint32_t id_base,
-                              int64_t *ret_id, Error *err)
+int registry_workspace_insert(Registry *r, int64_t sandbox_id, uid_t owner, const char *name, json_t *config,
+                              uint32_t id_base, int64_t max_per_owner, int64_t *ret_id, Error *err)
 {
+        int k;
+        if (owner != 0 && max_per_owner >= 0) {
+                int64_t n = 0;
+                k = registry_query_int64(r, &n, err, "SELECT count(*) FROM workspaces WHERE owner_uid = ?", "u",
+                                         (uint32_t) owner);
+                if (k < 0)
+                        return k;
+                if (n >= max_per_owner)
+                        return error_set(err, EDQUOT,
+                                         "uid %u already has %lld workspace(s), the most a user may have "
+                                         "(max_workspaces_per_user in config.toml); destroy one first",
+                                         (unsigned) owner, (long long) n);
+        }
         _cleanup_error_ Error ierr = ERROR_INIT;
-        int k = registry_run(r, &ierr,
-                             "INSERT INTO workspaces (sandbox_id, name, state, config, uid_base, gid_base) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             "ittjii", sandbox_id, name, WORKSPACE_STATE_CREATED, config, (int64_t) id_base,
-                             (int64_t) id_base);
+        /* The owner is stated, not derived: a trigger refuses it unless
+         * it is the sandbox's owner at this moment. */
+        k = registry_run(r, &ierr,
+                         "INSERT INTO workspaces (sandbox_id, owner_uid, name, state, config, uid_base, gid_base) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         "iuttjii", sandbox_id, (uint32_t) owner, name, WORKSPACE_STATE_CREATED, config,
+                         (int64_t) id_base, (int64_t) id_base);
         if (k == -EEXIST)
                 return error_set(err, EEXIST, "workspace '%s' already exists in this sandbox; choose another name",
                                  name);
@@ -249,8 +281,9 @@ int registry_workspace_delete(Registry *r, int64_t id, Error *err)
 
 json_t *workspace_row_to_json(const WorkspaceRow *row)
 {
-        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I}", "id", (json_int_t) row->id, "sandbox",
-                              row->sandbox, "name", row->name, "state", row->state, "uid_base",
+        json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:I, s:I}", "id", (json_int_t) row->id, "owner_uid",
+                              (json_int_t) row->owner_uid, "sandbox", row->sandbox, "name", row->name, "state",
+                              row->state, "uid_base",
                               (json_int_t) row->uid_base, "gid_base", (json_int_t) row->gid_base, "created_at",
                               (json_int_t) row->created_at);
         if (!o)

@@ -30,6 +30,7 @@
 typedef struct WorkspaceRow {
         int64_t id;
         int64_t sandbox_id;
+        uid_t owner_uid;     /* the owner of its sandbox */
         char *sandbox;       /* sandbox name */
         char *sandbox_state;
         char *name;
@@ -56,21 +57,30 @@ void workspace_rows_free(WorkspaceRow *rows, size_t n);
 int registry_workspace_get(Registry *r, const char *sandbox, const char *name, WorkspaceRow *ret, Error *err);
 
 /* The row named name in whichever sandbox holds it: -ENOENT when none,
- * -ENOTUNIQ naming the sandboxes when several do. */
+ * -ENOTUNIQ naming the sandboxes when several do. Only the rows of
+ * owner count (owner < 0: every row), so a user never learns the
+ * sandboxes of another from the message. */
 int registry_workspace_find(Registry *r, const char *name, WorkspaceRow *ret, Error *err);
+int registry_workspace_find_owned(Registry *r, int64_t owner, const char *name, WorkspaceRow *ret, Error *err);
 
 /* Rows of one sandbox (sandbox_id >= 0) or of all (sandbox_id < 0),
  * ordered by sandbox name then workspace name. */
 int registry_workspace_list(Registry *r, int64_t sandbox_id, WorkspaceRow **ret, size_t *ret_n, Error *err);
+/* The same, only the rows of owner (owner >= 0). */
+int registry_workspace_list_owned(Registry *r, int64_t owner, int64_t sandbox_id, WorkspaceRow **ret, size_t *ret_n,
+                                  Error *err);
 
 /* Every id base handed out (the id_ranges table). */
 int registry_id_bases(Registry *r, uint32_t **ret, size_t *ret_n, Error *err);
 
-/* Insert a workspace in state created with its config and its id block
- * (inside the caller's transaction). -EEXIST with a message when the
- * name is taken in the sandbox or the block is in use. */
-int registry_workspace_insert(Registry *r, int64_t sandbox_id, const char *name, json_t *config, uint32_t id_base,
-                              int64_t *ret_id, Error *err);
+/* Insert a workspace of owner (who must own the sandbox: a trigger
+ * refuses anything else) in state created with its config and its id
+ * block, inside the caller's transaction. -EEXIST with a message when
+ * the name is taken in the sandbox or the block is in use; -EDQUOT
+ * when a non-root owner has max_per_owner workspaces already (< 0: no
+ * cap). */
+int registry_workspace_insert(Registry *r, int64_t sandbox_id, uid_t owner, const char *name, json_t *config,
+                              uint32_t id_base, int64_t max_per_owner, int64_t *ret_id, Error *err);
 
 /* One transaction: state running with pid, start time, started_at. */
 int registry_workspace_set_running(Registry *r, int64_t id, pid_t pid, uint64_t start_time, Error *err);

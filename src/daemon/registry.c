@@ -440,13 +440,22 @@ int registry_integrity_check(Registry *r, Error *err)
 
 int registry_counts(Registry *r, RegistryCounts *ret, Error *err)
 {
+        return registry_counts_owned(r, -1, ret, err);
+}
+
+int registry_counts_owned(Registry *r, int64_t owner, RegistryCounts *ret, Error *err)
+{
         RegistryCounts c = {};
-        int k = registry_query_int64(r, &c.sandboxes, err, "SELECT count(*) FROM sandboxes", "");
+        int k = registry_query_int64(r, &c.sandboxes, err,
+                                     "SELECT count(*) FROM sandboxes WHERE ? < 0 OR owner_uid = ?", "ii", owner, owner);
         if (k >= 0)
-                k = registry_query_int64(r, &c.workspaces, err, "SELECT count(*) FROM workspaces", "");
+                k = registry_query_int64(r, &c.workspaces, err,
+                                         "SELECT count(*) FROM workspaces WHERE ? < 0 OR owner_uid = ?", "ii", owner,
+                                         owner);
         if (k >= 0)
                 k = registry_query_int64(r, &c.workspaces_running, err,
-                                         "SELECT count(*) FROM workspaces WHERE state = 'running'", "");
+                                         "SELECT count(*) FROM workspaces WHERE state = 'running' AND "
+                                         "(? < 0 OR owner_uid = ?)", "ii", owner, owner);
         if (k < 0)
                 return k;
         *ret = c;

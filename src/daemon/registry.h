@@ -21,7 +21,7 @@
 #include <sqlite3.h>
 
 #define REGISTRY_FILE "registry.db"
-#define REGISTRY_SCHEMA_VERSION 1
+#define REGISTRY_SCHEMA_VERSION 2
 #define REGISTRY_BUSY_TIMEOUT_MS 5000
 
 typedef struct Registry Registry;
@@ -128,3 +128,5 @@ typedef struct RegistryCounts {
 } RegistryCounts;
 
 int registry_counts(Registry *r, RegistryCounts *ret, Error *err);
+/* Only the objects of owner (< 0: everyone's). */
+int registry_counts_owned(Registry *r, int64_t owner, RegistryCounts *ret, Error *err);

@@ -510,6 +510,7 @@ int workspace_engine_adopt(Daemon *d, const ReconcileWorkspace *ws, Error *err)
                 running_new(row.id, row.sandbox, row.name, row.config, row.uid_base, &proc, &cg);
         if (!rw)
                 return error_set(err, ENOMEM, "out of memory");
+        rw->owner_uid = row.owner_uid;
         if (row.started_at > 0)
                 rw->started_at = row.started_at;
         r = engine_track(d->engine, rw, err);

@@ -42,6 +42,7 @@ typedef struct RunningWorkspace {
         atomic_int n_ref;
         /* immutable */
         int64_t id;
+        uid_t owner_uid;         /* its sandbox's owner: whose tokens it gets, who may exec */
         char *sandbox;
         char *name;
         WorkspaceProcess proc;
@@ -92,6 +93,7 @@ int workspace_engine_cleanup_dead(Daemon *d, const ReconcileWorkspace *ws, Error
 /* ---- operations ---- */
 
 typedef struct WorkspaceCreateSpec {
+        uid_t owner;                 /* the caller: the sandbox must be its own */
         const char *sandbox;
         const char *name;
         WorkspaceLimits limits;
@@ -105,7 +107,9 @@ typedef struct WorkspaceCreateSpec {
 } WorkspaceCreateSpec;
 
 /* Validate, allocate an id block, record the row (with its ports) and
- * create the workspace's directories, all or nothing. */
+ * create the workspace's directories, all or nothing. The sandbox must
+ * belong to spec->owner, and a workspace_dir of a non-root owner must
+ * be that owner's (it becomes root's /home inside). */
 int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec *spec, int64_t *ret_id,
                             Error *err);
 

@@ -58,7 +58,7 @@ int workspace_engine_exec(Daemon *d, RunningWorkspace *rw, const WorkspaceExecSp
         *ret_status = EXEC_STATUS_FAILED;
         /* Tokens are read at each exec, so a login in between counts. */
         _cleanup_auth_plan_ AuthPlan *plan = NULL;
-        int r = auth_plan_build(d->settings.state_dir, rw->auth, rw->env_tokens, &plan, err);
+        int r = auth_plan_build(d->settings.state_dir, rw->owner_uid, rw->auth, rw->env_tokens, &plan, err);
         if (r < 0)
                 return error_wrap(err, "preparing the workspace's tokens");
         _cleanup_strv_free_ char **env = NULL;

@@ -79,6 +79,24 @@ static int check_auth(char *const *auth, char *const *env_tokens, Error *err)
         return 0;
 }
 
+/* A workspace_dir is root's /home inside the workspace: a non-root
+ * owner may only hand in a directory of its own. Checked at create and
+ * again at every start. */
+static int check_workspace_dir_owner(const char *path, uid_t owner, Error *err)
+{
+        if (owner == 0)
+                return 0;
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return error_setc(err, errno, "workspace_dir %s", path);
+        if (!S_ISDIR(st.st_mode))
+                return error_set(err, ENOTDIR, "workspace_dir %s is not a directory", path);
+        if (st.st_uid != owner)
+                return error_set(err, EPERM, "workspace_dir %s belongs to uid %u, not to the workspace's owner (uid %u)",
+                                 path, (unsigned) st.st_uid, (unsigned) owner);
+        return 0;
+}
+
 /* The workspace_dir as an absolute canonical directory. */
 static int resolve_workspace_dir(const char *path, char **ret, Error *err)
 {
@@ -204,6 +222,11 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         r = registry_sandbox_get(reg, spec->sandbox, &sb, err);
         if (r < 0)
                 return r;
+        if (sb.owner_uid != spec->owner)
+                return error_set(err, EPERM, "sandbox %s belongs to uid %u: only its owner adds workspaces to it",
+                                 sb.name, (unsigned) sb.owner_uid);
+        if (wsdir_resolved && (r = check_workspace_dir_owner(wsdir_resolved, sb.owner_uid, err)) < 0)
+                return r;
         if (streq(sb.state, SANDBOX_STATE_CREATING) || streq(sb.state, SANDBOX_STATE_DESTROYING))
                 return error_set(err, EBUSY, "sandbox %s is %s; wait until it is ready", sb.name, sb.state);
         _cleanup_free_ char *ws_dir = NULL;
@@ -221,7 +244,8 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         if (r >= 0)
                 r = allocate_ids(reg, &base, err);
         if (r >= 0)
-                r = registry_workspace_insert(reg, sb.id, spec->name, config, base, &id, err);
+                r = registry_workspace_insert(reg, sb.id, spec->owner, spec->name, config, base,
+                                              spec->owner == 0 ? -1 : d->settings.max_workspaces_per_user, &id, err);
         json_decref(config);
         if (r >= 0 && spec->n_ports > 0)
                 r = network_ports_declare(reg, id, spec->ports, spec->n_ports, err);
@@ -400,6 +424,8 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         if (home_dir && !is_dir(home_dir))
                 return error_set(err, ENOENT, "its workspace_dir %s is gone; create it again or recreate the "
                                  "workspace with another --workspace-dir", home_dir);
+        if (home_dir && (r = check_workspace_dir_owner(home_dir, row->owner_uid, err)) < 0)
+                return r;
 
         uint64_t t0 = engine_now_us();
         _cleanup_(sandbox_row_done) SandboxRow sb = {};
@@ -415,7 +441,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
 
         uint64_t t1 = engine_now_us();
         _cleanup_auth_plan_ AuthPlan *plan = NULL;
-        r = auth_plan_build(state_dir, auth, env_tokens, &plan, err);
+        r = auth_plan_build(state_dir, row->owner_uid, auth, env_tokens, &plan, err);
         if (r < 0) {
                 start_undo(d, &(PrepareCtx) {}, cg);
                 return error_wrap(err, "preparing its tokens");
@@ -482,6 +508,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 workspace_process_done(&job.proc);
                 return error_set(err, ENOMEM, "out of memory");
         }
+        rw->owner_uid = row->owner_uid;
         r = engine_track(e, rw, err);
         if (r < 0) {
                 (void) workspace_signal(&rw->proc, SIGKILL);

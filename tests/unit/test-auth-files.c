@@ -34,8 +34,8 @@ static const char *setup(void)
         if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0 || mkdir("/run/enclave", 0755) < 0)
                 return NULL;
         const char *root = scratch_dir("auth-files");
-        if (!root || auth_store_save(root, "github", GH, strlen(GH), NULL) < 0 ||
-            auth_store_save(root, "npm", NPM, strlen(NPM), NULL) < 0)
+        if (!root || auth_store_save(root, 0, "github", GH, strlen(GH), NULL) < 0 ||
+            auth_store_save(root, 0, "npm", NPM, strlen(NPM), NULL) < 0)
                 return NULL;
         return state_root = root;
 }
@@ -65,7 +65,7 @@ TEST(files_land_on_the_tmpfs_with_mode_0400)
         char *auth[] = { "github", "npm", NULL };
         char *names[] = { "GH_TOKEN", "NPM_TOKEN", NULL };
         _cleanup_auth_plan_ AuthPlan *p = NULL;
-        ASSERT_OK(auth_plan_build(state, auth, names, &p, NULL));
+        ASSERT_OK(auth_plan_build(state, 0, auth, names, &p, NULL));
         _cleanup_close_ int dirfd = open("/run/enclave", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ASSERT_TRUE(dirfd >= 0);
         struct statfs sfs;
@@ -93,7 +93,7 @@ TEST(rewriting_replaces_files_and_never_follows_symlinks)
         NEED_SETUP(state);
         char *auth[] = { "github", NULL };
         _cleanup_auth_plan_ AuthPlan *p = NULL;
-        ASSERT_OK(auth_plan_build(state, auth, NULL, &p, NULL));
+        ASSERT_OK(auth_plan_build(state, 0, auth, NULL, &p, NULL));
         _cleanup_close_ int dirfd = open("/run/enclave", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ASSERT_TRUE(dirfd >= 0);
 
@@ -122,7 +122,7 @@ TEST(git_reads_the_token_from_the_workspace_file)
                 SKIP("git is not installed");
         char *auth[] = { "github", NULL };
         _cleanup_auth_plan_ AuthPlan *p = NULL;
-        ASSERT_OK(auth_plan_build(state, auth, NULL, &p, NULL));
+        ASSERT_OK(auth_plan_build(state, 0, auth, NULL, &p, NULL));
         _cleanup_close_ int dirfd = open("/run/enclave", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ASSERT_OK(auth_files_write(dirfd, p));
 
@@ -168,7 +168,7 @@ TEST(nothing_to_write_is_fine)
 {
         NEED_SETUP(state);
         _cleanup_auth_plan_ AuthPlan *p = NULL;
-        ASSERT_OK(auth_plan_build(state, NULL, NULL, &p, NULL));
+        ASSERT_OK(auth_plan_build(state, 0, NULL, NULL, &p, NULL));
         ASSERT_OK(auth_files_write(-1, p));
         ASSERT_OK(auth_files_write(-1, NULL));
 }

@@ -27,8 +27,8 @@ static char *state_with_tokens(void)
         if (geteuid() != 0)
                 return NULL;
         char *s = new_state_dir();
-        if (!s || auth_store_save(s, "github", GH, strlen(GH), NULL) < 0 ||
-            auth_store_save(s, "npm", NPM "\n", strlen(NPM) + 1, NULL) < 0) {
+        if (!s || auth_store_save(s, 0, "github", GH, strlen(GH), NULL) < 0 ||
+            auth_store_save(s, 0, "npm", NPM "\n", strlen(NPM) + 1, NULL) < 0) {
                 free(s);
                 return NULL;
         }
@@ -39,7 +39,7 @@ static AuthPlan *plan(const char *state, char *const *auth, char *const *env_tok
 {
         AuthPlan *p = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
-        if (auth_plan_build(state, auth, env_tokens, &p, &err) < 0) {
+        if (auth_plan_build(state, 0, auth, env_tokens, &p, &err) < 0) {
                 printf("# auth_plan_build: %s\n", error_msg(&err));
                 return NULL;
         }
@@ -205,11 +205,11 @@ TEST(unknown_names_are_errors)
         AuthPlan *p = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
         char *auth[] = { "gitlab", NULL };
-        ASSERT_EQ(auth_plan_build(state, auth, NULL, &p, &err), -EINVAL);
+        ASSERT_EQ(auth_plan_build(state, 0, auth, NULL, &p, &err), -EINVAL);
         ASSERT_CONTAINS(error_msg(&err), "unknown auth provider 'gitlab'");
         error_clear(&err);
         char *names[] = { "AWS_SECRET", NULL };
-        ASSERT_EQ(auth_plan_build(state, NULL, names, &p, &err), -EINVAL);
+        ASSERT_EQ(auth_plan_build(state, 0, NULL, names, &p, &err), -EINVAL);
         ASSERT_CONTAINS(error_msg(&err), "AWS_SECRET");
         ASSERT_NULL(p);
 }

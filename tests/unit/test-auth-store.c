@@ -9,6 +9,7 @@
 #include "scratch.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #define SECRET "s3cr3t-tok-Zq9"
@@ -111,7 +112,7 @@ TEST(save_writes_root_0600_in_0700_dir_and_load_reads_it)
         _cleanup_free_ char *state = new_state_dir();
         ASSERT_NOT_NULL(state);
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_OK(auth_store_save(state, "github", SECRET "\n", sizeof SECRET, &err));
+        ASSERT_OK(auth_store_save(state, 0, "github", SECRET "\n", sizeof SECRET, &err));
 
         _cleanup_free_ char *p = token_path(state, "github");
         struct stat st;
@@ -132,7 +133,7 @@ TEST(save_writes_root_0600_in_0700_dir_and_load_reads_it)
         ASSERT_STREQ(raw, SECRET);
 
         _cleanup_auth_token_ AuthToken t = {};
-        ASSERT_OK(auth_store_load(state, "github", &t, &err));
+        ASSERT_OK(auth_store_load(state, 0, "github", &t, &err));
         ASSERT_EQ(t.len, strlen(SECRET));
         ASSERT_STREQ(t.data, SECRET);
 }
@@ -143,14 +144,14 @@ TEST(save_replaces_atomically_and_leaves_no_temp_files)
         _cleanup_free_ char *state = new_state_dir();
         ASSERT_NOT_NULL(state);
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_OK(auth_store_save(state, "npm", "old-token", 9, &err));
+        ASSERT_OK(auth_store_save(state, 0, "npm", "old-token", 9, &err));
         _cleanup_free_ char *p = token_path(state, "npm");
         _cleanup_close_ int old = open(p, O_RDONLY | O_CLOEXEC);
         ASSERT_TRUE(old >= 0);
         struct stat before, after;
         ASSERT_OK(RET_NERRNO(fstat(old, &before)));
 
-        ASSERT_OK(auth_store_save(state, "npm", "new-token", 9, &err));
+        ASSERT_OK(auth_store_save(state, 0, "npm", "new-token", 9, &err));
         ASSERT_OK(RET_NERRNO(stat(p, &after)));
         /* A new inode renamed into place: a reader of the old file
          * never sees a half-written or truncated token. */
@@ -159,7 +160,7 @@ TEST(save_replaces_atomically_and_leaves_no_temp_files)
         ASSERT_EQ(pread(old, buf, sizeof buf - 1, 0), 9);
         ASSERT_STREQ(buf, "old-token");
         _cleanup_auth_token_ AuthToken t = {};
-        ASSERT_OK(auth_store_load(state, "npm", &t, &err));
+        ASSERT_OK(auth_store_load(state, 0, "npm", &t, &err));
         ASSERT_STREQ(t.data, "new-token");
 
         _cleanup_free_ char *dir = path_join(state, "auth");
@@ -183,7 +184,7 @@ TEST(save_creates_and_tightens_the_auth_dir)
         _cleanup_free_ char *dir = path_join(state, "auth");
         ASSERT_OK(RET_NERRNO(mkdir(dir, 0755)));
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_OK(auth_store_save(state, "enclave", "t", 1, &err));
+        ASSERT_OK(auth_store_save(state, 0, "enclave", "t", 1, &err));
         struct stat st;
         ASSERT_OK(RET_NERRNO(stat(dir, &st)));
         ASSERT_EQ(st.st_mode & 07777, 0700);
@@ -191,7 +192,7 @@ TEST(save_creates_and_tightens_the_auth_dir)
         /* A directory anyone may write is refused, with the fix. */
         ASSERT_OK(RET_NERRNO(chmod(dir, 0777)));
         _cleanup_auth_token_ AuthToken t = {};
-        ASSERT_EQ(auth_store_load(state, "enclave", &t, &err), -EPERM);
+        ASSERT_EQ(auth_store_load(state, 0, "enclave", &t, &err), -EPERM);
         ASSERT_CONTAINS(error_msg(&err), "chmod 700");
         ASSERT_OK(RET_NERRNO(chmod(dir, 0700)));
 }
@@ -201,7 +202,7 @@ static void expect_refused(const char *state, const char *provider, const char *
         _cleanup_error_ Error err = ERROR_INIT;
         AuthToken t;
         memset(&t, 'X', sizeof t);
-        ASSERT_EQ(auth_store_load(state, provider, &t, &err), -EPERM);
+        ASSERT_EQ(auth_store_load(state, 0, provider, &t, &err), -EPERM);
         ASSERT_CONTAINS(error_msg(&err), needle);
         ASSERT_FALSE(strstr(error_msg(&err), SECRET));
         /* Nothing of the file stays in the buffer. */
@@ -214,7 +215,7 @@ TEST(file_with_other_mode_is_refused_with_the_fix)
         _cleanup_free_ char *state = new_state_dir();
         ASSERT_NOT_NULL(state);
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_OK(auth_store_save(state, "github", SECRET, strlen(SECRET), &err));
+        ASSERT_OK(auth_store_save(state, 0, "github", SECRET, strlen(SECRET), &err));
         _cleanup_free_ char *p = token_path(state, "github");
         ASSERT_OK(RET_NERRNO(chmod(p, 0644)));
         expect_refused(state, "github", "mode is 0644, not 0600");
@@ -225,7 +226,7 @@ TEST(file_with_other_mode_is_refused_with_the_fix)
         expect_refused(state, "github", "mode is 0400");
         ASSERT_OK(RET_NERRNO(chmod(p, 0600)));
         _cleanup_auth_token_ AuthToken t = {};
-        ASSERT_OK(auth_store_load(state, "github", &t, &err));
+        ASSERT_OK(auth_store_load(state, 0, "github", &t, &err));
 }
 
 TEST(file_with_other_owner_is_refused_with_the_fix)
@@ -234,7 +235,7 @@ TEST(file_with_other_owner_is_refused_with_the_fix)
         _cleanup_free_ char *state = new_state_dir();
         ASSERT_NOT_NULL(state);
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_OK(auth_store_save(state, "npm", SECRET, strlen(SECRET), &err));
+        ASSERT_OK(auth_store_save(state, 0, "npm", SECRET, strlen(SECRET), &err));
         _cleanup_free_ char *p = token_path(state, "npm");
         ASSERT_OK(RET_NERRNO(chown(p, 1000, 0)));
         expect_refused(state, "npm", "owned by uid 1000, not root");
@@ -247,7 +248,7 @@ TEST(symlinks_and_fifos_are_refused_without_following)
         _cleanup_free_ char *state = new_state_dir();
         ASSERT_NOT_NULL(state);
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_OK(auth_store_save(state, "enclave", SECRET, strlen(SECRET), &err));
+        ASSERT_OK(auth_store_save(state, 0, "enclave", SECRET, strlen(SECRET), &err));
         _cleanup_free_ char *target = token_path(state, "enclave");
         _cleanup_free_ char *link = token_path(state, "github");
         ASSERT_OK(RET_NERRNO(symlink(target, link)));
@@ -259,8 +260,8 @@ TEST(symlinks_and_fifos_are_refused_without_following)
         expect_refused(state, "npm", "not a regular file");
 
         /* logout cleans both up; the symlink's target stays. */
-        ASSERT_EQ(auth_store_remove(state, "github", &err), 1);
-        ASSERT_EQ(auth_store_remove(state, "npm", &err), 1);
+        ASSERT_EQ(auth_store_remove(state, 0, "github", &err), 1);
+        ASSERT_EQ(auth_store_remove(state, 0, "npm", &err), 1);
         ASSERT_OK(access(target, F_OK));
 }
 
@@ -272,28 +273,28 @@ TEST(missing_and_malformed_files)
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_auth_token_ AuthToken t = {};
         /* No auth dir at all, then an empty one. */
-        ASSERT_EQ(auth_store_load(state, "github", &t, &err), -ENOENT);
+        ASSERT_EQ(auth_store_load(state, 0, "github", &t, &err), -ENOENT);
         ASSERT_CONTAINS(error_msg(&err), "enclave auth login github");
         error_clear(&err);
-        ASSERT_OK(auth_store_save(state, "npm", "x", 1, &err));
-        ASSERT_EQ(auth_store_load(state, "github", &t, &err), -ENOENT);
+        ASSERT_OK(auth_store_save(state, 0, "npm", "x", 1, &err));
+        ASSERT_EQ(auth_store_load(state, 0, "github", &t, &err), -ENOENT);
         error_clear(&err);
 
         /* Written by hand: a trailing newline is fine, two lines are not. */
         _cleanup_free_ char *p = token_path(state, "enclave");
         ASSERT_OK(write_file_atomic(p, "hand-made\n", 10, 0600));
-        ASSERT_OK(auth_store_load(state, "enclave", &t, &err));
+        ASSERT_OK(auth_store_load(state, 0, "enclave", &t, &err));
         ASSERT_STREQ(t.data, "hand-made");
         ASSERT_TRUE(all_zero(t.data + t.len, sizeof t.data - t.len));
         ASSERT_OK(write_file_atomic(p, SECRET "\nsecond\n", sizeof SECRET + 7, 0600));
-        ASSERT_EQ(auth_store_load(state, "enclave", &t, &err), -EBADMSG);
+        ASSERT_EQ(auth_store_load(state, 0, "enclave", &t, &err), -EBADMSG);
         ASSERT_CONTAINS(error_msg(&err), "line break");
         ASSERT_FALSE(strstr(error_msg(&err), SECRET));
         error_clear(&err);
         char big[AUTH_TOKEN_MAX + 100];
         memset(big, 'a', sizeof big);
         ASSERT_OK(write_file_atomic(p, big, sizeof big, 0600));
-        ASSERT_EQ(auth_store_load(state, "enclave", &t, &err), -EBADMSG);
+        ASSERT_EQ(auth_store_load(state, 0, "enclave", &t, &err), -EBADMSG);
         ASSERT_CONTAINS(error_msg(&err), "too large");
 }
 
@@ -303,14 +304,14 @@ TEST(remove_reports_whether_a_token_was_stored)
         _cleanup_free_ char *state = new_state_dir();
         ASSERT_NOT_NULL(state);
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_EQ(auth_store_remove(state, "github", &err), 0);
-        ASSERT_OK(auth_store_save(state, "github", "t", 1, &err));
+        ASSERT_EQ(auth_store_remove(state, 0, "github", &err), 0);
+        ASSERT_OK(auth_store_save(state, 0, "github", "t", 1, &err));
         _cleanup_free_ char *p = token_path(state, "github");
         ASSERT_OK(RET_NERRNO(chmod(p, 0666)));
-        ASSERT_EQ(auth_store_remove(state, "github", &err), 1);
+        ASSERT_EQ(auth_store_remove(state, 0, "github", &err), 1);
         ASSERT_EQ(access(p, F_OK), -1);
-        ASSERT_EQ(auth_store_remove(state, "github", &err), 0);
-        ASSERT_EQ(auth_store_remove(state, "gitlab", &err), -EINVAL);
+        ASSERT_EQ(auth_store_remove(state, 0, "github", &err), 0);
+        ASSERT_EQ(auth_store_remove(state, 0, "gitlab", &err), -EINVAL);
         ASSERT_CONTAINS(error_msg(&err), "unknown auth provider");
 }
 
@@ -321,16 +322,16 @@ TEST(status_says_configured_missing_or_refused_never_the_token)
         ASSERT_NOT_NULL(state);
         _cleanup_error_ Error err = ERROR_INIT;
         AuthStatus st;
-        ASSERT_OK(auth_store_status(state, "github", &st, &err));
+        ASSERT_OK(auth_store_status(state, 0, "github", &st, &err));
         ASSERT_EQ(st.state, AUTH_STATE_MISSING);
         ASSERT_NULL(st.problem);
-        ASSERT_OK(auth_store_save(state, "github", SECRET, strlen(SECRET), &err));
-        ASSERT_OK(auth_store_status(state, "github", &st, &err));
+        ASSERT_OK(auth_store_save(state, 0, "github", SECRET, strlen(SECRET), &err));
+        ASSERT_OK(auth_store_status(state, 0, "github", &st, &err));
         ASSERT_EQ(st.state, AUTH_STATE_CONFIGURED);
         ASSERT_TRUE(st.mtime > 0);
         _cleanup_free_ char *p = token_path(state, "github");
         ASSERT_OK(RET_NERRNO(chmod(p, 0644)));
-        ASSERT_OK(auth_store_status(state, "github", &st, &err));
+        ASSERT_OK(auth_store_status(state, 0, "github", &st, &err));
         ASSERT_EQ(st.state, AUTH_STATE_REFUSED);
         ASSERT_CONTAINS(st.problem, "chmod 600");
         ASSERT_FALSE(strstr(st.problem, SECRET));
@@ -352,6 +353,54 @@ TEST(token_buffers_are_wiped)
         /* A failed load leaves the buffer wiped, not half-filled. */
         memset(&t, 'X', sizeof t);
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_EQ(auth_store_load("/tmp/enctest-auth-no-such-state", "npm", &t, &err), -ENOENT);
+        ASSERT_EQ(auth_store_load("/tmp/enctest-auth-no-such-state", 0, "npm", &t, &err), -ENOENT);
         ASSERT_TRUE(all_zero(&t, sizeof t));
+}
+
+/* Every uid has its own store: a user's tokens live in
+ * auth/users/<uid>/ (root's files and directories all the same), and
+ * one uid never reads another's. */
+TEST(each_uid_has_its_own_store)
+{
+        require_root();
+        _cleanup_free_ char *state = new_state_dir();
+        ASSERT_NOT_NULL(state);
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_OK(auth_store_save(state, 0, "github", "root-token", 10, &err));
+        ASSERT_OK(auth_store_save(state, 1000, "github", "user-token", 10, &err));
+
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/auth/users/1000/github.token", state);
+        struct stat st;
+        ASSERT_OK(RET_NERRNO(lstat(p, &st)));
+        ASSERT_EQ(st.st_uid, 0);
+        ASSERT_EQ(st.st_mode & 07777, 0600);
+        snprintf(p, sizeof p, "%s/auth/users/1000", state);
+        ASSERT_OK(RET_NERRNO(lstat(p, &st)));
+        ASSERT_TRUE(S_ISDIR(st.st_mode));
+        ASSERT_EQ(st.st_uid, 0);
+        ASSERT_EQ(st.st_mode & 07777, 0700);
+
+        _cleanup_auth_token_ AuthToken t = {};
+        ASSERT_OK(auth_store_load(state, 0, "github", &t, &err));
+        ASSERT_STREQ(t.data, "root-token");
+        ASSERT_OK(auth_store_load(state, 1000, "github", &t, &err));
+        ASSERT_STREQ(t.data, "user-token");
+        ASSERT_EQ(auth_store_load(state, 1001, "github", &t, &err), -ENOENT);
+        error_clear(&err);
+        ASSERT_EQ(auth_store_load(state, 1000, "npm", &t, &err), -ENOENT);
+        error_clear(&err);
+
+        /* A symlink in place of a user's store is refused, never followed. */
+        snprintf(p, sizeof p, "%s/auth/users/1002", state);
+        char target[PATH_MAX];
+        snprintf(target, sizeof target, "%s/auth", state);
+        ASSERT_OK(RET_NERRNO(symlink(target, p)));
+        ASSERT_EQ(auth_store_load(state, 1002, "github", &t, &err), -EPERM);
+        ASSERT_CONTAINS(error_msg(&err), "not a directory");
+        error_clear(&err);
+
+        ASSERT_EQ(auth_store_remove(state, 1000, "github", &err), 1);
+        ASSERT_OK(auth_store_load(state, 0, "github", &t, &err));
+        ASSERT_STREQ(t.data, "root-token");
 }

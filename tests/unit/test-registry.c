@@ -3,6 +3,7 @@
 #include "test.h"
 #include "scratch.h"
 #include "daemon/registry.h"
+#include "daemon/registry-schema.h"
 #include "base/fs.h"
 
 #include <jansson.h>
@@ -299,4 +300,64 @@ TEST(a_damaged_file_is_an_error_not_a_crash)
         ASSERT_EQ(registry_open(path, &r, &err), -EUCLEAN);
         ASSERT_CONTAINS(err.msg, "opening registry");
         ASSERT_NULL(r);
+}
+
+/* Schema 2 (owners): a state dir of schema 1 keeps its rows, which
+ * become root's, and the triggers keep every workspace and snapshot
+ * with the owner of its parent. */
+TEST(owner_migration_and_triggers)
+{
+        _cleanup_tmpdir_ char *dir = tmpdir();
+        _cleanup_free_ char *path = path_join(dir, REGISTRY_FILE);
+        sqlite3 *db;
+        ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, registry_migration(0), NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+                               "INSERT INTO schema_version VALUES (1);"
+                               "INSERT INTO sandboxes (id, name, suite, mirror, bootstrap_method) VALUES "
+                               "  (1, 'old', 'bookworm', 'http://deb.debian.org/debian', 'debootstrap');"
+                               "INSERT INTO workspaces (id, sandbox_id, name) VALUES (1, 1, 'w');"
+                               "INSERT INTO snapshots (workspace_id, name) VALUES (1, 's');",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(db);
+
+        _cleanup_registry_ Registry *r = open_in(dir);
+        int v = 0;
+        ASSERT_OK(registry_schema_version(r, &v, NULL));
+        ASSERT_EQ(v, 2);
+        ASSERT_EQ(count(r, "SELECT count(*) FROM sandboxes WHERE name = 'old' AND owner_uid = 0"), 1);
+        ASSERT_EQ(count(r, "SELECT count(*) FROM workspaces WHERE name = 'w' AND owner_uid = 0"), 1);
+        ASSERT_EQ(count(r, "SELECT count(*) FROM snapshots WHERE name = 's' AND owner_uid = 0"), 1);
+
+        /* A user's sandbox; a workspace in it must be that user's. */
+        ASSERT_EQ(registry_run(r, NULL,
+                               "INSERT INTO sandboxes (id, owner_uid, name, suite, mirror, bootstrap_method) VALUES "
+                               "(2, 1000, 'mine', 'bookworm', 'http://deb.debian.org/debian', 'debootstrap')", ""),
+                  1);
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_TRUE(registry_run(r, &err, "INSERT INTO workspaces (sandbox_id, owner_uid, name) VALUES (2, 0, 'x')",
+                                 "") < 0);
+        ASSERT_CONTAINS(error_msg(&err), "owner of its sandbox");
+        error_clear(&err);
+        ASSERT_TRUE(registry_run(r, &err, "INSERT INTO workspaces (sandbox_id, owner_uid, name) VALUES (1, 1000, 'x')",
+                                 "") < 0);
+        error_clear(&err);
+        ASSERT_EQ(registry_run(r, NULL, "INSERT INTO workspaces (id, sandbox_id, owner_uid, name) VALUES (2, 2, 1000, 'x')",
+                               ""), 1);
+        ASSERT_TRUE(registry_run(r, &err, "UPDATE workspaces SET sandbox_id = 1 WHERE id = 2", "") < 0);
+        error_clear(&err);
+        ASSERT_TRUE(registry_run(r, &err, "UPDATE sandboxes SET owner_uid = 0 WHERE id = 2", "") < 0);
+        ASSERT_CONTAINS(error_msg(&err), "never changes");
+        error_clear(&err);
+        ASSERT_TRUE(registry_run(r, &err, "INSERT INTO snapshots (workspace_id, owner_uid, name) VALUES (2, 0, 's')",
+                                 "") < 0);
+        error_clear(&err);
+        ASSERT_EQ(registry_run(r, NULL, "INSERT INTO snapshots (workspace_id, owner_uid, name) VALUES (2, 1000, 's')",
+                               ""), 1);
+        /* A missing parent is still the foreign key's error. */
+        ASSERT_EQ(registry_run(r, NULL, "INSERT INTO workspaces (sandbox_id, owner_uid, name) VALUES (42, 0, 'w')", ""),
+                  -ENOENT);
 }

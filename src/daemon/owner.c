@@ -1,0 +1,111 @@
+/* Ownership checks of the multi-user model (owner.h). */
+#include "daemon/owner.h"
+#include "daemon/registry.h"
+#include "base/str.h"
+
+int64_t call_owner_filter(Call *c)
+{
+        uid_t uid = call_uid(c);
+        return uid == 0 ? -1 : (int64_t) uid;
+}
+
+bool call_owns(Call *c, uid_t owner)
+{
+        uid_t uid = call_uid(c);
+        return uid == 0 || uid == owner;
+}
+
+int64_t owner_cap(Call *c, int64_t configured)
+{
+        return call_uid(c) == 0 ? -1 : configured;
+}
+
+static int sandbox_owner(Registry *reg, const char *name, int64_t *ret, Error *err)
+{
+        return registry_query_int64(reg, ret, err, "SELECT owner_uid FROM sandboxes WHERE name = ?", "t", name);
+}
+
+static int no_sandbox(const char *name, Error *err)
+{
+        return error_set(err, ENOENT, "no sandbox named '%s'; 'enclave list' shows the sandboxes", name);
+}
+
+int owner_check_sandbox(Call *c, Registry *reg, const char *name, Error *err)
+{
+        if (call_uid(c) == 0)
+                return 0;
+        int64_t owner;
+        _cleanup_error_ Error qerr = ERROR_INIT;
+        int r = sandbox_owner(reg, name, &owner, &qerr);
+        if (r == -ENOENT || (r >= 0 && !call_owns(c, (uid_t) owner)))
+                return no_sandbox(name, err);
+        if (r < 0) {
+                error_move(err, &qerr);
+                return r;
+        }
+        return 0;
+}
+
+int owner_check_workspace(Call *c, Registry *reg, const char *sandbox, const char *name, Error *err)
+{
+        if (call_uid(c) == 0)
+                return 0;
+        int64_t owner;
+        _cleanup_error_ Error qerr = ERROR_INIT;
+        int r = registry_query_int64(reg, &owner, &qerr,
+                                     "SELECT w.owner_uid FROM workspaces w JOIN sandboxes s ON s.id = w.sandbox_id "
+                                     "WHERE s.name = ? AND w.name = ?",
+                                     "tt", sandbox, name);
+        if (r == -ENOENT || (r >= 0 && !call_owns(c, (uid_t) owner)))
+                return error_set(err, ENOENT,
+                                 "no workspace '%s' in sandbox '%s'; 'enclave workspace list' shows the workspaces",
+                                 name, sandbox);
+        if (r < 0) {
+                error_move(err, &qerr);
+                return r;
+        }
+        return 0;
+}
+
+int owner_check_sandbox_for_adding(Call *c, Registry *reg, const char *name, Error *err)
+{
+        int64_t owner;
+        _cleanup_error_ Error qerr = ERROR_INIT;
+        int r = sandbox_owner(reg, name, &owner, &qerr);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                error_move(err, &qerr);
+                return r;
+        }
+        if ((uid_t) owner == call_uid(c))
+                return 0;
+        if (call_uid(c) != 0)
+                return no_sandbox(name, err);
+        return error_set(err, EPERM,
+                         "sandbox %s belongs to uid %lld: only its owner adds workspaces to it (root may stop or "
+                         "destroy it); choose another sandbox name", name, (long long) owner);
+}
+
+int owner_check_ports(Call *c, const PortSpec *ports, size_t n, Error *err)
+{
+        if (call_uid(c) == 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (ports[i].host_port <= OWNER_PRIVILEGED_PORT_MAX)
+                        return error_set(err, EACCES,
+                                         "host port %u is below 1024, and only root may publish those; use a host "
+                                         "port from 1024 up", (unsigned) ports[i].host_port);
+        return 0;
+}
+
+int owner_check_mirror(Call *c, const Settings *s, const char *mirror, Error *err)
+{
+        if (call_uid(c) == 0 || !mirror || (s->mirror && streq(mirror, s->mirror)) ||
+            strv_contains(s->user_mirrors, mirror))
+                return 0;
+        return error_set(err, EACCES,
+                         "mirror %s is not one users may bootstrap from: debootstrap runs as root on the host, so a "
+                         "user gets the configured mirror (%s) or one root lists in user_mirrors in config.toml",
+                         mirror, s->mirror ? s->mirror : "none");
+}
