@@ -3,6 +3,7 @@
 #include "daemon/server.h"
 #include "daemon/socket.h"
 #include "daemon/workspace-engine.h"
+#include "daemon/workspace-ids.h"
 #include "daemon/network.h"
 #include "daemon/registry-sandbox.h"
 #include "base/fs.h"
@@ -210,6 +211,11 @@ static int daemon_open_state(Daemon *d, Error *err)
         if ((r = sandbox_recover_interrupted(d, err)) < 0)
                 return r;
         (void) snapshot_recover_all(d); /* interrupted restores, half-built snapshots */
+        /* Last: recovery above may have removed rows, and the blocks of
+         * rows that are gone are only free once their files are. */
+        _cleanup_error_ Error ierr = ERROR_INIT;
+        if (workspace_ids_reconcile(d, &ierr) < 0)
+                log_warn("host id leases: %s", error_msg(&ierr));
         RateLimitConfig rl = RATELIMIT_CONFIG_DEFAULT;
         if (ratelimiter_init(&d->ratelimit, &rl, now_monotonic_ns()) < 0)
                 return error_set(err, ENOMEM, "out of memory");

@@ -6,6 +6,8 @@
 #include "net/ipam.h"
 #include "runtime/cgroup.h"
 #include "runtime/idrange.h"
+#include "runtime/idlease.h"
+#include "daemon/workspace-ids.h"
 #include "runtime/lsm.h"
 #include "runtime/probe.h"
 #include "storage/layout.h"
@@ -187,31 +189,47 @@ static int check_firewall(Daemon *d, DoctorReport *r)
 static int check_subids(DoctorReport *r)
 {
         _cleanup_error_ Error e = ERROR_INIT;
-        _cleanup_id_file_ IdFile u = {}, g = {};
-        int k = id_file_load(IDRANGE_SUBUID_PATH, &u, &e);
-        if (k >= 0)
-                k = id_file_load(IDRANGE_SUBGID_PATH, &g, &e);
+        _cleanup_free_ IdRange *both = NULL;
+        size_t nb = 0;
+        int k = idrange_load_pool(IDRANGE_SUBUID_PATH, IDRANGE_SUBGID_PATH, &both, &nb, NULL, NULL, &e);
+        if (k == -ENOMEM)
+                return k;
         if (k < 0)
                 return add(r, "ids.subordinate", DOCTOR_FAIL, "root's subordinate id ranges", error_msg(&e),
                            "fix the syntax of /etc/subuid and /etc/subgid (lines root:START:COUNT)");
-        _cleanup_free_ IdRange *ru = NULL, *rg = NULL, *both = NULL;
-        size_t nu = 0, ng = 0, nb = 0;
-        if (id_file_root_ranges(&u, &ru, &nu) < 0 || id_file_root_ranges(&g, &rg, &ng) < 0 ||
-            idrange_intersect(ru, nu, rg, ng, &both, &nb) < 0)
-                return -ENOMEM;
         uint64_t blocks = idrange_count_blocks(both, nb);
+        /* What is left host-wide: leases of every state dir count. */
+        IdPoolStatus st = { .pool_blocks = blocks, .free = blocks };
+        _cleanup_id_lease_lock_ IdLeaseLock l = ID_LEASE_LOCK_NULL;
+        bool leases_ok = id_lease_lock(workspace_ids_host(), &l, &e) >= 0 &&
+                         id_pool_status(&l, workspace_ids_state_dir(), &st, &e) >= 0;
+        id_lease_unlock(&l);
+        uint64_t left = st.free + st.addable;
         _cleanup_free_ char *detail = NULL;
-        if (asprintf(&detail, "%llu workspace block(s) of %u ids in both /etc/subuid and /etc/subgid",
-                     (unsigned long long) blocks, IDRANGE_BLOCK) < 0)
+        if (!leases_ok) {
+                if (asprintf(&detail, "%llu block(s) of %u ids in both /etc/subuid and /etc/subgid; the leases in "
+                             "%s cannot be read: %s", (unsigned long long) blocks, IDRANGE_BLOCK,
+                             workspace_ids_host()->dir, error_msg(&e)) < 0)
+                        return -ENOMEM;
+                return add(r, "ids.subordinate", DOCTOR_FAIL, "host id blocks for workspaces", detail,
+                           "make the lease directory a root-owned 0700 directory");
+        }
+        if (asprintf(&detail, "%llu block(s) of %u ids left: %llu free of root's %llu in /etc/subuid and "
+                     "/etc/subgid, %llu more can be added below 2^31; %llu leased on this host (%llu by this "
+                     "state dir, %llu of deleted state dirs)", (unsigned long long) left, IDRANGE_BLOCK,
+                     (unsigned long long) st.free, (unsigned long long) blocks, (unsigned long long) st.addable,
+                     (unsigned long long) st.leased, (unsigned long long) st.own,
+                     (unsigned long long) st.orphaned) < 0)
                 return -ENOMEM;
-        if (blocks == 0)
-                return add(r, "ids.subordinate", DOCTOR_FAIL, "root's subordinate id ranges", detail,
-                           "restart the daemon (it adds a range for root), or add the same line "
-                           "root:100000000:67108864 to /etc/subuid and /etc/subgid");
-        return add(r, "ids.subordinate", blocks < 16 ? DOCTOR_WARN : DOCTOR_OK, "root's subordinate id ranges", detail,
-                   blocks < 16 ? "each workspace needs one block: add a larger root range to /etc/subuid and "
-                                 "/etc/subgid"
-                               : NULL);
+        if (left == 0)
+                return add(r, "ids.subordinate", DOCTOR_FAIL, "host id blocks for workspaces", detail,
+                           "destroy workspaces that are no longer needed (in any state dir), or add a free range "
+                           "for root to both /etc/subuid and /etc/subgid");
+        return add(r, "ids.subordinate", left < 16 ? DOCTOR_WARN : DOCTOR_OK, "host id blocks for workspaces",
+                   detail,
+                   left < 16 ? "each workspace needs one block: destroy workspaces that are no longer needed, or "
+                               "add a free range for root to /etc/subuid and /etc/subgid"
+                             : NULL);
 }
 
 static int check_tools(Daemon *d, DoctorReport *r)

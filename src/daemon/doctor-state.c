@@ -15,6 +15,7 @@
 #include "daemon/sandbox-cgroup.h"
 #include "daemon/snapshot-claim.h"
 #include "daemon/workspace-engine.h"
+#include "daemon/workspace-ids.h"
 #include "net/ipam.h"
 #include "net/link.h"
 #include "net/netlink.h"
@@ -46,6 +47,10 @@ typedef enum FindingKind {
         F_VETH,
         F_LEASE,
         F_CGROUP,
+        F_ID_ORPHAN,
+        F_ID_UNLEASED,
+        F_ID_CONFLICT,
+        F_ID_FOREIGN,
         _F_MAX,
 } FindingKind;
 
@@ -79,6 +84,15 @@ static const KindInfo kinds[_F_MAX] = {
                       "enclave registry repair releases them" },
         [F_CGROUP] = { "state.cgroups", "no stale workspace cgroups", DOCTOR_FAIL,
                        "enclave registry repair removes the empty ones (--strict also kills what runs in them)" },
+        [F_ID_ORPHAN] = { "ids.leases", "every host id block leased by this state dir has its workspace", DOCTOR_FAIL,
+                          "enclave registry repair releases them (once what their workspace left is removed)" },
+        [F_ID_UNLEASED] = { "ids.unleased", "every workspace's host id block is leased host-wide", DOCTOR_FAIL,
+                            "enclave registry repair leases them" },
+        [F_ID_CONFLICT] = { "ids.conflicts", "no workspace shares its host ids with another state dir's",
+                            DOCTOR_FAIL, "destroy and recreate the workspaces named: two workspaces with the same "
+                                         "host ids are one user to the kernel" },
+        [F_ID_FOREIGN] = { "ids.orphaned", "no host id leases of deleted state dirs", DOCTOR_WARN,
+                           "enclave registry repair reclaims them (the pool also does when it runs short)" },
 };
 
 typedef struct Finding {
@@ -490,6 +504,28 @@ static int scan_cgroups(Daemon *d, Scan *s)
         return 0;
 }
 
+/* ---- host id leases ---- */
+
+static int scan_ids(Scan *s)
+{
+        static const FindingKind kind_of[] = {
+                [ID_FINDING_OWN_ORPHAN] = F_ID_ORPHAN,
+                [ID_FINDING_NO_LEASE] = F_ID_UNLEASED,
+                [ID_FINDING_CONFLICT] = F_ID_CONFLICT,
+                [ID_FINDING_FOREIGN_ORPHAN] = F_ID_FOREIGN,
+        };
+        _cleanup_error_ Error e = ERROR_INIT;
+        IdFinding *f = NULL;
+        size_t n = 0;
+        if (workspace_ids_scan(s->reg, &f, &n, &e) < 0)
+                return unchecked(s, "host id leases", &e);
+        int k = 0;
+        for (size_t i = 0; i < n && k >= 0; i++)
+                k = found(s, kind_of[f[i].kind], f[i].base, NULL, NULL, f[i].what);
+        id_findings_free(f, n);
+        return k;
+}
+
 /* ---- the scan ---- */
 
 static int scan_run(Daemon *d, Registry *reg, Scan *s, Error *err)
@@ -516,6 +552,8 @@ static int scan_run(Daemon *d, Registry *reg, Scan *s, Error *err)
                 k = scan_leases(s);
         if (k >= 0)
                 k = scan_cgroups(d, s);
+        if (k >= 0)
+                k = scan_ids(s);
         if (k < 0)
                 return error_setc(err, -k, "checking the state");
         return 0;
@@ -720,6 +758,10 @@ static int delete_workspace_row(Daemon *d, Scan *s, const Finding *f, RepairResu
                 return note(&ret->left, "workspace %s/%s: %s", f->sandbox, f->workspace, error_msg(&e));
         network_release_workspace(d, f->id);
         (void) remove_cgroup(d, f->sandbox, f->workspace, false, &e);
+        bool active;
+        const WorkspaceRow *w = workspace_by_id(s, f->id, &active);
+        if (w && workspace_ids_release(w->uid_base, &e) < 0)
+                log_warn("workspace %s/%s: %s", f->sandbox, f->workspace, error_msg(&e));
         return note(&ret->done, "deleted the row of workspace %s/%s (its directory was gone)", f->sandbox,
                     f->workspace);
 }
@@ -743,8 +785,29 @@ static int delete_sandbox_row(Daemon *d, Scan *s, const Finding *f, RepairResult
                 return note(&ret->left, "sandbox %s: %s", f->sandbox, error_msg(&e));
         if (sandbox_cgroup_remove(d, f->sandbox, &e) < 0)
                 log_warn("sandbox %s: %s", f->sandbox, error_msg(&e));
+        /* Its directory, and every file owned by its workspaces' ids, is gone. */
+        for (size_t i = 0; i < s->n_workspaces; i++)
+                if (streq(s->workspaces[i].sandbox, f->sandbox) && workspace_ids_release(s->workspaces[i].uid_base, &e) < 0)
+                        log_warn("sandbox %s: %s", f->sandbox, error_msg(&e));
         return note(&ret->done, "deleted the rows of sandbox %s and its workspaces (its directory was gone)",
                     f->sandbox);
+}
+
+static int repair_ids(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
+{
+        static const IdFindingKind kind_of[_F_MAX] = {
+                [F_ID_ORPHAN] = ID_FINDING_OWN_ORPHAN,
+                [F_ID_UNLEASED] = ID_FINDING_NO_LEASE,
+                [F_ID_FOREIGN] = ID_FINDING_FOREIGN_ORPHAN,
+        };
+        IdFinding idf = { kind_of[f->kind], (uint32_t) f->id, f->what };
+        _cleanup_error_ Error e = ERROR_INIT;
+        int k = workspace_ids_repair(d, s->reg, &idf, &e);
+        if (k < 0)
+                return note(&ret->left, "%s: %s", f->what, error_msg(&e));
+        if (k == 0)
+                return 0;
+        return note(&ret->done, "%s: %s", f->kind == F_ID_UNLEASED ? "leased" : "released", f->what);
 }
 
 static int repair_one(Daemon *d, Scan *s, const Finding *f, bool strict, RepairResult *ret)
@@ -772,6 +835,12 @@ static int repair_one(Daemon *d, Scan *s, const Finding *f, bool strict, RepairR
                                          f->what);
         case F_UNTRACKED:
                 return note(&ret->left, "%s runs but the daemon does not watch it: restart the daemon", f->what);
+        case F_ID_ORPHAN:
+        case F_ID_UNLEASED:
+        case F_ID_FOREIGN: return repair_ids(d, s, f, ret);
+        case F_ID_CONFLICT:
+                return note(&ret->left, "%s: destroy and recreate that workspace to give it host ids of its own",
+                            f->what);
         default: return 0;
         }
 }
@@ -977,6 +1046,7 @@ static int repair_held(Daemon *d, Scan *s, const Finding *f, bool strict, Repair
 static const FindingKind repair_order[] = {
         F_DEAD_RUNNING, F_UNTRACKED, F_LEASE, F_VETH, F_CGROUP, F_SNAPSHOT_ROWS, F_MOUNT,
         F_WS_DIR_NO_ROW, F_SANDBOX_DIR_NO_ROW, F_WS_NO_DIR, F_SANDBOX_NO_DIR,
+        F_ID_UNLEASED, F_ID_ORPHAN, F_ID_FOREIGN, F_ID_CONFLICT,
 };
 
 int doctor_repair(Daemon *d, Registry *reg, bool strict, RepairResult *ret, Error *err)

@@ -6,6 +6,7 @@
 #include "daemon/registry-workspace.h"
 #include "daemon/sandbox-cgroup.h"
 #include "runtime/idrange.h"
+#include "daemon/workspace-ids.h"
 #include "runtime/spawn.h"
 #include "storage/layout.h"
 #include "base/fs.h"
@@ -459,7 +460,9 @@ int workspace_engine_init(Daemon *d, Error *err)
         e->ncpus = n > 0 ? (unsigned) n : 1;
 
         ensure_subids();
-        int r = open_init(&e->init_fd, err);
+        int r = workspace_ids_init(d, err);
+        if (r >= 0)
+                r = open_init(&e->init_fd, err);
         if (r >= 0)
                 r = build_hardening(e, err);
         if (r >= 0)
@@ -474,6 +477,7 @@ int workspace_engine_init(Daemon *d, Error *err)
 
 void workspace_engine_shutdown(Daemon *d)
 {
+        workspace_ids_done();
         engine_free(d->engine);
         d->engine = NULL;
 }

@@ -8,6 +8,7 @@
 #include "daemon/registry-workspace.h"
 #include "daemon/sandbox-cgroup.h"
 #include "daemon/snapshot-claim.h"
+#include "daemon/workspace-ids.h"
 #include "runtime/idrange.h"
 #include "runtime/spawn.h"
 #include "storage/disk-quota.h"
@@ -150,45 +151,6 @@ static json_t *config_json(const WorkspaceCreateSpec *s, const char *workspace_d
         return o;
 }
 
-/* Root's blocks present in both /etc/subuid and /etc/subgid. */
-static int load_id_pool(IdRange **ret, size_t *ret_n, Error *err)
-{
-        _cleanup_id_file_ IdFile u = {}, g = {};
-        int r = id_file_load(IDRANGE_SUBUID_PATH, &u, err);
-        if (r >= 0)
-                r = id_file_load(IDRANGE_SUBGID_PATH, &g, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ IdRange *ru = NULL, *rg = NULL;
-        size_t nu = 0, ng = 0;
-        if (id_file_root_ranges(&u, &ru, &nu) < 0 || id_file_root_ranges(&g, &rg, &ng) < 0 ||
-            idrange_intersect(ru, nu, rg, ng, ret, ret_n) < 0)
-                return error_set(err, ENOMEM, "out of memory");
-        return 0;
-}
-
-static int allocate_ids(Registry *reg, uint32_t *ret, Error *err)
-{
-        _cleanup_free_ IdRange *pool = NULL;
-        size_t n_pool = 0;
-        int r = load_id_pool(&pool, &n_pool, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ uint32_t *used = NULL;
-        size_t n_used = 0;
-        r = registry_id_bases(reg, &used, &n_used, err);
-        if (r < 0)
-                return r;
-        r = idrange_allocate(pool, n_pool, used, n_used, ret);
-        if (r == -ENOSPC)
-                return error_set(err, ENOSPC,
-                                 "no free block of %u host ids: root's ranges in %s and %s are used up (%zu "
-                                 "workspaces); add a range for root to both files (the daemon adds one at start "
-                                 "when root has none)", IDRANGE_BLOCK, IDRANGE_SUBUID_PATH, IDRANGE_SUBGID_PATH,
-                                 n_used);
-        return r < 0 ? error_setc(err, -r, "allocating host ids") : 0;
-}
-
 static int validate_spec(const WorkspaceCreateSpec *s, char **ret_dir, Error *err)
 {
         if (!name_is_valid(s->name))
@@ -208,6 +170,18 @@ static int validate_spec(const WorkspaceCreateSpec *s, char **ret_dir, Error *er
                 return error_set(err, E2BIG, "the run command is longer than %u bytes", ENCLAVEFILE_MAX_STRING);
         *ret_dir = NULL;
         return s->workspace_dir ? resolve_workspace_dir(s->workspace_dir, ret_dir, err) : 0;
+}
+
+/* A failed create: row (when committed), directory, then the lease. */
+static void create_undo(Daemon *d, Registry *reg, const WorkspaceCreateSpec *spec, int64_t id, uint32_t base)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        if (id > 0)
+                (void) registry_workspace_delete(reg, id, &err);
+        if (layout_workspace_remove(d->settings.state_dir, spec->sandbox, spec->name, &err) >= 0)
+                (void) workspace_ids_release(base, &err);
+        else
+                log_warn("workspace %s/%s: %s", spec->sandbox, spec->name, error_msg(&err));
 }
 
 int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec *spec, int64_t *ret_id,
@@ -237,20 +211,28 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         if (!config)
                 return error_set(err, ENOMEM, "out of memory");
 
+        /* The host-wide lease first: a crash before the commit leaves a
+         * lease without a row, which the next daemon start releases. */
+        uint32_t base = 0;
+        r = workspace_ids_allocate(d, reg, spec->sandbox, spec->name, &base, err);
+        if (r < 0) {
+                json_decref(config);
+                return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
+        }
         _cleanup_txn_ RegistryTxn txn = {};
         r = registry_txn_begin(reg, &txn, err);
-        uint32_t base = 0;
         int64_t id = 0;
-        if (r >= 0)
-                r = allocate_ids(reg, &base, err);
         if (r >= 0)
                 r = registry_workspace_insert(reg, sb.id, spec->owner, spec->name, config, base,
                                               spec->owner == 0 ? -1 : d->settings.max_workspaces_per_user, &id, err);
         json_decref(config);
         if (r >= 0 && spec->n_ports > 0)
                 r = network_ports_declare(reg, id, spec->ports, spec->n_ports, err);
-        if (r < 0)
+        if (r < 0) {
+                registry_txn_done(&txn);
+                create_undo(d, reg, spec, -1, base);
                 return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
+        }
         /* No row, so anything at the path is what a crash left behind:
          * a new workspace must never inherit an old upper layer. */
         if (access(ws_dir, F_OK) == 0) {
@@ -263,8 +245,8 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         if (r >= 0)
                 r = registry_txn_commit(&txn, err);
         if (r < 0) {
-                _cleanup_error_ Error rerr = ERROR_INIT;
-                (void) layout_workspace_remove(state_dir, spec->sandbox, spec->name, &rerr);
+                registry_txn_done(&txn);
+                create_undo(d, reg, spec, -1, base);
                 return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
         }
         if (spec->limits.disk_mb > 0) {
@@ -272,13 +254,12 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
                  * with the row on failure. */
                 r = disk_quota_create(ws_dir, spec->limits.disk_mb, base, base, err);
                 if (r < 0) {
-                        _cleanup_error_ Error rerr = ERROR_INIT;
-                        (void) registry_workspace_delete(reg, id, &rerr);
-                        (void) layout_workspace_remove(state_dir, spec->sandbox, spec->name, &rerr);
+                        create_undo(d, reg, spec, id, base);
                         return error_wrap(err, "creating the %llu MiB disk of workspace %s/%s",
                                           (unsigned long long) spec->limits.disk_mb, spec->sandbox, spec->name);
                 }
         }
+        workspace_ids_settled(base);
         log_info("workspace %s/%s created (host ids %u-%u)", spec->sandbox, spec->name, base, base + IDRANGE_BLOCK - 1);
         if (ret_id)
                 *ret_id = id;
@@ -425,6 +406,11 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 return error_set(err, ENOENT, "its workspace_dir %s is gone; create it again or recreate the "
                                  "workspace with another --workspace-dir", home_dir);
         if (home_dir && (r = check_workspace_dir_owner(home_dir, row->owner_uid, err)) < 0)
+                return r;
+        /* Checked at every start, not only at create: its host ids must
+         * still be its own on this host. */
+        r = workspace_ids_check(row, err);
+        if (r < 0)
                 return r;
 
         uint64_t t0 = engine_now_us();
@@ -647,6 +633,9 @@ static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsign
                 r = disk_quota_remove(ws_dir, err);
         if (r >= 0)
                 r = layout_workspace_remove(state_dir, row->sandbox, row->name, err);
+        /* Only now no file owned by its host ids is left. */
+        if (r >= 0)
+                r = workspace_ids_release(row->uid_base, err);
         if (r < 0)
                 return error_wrap(err, "removing its files");
         _cleanup_cgroup_ Cgroup *sbcg = NULL, *cg = NULL;

@@ -6,10 +6,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* Above shadow's default SUB_UID_MAX (600100000), so the ranges useradd
- * hands to users and ours never compete for the same space. */
-#define IDRANGE_FLOOR (1U << 30)
-
 void id_file_done(IdFile *f)
 {
         for (size_t i = 0; i < f->n_entries; i++)
@@ -153,6 +149,31 @@ int idrange_intersect(const IdRange *a, size_t na, const IdRange *b, size_t nb,
         return 0;
 }
 
+int idrange_load_pool(const char *subuid_path, const char *subgid_path, IdRange **ret, size_t *ret_n, IdFile *ret_u,
+                      IdFile *ret_g, Error *err)
+{
+        _cleanup_id_file_ IdFile u = { NULL, 0 }, g = { NULL, 0 };
+        int r = id_file_load(subuid_path, &u, err);
+        if (r >= 0)
+                r = id_file_load(subgid_path, &g, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ IdRange *ru = NULL, *rg = NULL;
+        size_t nu = 0, ng = 0;
+        if (id_file_root_ranges(&u, &ru, &nu) < 0 || id_file_root_ranges(&g, &rg, &ng) < 0 ||
+            idrange_intersect(ru, nu, rg, ng, ret, ret_n) < 0)
+                return error_set(err, ENOMEM, "out of memory");
+        if (ret_u) {
+                *ret_u = u;
+                u = (IdFile) { NULL, 0 };
+        }
+        if (ret_g) {
+                *ret_g = g;
+                g = (IdFile) { NULL, 0 };
+        }
+        return 0;
+}
+
 /* First aligned block start inside r that does not contain id 0. */
 static uint64_t first_block(const IdRange *r)
 {
@@ -176,27 +197,51 @@ uint64_t idrange_count_blocks(const IdRange *ranges, size_t n)
         return total;
 }
 
-static bool block_is_used(uint64_t a, const uint32_t *used, size_t n_used)
+static int cmp_u32(const void *a, const void *b)
 {
-        for (size_t i = 0; i < n_used; i++) {
-                uint64_t u = used[i];
-                if (a < u + IDRANGE_BLOCK && u < a + IDRANGE_BLOCK)
-                        return true;
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* The lowest free aligned block >= a inside r, or UINT64_MAX; used is
+ * sorted. A used base need not be aligned (older registries): it
+ * blocks every aligned block it touches. */
+static uint64_t first_free_in(const IdRange *r, uint64_t a, const uint32_t *used, size_t n_used)
+{
+        while (block_fits(r, a)) {
+                /* First used base that may overlap [a, a + BLOCK): u + BLOCK > a. */
+                size_t lo = 0, hi = n_used;
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        if ((uint64_t) used[mid] + IDRANGE_BLOCK <= a)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                if (lo == n_used || used[lo] >= a + IDRANGE_BLOCK)
+                        return a;
+                a = ((uint64_t) used[lo] + 2 * IDRANGE_BLOCK - 1) / IDRANGE_BLOCK * IDRANGE_BLOCK;
         }
-        return false;
+        return UINT64_MAX;
 }
 
 int idrange_allocate(const IdRange *ranges, size_t n, const uint32_t *used, size_t n_used,
                      uint32_t *ret_base)
 {
+        _cleanup_free_ uint32_t *sorted = NULL;
+        if (n_used > 0) {
+                sorted = malloc(n_used * sizeof *sorted);
+                if (!sorted)
+                        return -ENOMEM;
+                memcpy(sorted, used, n_used * sizeof *sorted);
+                qsort(sorted, n_used, sizeof *sorted, cmp_u32);
+        }
         uint64_t best = UINT64_MAX;
-        for (size_t i = 0; i < n; i++)
-                for (uint64_t a = first_block(&ranges[i]); block_fits(&ranges[i], a) && a < best;
-                     a += IDRANGE_BLOCK)
-                        if (!block_is_used(a, used, n_used)) {
-                                best = a;
-                                break;
-                        }
+        for (size_t i = 0; i < n; i++) {
+                uint64_t a = first_free_in(&ranges[i], first_block(&ranges[i]), sorted, n_used);
+                if (a < best)
+                        best = a;
+        }
         if (best == UINT64_MAX)
                 return -ENOSPC;
         *ret_base = (uint32_t) best;
@@ -216,13 +261,15 @@ static uint64_t overlap_end(const IdFile *f, uint64_t a, uint64_t count)
         return 0;
 }
 
-int idrange_pick_free_start(const IdFile *a, const IdFile *b, uint32_t floor, uint32_t count,
-                            uint32_t *ret_start)
+int idrange_pick_free_start_below(const IdFile *a, const IdFile *b, uint32_t floor, uint64_t limit, uint32_t count,
+                                  uint32_t *ret_start)
 {
         uint64_t s = ((uint64_t) floor + IDRANGE_BLOCK - 1) / IDRANGE_BLOCK * IDRANGE_BLOCK;
         if (s == 0)
                 s = IDRANGE_BLOCK;
-        while (s + count <= UINT32_MAX) {
+        if (limit > UINT32_MAX)
+                limit = UINT32_MAX;
+        while (s + count <= limit) {
                 uint64_t e = overlap_end(a, s, count);
                 if (e == 0)
                         e = overlap_end(b, s, count);
@@ -233,6 +280,24 @@ int idrange_pick_free_start(const IdFile *a, const IdFile *b, uint32_t floor, ui
                 s = (e + IDRANGE_BLOCK - 1) / IDRANGE_BLOCK * IDRANGE_BLOCK;
         }
         return -ENOSPC;
+}
+
+int idrange_pick_free_start(const IdFile *a, const IdFile *b, uint32_t floor, uint32_t count, uint32_t *ret_start)
+{
+        return idrange_pick_free_start_below(a, b, floor, UINT32_MAX, count, ret_start);
+}
+
+uint64_t idrange_count_addable(const IdFile *a, const IdFile *b, uint32_t floor, uint64_t limit)
+{
+        uint64_t n = 0;
+        for (uint64_t s = ((uint64_t) floor + IDRANGE_BLOCK - 1) / IDRANGE_BLOCK * IDRANGE_BLOCK;
+             s + IDRANGE_BLOCK <= limit && s + IDRANGE_BLOCK <= UINT32_MAX; s += IDRANGE_BLOCK) {
+                if (s == 0)
+                        continue;
+                if (overlap_end(a, s, IDRANGE_BLOCK) == 0 && overlap_end(b, s, IDRANGE_BLOCK) == 0)
+                        n++;
+        }
+        return n;
 }
 
 static int append_entry(const char *path, uint32_t start, uint32_t count, Error *err)
@@ -282,7 +347,9 @@ int idrange_ensure_root(const char *subuid_path, const char *subgid_path, uint32
         if (min_blocks == 0 || count64 > UINT32_MAX / 2)
                 return error_set(err, EINVAL, "cannot reserve %u blocks of %u ids", min_blocks, IDRANGE_BLOCK);
         uint32_t start;
-        r = idrange_pick_free_start(&fu, &fg, IDRANGE_FLOOR, (uint32_t) count64, &start);
+        r = idrange_pick_free_start_below(&fu, &fg, IDRANGE_FLOOR, IDRANGE_LIMIT, (uint32_t) count64, &start);
+        if (r < 0)
+                r = idrange_pick_free_start(&fu, &fg, IDRANGE_FLOOR, (uint32_t) count64, &start);
         if (r < 0)
                 return error_set(err, ENOSPC, "no free range of %" PRIu64 " ids left in %s and %s",
                                  count64, subuid_path, subgid_path);
@@ -296,5 +363,34 @@ int idrange_ensure_root(const char *subuid_path, const char *subgid_path, uint32
                 return r;
         if (ret_added)
                 *ret_added = true;
+        return 0;
+}
+
+int idrange_grow_root(const char *subuid_path, const char *subgid_path, uint32_t blocks, IdRange *ret_added,
+                      Error *err)
+{
+        _cleanup_id_file_ IdFile fu = { NULL, 0 }, fg = { NULL, 0 };
+        int r = id_file_load(subuid_path, &fu, err);
+        if (r >= 0)
+                r = id_file_load(subgid_path, &fg, err);
+        if (r < 0)
+                return r;
+        /* As many blocks as fit in one free stretch, up to blocks. */
+        uint32_t start = 0, count = 0;
+        for (uint32_t n = blocks; n > 0; n /= 2)
+                if (idrange_pick_free_start_below(&fu, &fg, IDRANGE_FLOOR, IDRANGE_LIMIT, n * IDRANGE_BLOCK, &start) >= 0) {
+                        count = n * IDRANGE_BLOCK;
+                        break;
+                }
+        if (count == 0)
+                return error_set(err, ENOSPC, "no free stretch of %u ids is left between %u and %u in %s and %s",
+                                 IDRANGE_BLOCK, IDRANGE_FLOOR, IDRANGE_LIMIT, subuid_path, subgid_path);
+        r = append_entry(subgid_path, start, count, err);
+        if (r >= 0)
+                r = append_entry(subuid_path, start, count, err);
+        if (r < 0)
+                return r;
+        if (ret_added)
+                *ret_added = (IdRange) { start, count };
         return 0;
 }

@@ -14,8 +14,16 @@
 #include <stdint.h>
 
 #define IDRANGE_BLOCK 65536U
-/* Enough for 1024 workspaces. */
+/* Enough for 1024 workspaces; the pool grows by this much on demand. */
 #define IDRANGE_DEFAULT_BLOCKS 1024U
+/* Ranges Enclave adds lie in [IDRANGE_FLOOR, IDRANGE_LIMIT): above
+ * shadow's default SUB_UID_MAX (600100000), so the ranges useradd hands
+ * to users and ours never compete, and below 2^31, because ids that are
+ * negative as a signed 32-bit int break software that stores them so
+ * (and (uid_t)-1 is not an id at all). 16384 blocks: room for SPEC §8's
+ * 10,000 workspaces with a third to spare. */
+#define IDRANGE_FLOOR (1U << 30)
+#define IDRANGE_LIMIT (1U << 31)
 #define IDRANGE_SUBUID_PATH "/etc/subuid"
 #define IDRANGE_SUBGID_PATH "/etc/subgid"
 
@@ -54,6 +62,11 @@ int id_file_root_ranges(const IdFile *f, IdRange **ret, size_t *ret_n);
 int idrange_intersect(const IdRange *a, size_t na, const IdRange *b, size_t nb,
                       IdRange **ret, size_t *ret_n);
 
+/* The pool: root's ranges present in both files (*ret may be NULL when
+ * there are none). ret_u/ret_g, when not NULL, receive the parsed files. */
+int idrange_load_pool(const char *subuid_path, const char *subgid_path, IdRange **ret, size_t *ret_n, IdFile *ret_u,
+                      IdFile *ret_g, Error *err);
+
 /* Number of whole 65536-aligned blocks (never containing id 0) in ranges. */
 uint64_t idrange_count_blocks(const IdRange *ranges, size_t n);
 
@@ -68,6 +81,13 @@ int idrange_allocate(const IdRange *ranges, size_t n, const uint32_t *used, size
  * -ENOSPC when nothing fits below 2^32-1. */
 int idrange_pick_free_start(const IdFile *a, const IdFile *b, uint32_t floor, uint32_t count,
                             uint32_t *ret_start);
+/* The same, ending at or below limit. */
+int idrange_pick_free_start_below(const IdFile *a, const IdFile *b, uint32_t floor, uint64_t limit, uint32_t count,
+                                  uint32_t *ret_start);
+
+/* Pure: aligned blocks in [floor, limit) that no entry of a or b (b may
+ * be NULL) touches: how far the pool could still grow. */
+uint64_t idrange_count_addable(const IdFile *a, const IdFile *b, uint32_t floor, uint64_t limit);
 
 /* Make sure root owns at least min_blocks workspace blocks that exist in
  * both files; when not, append "root:START:COUNT" (COUNT =
@@ -76,3 +96,10 @@ int idrange_pick_free_start(const IdFile *a, const IdFile *b, uint32_t floor, ui
  * was written (may be NULL). */
 int idrange_ensure_root(const char *subuid_path, const char *subgid_path, uint32_t min_blocks,
                         bool *ret_added, Error *err);
+
+/* Grow the pool: append one more root range of up to blocks blocks
+ * (fewer when no stretch that long is free) inside [IDRANGE_FLOOR,
+ * IDRANGE_LIMIT) to both files. -ENOSPC when not even one block fits.
+ * The caller serialises growth (the host-wide lease lock). */
+int idrange_grow_root(const char *subuid_path, const char *subgid_path, uint32_t blocks, IdRange *ret_added,
+                      Error *err);

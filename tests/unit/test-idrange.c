@@ -147,3 +147,48 @@ TEST(ensure_root_appends_once_to_both_files)
         ASSERT_EQ(again.n_entries, 3);
         ASSERT_OK(rm_rf(tmpl));
 }
+
+TEST(allocate_with_thousands_used_is_lowest_free)
+{
+        /* 10,000 workspaces: the allocator must stay exact (and fast). */
+        IdRange pool[] = { { IDRANGE_FLOOR, 16384 * IDRANGE_BLOCK } };
+        static uint32_t used[10000];
+        for (size_t i = 0; i < ELEMENTSOF(used); i++) /* every block but 5000, in reverse order */
+                used[i] = IDRANGE_FLOOR + (uint32_t) (ELEMENTSOF(used) - i - (i >= 5000)) * IDRANGE_BLOCK;
+        used[4999] = IDRANGE_FLOOR; /* and block 0 of the pool */
+        uint32_t b;
+        ASSERT_OK(idrange_allocate(pool, 1, used, ELEMENTSOF(used), &b));
+        ASSERT_EQ(b, IDRANGE_FLOOR + 5000u * IDRANGE_BLOCK);
+}
+
+TEST(grow_root_stays_below_2_31_and_counts_what_is_left)
+{
+        char tmpl[] = "/tmp/enctest-idrange-XXXXXX";
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        _cleanup_free_ char *su = path_join(tmpl, "subuid"), *sg = path_join(tmpl, "subgid");
+        /* Root has [2^30, 2^30 + 1024 blocks); someone else all but 3 blocks below 2^31. */
+        char text[200];
+        uint32_t other = IDRANGE_FLOOR + 1024 * IDRANGE_BLOCK;
+        int len = snprintf(text, sizeof text, "root:%u:%u\nalice:%u:%u\n", IDRANGE_FLOOR, 1024 * IDRANGE_BLOCK, other,
+                           IDRANGE_LIMIT - other - 3 * IDRANGE_BLOCK);
+        ASSERT_OK(write_file_atomic(su, text, (size_t) len, 0644));
+        ASSERT_OK(write_file_atomic(sg, text, (size_t) len, 0644));
+        _cleanup_id_file_ IdFile u = { NULL, 0 };
+        ASSERT_OK(id_file_load(su, &u, NULL));
+        ASSERT_EQ(idrange_count_addable(&u, NULL, IDRANGE_FLOOR, IDRANGE_LIMIT), 3);
+        /* Only 3 blocks fit: the range added is that long, not 1024. */
+        IdRange added;
+        ASSERT_OK(idrange_grow_root(su, sg, 1024, &added, NULL));
+        ASSERT_EQ(added.start, IDRANGE_LIMIT - 3 * IDRANGE_BLOCK);
+        ASSERT_EQ(added.count, 2 * IDRANGE_BLOCK); /* the largest power-of-two share that fits */
+        ASSERT_OK(idrange_grow_root(su, sg, 1024, &added, NULL));
+        ASSERT_EQ(added.count, IDRANGE_BLOCK);
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_EQ(idrange_grow_root(su, sg, 1024, &added, &err), -ENOSPC);
+        ASSERT_CONTAINS(error_msg(&err), "no free stretch");
+        _cleanup_free_ IdRange *pool = NULL;
+        size_t n;
+        ASSERT_OK(idrange_load_pool(su, sg, &pool, &n, NULL, NULL, NULL));
+        ASSERT_EQ(idrange_count_blocks(pool, n), 1024 + 3);
+        ASSERT_OK(rm_rf(tmpl));
+}
