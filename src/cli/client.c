@@ -221,7 +221,8 @@ static int client_receive(Client *c, json_t **ret, Error *err)
                         return error_set(err, EPROTO, "invalid message from the daemon");
                 if (r > 0) {
                         json_error_t jerr;
-                        json_t *msg = json_loadb(body, len, 0, &jerr);
+                        /* Log data is the workspace's output, NUL bytes included. */
+                        json_t *msg = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
                         if (!msg)
                                 return error_set(err, EPROTO, "malformed message from the daemon: %s", jerr.text);
                         *ret = msg;

@@ -11,10 +11,19 @@
  *   --log-fds: three inherited descriptors, the two halves of the log
  *   and the rotation count that says which half is active
  *   (runtime/log-files.h).
- *   The run command's stdout and stderr go through a pipe that init
- *   drains into the active half; past --log-max bytes (default 8 MiB)
- *   init truncates the other half and continues there. The daemon is
- *   never in this path.
+ *   The run command's stdout and stderr go through a pipe that the log
+ *   writer (a child of init, "enclave-log") drains into the active
+ *   half; past --log-max bytes (default 8 MiB) it truncates the other
+ *   half and continues there. The daemon is never in this path.
+ *
+ * Neither process can be inspected from inside the workspace: init is
+ * executed from a file the workspace may not read, so the kernel makes
+ * it non-dumpable and ties its memory to the initial user namespace
+ * (only host root may ptrace it or read /proc/1/mem or /proc/1/fd), and
+ * it sets PR_SET_DUMPABLE 0 as well; the writer inherits both. Only the
+ * writer holds the log files, under RLIMIT_FSIZE = --log-max, which a
+ * workspace cannot raise: even a subverted writer cannot grow a half
+ * beyond the cap. Init itself keeps no descriptor of the log files.
  *   With COMMAND: run it via /bin/sh -c; exit with its status once it
  *   has exited (SIGTERM is forwarded to it and its process group).
  *   Without COMMAND: stay idle until SIGTERM/SIGINT, then exit 0. */
@@ -28,7 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,13 +53,15 @@ typedef struct Log {
         unsigned long long max;
         int pipe_rd;        /* run command's stdout+stderr */
         int pipe_wr;
+        pid_t writer;       /* the log writer process; 0 when there is none (any more) */
 } Log;
 
 static Log *the_log; /* only for say(); init is single-threaded */
 
+/* Init's own messages go where the run command's output goes. */
 static void say(const char *msg)
 {
-        int fd = the_log ? the_log->fd[the_log->active] : STDERR_FILENO;
+        int fd = the_log && the_log->pipe_wr >= 0 ? the_log->pipe_wr : STDERR_FILENO;
         (void) !write(fd, msg, strlen(msg));
 }
 
@@ -62,15 +75,42 @@ static void log_rotate(Log *l)
         l->size = 0;
 }
 
+/* How much of buf goes into a half with room bytes left: all of it when
+ * it fits, else up to its last line end within room, so halves start
+ * with whole lines; 0 means "rotate first". Only a line longer than the
+ * whole cap is split. */
+static size_t log_fit(const Log *l, const char *buf, size_t n)
+{
+        size_t room = (size_t) (l->max - l->size);
+        if (n <= room)
+                return n;
+        for (size_t i = room; i > 0; i--)
+                if (buf[i - 1] == '\n')
+                        return i;
+        return l->size > 0 ? 0 : room;
+}
+
+/* Never more than the cap into one half: the rest goes to the other
+ * half after rotating (RLIMIT_FSIZE would refuse it anyway). */
 static void log_write_data(Log *l, const char *buf, size_t n)
 {
         while (n > 0) {
-                ssize_t w = write(l->fd[l->active], buf, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return; /* disk full or similar: drop, never block the command */
+                size_t fit = l->size >= l->max ? 0 : log_fit(l, buf, n);
+                if (fit == 0) {
+                        log_rotate(l);
+                        continue;
                 }
+                ssize_t w = write(l->fd[l->active], buf, fit);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0 && errno == EFBIG && l->size > 0) {
+                        /* The half is fuller than counted (someone else
+                         * wrote to it): at the cap, so rotate. */
+                        l->size = l->max;
+                        continue;
+                }
+                if (w < 0)
+                        return; /* disk full or similar: drop, never block the command */
                 buf += w;
                 n -= (size_t) w;
                 l->size += (unsigned long long) w;
@@ -79,17 +119,22 @@ static void log_write_data(Log *l, const char *buf, size_t n)
                 log_rotate(l);
 }
 
-/* Move everything the pipe holds into the log. Non-blocking. */
-static void log_drain(Log *l)
+/* Move everything the pipe holds into the log (or nowhere, when the
+ * writer is gone and init keeps the command from SIGPIPE). Non-blocking.
+ * Returns 0 at end of file (no writer left), 1 otherwise. */
+static int log_drain(Log *l, int discard)
 {
         char buf[65536];
         for (;;) {
                 ssize_t n = read(l->pipe_rd, buf, sizeof buf);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n <= 0)
-                        return;
-                log_write_data(l, buf, (size_t) n);
+                if (n == 0)
+                        return 0;
+                if (n < 0)
+                        return 1;
+                if (!discard)
+                        log_write_data(l, buf, (size_t) n);
         }
 }
 
@@ -144,6 +189,78 @@ static int log_setup(Log *l, const int fds[3], unsigned long long max)
         return 0;
 }
 
+/* The log writer: the only process that holds the log files. Its
+ * RLIMIT_FSIZE is the cap (soft = hard; raising it needs
+ * CAP_SYS_RESOURCE in the host's user namespace), so no half can grow
+ * beyond it whatever this process is made to do. It drains the pipe
+ * until init sends SIGTERM (drain once more, exit); the signalfd it
+ * inherits reads its own signals. */
+static void log_writer_main(Log *l, int sfd)
+{
+        (void) prctl(PR_SET_NAME, "enclave-log", 0, 0, 0);
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        close(l->pipe_wr);
+        l->pipe_wr = -1;
+        struct rlimit fsize = { (rlim_t) l->max, (rlim_t) l->max };
+        if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+                _exit(125);
+        for (;;) {
+                struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = l->pipe_rd, .events = POLLIN } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(125);
+                }
+                if (p[1].revents && log_drain(l, 0) == 0)
+                        l->pipe_rd = (close(l->pipe_rd), -1); /* every writer gone: wait for SIGTERM */
+                for (;;) {
+                        struct signalfd_siginfo si;
+                        ssize_t n = read(sfd, &si, sizeof si);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n != (ssize_t) sizeof si)
+                                break;
+                        if (si.ssi_signo == SIGTERM) {
+                                if (l->pipe_rd >= 0)
+                                        (void) log_drain(l, 0);
+                                _exit(0);
+                        }
+                }
+        }
+}
+
+/* Fork the writer; init then closes its own descriptors of the log
+ * files and keeps only the pipe's read end, to drain (and drop) output
+ * should the writer die, so the run command never gets SIGPIPE. */
+static int log_start_writer(Log *l, int sfd)
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                return -1;
+        if (pid == 0)
+                log_writer_main(l, sfd);
+        l->writer = pid;
+        for (int i = 0; i < 2; i++)
+                l->fd[i] = (close(l->fd[i]), -1);
+        l->state_fd = (close(l->state_fd), -1);
+        return 0;
+}
+
+/* At exit: let the writer drain what the pipe holds, for at most a
+ * second (it may have been stopped from inside). */
+static void log_stop_writer(Log *l)
+{
+        if (l->writer <= 0)
+                return;
+        int pidfd = (int) syscall(SYS_pidfd_open, l->writer, 0);
+        (void) kill(l->writer, SIGTERM);
+        if (pidfd >= 0) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                (void) poll(&p, 1, 1000);
+                close(pidfd);
+        }
+}
+
 static pid_t spawn_command(const char *command, const Log *log)
 {
         pid_t pid = fork();
@@ -167,7 +284,8 @@ static pid_t spawn_command(const char *command, const Log *log)
 }
 
 /* Reap everything that exited; returns the run command's wait status
- * through *cmd_status when it was among them. */
+ * through *cmd_status when it was among them. A log writer that died
+ * (killed from inside) is forgotten: init drains the pipe from then on. */
 static void reap_zombies(pid_t cmd, int *cmd_status, int *cmd_done)
 {
         for (;;) {
@@ -179,6 +297,8 @@ static void reap_zombies(pid_t cmd, int *cmd_status, int *cmd_done)
                         *cmd_status = st;
                         *cmd_done = 1;
                 }
+                if (the_log && p == the_log->writer)
+                        the_log->writer = 0;
         }
 }
 
@@ -255,6 +375,9 @@ static int handle_signal(int sig, pid_t cmd, int *stopping, int *cmd_status, int
 
 int main(int argc, char **argv)
 {
+        /* Already non-dumpable from exec (see the top); this also holds
+         * where that does not apply. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         Options opt;
         if (parse_args(argc, argv, &opt) < 0) {
                 say("usage: enclave-init [--log-fds=A,B,S] [--log-max=BYTES] [--] [COMMAND]\n");
@@ -286,12 +409,20 @@ int main(int argc, char **argv)
                 (void) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
         static Log log;
-        if (opt.have_log) {
+        if (opt.have_log && !opt.command) {
+                /* Idle: nothing will ever be logged. */
+                for (int i = 0; i < 3; i++)
+                        close(opt.log_fds[i]);
+        } else if (opt.have_log) {
                 if (log_setup(&log, opt.log_fds, opt.log_max) < 0) {
                         say("enclave-init: invalid log descriptors\n");
                         return 125;
                 }
                 the_log = &log;
+                if (log_start_writer(&log, sfd) < 0) {
+                        say("enclave-init: cannot start the log writer\n");
+                        return 125;
+                }
         }
 
         pid_t cmd = opt.command ? spawn_command(opt.command, the_log) : 0;
@@ -306,20 +437,17 @@ int main(int argc, char **argv)
 
         int cmd_status = 0, cmd_done = 0, stopping = 0, ret = 0;
         for (;;) {
-                struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
-                                       { .fd = the_log ? log.pipe_rd : -1, .events = POLLIN } };
+                /* The pipe is init's to drain only once the writer is gone. */
+                int drain = the_log && log.writer == 0 ? log.pipe_rd : -1;
+                struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = drain, .events = POLLIN } };
                 if (poll(p, 2, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         say("enclave-init: poll failed\n");
                         return 125;
                 }
-                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        log_drain(&log);
-                        /* All writers gone: stop watching the pipe. */
-                        if (!(p[1].revents & POLLIN) && (p[1].revents & POLLHUP))
-                                log.pipe_rd = (close(log.pipe_rd), -1);
-                }
+                if (p[1].revents && log_drain(&log, 1) == 0)
+                        log.pipe_rd = (close(log.pipe_rd), -1);
                 for (;;) {
                         struct signalfd_siginfo si;
                         ssize_t n = read(sfd, &si, sizeof si);
@@ -332,8 +460,8 @@ int main(int argc, char **argv)
                                 return 125;
                         }
                         if (handle_signal((int) si.ssi_signo, cmd, &stopping, &cmd_status, &cmd_done, &ret)) {
-                                if (the_log && log.pipe_rd >= 0)
-                                        log_drain(&log);
+                                if (the_log)
+                                        log_stop_writer(&log);
                                 return ret;
                         }
                 }

@@ -8,9 +8,13 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
-/* A half may overshoot the cap by one write of init; anything beyond
- * this is not a log init wrote. */
-#define LOG_READ_MAX (256ULL << 20)
+/* The most the daemon ever reads of one half: init's writer keeps each
+ * half within its cap (8 MiB unless configured otherwise) under
+ * RLIMIT_FSIZE, so more than this is not a log init wrote; only its
+ * last LOG_READ_MAX bytes count. Every read below is bounded by it,
+ * whatever the size of the files (docs/security.md, "init and logs"). */
+#define LOG_READ_MAX LOG_DEFAULT_MAX_BYTES
+#define LOG_SCAN_BLOCK 65536
 
 struct LogFollow {
         char *dir;
@@ -62,81 +66,190 @@ static uint64_t read_count(const char *dir)
         return fd < 0 ? 0 : log_state_read(fd);
 }
 
-/* Append the whole half idx to b; a missing half is empty. Returns the
- * number of bytes read. */
-static int64_t append_half(const char *dir, int idx, StrBuf *b)
+/* The log as one virtual file: the tail of the inactive half, then the
+ * tail of the active half, each at most LOG_READ_MAX bytes. When the
+ * active half itself had to be cut, the inactive one is left out (what
+ * lay between is not there). */
+typedef struct LogSpan {
+        int fd;
+        off_t from, len; /* the part of the file taken */
+} LogSpan;
+
+typedef struct LogView {
+        LogSpan span[2]; /* [0] older, [1] newer */
+        off_t active_size;
+        uint64_t count;
+} LogView;
+
+static void log_view_done(LogView *v)
 {
-        _cleanup_close_ int fd = open_in(dir, log_file_name(idx), O_RDONLY, 0);
+        for (int i = 0; i < 2; i++)
+                v->span[i].fd = safe_close(v->span[i].fd);
+}
+
+/* Open half idx as a span of its last LOG_READ_MAX bytes; a missing
+ * half is an empty span. Returns whether it was cut. */
+static int span_open(const char *dir, int idx, LogSpan *s, off_t *ret_size)
+{
+        *s = (LogSpan) { .fd = -EBADF };
+        *ret_size = 0;
+        int fd = open_in(dir, log_file_name(idx), O_RDONLY, 0);
         if (fd == -ENOENT)
                 return 0;
         if (fd < 0)
                 return fd;
-        _cleanup_free_ char *data = NULL;
-        size_t len;
-        int r = read_full_fd(fd, LOG_READ_MAX, &data, &len);
-        if (r < 0)
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                int r = -errno;
+                close(fd);
                 return r;
-        if (strbuf_append(b, data, len) < 0)
-                return -ENOMEM;
-        return (int64_t) len;
+        }
+        *ret_size = st.st_size;
+        s->fd = fd;
+        s->from = st.st_size > (off_t) LOG_READ_MAX ? st.st_size - (off_t) LOG_READ_MAX : 0;
+        s->len = st.st_size - s->from;
+        return s->from > 0;
 }
 
-/* Both halves in order; *ret_active_len is the length of the active
- * half (where following continues). A rotation while reading is
- * detected by the count changing, and the read is repeated. */
-static int read_both(const char *dir, StrBuf *b, uint64_t *ret_count, int64_t *ret_active_len)
+static int log_view_open(const char *dir, LogView *v)
 {
-        for (int attempt = 0;; attempt++) {
-                uint64_t count = read_count(dir);
-                int active = log_state_active(count);
-                strbuf_done(b);
-                int64_t r = append_half(dir, !active, b);
-                if (r < 0)
-                        return (int) r;
-                r = append_half(dir, active, b);
-                if (r < 0)
-                        return (int) r;
-                if (b->oom)
-                        return -ENOMEM;
-                if (read_count(dir) == count || attempt >= 3) {
-                        *ret_count = count;
-                        *ret_active_len = r;
-                        return 0;
-                }
+        *v = (LogView) { .span = { { .fd = -EBADF }, { .fd = -EBADF } } };
+        v->count = read_count(dir);
+        int active = log_state_active(v->count);
+        off_t ignored;
+        int r = span_open(dir, !active, &v->span[0], &ignored);
+        if (r >= 0)
+                r = span_open(dir, active, &v->span[1], &v->active_size);
+        if (r < 0) {
+                log_view_done(v);
+                return r;
         }
-}
-
-/* Offset where the last n lines of text begin. A final line without a
- * newline counts as a line. */
-static size_t tail_offset(const char *text, size_t len, size_t n)
-{
-        if (n == LOG_TAIL_ALL)
-                return 0;
-        if (n == 0)
-                return len;
-        size_t i = len;
-        if (i > 0 && text[i - 1] == '\n')
-                i--;
-        size_t seen = 0;
-        while (i > 0) {
-                if (text[i - 1] == '\n' && ++seen == n)
-                        return i;
-                i--;
-        }
+        if (r > 0) /* the active half was cut: the older one does not follow on */
+                v->span[0].len = 0;
         return 0;
 }
 
-static int tail_copy(const StrBuf *b, size_t tail_n, char **ret, size_t *ret_len)
+static off_t log_view_size(const LogView *v)
 {
-        const char *text = b->data ? b->data : "";
-        size_t off = tail_offset(text, b->len, tail_n);
-        char *s = strndup(text + off, b->len - off);
+        return v->span[0].len + v->span[1].len;
+}
+
+/* pread on the virtual file. */
+static ssize_t log_view_pread(const LogView *v, char *buf, size_t n, off_t off)
+{
+        size_t done = 0;
+        for (int i = 0; i < 2 && done < n; i++) {
+                const LogSpan *s = &v->span[i];
+                if (off >= s->len) {
+                        off -= s->len;
+                        continue;
+                }
+                size_t want = n - done;
+                if ((off_t) want > s->len - off)
+                        want = (size_t) (s->len - off);
+                while (want > 0) {
+                        ssize_t k = pread(s->fd, buf + done, want, s->from + off);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0)
+                                return -errno;
+                        if (k == 0) /* truncated meanwhile: what is there */
+                                return (ssize_t) done;
+                        done += (size_t) k;
+                        off += k;
+                        want -= (size_t) k;
+                }
+                off = 0;
+        }
+        return (ssize_t) done;
+}
+
+/* Where the last n lines of the view begin, scanning backwards block by
+ * block (a final line without a newline counts as a line). */
+static int tail_start(const LogView *v, size_t n, off_t *ret)
+{
+        off_t end = log_view_size(v);
+        if (n == LOG_TAIL_ALL || end == 0) {
+                *ret = 0;
+                return 0;
+        }
+        if (n == 0) {
+                *ret = end;
+                return 0;
+        }
+        char buf[LOG_SCAN_BLOCK];
+        size_t seen = 0;
+        bool skip_last = true; /* a newline ending the log ends its last line */
+        for (off_t pos = end; pos > 0;) {
+                size_t k = pos > LOG_SCAN_BLOCK ? LOG_SCAN_BLOCK : (size_t) pos;
+                ssize_t got = log_view_pread(v, buf, k, pos - (off_t) k);
+                if (got < 0)
+                        return (int) got;
+                if ((size_t) got < k) /* shrank under us: take everything there is */
+                        break;
+                for (size_t i = k; i > 0; i--) {
+                        if (skip_last) {
+                                skip_last = false;
+                                if (buf[i - 1] == '\n')
+                                        continue;
+                        }
+                        if (buf[i - 1] == '\n' && ++seen == n) {
+                                *ret = pos - (off_t) k + (off_t) i;
+                                return 0;
+                        }
+                }
+                pos -= (off_t) k;
+        }
+        *ret = 0;
+        return 0;
+}
+
+/* Copy [from, end of view) into a NUL-terminated buffer. */
+static int view_copy(const LogView *v, off_t from, char **ret, size_t *ret_len)
+{
+        size_t len = (size_t) (log_view_size(v) - from);
+        _cleanup_free_ char *s = malloc(len + 1);
         if (!s)
                 return -ENOMEM;
-        *ret = s;
-        if (ret_len)
-                *ret_len = b->len - off;
+        ssize_t got = log_view_pread(v, s, len, from);
+        if (got < 0)
+                return (int) got;
+        s[got] = 0;
+        *ret = TAKE_PTR(s);
+        *ret_len = (size_t) got;
         return 0;
+}
+
+/* The last tail_n lines. A rotation while reading (the count moved)
+ * may have rewritten the older half under us: read again. */
+static int log_tail(const char *dir, size_t tail_n, char **ret, size_t *ret_len, LogView *ret_view)
+{
+        for (int attempt = 0;; attempt++) {
+                LogView v;
+                int r = log_view_open(dir, &v);
+                if (r < 0)
+                        return r;
+                off_t from;
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                r = tail_start(&v, tail_n, &from);
+                if (r >= 0 && ret)
+                        r = view_copy(&v, from, &text, &len);
+                if (r >= 0 && read_count(dir) != v.count && attempt < 3) {
+                        log_view_done(&v);
+                        continue;
+                }
+                if (r >= 0 && ret) {
+                        *ret = TAKE_PTR(text);
+                        if (ret_len)
+                                *ret_len = len;
+                }
+                if (r >= 0 && ret_view)
+                        *ret_view = v;
+                else
+                        log_view_done(&v);
+                return r;
+        }
 }
 
 int workspace_log_read(const char *ws_dir, size_t tail_n, char **ret, size_t *ret_len, Error *err)
@@ -144,13 +257,10 @@ int workspace_log_read(const char *ws_dir, size_t tail_n, char **ret, size_t *re
         _cleanup_free_ char *dir = logs_dir(ws_dir);
         if (!dir)
                 return -ENOMEM;
-        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
-        uint64_t count;
-        int64_t active_len;
-        int r = read_both(dir, &b, &count, &active_len);
+        int r = log_tail(dir, tail_n, ret, ret_len, NULL);
         if (r < 0)
                 return error_setc(err, -r, "reading the log in %s", dir);
-        return tail_copy(&b, tail_n, ret, ret_len);
+        return 0;
 }
 
 int log_follow_open(const char *ws_dir, size_t tail_n, LogFollow **ret, char **ret_initial,
@@ -173,17 +283,13 @@ int log_follow_open(const char *ws_dir, size_t tail_n, LogFollow **ret, char **r
                                       IN_MOVE_SELF | IN_ONLYDIR) < 0)
                 return error_setc(err, errno, "watching %s", f->dir);
 
-        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
-        int64_t active_len;
-        int r = read_both(f->dir, &b, &f->count, &active_len);
+        LogView v;
+        int r = log_tail(f->dir, tail_n, ret_initial, ret_initial_len, &v);
         if (r < 0)
                 return error_setc(err, -r, "reading the log in %s", f->dir);
-        f->pos = (off_t) active_len;
-        if (ret_initial) {
-                r = tail_copy(&b, tail_n, ret_initial, ret_initial_len);
-                if (r < 0)
-                        return r;
-        }
+        f->count = v.count;
+        f->pos = v.active_size;
+        log_view_done(&v);
         *ret = TAKE_PTR(f);
         return 0;
 }
@@ -226,10 +332,15 @@ static int read_new(LogFollow *f, StrBuf *out)
         /* Shrunk under us: rotated twice since the last read. */
         if (st.st_size < f->pos)
                 f->pos = 0;
+        /* Never more than LOG_READ_MAX per call, and never chasing a
+         * writer past the size seen now: memory stays bounded. */
+        if (st.st_size - f->pos > (off_t) LOG_READ_MAX)
+                f->pos = st.st_size - (off_t) LOG_READ_MAX;
         int total = 0;
         char buf[65536];
-        for (;;) {
-                ssize_t n = pread(f->fd, buf, sizeof buf, f->pos);
+        while (f->pos < st.st_size) {
+                size_t want = st.st_size - f->pos < (off_t) sizeof buf ? (size_t) (st.st_size - f->pos) : sizeof buf;
+                ssize_t n = pread(f->fd, buf, want, f->pos);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -242,6 +353,7 @@ static int read_new(LogFollow *f, StrBuf *out)
                 f->pos += n;
                 total += (int) n;
         }
+        return total;
 }
 
 /* Start following the half of rotation count `count` from its start. */

@@ -105,6 +105,12 @@ int workspace_init_open(const char *path, Error *err)
         int r = copy_into(mfd, src, st.st_size);
         if (r < 0)
                 return error_setc(err, -r, "copying %s into a memfd", path);
+        /* Execute-only for everyone but host root: a workspace cannot
+         * read it, so the kernel makes every init non-dumpable at exec and
+         * ties its memory to the host's user namespace. No workspace
+         * process may then ptrace init or open /proc/1/mem or /proc/1/fd. */
+        if (fchmod(mfd, 0111) < 0)
+                return error_setc(err, errno, "making the workspace init memfd execute-only");
         if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
                 return error_setc(err, errno, "sealing the workspace init memfd");
         /* exec refuses a file that is open for writing: keep only a

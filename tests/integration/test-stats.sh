@@ -44,7 +44,7 @@ for w in idle sleepers busy; do
 done
 # Let the run commands fork their children.
 for _ in $(seq 50); do
-        [ "$(cgroup_procs sleepers)" = 4 ] && [ "$(cgroup_procs busy)" -ge 2 ] 2>/dev/null && break
+        [ "$(cgroup_procs sleepers)" = 5 ] && [ "$(cgroup_procs busy)" -ge 2 ] 2>/dev/null && break
         sleep 0.1
 done
 
@@ -81,7 +81,7 @@ for w in idle sleepers busy; do
                 "$(ws_field "$js" "$w" "w[0]['pid'] > 0 and w[0]['threads'] >= w[0]['processes'] and w[0]['net_rx'] is not None")" True
 done
 is "idle: 1 process (its init)" "$(ws_field "$js" idle "w[0]['processes']")" 1
-is "sleepers: init, sh and 2 sleeps" "$(ws_field "$js" sleepers "w[0]['processes']")" 4
+is "sleepers: init, its log writer, sh and 2 sleeps" "$(ws_field "$js" sleepers "w[0]['processes']")" 5
 is "idle: memory_limit is 128 MiB" "$(ws_field "$js" idle "w[0]['memory_limit']")" $((128 * 1024 * 1024))
 is "sleepers: no memory limit is null" "$(ws_field "$js" sleepers "w[0]['memory_limit']")" None
 
