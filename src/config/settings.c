@@ -7,6 +7,7 @@
 #include "storage/fetch-dest.h"
 #include "base/fs.h"
 #include "base/str.h"
+#include "net/metadata.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -33,7 +34,7 @@ static const char *const settings_keys[] = {
         "bootstrap_method", "debootstrap_binary", "workspace_apparmor_profile", "workspace_selinux_label",
         "wait_secs", "max_sandboxes_per_user", "max_workspaces_per_user", "max_snapshots_per_user",
         "max_connections_per_user", "max_long_actions_per_user", "fetch_max_bytes", "fetch_allow", "user_mirrors",
-        NULL,
+        "metadata_allow", NULL,
 };
 
 static const char *const firewall_names[_FIREWALL_MAX + 1] = {
@@ -74,6 +75,7 @@ void settings_done(Settings *s)
         free(s->workspace_selinux_label);
         strv_free(s->fetch_allow);
         strv_free(s->user_mirrors);
+        strv_free(s->metadata_allow);
         *s = (Settings) {};
 }
 
@@ -99,9 +101,10 @@ int settings_defaults(Settings *ret)
                 .fetch_max_bytes = DEFAULT_FETCH_MAX_BYTES,
                 .fetch_allow = calloc(1, sizeof(char *)),
                 .user_mirrors = calloc(1, sizeof(char *)),
+                .metadata_allow = calloc(1, sizeof(char *)),
         };
         if (!s.socket_path || !s.pid_file || !s.state_dir || !s.bridge || !s.subnet || !s.suite || !s.mirror ||
-            !s.bootstrap_method || !s.debootstrap_binary || !s.fetch_allow || !s.user_mirrors) {
+            !s.bootstrap_method || !s.debootstrap_binary || !s.fetch_allow || !s.user_mirrors || !s.metadata_allow) {
                 settings_done(&s);
                 return -ENOMEM;
         }
@@ -281,6 +284,12 @@ static int check_cidr(const char *s, Error *err)
         return fetch_cidr_parse(s, &c, err);
 }
 
+static int check_metadata_allow(const char *s, Error *err)
+{
+        NetSubnet n;
+        return net_metadata_allow_parse(s, &n, err);
+}
+
 static void read_key(ConfigReader *r, const char *key, TomlPos kpos, const TomlValue *v, Settings *s)
 {
         if (streq(key, "socket"))
@@ -326,6 +335,8 @@ static void read_key(ConfigReader *r, const char *key, TomlPos kpos, const TomlV
                 read_list(r, v, key, 64, check_cidr, &s->fetch_allow);
         else if (streq(key, "user_mirrors"))
                 read_list(r, v, key, 2048, mirror_url_check, &s->user_mirrors);
+        else if (streq(key, "metadata_allow"))
+                read_list(r, v, key, 64, check_metadata_allow, &s->metadata_allow);
         else if (v->type == TOML_TABLE) {
                 char shown[PRINTABLE_MAX], list[512];
                 reader_problem(r, kpos, key, "unknown table [%s]; config.toml has only top-level keys: %s",
@@ -355,8 +366,9 @@ static int settings_copy(const Settings *src, Settings *ret)
                 .fetch_max_bytes = src->fetch_max_bytes,
                 .fetch_allow = strv_copy(src->fetch_allow),
                 .user_mirrors = strv_copy(src->user_mirrors),
+                .metadata_allow = strv_copy(src->metadata_allow),
         };
-        int r = (c.fetch_allow && c.user_mirrors) ? 0 : -ENOMEM;
+        int r = (c.fetch_allow && c.user_mirrors && c.metadata_allow) ? 0 : -ENOMEM;
         r |= dup_field(&c.path, src->path);
         r |= dup_field(&c.socket_path, src->socket_path);
         r |= dup_field(&c.pid_file, src->pid_file);

@@ -41,6 +41,8 @@ typedef struct Settings {
         uint64_t fetch_max_bytes;         /* "fetch_max_bytes": one rootfs fetch, default 8 GiB */
         char **fetch_allow;               /* special destinations fetch may reach (CIDRs), never NULL */
         char **user_mirrors;              /* mirrors non-root users may bootstrap from besides `mirror` */
+        char **metadata_allow;            /* addresses/ranges inside the blocked metadata ranges that
+                                           * workspaces may reach (net/metadata.h), never NULL */
 } Settings;
 
 /* Fill *ret with defaults, then overlay the first config file found
@@ -57,7 +59,7 @@ int settings_find_file(const char *explicit_path, char **ret_path, Error *err);
 #define SETTINGS_MAX_SIZE (64u * 1024) /* bytes of config.toml */
 #define SETTINGS_WAIT_SECS_MAX 3600
 #define SETTINGS_PER_USER_MAX 1000000
-#define SETTINGS_LIST_MAX 64           /* entries of fetch_allow, user_mirrors */
+#define SETTINGS_LIST_MAX 64           /* entries of fetch_allow, user_mirrors, metadata_allow */
 
 /* Overlay the keys of a config.toml document onto *s (which holds
  * defaults or earlier settings). Every problem goes into diag, named

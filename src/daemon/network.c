@@ -21,6 +21,7 @@
 #include "daemon/registry-network.h"
 #include "net/firewall.h"
 #include "net/link.h"
+#include "net/metadata.h"
 #include "net/netlink.h"
 #include "net/proxy.h"
 #include "net/resolv.h"
@@ -40,6 +41,8 @@ struct Network {
         pthread_mutex_t lock;
         char *bridge;
         NetSubnet subnet;
+        NetSubnet *metadata_allow; /* config.toml metadata_allow */
+        size_t n_metadata_allow;
         FirewallBackend backend;
         char *registry_path;
         Registry *reg;   /* own connection, opened at first use (under lock) */
@@ -129,6 +132,7 @@ static Network *network_free(Network *n)
         n->reg = registry_close(n->reg);
         pthread_mutex_destroy(&n->lock);
         free(n->bridge);
+        free(n->metadata_allow);
         free(n->registry_path);
         free(n);
         return NULL;
@@ -152,6 +156,15 @@ int network_init(Daemon *d, Error *err)
         int r = net_subnet_parse(s->subnet ? s->subnet : "", &n->subnet, err);
         if (r < 0)
                 return error_wrap(err, "invalid \"subnet\" in config.toml");
+        size_t n_allow = strv_length(s->metadata_allow);
+        if (n_allow > 0 && !(n->metadata_allow = calloc(n_allow, sizeof *n->metadata_allow)))
+                return error_set(err, ENOMEM, "out of memory");
+        for (size_t i = 0; i < n_allow; i++) {
+                r = net_metadata_allow_parse(s->metadata_allow[i], &n->metadata_allow[i], err);
+                if (r < 0)
+                        return error_wrap(err, "invalid \"metadata_allow\" in config.toml");
+        }
+        n->n_metadata_allow = n_allow;
         n->registry_path = strdup(d->registry_path);
         if (!n->registry_path)
                 return error_set(err, ENOMEM, "out of memory");
@@ -185,7 +198,8 @@ static int firewall_open_locked(Network *n, Error *err)
 {
         if (n->fw)
                 return 0;
-        FirewallConfig c = { .backend = n->backend, .bridge = n->bridge, .subnet = &n->subnet };
+        FirewallConfig c = { .backend = n->backend, .bridge = n->bridge, .subnet = &n->subnet,
+                             .metadata_allow = n->metadata_allow, .n_metadata_allow = n->n_metadata_allow };
         int r = firewall_open(&c, &n->fw, err);
         if (r < 0)
                 return error_wrap(err, "firewall (\"firewall\" = \"%s\" in config.toml)",

@@ -28,6 +28,8 @@ struct Firewall {
         NetSubnet subnet;
         uint16_t *served_tcp_ports;
         size_t n_served_tcp_ports;
+        NetSubnet *metadata_allow;
+        size_t n_metadata_allow;
 
         struct nft_ctx *nft;       /* nftables backend */
         IptFlavour flavour;        /* iptables backend */

@@ -10,6 +10,7 @@
  * members cheaply, so the backend remembers its workspaces and rewrites
  * that one chain on every change. */
 #include "net/firewall-internal.h"
+#include "net/metadata.h"
 
 #include "base/str.h"
 #include "net/netlink.h"
@@ -42,6 +43,27 @@ static void put_ports_chain(Firewall *fw, StrBuf *b)
         strbuf_printf(b, "-A %s-PORTS -j DROP\n", fw->bridge);
 }
 
+/* Metadata services: an allowed address (before and after any DNAT of
+ * the host) returns early, the path of all allowed traffic (the spoofing
+ * checks are behind it); the blocked
+ * ranges are dropped, by destination and by the connection's original
+ * destination (a host DNAT rule cannot turn a blocked address into an
+ * allowed one). */
+static void put_metadata_rules(Firewall *fw, StrBuf *b)
+{
+        const char *br = fw->bridge;
+        for (size_t i = 0; i < fw->n_metadata_allow; i++) {
+                char a[NET_SUBNET_STRLEN];
+                net_subnet_format(&fw->metadata_allow[i], a);
+                strbuf_printf(b, "-A %s-FWD -i %s -d %s -m conntrack --ctorigdst %s -j RETURN\n", br, br, a, a);
+        }
+        for (size_t i = 0; net_metadata_blocked[i]; i++) {
+                strbuf_printf(b, "-A %s-FWD -i %s -d %s -j DROP\n", br, br, net_metadata_blocked[i]);
+                strbuf_printf(b, "-A %s-FWD -i %s -m conntrack --ctorigdst %s -j DROP\n", br, br,
+                              net_metadata_blocked[i]);
+        }
+}
+
 static void put_filter_chains(Firewall *fw, StrBuf *b)
 {
         const char *br = fw->bridge;
@@ -63,8 +85,8 @@ static void put_filter_chains(Firewall *fw, StrBuf *b)
 
         strbuf_printf(b, "-A %s-FWD -i %s -j %s-PORTS\n", br, br, br);
         strbuf_printf(b, "-A %s-FWD -i %s -o %s -j DROP\n", br, br, br);
-        strbuf_printf(b, "-A %s-FWD -i %s -d 169.254.169.254/32 -j DROP\n", br, br);
         strbuf_printf(b, "-A %s-FWD -i %s ! -s %s -j DROP\n", br, br, subnet);
+        put_metadata_rules(fw, b);
         /* RETURN, not ACCEPT: an ACCEPT would end FORWARD before another
          * instance's chain could drop traffic into its bridge. The accept
          * that beats a DROP policy sits at the end of FORWARD instead

@@ -5,6 +5,7 @@
 #include "net/firewall-internal.h"
 
 #include "base/str.h"
+#include "net/metadata.h"
 
 #include <nftables/libnftables.h>
 #include <string.h>
@@ -45,6 +46,36 @@ static int nft_run(Firewall *fw, const StrBuf *b, const char *what, Error *err)
         return 0;
 }
 
+/* "{ a, b }" of the given ranges, for an anonymous nft set. */
+static void put_set(StrBuf *b, const char *const *blocked, const NetSubnet *allow, size_t n_allow)
+{
+        strbuf_puts(b, "{ ");
+        for (size_t i = 0; blocked && blocked[i]; i++)
+                strbuf_printf(b, "%s%s", i ? ", " : "", blocked[i]);
+        for (size_t i = 0; i < n_allow; i++) {
+                char a[NET_SUBNET_STRLEN];
+                strbuf_printf(b, "%s%s", i ? ", " : "", net_subnet_format(&allow[i], a));
+        }
+        strbuf_puts(b, " }");
+}
+
+/* Metadata services: the blocked ranges minus the allow list, by the
+ * destination and by the connection's original destination (a host
+ * DNAT rule cannot turn a blocked address into an allowed one). */
+static void put_metadata_rules(Firewall *fw, StrBuf *b)
+{
+        static const char *const match[] = { "ip daddr", "ct original ip daddr" };
+        for (size_t m = 0; m < ELEMENTSOF(match); m++) {
+                strbuf_printf(b, "add rule inet %s forward iifname \"%s\" %s ", fw->bridge, fw->bridge, match[m]);
+                put_set(b, net_metadata_blocked, NULL, 0);
+                if (fw->n_metadata_allow > 0) {
+                        strbuf_printf(b, " %s != ", match[m]);
+                        put_set(b, NULL, fw->metadata_allow, fw->n_metadata_allow);
+                }
+                strbuf_puts(b, " drop\n");
+        }
+}
+
 static void put_ruleset(Firewall *fw, StrBuf *b)
 {
         const char *br = fw->bridge;
@@ -78,7 +109,7 @@ static void put_ruleset(Firewall *fw, StrBuf *b)
          * br_netfilter); the metadata service; sources outside the
          * subnet; nothing new may enter the bridge from elsewhere. */
         strbuf_printf(b, "add rule inet %s forward iifname \"%s\" oifname \"%s\" drop\n", br, br, br);
-        strbuf_printf(b, "add rule inet %s forward iifname \"%s\" ip daddr 169.254.169.254 drop\n", br, br);
+        put_metadata_rules(fw, b);
         strbuf_printf(b, "add rule inet %s forward iifname \"%s\" ip saddr != %s drop\n", br, br, subnet);
         strbuf_printf(b, "add rule inet %s forward iifname \"%s\" meta nfproto ipv6 drop\n", br, br);
         strbuf_printf(b, "add rule inet %s forward oifname \"%s\" ct state established,related accept\n", br, br);

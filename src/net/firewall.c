@@ -84,6 +84,13 @@ int firewall_open(const FirewallConfig *c, Firewall **ret, Error *err)
                 memcpy(fw->served_tcp_ports, c->served_tcp_ports, c->n_served_tcp_ports * sizeof(uint16_t));
                 fw->n_served_tcp_ports = c->n_served_tcp_ports;
         }
+        if (c->n_metadata_allow > 0) {
+                fw->metadata_allow = calloc(c->n_metadata_allow, sizeof(NetSubnet));
+                if (!fw->metadata_allow)
+                        return error_setc(err, ENOMEM, "opening firewall");
+                memcpy(fw->metadata_allow, c->metadata_allow, c->n_metadata_allow * sizeof(NetSubnet));
+                fw->n_metadata_allow = c->n_metadata_allow;
+        }
         r = firewall_resolve_backend(fw, c->backend, err);
         if (r < 0)
                 return r;
@@ -104,6 +111,7 @@ Firewall *firewall_free(Firewall *fw)
                 fw->ops->close(fw);
         free(fw->bridge);
         free(fw->served_tcp_ports);
+        free(fw->metadata_allow);
         free(fw->entries);
         strv_free(fw->notices);
         free(fw);

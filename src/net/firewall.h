@@ -17,8 +17,9 @@
  * the subnet to the outside; nothing from a workspace reaches another
  * workspace or any address of the host (except established/related
  * traffic and ports Enclave itself serves on the bridge address);
- * 169.254.169.254 is dropped; a frame whose source MAC/IP is not the
- * port's lease is dropped. */
+ * cloud metadata services (169.254.0.0/16, 100.100.100.200: net/metadata.h)
+ * are dropped, except what the allow list names; a frame whose source
+ * MAC/IP is not the port's lease is dropped. */
 #pragma once
 
 #include "base/error.h"
@@ -35,6 +36,11 @@ typedef struct FirewallConfig {
          * services Enclave itself runs for them. None by default. */
         const uint16_t *served_tcp_ports;
         size_t n_served_tcp_ports;
+        /* Addresses or ranges inside the blocked metadata ranges that
+         * workspaces may reach after all (config.toml metadata_allow;
+         * parsed by net_metadata_allow_parse()). None by default. */
+        const NetSubnet *metadata_allow;
+        size_t n_metadata_allow;
 } FirewallConfig;
 
 /* One workspace's port: its host veth and leased address (the MAC is

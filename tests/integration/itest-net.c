@@ -8,6 +8,9 @@
  *                   │                      host ── enct<tag>o ── (listener :8080)
  *   ws3 10.240.M.2 ── enct<tag>b 10.240.M.1/24   10.240.9.1/24, default via .2
  *   enct<tag>m (veth) 169.254.169.254/32 with a listener on :80
+ *   outside ns: 169.254.170.2, 169.254.169.253, 100.100.100.200 (metadata
+ *   services reached through NAT), listeners on :80; instance B allows
+ *   169.254.170.2 (metadata_allow), instance A allows nothing
  *
  * The outside namespace has no route back to the workspace subnets, so a
  * workspace reaching its listener proves NAT (and the listener sees the
@@ -15,6 +18,7 @@
 #include "base/str.h"
 #include "net/firewall.h"
 #include "net/link.h"
+#include "net/metadata.h"
 #include "net/resolv.h"
 #include "test.h"
 #include "itest-net-util.h"
@@ -32,6 +36,7 @@ typedef struct World {
         int outside, ws1, ws2, ws3;
         char veth1[IFNAMSIZ], veth2[IFNAMSIZ], veth3[IFNAMSIZ];
         int l_outside, l_meta, l_gw, l_uplink, l_ws2, l_ws1, l_local;
+        int l_md[3];
         Firewall *fw_a, *fw_b;
         NlSock *nl;
 } World;
@@ -39,7 +44,7 @@ typedef struct World {
 static void world_close_fds(World *w)
 {
         int *fds[] = { &w->outside, &w->ws1, &w->ws2, &w->ws3, &w->l_outside, &w->l_meta, &w->l_gw,
-                       &w->l_uplink, &w->l_ws2, &w->l_ws1, &w->l_local };
+                       &w->l_uplink, &w->l_ws2, &w->l_ws1, &w->l_local, &w->l_md[0], &w->l_md[1], &w->l_md[2] };
         for (size_t i = 0; i < ELEMENTSOF(fds); i++)
                 *fds[i] = safe_close(*fds[i]);
 }
@@ -133,8 +138,19 @@ static void build_world(World *w, FirewallBackend backend, int n)
         ASSERT_TRUE(w->l_gw >= 0);
         w->l_local = t_listen(T_HOST, "127.0.0.1", 8083);
 
+        /* Metadata services beyond the uplink (forwarded through NAT,
+         * unlike the host-local 169.254.169.254 above). */
+        static const char *const md[] = { "169.254.170.2", "169.254.169.253", "100.100.100.200" };
+        for (size_t i = 0; i < ELEMENTSOF(md); i++) {
+                ASSERT_EQ(t_sh(w->outside, "ip addr add %s/32 dev up0", md[i]), 0);
+                w->l_md[i] = t_listen(w->outside, md[i], 80);
+                ASSERT_TRUE(w->l_md[i] >= 0);
+        }
+        NetSubnet allow;
+        ASSERT_OK(net_metadata_allow_parse("169.254.170.2", &allow, NULL));
         FirewallConfig ca = { .backend = backend, .bridge = w->br_a, .subnet = &w->sub_a };
-        FirewallConfig cb = { .backend = backend, .bridge = w->br_b, .subnet = &w->sub_b };
+        FirewallConfig cb = { .backend = backend, .bridge = w->br_b, .subnet = &w->sub_b, .metadata_allow = &allow,
+                              .n_metadata_allow = 1 };
         _cleanup_free_ char *notice = NULL, *notice_b = NULL;
         if (firewall_open(&ca, &w->fw_a, &err) < 0 || firewall_setup(w->fw_a, &notice, &err) < 0)
                 TEST_FAIL("firewall A: %s", error_msg(&err));
@@ -231,6 +247,30 @@ static void check_isolation(World *w)
         net_mac_from_addr(t_addr(a1), m);
         ASSERT_EQ(t_sh(w->ws1, "ip link set eth0 address %s", net_mac_format(m, mac)), 0);
         ASSERT_OK(t_reach(w->ws1, a1, "10.240.9.2", 8080));
+        while ((x = t_accept(w->l_outside, 50, NULL)) >= 0)
+                close(x);
+
+        /* Metadata services: every blocked address out of reach, through
+         * NAT too; the allow list of instance B reopens exactly its one
+         * address (the positive control: the listener is there). */
+        static const char *const md[] = { "169.254.170.2", "169.254.169.253", "100.100.100.200" };
+        for (size_t i = 0; i < ELEMENTSOF(md); i++)
+                if (t_reach(w->ws1, NULL, md[i], 80) != -ETIMEDOUT)
+                        TEST_FAIL("ws1 reached the metadata address %s", md[i]);
+        ASSERT_OK(t_reach(w->ws3, NULL, "169.254.170.2", 80));
+        ASSERT_TRUE((x = t_accept(w->l_md[0], 500, &peer)) >= 0);
+        close(x);
+        ASSERT_EQ(t_reach(w->ws3, NULL, "169.254.169.253", 80), -ETIMEDOUT);
+        ASSERT_EQ(t_reach(w->ws3, NULL, "100.100.100.200", 80), -ETIMEDOUT);
+        /* A host DNAT rule cannot launder a blocked address: one that
+         * sends 100.100.100.200:80 to the open outside listener. */
+        ASSERT_EQ(t_sh(T_HOST, "nft add table ip enctdnat && nft add chain ip enctdnat pre '{ type nat hook prerouting "
+                               "priority dstnat; }' && nft add rule ip enctdnat pre ip daddr 100.100.100.200 tcp dport "
+                               "80 dnat to 10.240.9.2:8080"),
+                  0);
+        ASSERT_EQ(t_reach(w->ws1, NULL, "100.100.100.200", 80), -ETIMEDOUT);
+        ASSERT_EQ(t_reach(w->ws3, NULL, "100.100.100.200", 80), -ETIMEDOUT);
+        ASSERT_EQ(t_sh(T_HOST, "nft delete table ip enctdnat"), 0);
         while ((x = t_accept(w->l_outside, 50, NULL)) >= 0)
                 close(x);
 
@@ -351,7 +391,7 @@ static void check_nothing_left(World *w)
 static void scenario(FirewallBackend backend, int n)
 {
         World w = { .outside = -1, .ws1 = -1, .ws2 = -1, .ws3 = -1, .l_outside = -1, .l_meta = -1, .l_gw = -1,
-                    .l_uplink = -1, .l_ws2 = -1, .l_ws1 = -1, .l_local = -1 };
+                    .l_uplink = -1, .l_ws2 = -1, .l_ws1 = -1, .l_local = -1, .l_md = { -1, -1, -1 } };
         if (!is_root)
                 SKIP("needs root");
         /* A failed ASSERT longjmps out of the steps: clean up either way. */

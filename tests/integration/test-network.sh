@@ -80,6 +80,7 @@ scenario() {
         # Workspaces outlive their daemon: destroy them first on every exit path.
         on_exit "ENC_CONFIG=$ENC_CONFIG ENC_SOCK=$ENC_SOCK; enc workspace destroy sb a; enc workspace destroy sb b; enc destroy sb --force"
         echo "firewall = \"$backend\"" >>"$ENC_CONFIG"
+        echo 'metadata_allow = ["169.254.169.253"]' >>"$ENC_CONFIG"
         local gw=${ENC_SUBNET%.0/24}.1
         local base=$(( 20000 + ($$ % 5000) * 4 ))
         local h1=$base h2=$((base + 1)) h3=$((base + 2)) hgw=$((base + 3))
@@ -125,6 +126,14 @@ scenario() {
         fails "$backend: a cannot reach 169.254.169.254" ws_get a "169.254.169.254:$hgw"
         kill "$gw_pid" "$meta_pid" 2>/dev/null
         ip link del "$meta" 2>/dev/null
+        # The metadata ranges and config.toml's allow list reach the rules
+        # (the traffic itself: itest-net, in a namespace of its own).
+        local rules
+        rules=$(nft list table inet "$ENC_BRIDGE" 2>/dev/null; iptables-nft-save 2>/dev/null | grep -- "$ENC_BRIDGE-FWD";
+                iptables-legacy-save 2>/dev/null | grep -- "$ENC_BRIDGE-FWD")
+        contains "$backend: 169.254.0.0/16 is blocked" "$rules" "169.254.0.0/16"
+        contains "$backend: 100.100.100.200 is blocked" "$rules" "100.100.100.200"
+        contains "$backend: metadata_allow reaches the firewall" "$rules" "169.254.169.253"
 
         # Inside: no IPv6, a managed resolv.conf.
         is "$backend: no IPv6 address inside" "$(enc workspace exec sb a -- cat /proc/net/if_inet6 | wc -c)" 0

@@ -188,6 +188,34 @@ TEST(subnets)
         ASSERT_EQ(prefix, 24);
 }
 
+TEST(metadata_allow)
+{
+        ASSERT_EQ(strv_length(s.metadata_allow), 0);
+        ASSERT_OK(parse("metadata_allow = [\"169.254.170.2\", \"169.254.169.0/24\", \"100.100.100.200/32\"]\n"));
+        ASSERT_EQ(strv_length(s.metadata_allow), 3);
+        ASSERT_STREQ(s.metadata_allow[1], "169.254.169.0/24");
+        ASSERT_OK(parse("metadata_allow = []\n"));
+        static const struct {
+                const char *entry;
+                const char *msg;
+        } bad[] = {
+                { "10.0.0.1", "is not inside a blocked metadata range" },
+                { "169.0.0.0/8", "is not inside a blocked metadata range" },
+                { "100.100.100.0/24", "is not inside a blocked metadata range" },
+                { "169.254.169.1/24", "host bits are set; did you mean 169.254.169.0/24?" },
+                { "169.254.169.300", "is not an IPv4 address" },
+                { "169.254.0.0/33", "prefix must be a number 0-32" },
+        };
+        char text[120];
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(text, sizeof text, "metadata_allow = [\"%s\"]\n", bad[i].entry);
+                ASSERT_EQ(parse(text), -EINVAL);
+                ASSERT_DIAG(1, 19, bad[i].msg);
+        }
+        ASSERT_EQ(parse("metadata_allow = \"169.254.170.2\"\n"), -EINVAL);
+        ASSERT_EQ(parse("metadata_allow = [1]\n"), -EINVAL);
+}
+
 TEST(choices_and_numbers)
 {
         ASSERT_EQ(parse("firewall = \"nft\"\nsuite = \"buster\"\nbootstrap_method = \"rootfs\"\nwait_secs = 3601\n"),
