@@ -8,6 +8,7 @@
 #include "daemon/action.h"
 #include "daemon/actions-storage.h"
 #include "daemon/call.h"
+#include "daemon/client-fd.h"
 #include "daemon/daemon.h"
 #include "storage/layout.h"
 #include "storage/rootfs-cache.h"
@@ -40,15 +41,16 @@ static int param_cache(Call *c, const char **ret, Error *err)
         return 0;
 }
 
-static int take_fd(Call *c, const char *what, int *ret, Error *err)
+/* The archive the client sent, used only through that fd (client-fd.h). */
+static int take_archive(Call *c, const char *what, bool for_writing, ClientStream **ret, Error *err)
 {
         if (call_n_fds(c) != 1)
                 return error_set(err, EINVAL, "rootfs.%s needs exactly one file descriptor (the archive)", what);
         int fd = call_take_fd(c, 0);
         if (fd < 0)
                 return error_set(err, EBADF, "the archive's file descriptor is missing");
-        *ret = fd;
-        return 0;
+        int r = client_stream_open(c, fd, for_writing, ret, err);
+        return r < 0 ? error_wrap(err, "the archive") : 0;
 }
 
 static int reply_stats(Call *c, const char *cache, const TarballStats *st, Error *err)
@@ -66,29 +68,27 @@ static int action_rootfs_export(Call *c, Error *err)
 {
         const char *cache;
         TarballCompression comp = TARBALL_NONE;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_client_stream_ ClientStream *out = NULL;
         int r = param_cache(c, &cache, err);
         if (r >= 0)
                 r = call_param_compression(c, &comp, err);
+        /* Only a regular file or a pipe, never a device or a socket the
+         * client had lying around (client-fd.h). */
         if (r >= 0)
-                r = take_fd(c, "export", &fd, err);
+                r = take_archive(c, "export", true, &out, err);
         if (r < 0)
                 return r;
-        /* Only something we can write an archive into: a regular file or
-         * a pipe, never a device or a socket the client had lying around. */
-        struct stat st;
-        int fl = fcntl(fd, F_GETFL);
-        if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)))
-                return error_set(err, EINVAL, "the export output must be a regular file or a pipe");
-        if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
-                return error_set(err, EBADF, "the export output is not open for writing");
+        int fd = client_stream_fd(out);
         StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
         r = rootfs_cache_export_fd(call_daemon(c)->settings.state_dir, cache, fd, comp, &mon, &stats, err);
         if (r < 0)
                 return r;
-        if (fsync(fd) < 0 && errno != EINVAL)
+        if (!client_stream_relayed(out) && fsync(fd) < 0 && errno != EINVAL)
                 return error_setc(err, errno, "writing the archive");
+        r = client_stream_close(TAKE_PTR(out), err);
+        if (r < 0)
+                return error_wrap(err, "writing the archive");
         log_info("rootfs: exported the %s cache (%llu entries, by uid %u)", cache,
                  (unsigned long long) stats.entries, (unsigned) call_uid(c));
         return reply_stats(c, cache, &stats, err);
@@ -98,17 +98,18 @@ static int action_rootfs_import(Call *c, Error *err)
 {
         const char *cache;
         bool replace;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_client_stream_ ClientStream *in = NULL;
         int r = param_cache(c, &cache, err);
         if (r >= 0)
                 r = call_param_bool(c, "replace", false, &replace, err);
         if (r >= 0)
-                r = take_fd(c, "import", &fd, err);
+                r = take_archive(c, "import", false, &in, err);
         if (r < 0)
                 return r;
         StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
-        r = rootfs_cache_import_fd(call_daemon(c)->settings.state_dir, cache, fd, replace, &mon, &stats, err);
+        r = rootfs_cache_import_fd(call_daemon(c)->settings.state_dir, cache, client_stream_fd(in), replace, &mon,
+                                   &stats, err);
         if (r < 0)
                 return r;
         log_info("rootfs: imported the %s cache (%llu entries, by uid %u)", cache,
@@ -127,9 +128,17 @@ static int action_rootfs_fetch(Call *c, Error *err)
                 r = call_param_bool(c, "replace", false, &replace, err);
         if (r < 0)
                 return r;
+        /* Root's config.toml decides how much may come down and which
+         * special destinations are fine (checked when it was loaded). */
+        const Settings *s = &call_daemon(c)->settings;
+        FetchCidr allow[FETCH_CIDR_MAX];
+        size_t n_allow = 0;
+        STRV_FOREACH(a, s->fetch_allow)
+                if (n_allow < ELEMENTSOF(allow) && fetch_cidr_parse(*a, &allow[n_allow], NULL) >= 0)
+                        n_allow++;
         StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
-        FetchOptions o = {};
+        FetchOptions o = { .max_bytes = s->fetch_max_bytes, .allow = allow, .n_allow = n_allow };
         r = rootfs_cache_fetch(call_daemon(c)->settings.state_dir, cache, url, replace, &o, &mon, &stats, err);
         if (r < 0)
                 return r;

@@ -14,6 +14,7 @@
 #include "daemon/action.h"
 #include "daemon/actions-storage.h"
 #include "daemon/call.h"
+#include "daemon/client-fd.h"
 #include "daemon/daemon.h"
 #include "daemon/owner.h"
 #include "daemon/registry-workspace.h"
@@ -542,37 +543,31 @@ static int action_snapshot_gc(Call *c, Error *err)
 
 /* ---- export and import ---- */
 
-static int take_archive_fd(Call *c, const char *what, int *ret, Error *err)
+/* The archive the client sent, used only through that fd (client-fd.h). */
+static int take_archive(Call *c, const char *what, bool for_writing, ClientStream **ret, Error *err)
 {
         if (call_n_fds(c) != 1)
                 return error_set(err, EINVAL, "snapshot.%s needs exactly one file descriptor (the archive)", what);
         int fd = call_take_fd(c, 0);
         if (fd < 0)
                 return error_set(err, EBADF, "the archive's file descriptor is missing");
-        struct stat st;
-        if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))) {
-                safe_close(fd);
-                return error_set(err, EINVAL, "the archive must be a regular file or a pipe");
-        }
-        *ret = fd;
-        return 0;
+        int r = client_stream_open(c, fd, for_writing, ret, err);
+        return r < 0 ? error_wrap(err, "the archive") : 0;
 }
 
 static int action_snapshot_export(Call *c, Error *err)
 {
         const char *name;
         TarballCompression comp;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_client_stream_ ClientStream *out = NULL;
         int r = param_snapshot_name(c, true, &name, err);
         if (r >= 0)
                 r = call_param_compression(c, &comp, err);
         if (r >= 0)
-                r = take_archive_fd(c, "export", &fd, err);
+                r = take_archive(c, "export", true, &out, err);
         if (r < 0)
                 return r;
-        int fl = fcntl(fd, F_GETFL);
-        if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
-                return error_set(err, EBADF, "the export output is not open for writing");
+        int fd = client_stream_fd(out);
         _cleanup_(target_done) Target t = {};
         r = target_open(c, &t, err);
         if (r < 0)
@@ -590,8 +585,13 @@ static int action_snapshot_export(Call *c, Error *err)
         StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
         r = tarball_export_fd(dfd, fd, comp, &mon, &stats, err);
-        if (r >= 0 && fsync(fd) < 0 && errno != EINVAL)
+        if (r >= 0 && !client_stream_relayed(out) && fsync(fd) < 0 && errno != EINVAL)
                 r = error_setc(err, errno, "writing the archive");
+        if (r >= 0) {
+                r = client_stream_close(TAKE_PTR(out), err);
+                if (r < 0)
+                        error_wrap(err, "writing the archive");
+        }
         if (r < 0)
                 return storage_fail(err, r, "export", &t);
         log_info("workspace %s/%s: exported snapshot %s (%llu entries, by uid %u)", t.row.sandbox, t.row.name, name,
@@ -622,12 +622,12 @@ static int action_snapshot_import(Call *c, Error *err)
 {
         const char *name;
         bool replace;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_client_stream_ ClientStream *in = NULL;
         int r = param_snapshot_name(c, false, &name, err);
         if (r >= 0)
                 r = call_param_bool(c, "replace", false, &replace, err);
         if (r >= 0)
-                r = take_archive_fd(c, "import", &fd, err);
+                r = take_archive(c, "import", false, &in, err);
         if (r < 0)
                 return r;
         _cleanup_(target_done) Target t = {};
@@ -644,20 +644,21 @@ static int action_snapshot_import(Call *c, Error *err)
         r = check_snapshot_quota(c, &t, name, err);
         if (r < 0)
                 return r;
-        /* The client's file, read through our own fd of it: the daemon
-         * never opens a path the user named. */
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        /* The client's file, read only through the fd it sent (never
+         * reopened: that would be a fresh open as root). */
         StorageMonitor mon = call_storage_monitor(c);
         SnapshotImportOptions o = {
                 .name = name,
+                .archive_fd = client_stream_fd(in),
                 .replace = replace,
                 .uid_base = t.row.uid_base,
                 .gid_base = t.row.gid_base,
                 .mon = &mon,
         };
         _cleanup_(snapshot_info_done) SnapshotInfo info = {};
-        r = snapshot_import(t.ws_dir, path, &o, &info, err);
+        r = snapshot_import(t.ws_dir, NULL, &o, &info, err);
+        /* Done with the client's data: stop its relay before the reply. */
+        in = (client_stream_close(in, NULL), NULL);
         if (r < 0)
                 return storage_fail(err, r, "import", &t);
         r = row_put(t.reg, t.row.id, &info, err);

@@ -43,7 +43,8 @@ void call_run_inline(Call *c);
 void call_finish(Call *c, int r, Error *err);
 
 /* Start a long action on a worker thread (takes its own reference).
- * -EBUSY when SERVER_MAX_WORKERS are running. */
+ * -EBUSY when no slot is left for its uid, -EUSERS when its uid holds
+ * its share already (server_worker_acquire()). */
 int call_run_on_worker(Call *c);
 
 /* Encode and send (or post) an error for a request that never became

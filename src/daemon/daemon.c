@@ -256,6 +256,8 @@ static int daemon_serve(Daemon *d, const DaemonOptions *opts, Error *err)
         if (listen_fd < 0)
                 return listen_fd;
         ServerLimits limits = SERVER_LIMITS_DEFAULT;
+        limits.max_connections_per_uid = (unsigned) d->settings.max_connections_per_user;
+        limits.max_workers_per_uid = (unsigned) d->settings.max_long_actions_per_user;
         if (opts->request_timeout_ms > 0)
                 limits.request_timeout_ms = opts->request_timeout_ms;
         int r = server_new(d, listen_fd, &limits, &d->server);

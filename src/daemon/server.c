@@ -76,6 +76,11 @@ struct Server {
         atomic_bool stopping;
         uint64_t stop_deadline;
         atomic_uint n_workers;
+        size_t n_user_conns;        /* connections of non-root uids */
+        /* Long actions per non-root uid, under workers_lock. */
+        pthread_mutex_t workers_lock;
+        struct UidCount { uid_t uid; unsigned n; } *uid_workers; /* max_workers entries */
+        unsigned n_user_workers;
         pthread_mutex_t post_lock;
         Posted *post_head, *post_tail;
 };
@@ -101,19 +106,57 @@ bool server_stopping(const Server *s)
         return atomic_load(&((Server *) s)->stopping);
 }
 
-bool server_worker_acquire(Server *s)
+static struct UidCount *uid_slot(Server *s, uid_t uid, bool add)
 {
-        unsigned n = atomic_load(&s->n_workers);
-        do {
-                if (n >= s->limits.max_workers)
-                        return false;
-        } while (!atomic_compare_exchange_weak(&s->n_workers, &n, n + 1));
-        return true;
+        struct UidCount *free_slot = NULL;
+        for (unsigned i = 0; i < s->limits.max_workers; i++) {
+                if (s->uid_workers[i].n > 0 && s->uid_workers[i].uid == uid)
+                        return &s->uid_workers[i];
+                if (!free_slot && s->uid_workers[i].n == 0)
+                        free_slot = &s->uid_workers[i];
+        }
+        if (add && free_slot)
+                free_slot->uid = uid;
+        return add ? free_slot : NULL;
 }
 
-void server_worker_release(Server *s)
+int server_worker_acquire(Server *s, uid_t uid)
 {
+        int r = 0;
+        pthread_mutex_lock(&s->workers_lock);
+        unsigned n = atomic_load(&s->n_workers);
+        struct UidCount *slot = NULL;
+        if (n >= s->limits.max_workers)
+                r = -EBUSY;
+        else if (uid != 0 && s->n_user_workers + SERVER_ROOT_RESERVED_WORKERS >= s->limits.max_workers)
+                r = -EBUSY;
+        else if (uid != 0 && !(slot = uid_slot(s, uid, true)))
+                r = -EBUSY;
+        else if (slot && slot->n >= s->limits.max_workers_per_uid)
+                r = -EUSERS;
+        if (r == 0) {
+                atomic_store(&s->n_workers, n + 1);
+                if (slot) {
+                        slot->n++;
+                        s->n_user_workers++;
+                }
+        }
+        pthread_mutex_unlock(&s->workers_lock);
+        return r;
+}
+
+void server_worker_release(Server *s, uid_t uid)
+{
+        pthread_mutex_lock(&s->workers_lock);
+        if (uid != 0) {
+                struct UidCount *slot = uid_slot(s, uid, false);
+                if (slot && slot->n > 0) {
+                        slot->n--;
+                        s->n_user_workers--;
+                }
+        }
         atomic_fetch_sub(&s->n_workers, 1);
+        pthread_mutex_unlock(&s->workers_lock);
 }
 
 /* ---- epoll registration ---- */
@@ -355,6 +398,8 @@ static void conn_close(Server *s, Conn *c, const char *why)
                 c->call = call_unref(c->call);
         }
         s->n_conns--;
+        if (c->cred.uid != 0)
+                s->n_user_conns--;
         /* Freed after the current epoll batch: a later event in the same
          * batch may still point at it. */
         if (c->prev)
@@ -420,8 +465,14 @@ static void server_accept(Server *s)
                         refuse_connection(fd, "daemon busy: too many connections; retry shortly");
                         continue;
                 }
+                /* Other uids never take the connections kept for root. */
+                if (cred.uid != 0 && s->n_user_conns + SERVER_ROOT_RESERVED_CONNECTIONS >= s->limits.max_connections) {
+                        refuse_connection(fd, "daemon busy: too many connections; retry shortly");
+                        continue;
+                }
                 if (cred.uid != 0 && conns_of_uid(s, cred.uid) >= s->limits.max_connections_per_uid) {
-                        refuse_connection(fd, "daemon busy: too many connections from this user; retry shortly");
+                        refuse_connection(fd, "daemon busy: this user has too many connections open "
+                                              "(max_connections_per_user); close some or retry shortly");
                         continue;
                 }
                 Conn *c = calloc(1, sizeof *c);
@@ -445,6 +496,8 @@ static void server_accept(Server *s)
                         s->conns->prev = c;
                 s->conns = c;
                 s->n_conns++;
+                if (cred.uid != 0)
+                        s->n_user_conns++;
         }
 }
 
@@ -533,8 +586,15 @@ static void request_start(Server *s, Conn *c, const Request *req, const Action *
                 int r = call_run_on_worker(call);
                 if (r < 0) {
                         c->call = call_unref(c->call);
+                        _cleanup_free_ char *m = NULL;
+                        if (r == -EUSERS && asprintf(&m, "daemon busy: uid %u already runs %u long operations, the "
+                                                     "most one user may (max_long_actions_per_user); retry when "
+                                                     "one has finished", (unsigned) cred->uid,
+                                                     s->limits.max_workers_per_uid) < 0)
+                                m = NULL;
                         (void) call_send_error(s, c->id, req->id, EAGAIN, PROTO_ERR_BUSY,
-                                               "daemon busy: too many long operations in flight; retry shortly");
+                                               m ? m : "daemon busy: too many long operations in flight; retry "
+                                                       "shortly");
                 }
                 /* else c->call stays until the worker's final message. */
         } else {
@@ -880,10 +940,18 @@ int server_new(Daemon *d, int listen_fd, const ServerLimits *limits, Server **re
         s->listen_fd = -EBADF;
         s->event_fd = -EBADF;
         pthread_mutex_init(&s->post_lock, NULL);
+        pthread_mutex_init(&s->workers_lock, NULL);
         atomic_init(&s->stopping, false);
         atomic_init(&s->n_workers, 0);
 
         int r = 0;
+        s->uid_workers = calloc(s->limits.max_workers + 1, sizeof *s->uid_workers);
+        if (!s->uid_workers) {
+                pthread_mutex_destroy(&s->workers_lock);
+                pthread_mutex_destroy(&s->post_lock);
+                free(s);
+                return -ENOMEM;
+        }
         s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (s->epoll_fd < 0)
                 r = -errno;
@@ -939,6 +1007,8 @@ Server *server_free(Server *s)
         safe_close(s->event_fd);
         safe_close(s->epoll_fd);
         pthread_mutex_destroy(&s->post_lock);
+        pthread_mutex_destroy(&s->workers_lock);
+        free(s->uid_workers);
         free(s);
         return NULL;
 }

@@ -11,9 +11,16 @@
 
 #include "daemon/call.h"
 
+#include <sys/types.h>
+
 #define SERVER_MAX_CONNECTIONS 1024
-#define SERVER_MAX_CONNECTIONS_PER_UID 128   /* not applied to root */
+#define SERVER_MAX_CONNECTIONS_PER_UID 64    /* not applied to root; config max_connections_per_user */
 #define SERVER_MAX_WORKERS 128               /* long actions in flight */
+#define SERVER_MAX_WORKERS_PER_UID 16        /* not applied to root; config max_long_actions_per_user */
+/* Kept for root whatever other uids hold, so root can always look and
+ * repair: all non-root uids together get the rest. */
+#define SERVER_ROOT_RESERVED_CONNECTIONS 64
+#define SERVER_ROOT_RESERVED_WORKERS 16
 #define SERVER_MAX_OUT_BYTES (32u * 1024u * 1024u)
 #define SERVER_REQUEST_TIMEOUT_MS 10000      /* a started request must complete */
 #define SERVER_IDLE_TIMEOUT_MS 600000        /* an idle connection is closed */
@@ -27,11 +34,12 @@ typedef struct ServerLimits {
         unsigned request_timeout_ms;
         unsigned idle_timeout_ms;
         unsigned write_timeout_ms;
+        unsigned max_workers_per_uid;
 } ServerLimits;
 
 #define SERVER_LIMITS_DEFAULT                                                                         \
         { SERVER_MAX_CONNECTIONS, SERVER_MAX_CONNECTIONS_PER_UID, SERVER_MAX_WORKERS, SERVER_MAX_OUT_BYTES, \
-          SERVER_REQUEST_TIMEOUT_MS, SERVER_IDLE_TIMEOUT_MS, SERVER_WRITE_TIMEOUT_MS }
+          SERVER_REQUEST_TIMEOUT_MS, SERVER_IDLE_TIMEOUT_MS, SERVER_WRITE_TIMEOUT_MS, SERVER_MAX_WORKERS_PER_UID }
 
 typedef struct Server Server;
 
@@ -61,6 +69,8 @@ int server_send(Server *s, uint64_t conn_id, char *frame, size_t len, int fd);
  * in) marks the call's last message. */
 int server_post(Server *s, uint64_t conn_id, char *frame, size_t len, int fd, Call *final_call);
 
-/* Worker accounting (worker.c). */
-bool server_worker_acquire(Server *s);
-void server_worker_release(Server *s);
+/* Worker accounting (worker.c): 0, or -EBUSY when the daemon has no
+ * slot left for uid (root keeps SERVER_ROOT_RESERVED_WORKERS of its
+ * own), -EUSERS when uid holds max_workers_per_uid already. */
+int server_worker_acquire(Server *s, uid_t uid);
+void server_worker_release(Server *s, uid_t uid);

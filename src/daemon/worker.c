@@ -21,15 +21,17 @@ static void *worker_main(void *userdata)
         /* Release the registry connection before the loop may shut down. */
         c->worker_registry = registry_close(c->worker_registry);
         Server *s = c->server;
+        uid_t uid = c->cred.uid;
         call_unref(c);
-        server_worker_release(s);
+        server_worker_release(s, uid);
         return NULL;
 }
 
 int call_run_on_worker(Call *c)
 {
-        if (!server_worker_acquire(c->server))
-                return -EBUSY;
+        int k = server_worker_acquire(c->server, c->cred.uid);
+        if (k < 0)
+                return k;
         c->on_worker = true;
 
         pthread_attr_t attr;
@@ -47,7 +49,7 @@ int call_run_on_worker(Call *c)
         pthread_attr_destroy(&attr);
         if (r != 0) {
                 c->on_worker = false;
-                server_worker_release(c->server);
+                server_worker_release(c->server, c->cred.uid);
                 log_warn("cannot start a worker thread for %s: %s", c->action->name, strerror(r));
                 return -r;
         }

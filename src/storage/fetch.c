@@ -42,8 +42,26 @@ typedef struct FetchContext {
         const StorageMonitor *mon;
         uint64_t last_ms;
         bool cancelled;
+        bool refused;            /* a connection went to a destination not allowed */
+        const FetchCidr *allow;
+        size_t n_allow;
         const char *display_url;
 } FetchContext;
+
+/* libcurl asks here for every socket it connects, with the address
+ * DNS gave: the place to refuse a destination, for the first request
+ * and for every redirect alike (a name that resolves to 127.0.0.1, a
+ * redirect to 169.254.169.254). */
+static curl_socket_t on_open_socket(void *userdata, curlsocktype purpose, struct curl_sockaddr *a)
+{
+        FetchContext *c = userdata;
+        if (purpose != CURLSOCKTYPE_IPCXN || !fetch_dest_allowed(&a->addr, c->allow, c->n_allow)) {
+                c->refused = true;
+                return CURL_SOCKET_BAD;
+        }
+        int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+        return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
 
 static size_t on_data(char *data, size_t size, size_t n, void *userdata)
 {
@@ -105,7 +123,11 @@ static int set_options(CURL *curl, const char *url, const FetchOptions *o, Fetch
                   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
                   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
                   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
-                  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, (long) FETCH_MAX_REDIRECTS) == CURLE_OK &&
+                  /* The environment's proxy would hide the destination. */
+                  curl_easy_setopt(curl, CURLOPT_PROXY, "") == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) == CURLE_OK &&
+                  curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, c) == CURLE_OK &&
                   curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
                   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
                   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, connect) == CURLE_OK &&
@@ -122,11 +144,35 @@ static int set_options(CURL *curl, const char *url, const FetchOptions *o, Fetch
         return ok ? 0 : -EINVAL;
 }
 
+/* Failures before any server answered: one message for all of them. */
+static bool unreachable(CURLcode code)
+{
+        switch (code) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_PARTIAL_FILE:
+                return true;
+        default:
+                return false;
+        }
+}
+
 static int transfer_error(CURL *curl, CURLcode code, const FetchContext *c, const char *errbuf, Error *err)
 {
         const char *u = c->display_url;
         if (c->cancelled || code == CURLE_ABORTED_BY_CALLBACK)
                 return error_set(err, ECANCELED, "download of %s was cancelled", u);
+        if (c->refused || unreachable(code))
+                return error_set(err, EHOSTUNREACH,
+                                 "fetching %s: the server cannot be reached (it does not resolve or answer, or it is "
+                                 "an address a fetch may not reach: loopback, link-local, private and other special "
+                                 "ranges need root's fetch_allow in config.toml)", u);
         if (c->too_big || code == CURLE_FILESIZE_EXCEEDED)
                 return error_set(err, EFBIG, "%s is larger than the limit of %llu bytes", u,
                                  (unsigned long long) c->max_bytes);
@@ -165,6 +211,8 @@ int fetch_to_tmpfile(const char *url, const char *tmp_dir, const FetchOptions *o
                 .fd = fd,
                 .max_bytes = o && o->max_bytes ? o->max_bytes : FETCH_DEFAULT_MAX_BYTES,
                 .mon = mon,
+                .allow = o ? o->allow : NULL,
+                .n_allow = o ? o->n_allow : 0,
                 .display_url = display,
         };
         char errbuf[CURL_ERROR_SIZE] = "";

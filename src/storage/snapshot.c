@@ -1277,7 +1277,8 @@ static int import_staged(const char *stage, const char *snaps, const char *archi
         _cleanup_free_ char *dest = path_join(snaps, opts->name);
         if (!tree || !dest)
                 return error_set(err, ENOMEM, "out of memory");
-        int r = tarball_import(archive, tree, stage_path, false, opts->mon, NULL, err);
+        int r = archive ? tarball_import(archive, tree, stage_path, false, opts->mon, NULL, err)
+                        : tarball_import_fd(opts->archive_fd, tree, stage_path, false, opts->mon, NULL, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -1285,7 +1286,7 @@ static int import_staged(const char *stage, const char *snaps, const char *archi
                 return error_setc(err, errno, "opening the imported tree");
         r = adopt_import(tree_fd, opts, info, err);
         if (r < 0)
-                return error_wrap(err, "checking %s", archive);
+                return error_wrap(err, "checking %s", archive ? archive : "the archive");
         if (fchmod(tree_fd, 0700) < 0 || fchown(tree_fd, 0, 0) < 0)
                 return error_setc(err, errno, "securing the imported snapshot");
         r = staging_install(tree, dest, opts->replace, err);

@@ -133,12 +133,14 @@ int snapshot_export(const char *ws_dir, const char *name, const char *output, co
 
 typedef struct SnapshotImportOptions {
         const char *name;            /* required */
+        int archive_fd;              /* read from this fd when archive is NULL (e.g. a client's, never reopened) */
         bool replace;                /* overwrite an existing snapshot of that name */
         uint32_t uid_base, gid_base; /* the importing workspace's host id range */
         const StorageMonitor *mon;
 } SnapshotImportOptions;
 
-/* Import an archive written by snapshot_export as a new snapshot. Every
+/* Import an archive written by snapshot_export (the file archive, or
+ * opts->archive_fd when archive is NULL) as a new snapshot. Every
  * member passes the rootfs archive checks (archive-validate.h); the
  * tree must be a snapshot (upper/, optional home/, snapshot.json);
  * owners must lie in the exporting workspace's id range and are moved

@@ -61,8 +61,15 @@ static bool start_server(int p)
         return false;
 }
 
+/* The test's server is on 127.0.0.1, which a fetch may reach only when
+ * allowed (as root's fetch_allow does). */
+static FetchCidr loopback;
+static FetchOptions local = { .allow = &loopback, .n_allow = 1 };
+
 static void make_world(void)
 {
+        if (fetch_cidr_parse("127.0.0.1/32", &loopback, NULL) < 0)
+                abort();
         if (state)
                 return;
         if (geteuid() != 0)
@@ -132,7 +139,7 @@ TEST(fetch_then_import)
         StorageMonitor mon = { .progress = record, .userdata = &seen, .interval_ms = 1 };
         _cleanup_error_ Error err = ERROR_INIT;
         TarballStats stats;
-        ASSERT_OK_E(rootfs_cache_fetch(state, "base", u, false, NULL, &mon, &stats, &err), err);
+        ASSERT_OK_E(rootfs_cache_fetch(state, "base", u, false, &local, &mon, &stats, &err), err);
         ASSERT_TRUE(stats.entries > 100);
         ASSERT_TRUE(seen.importing > 0);
         _cleanup_free_ char *bb = at(state, "sandboxes/rootfs-cache/base/bin/busybox");
@@ -146,11 +153,11 @@ TEST(fetch_then_import)
 
         /* Again without replace: refused before downloading anything. */
         seen = (Seen) { 0 };
-        ASSERT_EQ(rootfs_cache_fetch(state, "base", u, false, NULL, &mon, NULL, &err), -EEXIST);
+        ASSERT_EQ(rootfs_cache_fetch(state, "base", u, false, &local, &mon, NULL, &err), -EEXIST);
         ASSERT_CONTAINS(error_msg(&err), "--replace");
         ASSERT_EQ(seen.downloading, 0);
         error_clear(&err);
-        ASSERT_OK_E(rootfs_cache_fetch(state, "base", u, true, NULL, &mon, NULL, &err), err);
+        ASSERT_OK_E(rootfs_cache_fetch(state, "base", u, true, &local, &mon, NULL, &err), err);
         ASSERT_TRUE(tmp_is_empty(state));
 }
 
@@ -159,7 +166,7 @@ TEST(http_error_fails_and_creates_nothing)
         make_world();
         _cleanup_free_ char *u = url("", "missing.tar.zst");
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_TRUE(rootfs_cache_fetch(state, "sid", u, false, NULL, NULL, NULL, &err) < 0);
+        ASSERT_TRUE(rootfs_cache_fetch(state, "sid", u, false, &local, NULL, NULL, &err) < 0);
         ASSERT_CONTAINS(error_msg(&err), "HTTP 404");
         ASSERT_FALSE(rootfs_cache_exists(state, "sid"));
         ASSERT_TRUE(tmp_is_empty(state));
@@ -170,7 +177,7 @@ TEST(credentials_never_shown)
         make_world();
         _cleanup_free_ char *u = url("someone:s3cr3t-token@", "missing.tar.zst");
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_TRUE(rootfs_cache_fetch(state, "sid", u, false, NULL, NULL, NULL, &err) < 0);
+        ASSERT_TRUE(rootfs_cache_fetch(state, "sid", u, false, &local, NULL, NULL, &err) < 0);
         ASSERT_NULL(strstr(error_msg(&err), "s3cr3t"));
         ASSERT_CONTAINS(error_msg(&err), "***@127.0.0.1");
 }
@@ -179,7 +186,7 @@ TEST(size_limit)
 {
         make_world();
         _cleanup_free_ char *u = url("", "rootfs.tar.zst");
-        FetchOptions o = { .max_bytes = 4096 };
+        FetchOptions o = { .max_bytes = 4096, .allow = &loopback, .n_allow = 1 };
         _cleanup_error_ Error err = ERROR_INIT;
         ASSERT_EQ(rootfs_cache_fetch(state, "testing", u, false, &o, NULL, NULL, &err), -EFBIG);
         ASSERT_CONTAINS(error_msg(&err), "larger than the limit");
@@ -194,9 +201,31 @@ TEST(cancel)
         Seen seen = { .cancel_on_download = true };
         StorageMonitor mon = { .progress = record, .userdata = &seen, .cancel = &seen.cancel, .interval_ms = 1 };
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_EQ(rootfs_cache_fetch(state, "stable", u, false, NULL, &mon, NULL, &err), -ECANCELED);
+        ASSERT_EQ(rootfs_cache_fetch(state, "stable", u, false, &local, &mon, NULL, &err), -ECANCELED);
         ASSERT_FALSE(rootfs_cache_exists(state, "stable"));
         ASSERT_TRUE(tmp_is_empty(state));
+}
+
+/* Without an allow entry, 127.0.0.1 is not reachable, and a refused
+ * destination reads exactly like one where nothing listens. */
+TEST(special_destinations_refused_alike)
+{
+        make_world();
+        _cleanup_free_ char *u = url("", "rootfs.tar.zst");
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_EQ(rootfs_cache_fetch(state, "oldstable", u, false, NULL, NULL, NULL, &err), -EHOSTUNREACH);
+        ASSERT_CONTAINS(error_msg(&err), "cannot be reached");
+        _cleanup_free_ char *refused = strdup(error_msg(&err));
+        error_clear(&err);
+        ASSERT_FALSE(rootfs_cache_exists(state, "oldstable"));
+        ASSERT_TRUE(tmp_is_empty(state));
+
+        /* Allowed, but nothing listens there (port 1 on loopback). */
+        _cleanup_free_ char *closed = NULL;
+        ASSERT_TRUE(asprintf(&closed, "http://127.0.0.1:1/rootfs.tar.zst") > 0);
+        ASSERT_EQ(rootfs_cache_fetch(state, "oldstable", closed, false, &local, NULL, NULL, &err), -EHOSTUNREACH);
+        _cleanup_free_ char *a = strdup(strstr(refused, ": the server"));
+        ASSERT_STREQ(strstr(error_msg(&err), ": the server"), a);
 }
 
 TEST(only_http_urls)
@@ -206,7 +235,7 @@ TEST(only_http_urls)
         const char *bad[] = { "file:///etc/passwd", "ftp://127.0.0.1/x.tar", "http://", "http:///x", "http://a b/c",
                               "gopher://127.0.0.1/" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                ASSERT_EQ(rootfs_cache_fetch(state, "bullseye", bad[i], false, NULL, NULL, NULL, &err), -EINVAL);
+                ASSERT_EQ(rootfs_cache_fetch(state, "bullseye", bad[i], false, &local, NULL, NULL, &err), -EINVAL);
                 error_clear(&err);
         }
         ASSERT_FALSE(rootfs_cache_exists(state, "bullseye"));

@@ -134,6 +134,16 @@ enc_teardown() {
         rm -rf "$ENC_DIR"
 }
 
+# Other users on this run's daemon (docs/security.md "Multi-user model"):
+#   ENC_GROUP            the gid standing for the socket's group 'enclave'
+#   enc_open_socket      let that group reach the socket (again after each daemon start)
+#   as_uid UID CMD...    run CMD as UID (its own gid, supplementary ENC_GROUP)
+#   enc_as UID ARGS...   the enclave CLI against this world as UID
+ENC_GROUP=${ENC_GROUP:-61000}
+enc_open_socket() { chgrp "$ENC_GROUP" "$ENC_SOCK" && chmod 0660 "$ENC_SOCK" && chmod 0644 "$ENC_CONFIG"; }
+as_uid() { local u=$1; shift; setpriv --reuid "$u" --regid "$u" --groups "$ENC_GROUP" "$@"; }
+enc_as() { local u=$1; shift; as_uid "$u" "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" "$@"; }
+
 # make_busybox_rootfs DIR: a tiny rootfs from the static busybox.
 make_busybox_rootfs() {
         local d=$1 bb

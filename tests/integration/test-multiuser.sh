@@ -14,14 +14,10 @@ command -v busybox >/dev/null || skip_all "busybox is needed for a tiny rootfs"
 command -v setpriv >/dev/null || skip_all "setpriv is needed to act as another uid"
 enc_setup
 
-GROUP=61000
 ALICE=61001
 BOB=61002
-as_user() { local u=$1; shift; setpriv --reuid "$u" --regid "$u" --groups "$GROUP" "$@"; }
-# The users run the CLI with their own (empty) environment's config
-# lookup; socket and config come from the command line.
-ua() { as_user $ALICE "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" "$@"; }
-ub() { as_user $BOB "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" "$@"; }
+ua() { enc_as $ALICE "$@"; }
+ub() { enc_as $BOB "$@"; }
 jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
 if ! out=$(enc daemon start 2>&1); then
@@ -29,8 +25,7 @@ if ! out=$(enc daemon start 2>&1); then
         exit 0
 fi
 # The socket is group-accessible, as with a group 'enclave' on a host.
-chgrp "$GROUP" "$ENC_SOCK" && chmod 0660 "$ENC_SOCK"
-chmod 0644 "$ENC_CONFIG"
+enc_open_socket
 
 RF=$ENC_DIR/rootfs
 make_busybox_rootfs "$RF" || skip_all "cannot build a busybox rootfs"
