@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 export ENCLAVE_BIN=${ENCLAVE_BIN:-$PWD/$BUILD/enclave}
+# Root's daemon ignores ENCLAVE_INIT (docs/security.md "What root
+# runs"): lib.sh's enc_setup writes it into each test's config.toml as
+# init_binary; the C integration tests that start init themselves read it.
 export ENCLAVE_INIT=${ENCLAVE_INIT:-$PWD/$BUILD/enclave-init}
 pattern=${1:-}
 

@@ -3,6 +3,7 @@
 #include "cli/client.h"
 #include "cli/output.h"
 #include "daemon/daemon.h"
+#include "config/trust.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/process.h"
@@ -55,33 +56,34 @@ static int parse_daemon_options(Cli *cli, const CliArgs *a, bool start, DaemonOp
  * libraries (they cost several milliseconds per command). */
 int (*cli_daemon_run)(const DaemonOptions *opts, Error *err) = NULL;
 
-/* enclave-daemon: $ENCLAVE_DAEMON, beside this binary, or in libexec. */
-static char *find_daemon_binary(void)
+/* enclave-daemon, as root may run it (config/trust.h): daemon_binary of
+ * config.toml, beside this binary, or in libexec; $ENCLAVE_DAEMON only
+ * for other users, whose daemon does not start anyway. */
+static int find_daemon_binary(Cli *cli, char **ret, Error *err)
 {
         const char *env = getenv("ENCLAVE_DAEMON");
-        if (env && *env)
-                return strdup(env);
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) {
-                self[n] = 0;
-                char *slash = strrchr(self, '/');
-                if (slash) {
-                        *slash = 0;
-                        _cleanup_free_ char *p = path_join(self, "enclave-daemon");
-                        if (p && access(p, X_OK) == 0)
-                                return TAKE_PTR(p);
-                }
-        }
-        return strdup(ENCLAVE_LIBEXECDIR "/enclave-daemon");
+        if (env && *env && geteuid() != 0)
+                return (*ret = strdup(env)) ? 0 : error_set(err, ENOMEM, "out of memory");
+        if (trust_env_ignored("ENCLAVE_DAEMON") && !cli->quiet)
+                fprintf(stderr, "enclave: ENCLAVE_DAEMON is ignored for root; set daemon_binary in config.toml\n");
+        Settings s = {};
+        int r = settings_load(cli->config_path, &s, err);
+        if (r >= 0)
+                r = trust_find_program(s.daemon_binary, "enclave-daemon", ret, err);
+        settings_done(&s);
+        return r;
 }
 
 /* Replace this process with enclave-daemon running `daemon run` with
  * the same options. */
 static int exec_daemon_program(Cli *cli, const CliArgs *a)
 {
-        _cleanup_free_ char *bin = find_daemon_binary();
-        if (!bin)
+        _cleanup_free_ char *bin = NULL;
+        _cleanup_error_ Error err = ERROR_INIT;
+        if (find_daemon_binary(cli, &bin, &err) < 0)
+                return cli_fail_error(cli, &err);
+        _cleanup_strv_free_ char **env = trust_daemon_environment();
+        if (!env)
                 return cli_fail(cli, "out of memory");
         _cleanup_free_ const char **args = calloc(2 * a->n_values + 8, sizeof(char *));
         if (!args)
@@ -111,9 +113,11 @@ static int exec_daemon_program(Cli *cli, const CliArgs *a)
                         args[k++] = v->value;
         }
         args[k] = NULL;
-        execv(bin, (char *const *) args);
+        /* Root's daemon gets a clean environment: nothing of a user's
+         * (sudo -E) decides what it runs. */
+        execve(bin, (char *const *) args, geteuid() == 0 ? env : environ);
         return cli_fail(cli, "cannot execute the daemon program %s: %m; is Enclave installed completely "
-                        "(make install), or set ENCLAVE_DAEMON", bin);
+                        "(make install), or set daemon_binary in config.toml", bin);
 }
 
 static int cmd_run(Cli *cli, const CliArgs *a)
@@ -227,7 +231,8 @@ static _noreturn_ void exec_daemon(const DaemonOptions *o, const Settings *s, in
         char *argv[32];
         size_t n = 0;
         argv[n++] = "enclave";
-        push_opt(argv, &n, "--config", o->config_path);
+        /* The file this CLI resolved and checked, not a lookup of its own. */
+        push_opt(argv, &n, "--config", s->path);
         argv[n++] = "daemon";
         argv[n++] = "run";
         /* The resolved paths: the daemon must serve exactly what we wait for. */

@@ -3,6 +3,7 @@
  * reported at once, like the Enclavefile. */
 #include "config/settings.h"
 #include "config/reader.h"
+#include "config/trust.h"
 #include "config/values.h"
 #include "storage/fetch-dest.h"
 #include "base/fs.h"
@@ -34,7 +35,7 @@ static const char *const settings_keys[] = {
         "bootstrap_method", "debootstrap_binary", "workspace_apparmor_profile", "workspace_selinux_label",
         "wait_secs", "max_sandboxes_per_user", "max_workspaces_per_user", "max_snapshots_per_user",
         "max_connections_per_user", "max_long_actions_per_user", "fetch_max_bytes", "fetch_allow", "user_mirrors",
-        "metadata_allow", NULL,
+        "metadata_allow", "daemon_binary", "init_binary", NULL,
 };
 
 static const char *const firewall_names[_FIREWALL_MAX + 1] = {
@@ -76,6 +77,8 @@ void settings_done(Settings *s)
         strv_free(s->fetch_allow);
         strv_free(s->user_mirrors);
         strv_free(s->metadata_allow);
+        free(s->daemon_binary);
+        free(s->init_binary);
         *s = (Settings) {};
 }
 
@@ -335,6 +338,8 @@ static void read_key(ConfigReader *r, const char *key, TomlPos kpos, const TomlV
                 read_list(r, v, key, 64, check_cidr, &s->fetch_allow);
         else if (streq(key, "user_mirrors"))
                 read_list(r, v, key, 2048, mirror_url_check, &s->user_mirrors);
+        else if (streq(key, "daemon_binary") || streq(key, "init_binary"))
+                read_abs_path(r, v, key, PATH_MAX - 1, streq(key, "daemon_binary") ? &s->daemon_binary : &s->init_binary);
         else if (streq(key, "metadata_allow"))
                 read_list(r, v, key, 64, check_metadata_allow, &s->metadata_allow);
         else if (v->type == TOML_TABLE) {
@@ -381,6 +386,8 @@ static int settings_copy(const Settings *src, Settings *ret)
         r |= dup_field(&c.debootstrap_binary, src->debootstrap_binary);
         r |= dup_field(&c.workspace_apparmor_profile, src->workspace_apparmor_profile);
         r |= dup_field(&c.workspace_selinux_label, src->workspace_selinux_label);
+        r |= dup_field(&c.daemon_binary, src->daemon_binary);
+        r |= dup_field(&c.init_binary, src->init_binary);
         if (r < 0) {
                 settings_done(&c);
                 return -ENOMEM;
@@ -430,16 +437,22 @@ static int candidate(const char *base, const char *suffix, char **ret)
         return asprintf(ret, "%s/%s", base, suffix) < 0 ? -ENOMEM : 0;
 }
 
+/* The file as root may use it: its canonical path once it passed the
+ * checks of config/trust.h; anyone else gets it as found. */
+static int use_file(const char *path, char **ret, Error *err)
+{
+        if (geteuid() == 0)
+                return trust_check_file(path, "config file", ret, err);
+        *ret = strdup(path);
+        return *ret ? 0 : error_set(err, ENOMEM, "out of memory");
+}
+
 int settings_find_file(const char *explicit_path, char **ret_path, Error *err)
 {
         if (explicit_path) {
                 if (access(explicit_path, F_OK) < 0)
                         return error_setc(err, errno, "config file %s", explicit_path);
-                char *p = strdup(explicit_path);
-                if (!p)
-                        return error_set(err, ENOMEM, "out of memory");
-                *ret_path = p;
-                return 0;
+                return use_file(explicit_path, ret_path, err);
         }
 
         _cleanup_free_ char *xdg = NULL, *home = NULL;
@@ -455,8 +468,7 @@ int settings_find_file(const char *explicit_path, char **ret_path, Error *err)
                                 continue;
                         return error_setc(err, errno, "config file %s", paths[i]);
                 }
-                *ret_path = strdup(paths[i]);
-                return *ret_path ? 0 : error_set(err, ENOMEM, "out of memory");
+                return use_file(paths[i], ret_path, err);
         }
         *ret_path = NULL;
         return 0;

@@ -2,7 +2,11 @@
  *
  * Lookup order: an explicit path (--config or ENCLAVE_CONFIG), then
  * $XDG_CONFIG_HOME/enclave/config.toml, ~/.config/enclave/config.toml,
- * /etc/enclave/config.toml. No file at all means built-in defaults. */
+ * /etc/enclave/config.toml. No file at all means built-in defaults.
+ * For root, the file found must be one nobody else can change
+ * (config/trust.h): under `sudo -E` the environment is a user's, and
+ * config.toml names what root runs (debootstrap_binary, daemon_binary,
+ * init_binary). */
 #pragma once
 
 #include "base/error.h"
@@ -43,6 +47,11 @@ typedef struct Settings {
         char **user_mirrors;              /* mirrors non-root users may bootstrap from besides `mirror` */
         char **metadata_allow;            /* addresses/ranges inside the blocked metadata ranges that
                                            * workspaces may reach (net/metadata.h), never NULL */
+        /* The programs root runs (config/trust.h); NULL: beside the
+         * enclave binary, else the installed ones. Never from the
+         * environment. */
+        char *daemon_binary;              /* "daemon_binary" */
+        char *init_binary;                /* "init_binary" */
 } Settings;
 
 /* Fill *ret with defaults, then overlay the first config file found

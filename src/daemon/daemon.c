@@ -1,4 +1,5 @@
 #include "daemon/daemon.h"
+#include "config/trust.h"
 #include "daemon/actions-snapshot.h"
 #include "daemon/server.h"
 #include "daemon/socket.h"
@@ -103,6 +104,11 @@ static int daemon_lock(Daemon *d, Error *err)
         int r = mkdir_p(s->state_dir, 0711);
         if (r < 0)
                 return error_setc(err, -r, "creating state dir %s", s->state_dir);
+        /* Root writes below it by path: nobody else may be able to
+         * rename anything on the way (config/trust.h). */
+        r = trust_check_dir(s->state_dir, "the state dir", err);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *lock = path_join(s->state_dir, DAEMON_LOCK_FILE);
         _cleanup_free_ char *piddir = NULL;
         if (!lock || parent_dir(s->pid_file, &piddir) < 0)
@@ -113,6 +119,9 @@ static int daemon_lock(Daemon *d, Error *err)
         r = mkdir_p(piddir, 0755);
         if (r < 0)
                 return error_setc(err, -r, "creating %s", piddir);
+        r = trust_check_dir(piddir, "the pid file's directory", err);
+        if (r < 0)
+                return r;
         return lock_file(s->pid_file, "pid file", &d->pid_fd, err);
 }
 

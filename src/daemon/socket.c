@@ -1,4 +1,5 @@
 #include "daemon/socket.h"
+#include "config/trust.h"
 #include "base/fs.h"
 #include "base/log.h"
 
@@ -20,6 +21,9 @@ static int make_address(const char *path, struct sockaddr_un *ret, socklen_t *re
         return 0;
 }
 
+/* The socket's directory, created when missing, must be one only root
+ * can change: the socket is chowned and chmodded by path, and a user who
+ * could swap it for a symlink meanwhile would get those on any file. */
 static int ensure_socket_dir(const char *path, Error *err)
 {
         _cleanup_free_ char *dir = strdup(path);
@@ -29,12 +33,12 @@ static int ensure_socket_dir(const char *path, Error *err)
         if (!slash || slash == dir)
                 return 0;
         *slash = 0;
-        if (is_dir(dir))
-                return 0;
-        int r = mkdir_p(dir, 0755);
-        if (r < 0)
-                return error_setc(err, -r, "creating socket directory %s", dir);
-        return 0;
+        if (!is_dir(dir)) {
+                int r = mkdir_p(dir, 0755);
+                if (r < 0)
+                        return error_setc(err, -r, "creating socket directory %s", dir);
+        }
+        return trust_check_dir(dir, "the socket directory", err);
 }
 
 /* A socket file already at path: remove it if it is stale, refuse if a

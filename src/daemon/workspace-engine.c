@@ -2,6 +2,7 @@
  * workspaces, claims, what happens when an init exits, adoption after
  * a daemon restart and stats (workspace-engine.h). */
 #include "daemon/workspace-engine-internal.h"
+#include "config/trust.h"
 #include "daemon/network.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/sandbox-cgroup.h"
@@ -347,47 +348,27 @@ static void end_batch(void *context)
 
 /* ---- lifetime ---- */
 
-static int init_candidate(const char *path, int *ret_fd, Error *err)
+/* enclave-init: init_binary of config.toml, else beside our own binary,
+ * else the installed one, and only a file nobody but root can change
+ * (config/trust.h). $ENCLAVE_INIT names nothing for root: under
+ * `sudo -E` it would be a user's choice of what every workspace runs. */
+static int open_init(const Settings *s, int *ret_fd, Error *err)
 {
-        if (access(path, X_OK) < 0)
-                return -errno;
+        _cleanup_free_ char *path = NULL;
+        int r = trust_find_program(s->init_binary, "enclave-init", &path, err);
+        if (r < 0)
+                return error_wrap(err, "enclave-init");
+        if (trust_env_ignored("ENCLAVE_INIT")) {
+                char real[PATH_MAX];
+                if (!realpath(getenv("ENCLAVE_INIT"), real) || !streq(real, path))
+                        log_warn("ENCLAVE_INIT is ignored (root runs only what init_binary in config.toml names or "
+                                 "what lies beside the daemon); using %s", path);
+        }
         int fd = workspace_init_open(path, err);
         if (fd < 0)
                 return fd;
         *ret_fd = fd;
         return 0;
-}
-
-/* $ENCLAVE_INIT, then enclave-init beside our own binary, then the
- * installed one. */
-static int open_init(int *ret_fd, Error *err)
-{
-        const char *env = getenv("ENCLAVE_INIT");
-        if (env && *env) {
-                int r = init_candidate(env, ret_fd, err);
-                if (r == -ENOENT || r == -EACCES)
-                        return error_setc(err, -r, "ENCLAVE_INIT=%s cannot be used", env);
-                return r;
-        }
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - sizeof "enclave-init");
-        if (n > 0) {
-                self[n] = 0;
-                char *slash = strrchr(self, '/');
-                if (slash) {
-                        strcpy(slash + 1, "enclave-init");
-                        int r = init_candidate(self, ret_fd, err);
-                        if (r != -ENOENT && r != -EACCES)
-                                return r;
-                }
-        }
-        int r = init_candidate(ENCLAVE_LIBEXECDIR "/enclave-init", ret_fd, err);
-        if (r == -ENOENT || r == -EACCES)
-                return error_set(err, ENOENT,
-                                 "cannot find enclave-init (looked beside %s and in %s); install Enclave completely "
-                                 "or point ENCLAVE_INIT at it", n > 0 ? self : "the enclave binary",
-                                 ENCLAVE_LIBEXECDIR);
-        return r;
 }
 
 static int build_hardening(WorkspaceEngine *e, Error *err)
@@ -462,7 +443,7 @@ int workspace_engine_init(Daemon *d, Error *err)
         ensure_subids();
         int r = workspace_ids_init(d, err);
         if (r >= 0)
-                r = open_init(&e->init_fd, err);
+                r = open_init(&d->settings, &e->init_fd, err);
         if (r >= 0)
                 r = build_hardening(e, err);
         if (r >= 0)

@@ -4,6 +4,7 @@
 #include "base/str.h"
 #include "storage/copy.h"
 #include "storage/debootstrap-progress.h"
+#include "config/trust.h"
 #include "storage/layout.h"
 #include "storage/nsexec.h"
 #include "storage/staging.h"
@@ -55,7 +56,9 @@ int bootstrap_check_mirror(const char *mirror, Error *err)
 }
 
 /* debootstrap_binary as an absolute path: a bare name is looked up in
- * PATH (plus the sbin directories root normally has). */
+ * root's fixed PATH (never the environment's: under `sudo -E` it is a
+ * user's), and what root runs must be a file only root can change
+ * (config/trust.h). */
 static int find_binary(const char *name, char **ret, Error *err)
 {
         if (strchr(name, '/')) {
@@ -64,26 +67,20 @@ static int find_binary(const char *name, char **ret, Error *err)
                                          name);
                 if (access(name, X_OK) < 0)
                         return error_setc(err, errno, "debootstrap binary %s is not executable", name);
-                *ret = strdup(name);
-                return *ret ? 0 : error_set(err, ENOMEM, "out of memory");
+                return trust_check_file(name, "the debootstrap binary", ret, err);
         }
-        const char *env = getenv("PATH");
-        _cleanup_free_ char *path = NULL;
-        if (asprintf(&path, "%s:/usr/local/sbin:/usr/sbin:/sbin", env && *env ? env : "/usr/local/bin:/usr/bin:/bin") < 0)
+        _cleanup_free_ char *path = strdup(TRUST_ROOT_PATH);
+        if (!path)
                 return error_set(err, ENOMEM, "out of memory");
         char *save = NULL;
         for (char *dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-                if (dir[0] != '/')
-                        continue;
                 _cleanup_free_ char *cand = path_join(dir, name);
-                if (cand && access(cand, X_OK) == 0) {
-                        *ret = TAKE_PTR(cand);
-                        return 0;
-                }
+                if (cand && access(cand, X_OK) == 0)
+                        return trust_check_file(cand, "the debootstrap binary", ret, err);
         }
         return error_set(err, ENOENT,
-                         "%s not found in PATH: install it (apt-get install debootstrap) or set debootstrap_binary",
-                         name);
+                         "%s not found in %s: install it (apt-get install debootstrap) or set debootstrap_binary",
+                         name, TRUST_ROOT_PATH);
 }
 
 /* The last lines of a file, for error messages. */

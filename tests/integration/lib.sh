@@ -89,6 +89,14 @@ bridge = "$ENC_BRIDGE"
 subnet = "$ENC_SUBNET"
 wait_secs = 10
 CONF
+        # Root's daemon runs only binaries config.toml names (or that lie
+        # beside it), never what the environment says: the build under
+        # test goes in here (docs/security.md "What root runs").
+        local bindir; bindir=$(cd "$(dirname "$ENCLAVE")" 2>/dev/null && pwd)
+        [ -n "$bindir" ] && [ -x "$bindir/enclave-daemon" ] &&
+                echo "daemon_binary = \"$bindir/enclave-daemon\"" >>"$ENC_CONFIG"
+        [ -n "${ENCLAVE_INIT:-}" ] && [ -x "$ENCLAVE_INIT" ] &&
+                echo "init_binary = \"$ENCLAVE_INIT\"" >>"$ENC_CONFIG"
         export ENCLAVE_CONFIG=$ENC_CONFIG ENCLAVE_SOCKET=$ENC_SOCK
         on_exit "enc_teardown"
 }

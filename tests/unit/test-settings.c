@@ -373,3 +373,18 @@ TEST(cleanup)
         settings_done(&s);
         diagnostics_done(&diag);
 }
+
+/* The programs root runs come from config.toml, never from the
+ * environment (config/trust.h). */
+TEST(program_paths)
+{
+        ASSERT_OK(parse("daemon_binary = \"/opt/enclave/enclave-daemon\"\ninit_binary = \"/opt/enclave/enclave-init\"\n"));
+        ASSERT_STREQ(s.daemon_binary, "/opt/enclave/enclave-daemon");
+        ASSERT_STREQ(s.init_binary, "/opt/enclave/enclave-init");
+        Settings copy;
+        ASSERT_OK(settings_defaults(&copy));
+        ASSERT_NULL(copy.daemon_binary);
+        settings_done(&copy);
+        ASSERT_EQ(parse("init_binary = \"build/enclave-init\"\n"), -EINVAL);
+        ASSERT_DIAG(1, 15, "must be an absolute path");
+}
