@@ -6,6 +6,11 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec/enclave
 UNITDIR ?= /etc/systemd/system
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 BUILD ?= build
 VERSION := 0.1.0
 
@@ -107,13 +112,36 @@ fuzz:
 			$(FUZZ_BUILD)/libenclave.a $(LDLIBS) || exit 1; \
 	done
 
-install: $(BUILD)/enclave $(BUILD)/enclave-daemon $(BUILD)/enclave-init
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
+# The man pages (enclave(1) and one page per command group) and
+# docs/commands.md come from the CLI's own command tables; the
+# completion scripts ask the CLI (`enclave __complete`) at run time.
+man: $(BUILD)/enclave
+	@rm -rf $(BUILD)/man && mkdir -p $(BUILD)/man
+	@for p in $$($(BUILD)/enclave __gen man); do \
+		$(BUILD)/enclave __gen man $$p > $(BUILD)/man/$$p.1 || exit 1; \
+	done
+	@echo "  MAN $(BUILD)/man/*.1"
+
+docs: $(BUILD)/enclave
+	$(BUILD)/enclave __gen markdown > docs/commands.md
+
+completions:
+	@mkdir -p $(BUILD)/completions
+	bash -n completions/enclave.bash
+	cp completions/enclave.bash completions/_enclave completions/enclave.fish $(BUILD)/completions/
+
+install: $(BUILD)/enclave $(BUILD)/enclave-daemon $(BUILD)/enclave-init man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 $(BUILD)/enclave $(DESTDIR)$(BINDIR)/enclave
 	install -m 0755 $(BUILD)/enclave-daemon $(DESTDIR)$(LIBEXECDIR)/enclave-daemon
 	install -m 0755 $(BUILD)/enclave-init $(DESTDIR)$(LIBEXECDIR)/enclave-init
 	sed 's|@BINDIR@|$(BINDIR)|g' scripts/enclave.service.in > $(DESTDIR)$(UNITDIR)/enclave.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/enclave.service
+	install -m 0644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 completions/enclave.bash $(DESTDIR)$(BASHCOMPDIR)/enclave
+	install -m 0644 completions/_enclave $(DESTDIR)$(ZSHCOMPDIR)/_enclave
+	install -m 0644 completions/enclave.fish $(DESTDIR)$(FISHCOMPDIR)/enclave.fish
 
 # Fresh machine: dependencies, build, install, bring up the quickstart.
 up: all
@@ -123,5 +151,5 @@ up: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps build-all check check-asan fuzz install up clean
+.PHONY: all deps build-all check check-asan fuzz man docs completions install up clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/cli/main.d $(BUILD)/obj/src/daemon/main.d

@@ -14,7 +14,7 @@ static const CliCommand *const top_commands[] = {
         &cli_cmd_create, &cli_cmd_start, &cli_cmd_stop, &cli_cmd_destroy, &cli_cmd_status, &cli_cmd_remove,
         &cli_cmd_list, &cli_cmd_wipe, &cli_cmd_stats, &cli_group_rootfs, &cli_group_workspace, &cli_group_snapshot,
         &cli_group_auth, &cli_group_policy,
-        &cli_group_registry, NULL,
+        &cli_group_registry, &cli_cmd_gen, &cli_cmd_complete, NULL,
 };
 
 const CliCommand cli_root = {

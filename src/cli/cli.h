@@ -38,6 +38,8 @@ extern const CliCommand cli_group_workspace, cli_group_port, cli_group_snapshot,
 /* Snapshot commands also reachable under workspace: `workspace
  * snapshot-gc`, and the hidden legacy names `workspace snapshot`,
  * `workspace snapshot-list` and `workspace restore`. */
+/* Hidden: documents and completions from the tables (gen.c, complete.c). */
+extern const CliCommand cli_cmd_gen, cli_cmd_complete;
 extern const CliCommand cli_cmd_snapshot_gc, cli_alias_snapshot, cli_alias_snapshot_list, cli_alias_restore;
 
 /* Print "enclave: <msg>" to stderr; returns EXIT_FAIL. */
