@@ -48,6 +48,21 @@ static int parse_daemon_options(Cli *cli, const CliArgs *a, bool start, DaemonOp
         return 0;
 }
 
+/* What start and stop report: a sentence, or with --json
+ * {"pid", "socket", "running"} and whether this command changed it. */
+static void report(Cli *cli, const char *text, pid_t pid, const char *socket, bool running, const char *changed_key,
+                   bool changed)
+{
+        if (cli->json) {
+                json_t *j = json_pack("{s:o, s:s, s:b, s:b}", "pid", pid > 0 ? json_integer(pid) : json_null(),
+                                      "socket", socket, "running", running, changed_key, changed);
+                if (j)
+                        json_print(j, stdout);
+                json_decref(j);
+        } else if (!cli->quiet)
+                fputs(text, stdout);
+}
+
 /* ---- run ---- */
 
 /* Set by enclave-daemon's main(). The enclave CLI leaves it NULL and
@@ -278,8 +293,11 @@ static int wait_for_daemon(Cli *cli, pid_t child, const Settings *s, const char 
                 _cleanup_error_ Error err = ERROR_INIT;
                 pid_t pid = 0;
                 if (ping_daemon(s->socket_path, 1000, &pid, &err) >= 0) {
-                        if (!cli->quiet)
-                                printf("enclave daemon started (pid %d), socket %s\n", (int) pid, s->socket_path);
+                        _cleanup_free_ char *text = NULL;
+                        if (asprintf(&text, "enclave daemon started (pid %d), socket %s\n", (int) pid,
+                                     s->socket_path) < 0)
+                                text = NULL;
+                        report(cli, text ?: "", pid, s->socket_path, true, "started", true);
                         return EXIT_OK;
                 }
                 if (now_monotonic_ns() > deadline) {
@@ -306,8 +324,11 @@ static int cmd_start(Cli *cli, const CliArgs *a)
 
         pid_t pid = 0;
         if (ping_daemon(s.socket_path, 2000, &pid, &err) >= 0) {
-                if (!cli->quiet)
-                        printf("enclave daemon already running (pid %d), socket %s\n", (int) pid, s.socket_path);
+                _cleanup_free_ char *text = NULL;
+                if (asprintf(&text, "enclave daemon already running (pid %d), socket %s\n", (int) pid,
+                             s.socket_path) < 0)
+                        text = NULL;
+                report(cli, text ?: "", pid, s.socket_path, true, "started", false);
                 settings_done(&s);
                 return EXIT_OK;
         }
@@ -390,8 +411,10 @@ static int cmd_stop(Cli *cli, const CliArgs *a)
         _cleanup_client_ Client *c = NULL;
         int r = client_connect(path, &c, &err);
         if (client_error_not_running(r)) {
-                if (!cli->quiet)
-                        printf("enclave daemon is not running (socket %s)\n", path);
+                _cleanup_free_ char *text = NULL;
+                if (asprintf(&text, "enclave daemon is not running (socket %s)\n", path) < 0)
+                        text = NULL;
+                report(cli, text ?: "", 0, path, false, "stopped", false);
                 return EXIT_OK;
         }
         if (r < 0)
@@ -425,8 +448,10 @@ static int cmd_stop(Cli *cli, const CliArgs *a)
                         return cli_fail(cli, "the daemon (pid %d) did not exit within %d s; "
                                         "check 'enclave daemon status' or kill it", (int) pid, wait_secs);
         }
-        if (!cli->quiet)
-                printf("enclave daemon stopped (pid %d)\n", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        if (asprintf(&text, "enclave daemon stopped (pid %d)\n", (int) pid) < 0)
+                text = NULL;
+        report(cli, text ?: "", pid, path, false, "stopped", true);
         return EXIT_OK;
 }
 

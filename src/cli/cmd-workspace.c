@@ -443,13 +443,31 @@ static int cmd_stats(Cli *cli, const CliArgs *a)
 
 /* ---- logs ---- */
 
+typedef struct LogView {
+        bool json;
+        LineBuf lines;
+        int64_t time_usec; /* of the event being cut into lines */
+} LogView;
+
+static void log_json_line(const char *line, size_t len, void *userdata)
+{
+        LogView *v = userdata;
+        print_log_json_line(stdout, NULL, v->time_usec, line, len);
+}
+
 static int on_log_event(json_t *event, void *userdata)
 {
+        LogView *v = userdata;
         json_t *data = json_object_get(event, "data");
-        if (json_is_string(data)) {
+        if (!json_is_string(data))
+                return 0;
+        if (v->json) {
+                json_t *t = json_object_get(event, "time_usec");
+                v->time_usec = json_is_integer(t) ? json_integer_value(t) : -1;
+                line_buf_feed(&v->lines, json_string_value(data), json_string_length(data), log_json_line, v);
+        } else
                 fwrite(json_string_value(data), 1, json_string_length(data), stdout);
-                fflush(stdout);
-        }
+        fflush(stdout);
         return 0;
 }
 
@@ -472,7 +490,11 @@ static int cmd_logs(Cli *cli, const CliArgs *a)
                 return cli_fail_error(cli, &err);
         }
         json_t *res = NULL;
-        if (client_call(cl, "workspace.logs", params, NULL, 0, on_log_event, NULL, &res, NULL, &err) < 0)
+        LogView v = { .json = cli->json, .time_usec = -1 };
+        int r = client_call(cl, "workspace.logs", params, NULL, 0, on_log_event, &v, &res, NULL, &err);
+        line_buf_flush(&v.lines, log_json_line, &v);
+        line_buf_done(&v.lines);
+        if (r < 0)
                 return cli_fail_error(cli, &err);
         const char *ended = str_of(res, "ended");
         if (ended && !cli->quiet)

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 struct Table {
         size_t ncols;
@@ -238,4 +239,63 @@ const char *color_state(const Cli *cli, const char *state, char *buf, size_t siz
                 return state;
         snprintf(buf, size, "\033[%sm%s\033[0m", code, state);
         return buf;
+}
+
+void line_buf_feed(LineBuf *b, const char *data, size_t n, LineFn fn, void *userdata)
+{
+        while (n > 0) {
+                const char *nl = memchr(data, '\n', n);
+                size_t take = nl ? (size_t) (nl - data) : n;
+                if (b->len + take > b->cap) {
+                        size_t cap = b->cap ? b->cap : 256;
+                        while (cap < b->len + take)
+                                cap *= 2;
+                        char *p = realloc(b->data, cap);
+                        if (!p)
+                                return;
+                        b->data = p;
+                        b->cap = cap;
+                }
+                memcpy(b->data + b->len, data, take);
+                b->len += take;
+                if (!nl)
+                        return;
+                fn(b->data ? b->data : "", b->len, userdata);
+                b->len = 0;
+                data = nl + 1;
+                n -= take + 1;
+        }
+}
+
+void line_buf_flush(LineBuf *b, LineFn fn, void *userdata)
+{
+        if (b->len > 0)
+                fn(b->data, b->len, userdata);
+        b->len = 0;
+}
+
+void line_buf_done(LineBuf *b)
+{
+        free(b->data);
+        *b = (LineBuf) {};
+}
+
+void print_log_json_line(FILE *out, const char *workspace, int64_t time_usec, const char *line, size_t len)
+{
+        json_t *time = json_null();
+        if (time_usec >= 0) {
+                char buf[64], stamp[40];
+                time_t t = (time_t) (time_usec / 1000000);
+                struct tm tm;
+                if (gmtime_r(&t, &tm) && strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm) > 0) {
+                        snprintf(buf, sizeof buf, "%s.%06lldZ", stamp, (long long) (time_usec % 1000000));
+                        time = json_string(buf);
+                }
+        }
+        json_t *o = json_pack("{s:o, s:s, s:s%}", "time", time, "stream", "output", "line", line, len);
+        if (o && workspace)
+                json_object_set_new(o, "workspace", json_string(workspace));
+        if (o && json_dumpf(o, out, JSON_COMPACT) >= 0)
+                fputc('\n', out);
+        json_decref(o);
 }

@@ -42,6 +42,21 @@ void progress_line(Progress *p, const char *fmt, ...) _printf_(2, 3);
 /* Clear the progress line. */
 void progress_done(Progress *p);
 
+/* A byte stream cut into lines: fn gets each complete line (without
+ * its newline); line_buf_flush() gives what is left without one. */
+typedef void (*LineFn)(const char *line, size_t len, void *userdata);
+typedef struct LineBuf {
+        char *data;
+        size_t len, cap;
+} LineBuf;
+void line_buf_feed(LineBuf *b, const char *data, size_t n, LineFn fn, void *userdata);
+void line_buf_flush(LineBuf *b, LineFn fn, void *userdata);
+void line_buf_done(LineBuf *b);
+
+/* One log line as a JSON line (docs/json.md): {"time", "stream",
+ * "line"} plus "workspace" when given; time_usec < 0 = unknown. */
+void print_log_json_line(FILE *out, const char *workspace, int64_t time_usec, const char *line, size_t len);
+
 /* A byte count for people: "512B", "1.5KiB", "2.0GiB"; "-" when v is not
  * an integer. */
 void format_bytes(json_t *v, char *buf, size_t size);

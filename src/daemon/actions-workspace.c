@@ -449,11 +449,20 @@ static json_t *utf8_string(const char *s, size_t n)
         return json_stringn(b.data ? b.data : "", b.len);
 }
 
-static int send_log(Call *c, const char *data, size_t n)
+/* Output that arrives while following carries the time it was read
+ * (within a few ms of its writing); what was already in the log has no
+ * time of its own. */
+static int send_log(Call *c, const char *data, size_t n, bool live)
 {
         for (size_t off = 0; off < n;) {
                 size_t len = n - off > LOG_CHUNK ? LOG_CHUNK : n - off;
                 json_t *ev = json_pack("{s:s, s:o}", "type", "log", "data", utf8_string(data + off, len));
+                if (ev && live) {
+                        struct timespec ts;
+                        clock_gettime(CLOCK_REALTIME, &ts);
+                        json_object_set_new(ev, "time_usec",
+                                            json_integer((json_int_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000));
+                }
                 int r = call_event(c, ev);
                 if (r < 0)
                         return r;
@@ -470,7 +479,7 @@ static int follow_logs(Call *c, const char *ws_dir, size_t tail, Error *err)
         int r = log_follow_open(ws_dir, tail, &f, &initial, &initial_len, err);
         if (r < 0)
                 return r;
-        r = send_log(c, initial, initial_len);
+        r = send_log(c, initial, initial_len, false);
         int cancel = call_cancel_fd(c);
         if (cancel < 0)
                 return error_setc(err, -cancel, "following the log");
@@ -488,7 +497,7 @@ static int follow_logs(Call *c, const char *ws_dir, size_t tail, Error *err)
                         return call_reply(c, json_pack("{s:s}", "ended", "the workspace was destroyed"), -EBADF);
                 }
                 if (r > 0)
-                        r = send_log(c, buf.data, buf.len);
+                        r = send_log(c, buf.data, buf.len, true);
         }
         return r == -ECONNRESET ? 0 : r;
 }
@@ -520,7 +529,7 @@ static int action_workspace_logs(Call *c, Error *err)
         r = workspace_log_read(ws_dir, n_tail, &text, &len, err);
         if (r < 0)
                 return r;
-        r = send_log(c, text, len);
+        r = send_log(c, text, len, false);
         return r == -ECONNRESET ? 0 : r;
 }
 
