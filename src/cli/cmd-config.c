@@ -2,6 +2,8 @@
  * daemon. */
 #include "cli/cli.h"
 #include "config/enclavefile.h"
+#include "config/settings.h"
+#include "config/values.h"
 #include "base/fs.h"
 #include "base/str.h"
 
@@ -27,19 +29,24 @@ static const char scaffold_head[] =
         "[sandbox]\n"
         "# Name of the sandbox (required): 1-63 letters, digits, '_' and '-'.\n";
 
+/* The keys whose defaults are the host's (config.toml): written with
+ * the values this host would use, so that the file means the same
+ * sandbox here whatever config.toml says. */
+#define SCAFFOLD_DEFAULTS                                                                       \
+        "\n"                                                                                    \
+        "# Debian release of the root filesystem: bookworm, bullseye, trixie, sid,\n"           \
+        "# stable, testing or oldstable.%s\n"                                                   \
+        "suite = \"%s\"\n"                                                                      \
+        "\n"                                                                                    \
+        "# How the root filesystem is made: \"debootstrap\" downloads it from the\n"            \
+        "# mirror; \"cached_rootfs\" copies one cached earlier or imported with\n"              \
+        "# 'enclave rootfs import'.%s\n"                                                        \
+        "bootstrap_method = \"%s\"\n"                                                           \
+        "\n"                                                                                    \
+        "# Debian package mirror, http:// or https://.%s\n"                                     \
+        "mirror = \"%s\"\n"
+
 static const char scaffold_body[] =
-        "\n"
-        "# Debian release of the root filesystem: bookworm, bullseye, trixie, sid,\n"
-        "# stable, testing or oldstable.\n"
-        "suite = \"bookworm\"\n"
-        "\n"
-        "# How the root filesystem is made: \"debootstrap\" downloads it from the\n"
-        "# mirror; \"cached_rootfs\" copies one cached earlier or imported with\n"
-        "# 'enclave rootfs import'.\n"
-        "bootstrap_method = \"debootstrap\"\n"
-        "\n"
-        "# Debian package mirror, http:// or https://.\n"
-        "mirror = \"http://deb.debian.org/debian\"\n"
         "\n"
         "# Caps over all workspaces of this sandbox together (cgroup); unset = no cap.\n"
         "# memory_mb = 4096        # MiB of memory, 16..16777216\n"
@@ -101,12 +108,47 @@ static void default_sandbox_name(char *buf, size_t size)
                 snprintf(buf, size, "%s", INIT_DEFAULT_NAME);
 }
 
+/* " (this host's default, from FILE)" when FILE set it. */
+static void origin(char *buf, size_t size, const char *value, const char *builtin, const char *file)
+{
+        if (file && !streq(value, builtin))
+                snprintf(buf, size, "\n# This host's default, from %s.", file);
+        else
+                buf[0] = 0;
+}
+
+/* The suite, method and mirror this host's config.toml makes the
+ * defaults, as scaffold lines. A config.toml that cannot be read is an
+ * error here too: the daemon would refuse it as well. */
+static int host_defaults(Cli *cli, char **ret)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_free_ char *file = NULL;
+        Settings s = {};
+        if (settings_find_file(cli->config_path, &file, &err) < 0 || settings_load(cli->config_path, &s, &err) < 0) {
+                settings_done(&s);
+                return cli_fail(cli, "%s; fix config.toml (or point --config at another) and run 'enclave init' "
+                                "again", error_msg(&err));
+        }
+        char o1[PATH_MAX + 64], o2[PATH_MAX + 64], o3[PATH_MAX + 64];
+        origin(o1, sizeof o1, s.suite, DEFAULT_SUITE, file);
+        origin(o2, sizeof o2, s.bootstrap_method, DEFAULT_BOOTSTRAP_METHOD, file);
+        origin(o3, sizeof o3, s.mirror, DEFAULT_MIRROR, file);
+        int r = asprintf(ret, SCAFFOLD_DEFAULTS, o1, s.suite, o2, s.bootstrap_method, o3, s.mirror);
+        settings_done(&s);
+        return r < 0 ? cli_fail(cli, "out of memory") : 0;
+}
+
 static int cmd_init(Cli *cli, const CliArgs *a)
 {
         char name[64];
         default_sandbox_name(name, sizeof name);
+        _cleanup_free_ char *defaults = NULL;
+        int r = host_defaults(cli, &defaults);
+        if (r != 0)
+                return r;
         _cleanup_free_ char *text = NULL;
-        if (asprintf(&text, "%sname = \"%s\"\n%s", scaffold_head, name, scaffold_body) < 0)
+        if (asprintf(&text, "%sname = \"%s\"\n%s%s", scaffold_head, name, defaults, scaffold_body) < 0)
                 return cli_fail(cli, "out of memory");
 
         /* O_EXCL: never overwrite, not even through a dangling symlink. */
@@ -116,7 +158,7 @@ static int cmd_init(Cli *cli, const CliArgs *a)
                                 ENCLAVEFILE_NAME);
         if (fd < 0)
                 return cli_fail(cli, "cannot create ./%s: %s", ENCLAVEFILE_NAME, strerror(errno));
-        int r = loop_write(fd, text, strlen(text));
+        r = loop_write(fd, text, strlen(text));
         if (r < 0) {
                 (void) unlink(ENCLAVEFILE_NAME);
                 return cli_fail(cli, "writing ./%s: %s", ENCLAVEFILE_NAME, strerror(-r));
