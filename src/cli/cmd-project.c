@@ -76,6 +76,8 @@ static int on_event(json_t *ev, void *userdata)
         if (streq(type, "note")) {
                 progress_line(&p->progress, "note: %s", msg);
         } else if (streq(type, "step")) {
+                /* A step ends whatever counter its work showed. */
+                progress_done(&p->progress);
                 const char *status = json_string_value(json_object_get(ev, "status"));
                 if (status && streq(status, "begin"))
                         progress_update(&p->progress, "%s ...", msg);
@@ -89,7 +91,7 @@ static int on_event(json_t *ev, void *userdata)
                 if (stage && streq(stage, "output"))
                         progress_line(&p->progress, "  | %s", msg);
                 else if (*msg)
-                        progress_update(&p->progress, "%s", msg);
+                        progress_event(&p->progress, ev);
         }
         return 0;
 }

@@ -54,39 +54,17 @@ static json_t *cache_params(const RootfsArgs *a)
 
 /* ---- progress ---- */
 
-typedef struct EventView {
-        Progress p;
-        char stage[32];
-} EventView;
-
 static int on_event(json_t *ev, void *userdata)
 {
-        EventView *v = userdata;
-        const char *type = json_string_value(json_object_get(ev, "type")) ?: "";
-        const char *stage = json_string_value(json_object_get(ev, "stage")) ?: "";
-        const char *message = json_string_value(json_object_get(ev, "message")) ?: "";
-        if (streq(type, "warning") || streq(stage, "warning")) {
-                progress_line(&v->p, "warning: %s", message);
-                return 0;
-        }
-        json_int_t bytes = json_integer_value(json_object_get(ev, "bytes"));
-        json_int_t entries = json_integer_value(json_object_get(ev, "current"));
-        bool new_stage = !streq(v->stage, stage);
-        snprintf(v->stage, sizeof v->stage, "%s", stage);
-        /* Plain output gets the stage once, a terminal the live counts. */
-        if (v->p.tty)
-                progress_update(&v->p, "%s: %s, %lld entries, %lld MiB", stage, message, (long long) entries,
-                                (long long) (bytes >> 20));
-        else if (new_stage)
-                progress_line(&v->p, "%s: %s", stage, message);
+        progress_event(userdata, ev);
         return 0;
 }
 
 static int call_rootfs(Cli *cli, const char *action, json_t *params, int fd, json_t **ret)
 {
-        EventView v = {};
-        progress_init(&v.p, cli);
-        return cli_call_with_progress(cli, action, params, fd, &v.p, on_event, &v, ret);
+        Progress p;
+        progress_init(&p, cli);
+        return cli_call_with_progress(cli, action, params, fd, &p, on_event, &p, ret);
 }
 
 static void print_done(Cli *cli, const char *verb, const RootfsArgs *a, json_t *res)

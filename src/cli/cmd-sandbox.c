@@ -25,74 +25,20 @@ static int check_name(Cli *cli, const char *name)
         return 0;
 }
 
-/* ---- progress events ---- */
-
-typedef struct EventView {
-        Progress p;
-        char stage[32];
-        int last_tenth;
-} EventView;
-
-static uint64_t member_u64(json_t *o, const char *key)
-{
-        json_int_t v = json_integer_value(json_object_get(o, key));
-        return v > 0 ? (uint64_t) v : 0;
-}
-
-/* A counter event: redrawn in place on a terminal; otherwise one line
- * when a stage begins and at every tenth of the way. */
-static void show_counter(EventView *v, const char *stage, const char *message, json_t *ev)
-{
-        uint64_t cur = member_u64(ev, "current"), total = member_u64(ev, "total");
-        uint64_t bytes = member_u64(ev, "bytes"), bytes_total = member_u64(ev, "bytes_total");
-        bool new_stage = !streq(v->stage, stage);
-        snprintf(v->stage, sizeof v->stage, "%s", stage);
-        int tenth = total ? (int) (cur * 10 / total) : bytes_total ? (int) (bytes * 10 / bytes_total) : -1;
-        if (!v->p.tty && !new_stage && (tenth < 0 || tenth == v->last_tenth))
-                return;
-        v->last_tenth = tenth;
-        char counts[96] = "";
-        if (total)
-                snprintf(counts, sizeof counts, " %llu/%llu", (unsigned long long) cur, (unsigned long long) total);
-        else if (cur)
-                snprintf(counts, sizeof counts, " %llu", (unsigned long long) cur);
-        if (bytes_total)
-                snprintf(counts + strlen(counts), sizeof counts - strlen(counts), " (%llu/%llu MiB)",
-                         (unsigned long long) (bytes >> 20), (unsigned long long) (bytes_total >> 20));
-        else if (bytes)
-                snprintf(counts + strlen(counts), sizeof counts - strlen(counts), " (%llu MiB)",
-                         (unsigned long long) (bytes >> 20));
-        progress_update(&v->p, "%s: %s%s", stage, message, counts);
-}
+/* ---- talking to the daemon ---- */
 
 static int on_event(json_t *ev, void *userdata)
 {
-        EventView *v = userdata;
-        const char *type = json_string_value(json_object_get(ev, "type")) ?: "";
-        const char *message = json_string_value(json_object_get(ev, "message")) ?: "";
-        const char *stage = json_string_value(json_object_get(ev, "stage")) ?: "";
-        if (streq(type, "warning") || streq(stage, "warning"))
-                progress_line(&v->p, "warning: %s", message);
-        else if (!streq(type, "progress"))
-                progress_line(&v->p, "%s", message);
-        else if (streq(stage, "info") || streq(stage, "error"))
-                progress_line(&v->p, "%s", message);
-        else if (streq(stage, "output")) {
-                progress_done(&v->p);
-                if (!v->p.quiet)
-                        printf("%s\n", message);
-                fflush(stdout);
-        } else
-                show_counter(v, stage, message, ev);
+        progress_event(userdata, ev);
         return 0;
 }
 
 /* One request with progress; *ret_result on success. */
 static int call_with_progress(Cli *cli, const char *action, json_t *params, json_t **ret_result)
 {
-        EventView v = { .last_tenth = -1 };
-        progress_init(&v.p, cli);
-        return cli_call_with_progress(cli, action, params, -EBADF, &v.p, on_event, &v, ret_result);
+        Progress p;
+        progress_init(&p, cli);
+        return cli_call_with_progress(cli, action, params, -EBADF, &p, on_event, &p, ret_result);
 }
 
 static int call_plain(Cli *cli, const char *action, json_t *params, json_t **ret_result)

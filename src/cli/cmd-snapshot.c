@@ -58,31 +58,9 @@ static json_t *target_params(const SnapArgs *a)
 
 /* ---- talking to the daemon ---- */
 
-typedef struct EventView {
-        Progress p;
-        char stage[32];
-} EventView;
-
 static int on_event(json_t *ev, void *userdata)
 {
-        EventView *v = userdata;
-        const char *type = json_string_value(json_object_get(ev, "type")) ?: "";
-        const char *stage = json_string_value(json_object_get(ev, "stage")) ?: "";
-        const char *message = json_string_value(json_object_get(ev, "message")) ?: "";
-        if (streq(type, "note") || streq(type, "warning") || streq(type, "info") || streq(stage, "warning")) {
-                progress_line(&v->p, "%s: %s", streq(type, "progress") ? "warning" : type, message);
-                return 0;
-        }
-        json_int_t bytes = json_integer_value(json_object_get(ev, "bytes"));
-        json_int_t done = json_integer_value(json_object_get(ev, "current"));
-        json_int_t total = json_integer_value(json_object_get(ev, "total"));
-        bool new_stage = !streq(v->stage, stage);
-        snprintf(v->stage, sizeof v->stage, "%s", stage);
-        if (v->p.tty)
-                progress_update(&v->p, "%s: %lld/%lld entries, %lld MiB", stage, (long long) done, (long long) total,
-                                (long long) (bytes >> 20));
-        else if (new_stage && *message)
-                progress_line(&v->p, "%s: %s", stage, message);
+        progress_event(userdata, ev);
         return 0;
 }
 
@@ -90,11 +68,11 @@ static int call_daemon_action(Cli *cli, const char *action, json_t *params, int 
 {
         if (!params)
                 return cli_fail(cli, "out of memory");
-        EventView v = {};
-        progress_init(&v.p, cli);
+        Progress p;
+        progress_init(&p, cli);
         if (cli->json)
-                v.p.quiet = true;
-        return cli_call_with_progress(cli, action, params, fd, &v.p, on_event, &v, ret);
+                p.quiet = true;
+        return cli_call_with_progress(cli, action, params, fd, &p, on_event, &p, ret);
 }
 
 static void human_size(uint64_t bytes, char *buf, size_t size)

@@ -4,7 +4,10 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 struct Table {
         size_t ncols;
@@ -164,7 +167,20 @@ void progress_init(Progress *p, const Cli *cli)
                 .out = stderr,
                 .tty = isatty(STDERR_FILENO) && !(cli && cli->json),
                 .quiet = cli && cli->quiet,
+                .columns = 80,
         };
+        struct winsize w = {};
+        if (p->tty && ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0)
+                p->columns = w.ws_col;
+}
+
+static uint64_t progress_now(const Progress *p)
+{
+        if (p->clock_ms)
+                return p->clock_ms();
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 static void progress_clear(Progress *p)
@@ -206,8 +222,172 @@ void progress_line(Progress *p, const char *fmt, ...)
         fflush(p->out);
 }
 
+static void mib(uint64_t bytes, char *buf, size_t size)
+{
+        snprintf(buf, size, "%.1f MiB", (double) bytes / (1024.0 * 1024.0));
+}
+
+static void duration(uint64_t ms, char *buf, size_t size)
+{
+        uint64_t s = (ms + 500) / 1000;
+        if (ms < 10000)
+                snprintf(buf, size, "%.1fs", (double) ms / 1000.0);
+        else if (s < 60)
+                snprintf(buf, size, "%llus", (unsigned long long) s);
+        else if (s < 3600)
+                snprintf(buf, size, "%llum%02llus", (unsigned long long) s / 60, (unsigned long long) s % 60);
+        else
+                snprintf(buf, size, "%lluh%02llum", (unsigned long long) s / 3600, (unsigned long long) s % 3600 / 60);
+}
+
+/* "1234/5000, 120.0/250.0 MiB, 40.1 MiB/s" and, with ETA, "ETA 3s". */
+static void counts(const Progress *p, uint64_t elapsed_ms, bool eta, char *buf, size_t size)
+{
+        StrBuf b = STRBUF_INIT;
+        char x[32], y[32];
+        if (p->total)
+                strbuf_printf(&b, "%llu/%llu", (unsigned long long) p->current, (unsigned long long) p->total);
+        else if (p->current)
+                strbuf_printf(&b, "%llu", (unsigned long long) p->current);
+        if (p->bytes_total) {
+                mib(p->bytes, x, sizeof x);
+                mib(p->bytes_total, y, sizeof y);
+                strbuf_printf(&b, "%s%.*s/%s", b.len ? ", " : "", (int) (strlen(x) - 4), x, y);
+        } else if (p->bytes) {
+                mib(p->bytes, x, sizeof x);
+                strbuf_printf(&b, "%s%s", b.len ? ", " : "", x);
+        }
+        double secs = (double) elapsed_ms / 1000.0;
+        if (p->bytes && secs >= 0.5) {
+                mib((uint64_t) ((double) p->bytes / secs), x, sizeof x);
+                strbuf_printf(&b, ", %s/s", x);
+        }
+        /* What is left, at the pace so far: by bytes when known, else by items. */
+        double done = p->bytes_total ? (double) p->bytes / (double) p->bytes_total
+                      : p->total     ? (double) p->current / (double) p->total
+                                     : 0;
+        uint64_t left_ms = done > 0.01 && done < 1 ? (uint64_t) (secs * (1 - done) / done * 1000) : 0;
+        if (eta && secs >= 1 && left_ms >= 1000) {
+                duration(left_ms, x, sizeof x);
+                strbuf_printf(&b, ", ETA %s", x);
+        }
+        snprintf(buf, size, "%s", b.data ? b.data : "");
+        strbuf_done(&b);
+}
+
+static void draw_bar(Progress *p, uint64_t now)
+{
+        char line[512], c[160];
+        counts(p, now - p->started_ms, true, c, sizeof c);
+        int n;
+        double frac = p->bytes_total ? (double) p->bytes / (double) p->bytes_total
+                      : p->total     ? (double) p->current / (double) p->total
+                                     : -1;
+        if (frac >= 0) {
+                char bar[21];
+                int full = (int) (frac * 20 + 0.5);
+                for (int i = 0; i < 20; i++)
+                        bar[i] = i < full ? '#' : '-';
+                bar[20] = 0;
+                n = snprintf(line, sizeof line, "%s [%s] %3d%%  %s", p->label, bar, (int) (frac * 100), c);
+        } else
+                n = snprintf(line, sizeof line, "%s  %s", p->label, c);
+        /* One terminal line: a wrapped one could not be redrawn. */
+        size_t max = p->columns > 1 ? p->columns - 1 : 79;
+        if (n > 0 && (size_t) n > max)
+                line[max] = 0;
+        progress_clear(p);
+        fputs(line, p->out);
+        p->active = true;
+}
+
+/* The stage shown so far ends: one permanent summary line. */
+static void end_stage(Progress *p)
+{
+        if (!p->stage[0])
+                return;
+        char c[160], d[32];
+        uint64_t elapsed = progress_now(p) - p->started_ms;
+        counts(p, elapsed, false, c, sizeof c);
+        duration(elapsed, d, sizeof d);
+        if (!p->quiet)
+                progress_line(p, "%s: done%s%s in %s", p->label, c[0] ? ", " : "", c, d);
+        p->stage[0] = 0;
+}
+
+static void make_label(Progress *p, const char *stage, const char *message)
+{
+        size_t n = strlen(stage);
+        if (!message[0])
+                snprintf(p->label, sizeof p->label, "%s", stage);
+        else if (strncasecmp(message, stage, n) == 0)
+                snprintf(p->label, sizeof p->label, "%s", message);
+        else
+                snprintf(p->label, sizeof p->label, "%s: %s", stage, message);
+}
+
+void progress_counter(Progress *p, const char *stage, const char *message, uint64_t current, uint64_t total,
+                      uint64_t bytes, uint64_t bytes_total)
+{
+        uint64_t now = progress_now(p);
+        bool begins = !streq(p->stage, stage);
+        if (begins) {
+                end_stage(p);
+                snprintf(p->stage, sizeof p->stage, "%s", stage);
+                p->started_ms = now;
+        }
+        make_label(p, stage, message);
+        p->current = current;
+        p->total = total;
+        p->bytes = bytes;
+        p->bytes_total = bytes_total;
+        if (p->quiet)
+                return;
+        if (p->tty) {
+                draw_bar(p, now);
+                fflush(p->out);
+                return;
+        }
+        if (!begins && now - p->printed_ms < PROGRESS_PLAIN_INTERVAL_MS)
+                return;
+        char c[160];
+        counts(p, now - p->started_ms, !begins, c, sizeof c);
+        progress_line(p, "%s%s%s", p->label, c[0] ? ": " : "", c);
+        p->printed_ms = now;
+}
+
+static uint64_t member_u64(json_t *o, const char *key)
+{
+        json_int_t v = json_integer_value(json_object_get(o, key));
+        return v > 0 ? (uint64_t) v : 0;
+}
+
+void progress_event(Progress *p, json_t *ev)
+{
+        const char *type = json_string_value(json_object_get(ev, "type")) ?: "";
+        const char *stage = json_string_value(json_object_get(ev, "stage")) ?: "";
+        const char *message = json_string_value(json_object_get(ev, "message")) ?: "";
+        if (streq(type, "warning") || streq(stage, "warning"))
+                progress_line(p, "warning: %s", message);
+        else if (streq(type, "note"))
+                progress_line(p, "note: %s", message);
+        else if (!streq(type, "progress") || streq(stage, "info") || streq(stage, "error")) {
+                if (message[0])
+                        progress_line(p, "%s", message);
+        } else if (streq(stage, "output")) {
+                progress_clear(p);
+                fflush(p->out);
+                if (!p->quiet)
+                        printf("%s\n", message);
+                fflush(stdout);
+        } else
+                progress_counter(p, stage, message, member_u64(ev, "current"), member_u64(ev, "total"),
+                                 member_u64(ev, "bytes"), member_u64(ev, "bytes_total"));
+}
+
 void progress_done(Progress *p)
 {
+        end_stage(p);
         progress_clear(p);
         fflush(p->out);
 }

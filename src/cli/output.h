@@ -26,12 +26,25 @@ int table_print(const Table *t, const Cli *cli, FILE *out);
 /* Print a JSON value (pretty, with a trailing newline). */
 int json_print(json_t *v, FILE *out);
 
-/* Progress reporting for long work. */
+/* Progress of long work (debootstrap, copies, archives, setup) on
+ * stderr. On a terminal a counter is a live bar with rate and ETA,
+ * redrawn in place. Otherwise a stage gets one line when it begins, at
+ * most one more every PROGRESS_PLAIN_INTERVAL_MS while it lasts, and a
+ * summary when it ends, so a log never fills with repeats. */
+#define PROGRESS_PLAIN_INTERVAL_MS 5000
+
 typedef struct Progress {
         bool tty;        /* redraw in place */
         bool quiet;
         bool active;     /* a line is drawn and needs clearing */
         FILE *out;
+        unsigned columns;
+        /* The counter stage being shown. */
+        char stage[32];
+        char label[96];
+        uint64_t started_ms, printed_ms;
+        uint64_t current, total, bytes, bytes_total;
+        uint64_t (*clock_ms)(void); /* tests; NULL: CLOCK_MONOTONIC */
 } Progress;
 
 void progress_init(Progress *p, const Cli *cli);
@@ -39,7 +52,15 @@ void progress_init(Progress *p, const Cli *cli);
 void progress_update(Progress *p, const char *fmt, ...) _printf_(2, 3);
 /* Print a permanent line (clears any progress line first). */
 void progress_line(Progress *p, const char *fmt, ...) _printf_(2, 3);
-/* Clear the progress line. */
+/* A counter of a stage: current of total items (0: unknown), bytes of
+ * bytes_total. A new stage first ends the one before with its summary. */
+void progress_counter(Progress *p, const char *stage, const char *message, uint64_t current, uint64_t total,
+                      uint64_t bytes, uint64_t bytes_total);
+/* An event of a long action as the daemon streams it (docs/actions.md):
+ * warnings, notes and messages as lines, setup output on stdout,
+ * counters through progress_counter(). */
+void progress_event(Progress *p, json_t *ev);
+/* End: the summary of the stage being shown, and the line cleared. */
 void progress_done(Progress *p);
 
 /* A byte stream cut into lines: fn gets each complete line (without

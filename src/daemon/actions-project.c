@@ -69,9 +69,10 @@ static int on_progress(const StorageProgress *p, void *userdata)
         Call *c = userdata;
         if (call_cancelled(c))
                 return -ECANCELED;
-        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s?}", "type", "progress", "stage",
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s?}", "type", "progress", "stage",
                                progress_stage_to_string(p->stage) ?: "info", "message", p->message ?: "", "current",
-                               (json_int_t) p->done, "total", (json_int_t) p->total, "item", p->item);
+                               (json_int_t) p->done, "total", (json_int_t) p->total, "bytes", (json_int_t) p->bytes,
+                               "bytes_total", (json_int_t) p->bytes_total, "item", p->item);
         if (ev && call_event(c, ev) == -ECONNRESET)
                 return -ECANCELED;
         return 0;
