@@ -127,6 +127,17 @@ static int cmd_create(Cli *cli, const CliArgs *a)
 
 /* ---- one sandbox: start, stop, destroy, remove, status ---- */
 
+/* "a, b, c" from a JSON array of names; NULL when it is empty. */
+static char *joined(json_t *names)
+{
+        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+        size_t i;
+        json_t *n;
+        json_array_foreach(names, i, n)
+                strbuf_printf(&b, "%s%s", i ? ", " : "", json_string_value(n) ?: "?");
+        return b.len ? strbuf_steal(&b) : NULL;
+}
+
 static int cmd_start(Cli *cli, const CliArgs *a)
 {
         const char *name = cli_arg(a, "SANDBOX");
@@ -142,9 +153,15 @@ static int cmd_start(Cli *cli, const CliArgs *a)
                 fprintf(stderr, "enclave: warning: %s\n", json_string_value(w));
         if (cli->json)
                 json_print(res, stdout);
-        else if (!cli->quiet)
-                printf(json_is_true(json_object_get(res, "changed")) ? "started sandbox %s\n"
-                                                                      : "sandbox %s is already started\n", name);
+        else if (!cli->quiet) {
+                _cleanup_free_ char *names = joined(json_object_get(res, "started"));
+                if (!json_is_true(json_object_get(res, "changed")))
+                        printf("sandbox %s is already started\n", name);
+                else if (names)
+                        printf("started sandbox %s and, as before 'enclave stop', its workspaces %s\n", name, names);
+                else
+                        printf("started sandbox %s\n", name);
+        }
         json_decref(res);
         return EXIT_OK;
 }
@@ -160,9 +177,16 @@ static int cmd_stop(Cli *cli, const CliArgs *a)
                 return r;
         if (cli->json)
                 json_print(res, stdout);
-        else if (!cli->quiet)
-                printf(json_is_true(json_object_get(res, "changed")) ? "stopped sandbox %s\n"
-                                                                      : "sandbox %s was already stopped\n", name);
+        else if (!cli->quiet) {
+                _cleanup_free_ char *names = joined(json_object_get(res, "stopped"));
+                if (!json_is_true(json_object_get(res, "changed")))
+                        printf("sandbox %s was already stopped\n", name);
+                else if (names)
+                        printf("stopped sandbox %s and its workspaces %s; 'enclave start %s' starts them again\n",
+                               name, names, name);
+                else
+                        printf("stopped sandbox %s\n", name);
+        }
         json_decref(res);
         return EXIT_OK;
 }
@@ -377,14 +401,15 @@ static const CliArg sandbox_arg[] = { { "SANDBOX", .complete = CLI_COMPLETE_SAND
 const CliCommand cli_cmd_start = {
         "start", "start a sandbox",
         "Makes a stopped sandbox usable again (its cgroup is re-created if the host lost\n"
-        "it). Workspaces are started with 'enclave workspace start' or 'enclave up'.",
+        "it) and starts the workspaces that 'enclave stop' stopped, as 'docker compose\n"
+        "start' does. Others are started with 'enclave workspace start' or 'enclave up'.",
         NULL, sandbox_arg, .run = cmd_start,
 };
 
 const CliCommand cli_cmd_stop = {
         "stop", "stop a sandbox and its workspaces",
         "Stops every running workspace of the sandbox and marks it stopped; 'enclave\n"
-        "start' makes it usable again.",
+        "start' makes it usable again and starts those workspaces again.",
         NULL, sandbox_arg, .run = cmd_stop,
 };
 

@@ -13,6 +13,7 @@
 #include "daemon/owner.h"
 #include "daemon/registry-sandbox.h"
 #include "daemon/sandbox-cgroup.h"
+#include "daemon/sandbox-resume.h"
 #include "daemon/workspace-engine.h"
 #include "config/digest.h"
 #include "config/enclavefile.h"
@@ -342,19 +343,30 @@ static int action_sandbox_start(Call *c, Error *err)
         bool changed = !streq(row.state, SANDBOX_STATE_READY);
         if (changed)
                 log_info("sandbox %s: started (by uid %u)", row.name, (unsigned) call_uid(c));
-        _cleanup_free_ char *name = strdup(row.name);
-        if (!name)
+        json_t *started = json_array();
+        if (!started)
                 return error_set(err, ENOMEM, "out of memory");
+        if (changed && (r = sandbox_resume_start(d, reg, row.name, row.id, started, &warnings, err)) < 0) {
+                json_decref(started);
+                return r;
+        }
+        _cleanup_free_ char *name = strdup(row.name);
+        if (!name) {
+                json_decref(started);
+                return error_set(err, ENOMEM, "out of memory");
+        }
         sandbox_row_done(&row);
         r = registry_sandbox_get(reg, name, &row, err);
-        if (r < 0)
+        if (r < 0) {
+                json_decref(started);
                 return r;
+        }
         json_t *j = row_status_json(d, &row, false);
         json_t *w = json_array();
         STRV_FOREACH(s, warnings)
                 (void) json_array_append_new(w, json_string(*s));
         if (!j || !w || json_object_set_new(j, "changed", json_boolean(changed)) < 0 ||
-            json_object_set_new(j, "warnings", w) < 0) {
+            json_object_set_new(j, "warnings", w) < 0 || json_object_set_new(j, "started", started) < 0) {
                 json_decref(j);
                 return error_set(err, ENOMEM, "out of memory");
         }
@@ -385,6 +397,18 @@ static int action_sandbox_stop(Call *c, Error *err)
                 return moved;
         if (moved == 0)
                 return error_set(err, EBUSY, "sandbox %s changed state meanwhile; try again", row.name);
+        /* What runs now is what 'enclave start' brings back; a second stop
+         * keeps the set of the first. */
+        json_t *stopped = json_array();
+        if (!stopped)
+                return error_set(err, ENOMEM, "out of memory");
+        if (!streq(row.state, SANDBOX_STATE_STOPPED) &&
+            sandbox_resume_mark(call_daemon(c), reg, row.id, stopped, err) < 0) {
+                /* The stop goes on; only the later start will not know. */
+                log_warn("sandbox %s: cannot record its running workspaces for 'enclave start': %s", row.name,
+                         error_msg(err));
+                error_clear(err);
+        }
         r = stop_workspaces(c, reg, &row, err);
         if (r < 0) {
                 if (streq(row.state, SANDBOX_STATE_READY)) {
@@ -392,11 +416,12 @@ static int action_sandbox_stop(Call *c, Error *err)
                         _cleanup_error_ Error e2 = ERROR_INIT;
                         (void) registry_sandbox_transition(reg, row.id, from, SANDBOX_STATE_READY, &e2);
                 }
+                json_decref(stopped);
                 return r;
         }
         log_info("sandbox %s: stopped (by uid %u)", row.name, (unsigned) call_uid(c));
-        return call_reply(c, json_pack("{s:s, s:s, s:b}", "name", row.name, "state", SANDBOX_STATE_STOPPED,
-                                       "changed", !streq(row.state, SANDBOX_STATE_STOPPED)),
+        return call_reply(c, json_pack("{s:s, s:s, s:b, s:o}", "name", row.name, "state", SANDBOX_STATE_STOPPED,
+                                       "changed", !streq(row.state, SANDBOX_STATE_STOPPED), "stopped", stopped),
                           -EBADF);
 }
 
@@ -674,7 +699,7 @@ int sandbox_recover_interrupted(Daemon *d, Error *err)
 
 const Action sandbox_actions[] = {
         { "sandbox.create", action_sandbox_create, ACTION_LONG | ACTION_MUTATES },
-        { "sandbox.start", action_sandbox_start, ACTION_MUTATES },
+        { "sandbox.start", action_sandbox_start, ACTION_LONG | ACTION_MUTATES },
         { "sandbox.stop", action_sandbox_stop, ACTION_LONG | ACTION_MUTATES },
         { "sandbox.destroy", action_sandbox_destroy, ACTION_LONG | ACTION_MUTATES },
         { "sandbox.remove", action_sandbox_destroy, ACTION_LONG | ACTION_MUTATES },

@@ -131,9 +131,15 @@ static const char migration_2[] =
         "  WHEN NEW.owner_uid != (SELECT owner_uid FROM workspaces WHERE id = NEW.workspace_id)\n"
         "  BEGIN SELECT RAISE(ABORT, 'a snapshot belongs to the owner of its workspace'); END;\n";
 
+/* Version 3: the workspaces a sandbox stop stopped, which the next
+ * sandbox start starts again (daemon/sandbox-resume.h). */
+static const char migration_3[] =
+        "ALTER TABLE workspaces ADD COLUMN resume INTEGER NOT NULL DEFAULT 0 CHECK (resume IN (0, 1));\n";
+
 static const char *const migrations[] = {
         migration_1,
         migration_2,
+        migration_3,
 };
 
 _Static_assert(ELEMENTSOF(migrations) == REGISTRY_SCHEMA_VERSION,

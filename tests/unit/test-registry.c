@@ -327,7 +327,7 @@ TEST(owner_migration_and_triggers)
         _cleanup_registry_ Registry *r = open_in(dir);
         int v = 0;
         ASSERT_OK(registry_schema_version(r, &v, NULL));
-        ASSERT_EQ(v, 2);
+        ASSERT_EQ(v, REGISTRY_SCHEMA_VERSION);
         ASSERT_EQ(count(r, "SELECT count(*) FROM sandboxes WHERE name = 'old' AND owner_uid = 0"), 1);
         ASSERT_EQ(count(r, "SELECT count(*) FROM workspaces WHERE name = 'w' AND owner_uid = 0"), 1);
         ASSERT_EQ(count(r, "SELECT count(*) FROM snapshots WHERE name = 's' AND owner_uid = 0"), 1);
@@ -360,4 +360,18 @@ TEST(owner_migration_and_triggers)
         /* A missing parent is still the foreign key's error. */
         ASSERT_EQ(registry_run(r, NULL, "INSERT INTO workspaces (sandbox_id, owner_uid, name) VALUES (42, 0, 'w')", ""),
                   -ENOENT);
+}
+
+/* Schema 3: a workspace row remembers whether a sandbox stop stopped it
+ * (daemon/sandbox-resume.h); existing rows do not. */
+TEST(resume_column)
+{
+        _cleanup_tmpdir_ char *dir = tmpdir();
+        _cleanup_registry_ Registry *r = open_in(dir);
+        ASSERT_EQ(registry_run(r, NULL, "INSERT INTO sandboxes (id, name, suite, mirror, bootstrap_method) VALUES "
+                                        "(1, 'sb', 'bookworm', 'http://deb.debian.org/debian', 'debootstrap')", ""), 1);
+        ASSERT_EQ(registry_run(r, NULL, "INSERT INTO workspaces (sandbox_id, name) VALUES (1, 'w')", ""), 1);
+        ASSERT_EQ(count(r, "SELECT count(*) FROM workspaces WHERE resume = 0"), 1);
+        ASSERT_EQ(registry_run(r, NULL, "UPDATE workspaces SET resume = 1", ""), 1);
+        ASSERT_TRUE(registry_run(r, NULL, "UPDATE workspaces SET resume = 2", "") < 0);
 }
