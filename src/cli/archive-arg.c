@@ -11,7 +11,7 @@ int archive_arg_open_input(Cli *cli, const char *path, int *ret_fd)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
-                return cli_fail(cli, "cannot open %s: %m", path);
+                return cli_fail(cli, "cannot open %s: %m; give the path of a .tar, .tar.gz or .tar.zst archive", path);
         struct stat st;
         if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)))
                 return cli_fail(cli, "%s is not a regular file", path);

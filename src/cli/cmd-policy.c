@@ -89,7 +89,8 @@ static int cmd_default(Cli *cli, const CliArgs *a)
 {
         const char *d = cli_arg(a, "DECISION");
         if (!streq(d, "allow") && !streq(d, "deny"))
-                return cli_usage_error(cli, "usage: enclave policy default allow|deny");
+                return cli_usage_error(cli, "'%s' is not a decision; use 'enclave policy default allow' or 'enclave "
+                                       "policy default deny'", d);
         return call_and_print(cli, "policy.set_default", json_pack("{s:s}", "decision", d));
 }
 

@@ -129,7 +129,8 @@ static int create_params(Cli *cli, const CliArgs *a, json_t *params)
         if (dir) {
                 char buf[PATH_MAX];
                 if (!realpath(dir, buf))
-                        return cli_usage_error(cli, "--workspace-dir %s: %m", dir);
+                        return cli_usage_error(cli, "--workspace-dir %s: %m; give an existing directory (it becomes "
+                                               "the workspace's /home)", dir);
                 json_object_set_new(params, "workspace_dir", json_string(buf));
         }
         if (cli_arg_value(a, "run"))

@@ -14,6 +14,7 @@
  * They run on the event loop: the proxy carries out a command in
  * microseconds, and the registry work is a few statements. */
 #include "daemon/action.h"
+#include "daemon/registry-workspace.h"
 #include "daemon/daemon.h"
 #include "daemon/network.h"
 #include "daemon/owner.h"
@@ -38,12 +39,8 @@ static int lookup_workspace(Registry *reg, PortTarget *t, Error *err)
                                      "WHERE s.name = ? AND w.name = ?",
                                      "tt", t->sandbox, t->workspace);
         if (r == -ENOENT) {
-                int64_t sb;
-                if (registry_query_int64(reg, &sb, NULL, "SELECT id FROM sandboxes WHERE name = ?", "t",
-                                         t->sandbox) == -ENOENT)
-                        return error_set(err, ENOENT, "no sandbox named \"%s\"; see 'enclave list'", t->sandbox);
-                return error_set(err, ENOENT, "sandbox %s has no workspace named \"%s\"; see 'enclave workspace "
-                                 "list'", t->sandbox, t->workspace);
+                error_clear(err);
+                return registry_workspace_not_found(reg, t->sandbox, t->workspace, err);
         }
         if (r < 0)
                 return r;

@@ -299,7 +299,13 @@ static int storage_fail(Error *err, int r, const char *what, const Target *t)
                                  t->row.sandbox, t->row.name);
         if (!err->msg)
                 return error_setc(err, -r, "%s of workspace %s/%s", what, t->row.sandbox, t->row.name);
-        return error_wrap(err, "%s of workspace %s/%s", what, t->row.sandbox, t->row.name);
+        int k = error_wrap(err, "%s of workspace %s/%s", what, t->row.sandbox, t->row.name);
+        if (k == -ENOENT && strstr(error_msg(err), "no snapshot")) {
+                _cleanup_free_ char *msg = strdup(error_msg(err));
+                return error_set(err, ENOENT, "%s; 'enclave snapshot list %s %s' shows its snapshots",
+                                 msg ? msg : "no such snapshot", t->row.sandbox, t->row.name);
+        }
+        return k;
 }
 
 static json_t *info_to_json(const SnapshotInfo *info)

@@ -407,8 +407,8 @@ static int action_workspace_stats(Call *c, Error *err)
                 return r;
         _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(call_daemon(c), row.id);
         if (!rw)
-                return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s)", row.sandbox, row.name,
-                                 row.state);
+                return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s); start it with 'enclave "
+                                 "workspace start %s %s'", row.sandbox, row.name, row.state, row.sandbox, row.name);
         WorkspaceStats st;
         double cpu;
         r = workspace_engine_stats(call_daemon(c), rw, &st, &cpu, err);

@@ -1,6 +1,7 @@
 /* Ownership checks of the multi-user model (owner.h). */
 #include "daemon/owner.h"
 #include "daemon/registry.h"
+#include "daemon/registry-workspace.h"
 #include "base/str.h"
 
 int64_t call_owner_filter(Call *c)
@@ -56,10 +57,14 @@ int owner_check_workspace(Call *c, Registry *reg, const char *sandbox, const cha
                                      "SELECT w.owner_uid FROM workspaces w JOIN sandboxes s ON s.id = w.sandbox_id "
                                      "WHERE s.name = ? AND w.name = ?",
                                      "tt", sandbox, name);
-        if (r == -ENOENT || (r >= 0 && !call_owns(c, (uid_t) owner)))
-                return error_set(err, ENOENT,
-                                 "no workspace '%s' in sandbox '%s'; 'enclave workspace list' shows the workspaces",
-                                 name, sandbox);
+        if (r == -ENOENT || (r >= 0 && !call_owns(c, (uid_t) owner))) {
+                /* Another uid's sandbox reads as missing, like its workspaces. */
+                int64_t sb_owner;
+                _cleanup_error_ Error serr = ERROR_INIT;
+                if (sandbox_owner(reg, sandbox, &sb_owner, &serr) < 0 || !call_owns(c, (uid_t) sb_owner))
+                        return no_sandbox(sandbox, err);
+                return registry_workspace_not_found(reg, sandbox, name, err);
+        }
         if (r < 0) {
                 error_move(err, &qerr);
                 return r;

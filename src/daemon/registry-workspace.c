@@ -85,6 +85,17 @@ static int rows_collect(Registry *r, sqlite3_stmt *s, WorkspaceRow **ret, size_t
         return 0;
 }
 
+int registry_workspace_not_found(Registry *r, const char *sandbox, const char *name, Error *err)
+{
+        int64_t id;
+        _cleanup_error_ Error qerr = ERROR_INIT;
+        if (registry_query_int64(r, &id, &qerr, "SELECT id FROM sandboxes WHERE name = ?", "t", sandbox) == -ENOENT)
+                return error_set(err, ENOENT, "no sandbox named '%s'; 'enclave list' shows the sandboxes", sandbox);
+        return error_set(err, ENOENT,
+                         "no workspace '%s' in sandbox '%s'; 'enclave workspace list %s' shows its workspaces", name,
+                         sandbox, sandbox);
+}
+
 int registry_workspace_get(Registry *r, const char *sandbox, const char *name, WorkspaceRow *ret, Error *err)
 {
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -96,9 +107,7 @@ int registry_workspace_get(Registry *r, const char *sandbox, const char *name, W
         if (k < 0)
                 return k;
         if (k == 0)
-                return error_set(err, ENOENT,
-                                 "no workspace '%s' in sandbox '%s'; 'enclave workspace list' shows the workspaces",
-                                 name, sandbox);
+                return registry_workspace_not_found(r, sandbox, name, err);
         return row_from_stmt(s, ret, err);
 }
 

@@ -52,6 +52,9 @@ void workspace_row_done(WorkspaceRow *row);
 void workspace_rows_free(WorkspaceRow *rows, size_t n);
 #define _cleanup_workspace_row_ _cleanup_(workspace_row_done)
 
+/* -ENOENT saying which is missing: the sandbox, or the workspace in it. */
+int registry_workspace_not_found(Registry *r, const char *sandbox, const char *name, Error *err);
+
 /* One row by sandbox and name. -ENOENT with "no workspace X in sandbox
  * Y" (and a hint) when absent; also when the sandbox is absent. */
 int registry_workspace_get(Registry *r, const char *sandbox, const char *name, WorkspaceRow *ret, Error *err);

@@ -360,7 +360,8 @@ static int check_cwd(const char *cwd, const char **ret_rel, Error *err)
 {
         const char *rest = strncmp(cwd, "/home", 5) == 0 ? cwd + 5 : NULL;
         if (!rest || (*rest && *rest != '/'))
-                return error_set(err, EINVAL, "working directory %s is outside /home", cwd);
+                return error_set(err, EINVAL, "working directory %s is outside /home; give --cwd /home or a "
+                                 "directory below it", cwd);
         while (*rest == '/')
                 rest++;
         *ret_rel = rest;

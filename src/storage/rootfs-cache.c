@@ -21,7 +21,9 @@ static int open_cache(const char *state_dir, const char *cache_name, char **ret_
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOENT)
-                        return error_set(err, ENOENT, "there is no cached rootfs %s (%s)", cache_name, dir);
+                        return error_set(err, ENOENT, "there is no cached rootfs %s (%s); fill it with 'enclave "
+                                         "rootfs import' or 'rootfs fetch', or a debootstrap of that suite", cache_name,
+                                         dir);
                 return error_setc(err, errno, "opening %s", dir);
         }
         *ret_fd = fd;

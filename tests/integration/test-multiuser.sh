@@ -52,7 +52,7 @@ missing=$(ua workspace status rootsb nosuch 2>&1)
 other=$(ua workspace status rootsb rw 2>&1)
 is "root's workspace is 'not found' for alice, word for word as a missing one" \
         "${other//rw/X}" "${missing//nosuch/X}"
-contains "and the message says not found" "$other" "no workspace 'rw' in sandbox 'rootsb'"
+contains "and the message says not found: no such sandbox, for alice" "$other" "no sandbox named 'rootsb'"
 fails "alice cannot find root's workspace by its name alone" ua workspace status rw
 is "alice's health counts only her objects" \
         "$(ua --json health | jq_py 'c=d["counts"]; print(c["sandboxes"], c["workspaces"], c["workspaces_running"])')" "0 0 0"
