@@ -71,7 +71,7 @@ static const char scaffold_body[] =
         "#                               # relative to this file; must exist\n"
         "# cpu_seconds = 3600            # CPU time limit in seconds (RLIMIT_CPU)\n"
         "# cpu_percent = 25              # CPU quota, percent of the whole machine, 1..100\n"
-        "# memory_mb = 2048              # memory limit in MiB (cgroup + RLIMIT_AS)\n"
+        "# memory_mb = 2048              # memory limit in MiB (cgroup)\n"
         "# max_procs = 256               # process limit (cgroup pids + RLIMIT_NPROC)\n"
         "# max_open_files = 4096         # open file limit (RLIMIT_NOFILE), 16..1048576\n"
         "# disk_mb = 2048                # quota of the managed /home and /tmp in MiB;\n"

@@ -10,7 +10,11 @@
 #include <string.h>
 
 #define ENGINE_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define ENGINE_DEFAULT_HOME "HOME=/root"
+/* The workspace's own directory (its managed home or workspace_dir):
+ * dotfiles and tool caches (~/.npm, ~/.cache/pip, ~/.gitconfig) land
+ * there, beside the work, and persist with it; env HOME overrides it.
+ * docs/runtime.md "HOME". */
+#define ENGINE_DEFAULT_HOME "HOME=/home"
 
 /* Set "NAME=value" in *env, replacing an entry of the same name. */
 static int env_set(char ***env, const char *entry)

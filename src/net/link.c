@@ -269,8 +269,11 @@ int link_delete(NlSock *nl, const char *name, Error *err)
 /* ---- workspace ---- */
 
 /* Inside the workspace netns, before eth0 exists: IPv6 off for every
- * link there, present (lo) and future (eth0 is born with the namespace's
- * defaults), so eth0 never gets even a link-local address. */
+ * future link (eth0 is born with the namespace's defaults), so eth0
+ * never gets even a link-local address; on for lo, whatever the host's
+ * defaults, so ::1 exists once lo is up (programs and test suites bind
+ * it, and "localhost" resolves to it too). Not "all": writing that
+ * sets every existing link, lo included. */
 static int ws_prepare(int netns_fd, NlSock **ret_nl, Error *err)
 {
         int orig, r;
@@ -285,9 +288,9 @@ static int ws_prepare(int netns_fd, NlSock **ret_nl, Error *err)
                 return r;
         r = nl_ipv6_sysctl_write(nl, "default/disable_ipv6", "1");
         if (r >= 0)
-                r = nl_ipv6_sysctl_write(nl, "all/disable_ipv6", "1");
+                r = nl_ipv6_sysctl_write(nl, "lo/disable_ipv6", "0");
         if (r < 0)
-                return error_setc(err, -r, "disabling IPv6 in the workspace network namespace");
+                return error_setc(err, -r, "setting up IPv6 (loopback only) in the workspace network namespace");
         *ret_nl = TAKE_PTR(nl);
         return 0;
 }

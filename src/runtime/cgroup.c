@@ -615,8 +615,8 @@ static void add_missing_warnings(const Cgroup *cg, char ***warnings)
 {
         unsigned have = provided(cg);
         if (!(have & CGROUP_MASK(CGROUP_MEMORY)))
-                (void) warn(warnings, "cgroup controller 'memory' is not available on this host: memory_mb is "
-                                      "enforced per process only (RLIMIT_AS), not per workspace");
+                (void) warn(warnings, "cgroup controller 'memory' is not available on this host: memory_mb "
+                                      "cannot be enforced");
         if (!(have & CGROUP_MASK(CGROUP_PIDS)))
                 (void) warn(warnings, "cgroup controller 'pids' is not available on this host: max_procs is "
                                       "enforced per user only (RLIMIT_NPROC), not per workspace");

@@ -27,7 +27,7 @@
 
 static char *const exec_default_env[] = {
         (char *) "PATH=" EXEC_DEFAULT_PATH,
-        (char *) "HOME=/root",
+        (char *) "HOME=/home",
         NULL,
 };
 

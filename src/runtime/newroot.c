@@ -235,37 +235,69 @@ static bool hosts_has_name(const char *text, size_t len, const char *name)
         return false;
 }
 
-/* /etc/hostname and /etc/hosts name the workspace when the rootfs has
- * them; the edits land in the upper layer. Symlinks are left alone. */
+/* Write the pieces in order to fd; stops at the first error. */
+static int write_pieces(int fd, const char *const *pieces, size_t n)
+{
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = write_all(fd, pieces[i], strlen(pieces[i]));
+        return r;
+}
+
+/* Open an existing regular file for writing (flags), or create it with
+ * mode when it is missing; *ret_created says which. A symlink (the
+ * rootfs's own choice, e.g. into /run) gives ELOOP and is left alone. */
+static int open_or_create(const char *path, int flags, mode_t mode, bool *ret_created)
+{
+        *ret_created = false;
+        int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 || errno != ENOENT)
+                return fd;
+        if (mkdir_if_missing("/etc", 0755) < 0)
+                return -1;
+        *ret_created = true;
+        return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+/* /etc/hostname and /etc/hosts name the workspace, as on any Linux box:
+ * an existing /etc/hosts gets the name appended when it lacks it, a
+ * missing one (debootstrap makes none) is created with localhost for
+ * IPv4 and IPv6 (without it `getent hosts localhost` fails and servers
+ * binding "localhost" hang). Every write lands in the workspace's upper
+ * layer, never the shared rootfs. Symlinks are left alone. */
 static int write_host_files(const char *name, NewRootFailure *fail)
 {
-        int fd = open("/etc/hostname", O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+        bool created;
+        int fd = open_or_create("/etc/hostname", O_WRONLY | O_TRUNC, 0644, &created);
         if (fd >= 0) {
-                int r = write_all(fd, name, strlen(name));
-                if (r >= 0)
-                        r = write_all(fd, "\n", 1);
+                const char *const line[] = { name, "\n" };
+                int r = write_pieces(fd, line, ELEMENTSOF(line));
                 close(fd);
                 if (r < 0) {
                         errno = -r;
                         return FAIL("writing", "/etc/hostname");
                 }
-        }
+        } else if (errno != ELOOP && errno != EISDIR)
+                return FAIL("opening", "/etc/hostname");
 
         static char buf[65536];
-        fd = open("/etc/hosts", O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+        fd = open_or_create("/etc/hosts", O_RDWR | O_APPEND, 0644, &created);
         if (fd < 0)
-                return 0;
-        ssize_t n = read(fd, buf, sizeof buf);
+                return errno == ELOOP || errno == EISDIR ? 0 : FAIL("opening", "/etc/hosts");
         int r = 0;
-        if (n >= 0 && !hosts_has_name(buf, (size_t) n, name)) {
-                if (n > 0 && buf[n - 1] != '\n')
-                        r = write_all(fd, "\n", 1);
-                if (r >= 0)
-                        r = write_all(fd, "127.0.1.1\t", 10);
-                if (r >= 0)
-                        r = write_all(fd, name, strlen(name));
-                if (r >= 0)
-                        r = write_all(fd, "\n", 1);
+        if (created) {
+                const char *const hosts[] = {
+                        "127.0.0.1\tlocalhost\n127.0.1.1\t", name,
+                        "\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+                };
+                r = write_pieces(fd, hosts, ELEMENTSOF(hosts));
+        } else {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n >= 0 && !hosts_has_name(buf, (size_t) n, name)) {
+                        const char *const line[] = { n > 0 && buf[n - 1] != '\n' ? "\n" : "", "127.0.1.1\t", name,
+                                                     "\n" };
+                        r = write_pieces(fd, line, ELEMENTSOF(line));
+                }
         }
         close(fd);
         if (r < 0) {

@@ -11,12 +11,6 @@ static int set_limit(int resource, uint64_t soft, uint64_t hard)
         return setrlimit(resource, &rl) < 0 ? -errno : 0;
 }
 
-/* Saturating, so a huge configured value never wraps into a small limit. */
-static uint64_t mb_to_bytes(uint64_t mb)
-{
-        return mb > (UINT64_MAX >> 20) ? UINT64_MAX : mb << 20;
-}
-
 int rlimits_apply_full(const WorkspaceLimits *l, const char **ret_what)
 {
         const char *what = NULL;
@@ -28,10 +22,6 @@ int rlimits_apply_full(const WorkspaceLimits *l, const char **ret_what)
                         hard = UINT64_MAX;
                 what = "RLIMIT_CPU";
                 r = set_limit(RLIMIT_CPU, l->cpu_seconds, hard);
-        }
-        if (r == 0 && l->memory_mb > 0) {
-                what = "RLIMIT_AS";
-                r = set_limit(RLIMIT_AS, mb_to_bytes(l->memory_mb), mb_to_bytes(l->memory_mb));
         }
         if (r == 0 && l->max_procs > 0) {
                 what = "RLIMIT_NPROC";

@@ -10,7 +10,14 @@
  * processes of one uid inside one workspace; processes of other uids in
  * the same workspace are counted separately. The cgroup pids limit is
  * the cap for the workspace as a whole. Workspace root does not bypass
- * it (only CAP_SYS_RESOURCE/CAP_SYS_ADMIN in the initial namespace do). */
+ * it (only CAP_SYS_RESOURCE/CAP_SYS_ADMIN in the initial namespace do).
+ *
+ * memory_mb sets no RLIMIT_AS: address space is not memory. V8 reserves
+ * a large code range, the JVM and Go reserve heap arenas, glibc gives
+ * every thread a 64 MiB malloc arena; under an address-space limit of
+ * the workspace's memory size npm aborts, Node workers fail and Python
+ * cannot start 16 threads while using a fraction of it. The cgroup
+ * memory limit bounds what is really used. */
 #pragma once
 
 #include <stdint.h>
@@ -18,7 +25,7 @@
 /* 0 means unset for every field. */
 typedef struct WorkspaceLimits {
         uint64_t cpu_seconds;    /* RLIMIT_CPU */
-        uint64_t memory_mb;      /* cgroup memory limit + RLIMIT_AS */
+        uint64_t memory_mb;      /* cgroup memory limit only (see below) */
         uint64_t max_procs;      /* cgroup pids limit + RLIMIT_NPROC */
         uint64_t max_open_files; /* RLIMIT_NOFILE */
         unsigned cpu_percent;    /* cgroup cpu quota, % of the whole machine */
@@ -30,7 +37,7 @@ typedef struct WorkspaceLimits {
 #define RLIMITS_CPU_GRACE_SECONDS 5
 
 /* Child side, no allocation: RLIMIT_CPU (soft = cpu_seconds, hard =
- * cpu_seconds + grace), RLIMIT_AS = memory_mb, RLIMIT_NPROC = max_procs,
+ * cpu_seconds + grace), RLIMIT_NPROC = max_procs,
  * RLIMIT_NOFILE = max_open_files (soft = hard). A workspace cannot raise
  * a hard limit again (that needs CAP_SYS_RESOURCE in the initial user
  * namespace). Unset fields leave the inherited limit.

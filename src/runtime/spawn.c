@@ -49,7 +49,7 @@ enum {
 
 static char *const default_env[] = {
         (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        (char *) "HOME=/root",
+        (char *) "HOME=/home",
         NULL,
 };
 

@@ -70,9 +70,8 @@ is "a run command that exits 3 leaves the workspace failed with status 3" "$stat
 is "its cgroup is gone" "$(ws_cgroup_dirs "$SB" quits | wc -l)" 0
 
 # ---- OOM ----
-# RLIMIT_AS (memory_mb) stops a single process's malloc first; a tmpfs
-# file is charged to the workspace's cgroup but not to any address
-# space, so filling /dev/shm past the cgroup limit needs the OOM killer.
+# A tmpfs file is charged to the workspace's cgroup, so filling
+# /dev/shm past the cgroup limit needs the OOM killer.
 ok "create a workspace with 32 MiB" enc workspace create "$SB" oom --memory-mb 32 --run 'sleep 1000'
 ok "start it" enc workspace start "$SB" oom
 enc workspace exec "$SB" oom -- sh -c 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=96' </dev/null >/dev/null 2>&1
