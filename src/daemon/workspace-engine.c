@@ -41,6 +41,7 @@ RunningWorkspace *running_new(int64_t id, const char *sandbox, const char *name,
         rw->started_at = time(NULL);
         rw->sample_ns = engine_now_us() * 1000u;
         workspace_config_limits(config, &rw->limits);
+        rw->limits.cpu_seed = uid_base / IDRANGE_BLOCK; /* as at start: exec'd commands get init's CPUs */
         rw->sandbox = strdup(sandbox);
         rw->name = strdup(name);
         if (!rw->sandbox || !rw->name || workspace_config_strv(config, "env", &rw->env) < 0 ||

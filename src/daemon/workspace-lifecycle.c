@@ -388,6 +388,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         const char *state_dir = d->settings.state_dir;
         WorkspaceLimits limits;
         workspace_config_limits(row->config, &limits);
+        limits.cpu_seed = row->uid_base / IDRANGE_BLOCK;
         _cleanup_strv_free_ char **env = NULL, **auth = NULL, **env_tokens = NULL;
         if (workspace_config_strv(row->config, "env", &env) < 0 ||
             workspace_config_strv(row->config, "auth", &auth) < 0 ||

@@ -307,6 +307,76 @@ static int write_host_files(const char *name, NewRootFailure *fail)
         return 0;
 }
 
+/* The workspace's own cgroups at /sys/fs/cgroup, read-only (runtimes
+ * size heaps and thread pools from memory.max, cpu.max and their v1
+ * forms). The workspace's cgroup namespace is rooted at its own group,
+ * so mountinfo and /proc/self/cgroup show "/" as in any container. */
+static int mount_cgroup_views(const NewRootCgroupView *v, size_t n, NewRootFailure *fail)
+{
+        static const char dir[] = "/sys/fs/cgroup";
+        if (n == 0)
+                return 0;
+        if (n == 1 && v[0].name[0] == 0) {
+                if (move_mount(v[0].fd, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return FAIL("attaching the workspace's cgroup on", dir);
+                return 0;
+        }
+        if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k,nr_inodes=64") < 0)
+                return FAIL("mounting tmpfs on", dir);
+        /* Static: a failure names the path after this function returned. */
+        static char path[96], part[96];
+        for (size_t i = 0; i < n; i++) {
+                sync_strlcpy(path, "/sys/fs/cgroup/", sizeof path);
+                sync_strlcat(path, v[i].name, sizeof path);
+                if (mkdir(path, 0755) < 0)
+                        return FAIL("creating", path);
+                if (move_mount(v[i].fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return FAIL("attaching the workspace's cgroup on", path);
+                /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct". */
+                if (!strchr(v[i].name, ','))
+                        continue;
+                for (const char *p = v[i].name; *p;) {
+                        size_t len = strcspn(p, ",");
+                        if (len + sizeof "/sys/fs/cgroup/" > sizeof part)
+                                break;
+                        memcpy(part, "/sys/fs/cgroup/", sizeof "/sys/fs/cgroup/");
+                        memcpy(part + sizeof "/sys/fs/cgroup/" - 1, p, len);
+                        part[sizeof "/sys/fs/cgroup/" - 1 + len] = 0;
+                        if (symlink(v[i].name, part) < 0 && errno != EEXIST)
+                                return FAIL("creating symlink", part);
+                        p += len + (p[len] == ',');
+                }
+        }
+        if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return FAIL("making read-only:", dir);
+        return 0;
+}
+
+/* sysconf(_SC_NPROCESSORS_ONLN), os.cpu_count() and getconf count the
+ * CPUs in /sys/devices/system/cpu/online: show the workspace's own. */
+static int bind_cpus_online(const char *list, NewRootFailure *fail)
+{
+        static const char src[] = "/run/enclave/cpus-online", dst[] = "/sys/devices/system/cpu/online";
+        if (!list)
+                return 0;
+        if (mkdir_parents(src) < 0)
+                return FAIL("creating the parent directories of", src);
+        int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (fd < 0)
+                return FAIL("creating", src);
+        int r = write_all(fd, list, strlen(list));
+        close(fd);
+        if (r < 0) {
+                errno = -r;
+                return FAIL("writing", src);
+        }
+        if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+                return FAIL("bind-mounting the workspace's CPU list on", dst);
+        if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return FAIL("making read-only:", dst);
+        return 0;
+}
+
 static int loopback_up(NewRootFailure *fail)
 {
         int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -353,7 +423,13 @@ int newroot_setup(const NewRootSpec *s, NewRootFailure *fail)
         r = mount_home(s->home_fd, fail);
         if (r < 0)
                 return r;
+        r = mount_cgroup_views(s->cgroup_views, s->n_cgroup_views, fail);
+        if (r < 0)
+                return r;
         r = write_files(s->files, s->n_files, fail);
+        if (r < 0)
+                return r;
+        r = bind_cpus_online(s->cpus_online, fail);
         if (r < 0)
                 return r;
         if (sethostname(s->hostname, strlen(s->hostname)) < 0)

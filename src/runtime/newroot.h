@@ -27,6 +27,15 @@ typedef struct WorkspaceFile {
         mode_t mode;
 } WorkspaceFile;
 
+/* A read-only clone of one of the workspace's own cgroup directories
+ * (made by the parent), shown below /sys/fs/cgroup: at name ("memory",
+ * "cpu,cpuacct", "unified", ...) on a tmpfs, or as /sys/fs/cgroup itself
+ * when name is "" (a pure cgroup v2 host). */
+typedef struct NewRootCgroupView {
+        int fd;
+        const char *name;
+} NewRootCgroupView;
+
 typedef struct NewRootSpec {
         const char *hostname;
         int root_fd;             /* detached overlay mount (from the parent) */
@@ -35,6 +44,13 @@ typedef struct NewRootSpec {
         uint64_t tmp_size_bytes; /* size of the /tmp tmpfs; 0: kernel default */
         const WorkspaceFile *files;
         size_t n_files;
+        const NewRootCgroupView *cgroup_views;
+        size_t n_cgroup_views;
+        /* When the workspace runs on fewer CPUs than the machine has
+         * (cpu_percent, rlimits.h): their list ("0-1\n"), shown as
+         * /sys/devices/system/cpu/online so sysconf() and os.cpu_count()
+         * agree with sched_getaffinity(); NULL otherwise. */
+        const char *cpus_online;
 } NewRootSpec;
 
 typedef struct NewRootFailure {

@@ -20,6 +20,8 @@
  * memory limit bounds what is really used. */
 #pragma once
 
+#include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* 0 means unset for every field. */
@@ -28,7 +30,8 @@ typedef struct WorkspaceLimits {
         uint64_t memory_mb;      /* cgroup memory limit only (see below) */
         uint64_t max_procs;      /* cgroup pids limit + RLIMIT_NPROC */
         uint64_t max_open_files; /* RLIMIT_NOFILE */
-        unsigned cpu_percent;    /* cgroup cpu quota, % of the whole machine */
+        unsigned cpu_percent;    /* cgroup cpu quota, % of the whole machine (+ CPU affinity) */
+        unsigned cpu_seed;       /* spreads workspaces' CPU sets over the machine (any per-workspace number) */
         uint64_t disk_mb;        /* quota of managed /home and /tmp (storage) */
 } WorkspaceLimits;
 
@@ -36,9 +39,25 @@ typedef struct WorkspaceLimits {
  * and SIGKILL (hard limit). */
 #define RLIMITS_CPU_GRACE_SECONDS 5
 
+/* CPU affinity from cpu_percent. The quota bounds CPU time, but nproc,
+ * Go's GOMAXPROCS, Node's availableParallelism(), the JVM and make -j
+ * size their thread pools from the CPUs a process may run on. A
+ * workspace with cpu_percent therefore runs on ceil(percent * n / 100)
+ * of the n CPUs it inherited (all of them: no change when that is n),
+ * consecutive from cpu_seed % n, so workspaces spread over the machine.
+ * This does not lower what the quota allows (percent of the machine =
+ * that many CPUs at full use); it only trades bursts across more CPUs
+ * for pools of the right size. It is a default, not a bound: programs
+ * may widen their own affinity again. rlimits_cpu_pick() returns the
+ * number of CPUs in *ret, or 0 when the workspace keeps all of them. */
+size_t rlimits_cpu_pick(const cpu_set_t *allowed, unsigned percent, unsigned seed, cpu_set_t *ret);
+/* "0-1,3\n" (the form of /sys/devices/system/cpu/online); no allocation. */
+void rlimits_cpu_list(const cpu_set_t *set, char *buf, size_t size);
+
 /* Child side, no allocation: RLIMIT_CPU (soft = cpu_seconds, hard =
  * cpu_seconds + grace), RLIMIT_NPROC = max_procs,
- * RLIMIT_NOFILE = max_open_files (soft = hard). A workspace cannot raise
+ * RLIMIT_NOFILE = max_open_files (soft = hard), then the CPU affinity
+ * above. A workspace cannot raise
  * a hard limit again (that needs CAP_SYS_RESOURCE in the initial user
  * namespace). Unset fields leave the inherited limit.
  * Returns 0 or a negative errno; *ret_what (if not NULL) names the

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -65,6 +66,7 @@ typedef struct SpawnChild {
         const HardeningPlan *hardening;
         const WorkspaceLimits *limits;
         int cgroup_fds[CGROUP_HIERARCHIES_MAX]; /* joined with "0" (cgroup_open_join_fds) */
+        /* root.cgroup_views[].fd are inherited too (kept open) */
         const char *cgroup_paths[CGROUP_HIERARCHIES_MAX];
         size_t n_cgroup_fds;
 } SpawnChild;
@@ -226,10 +228,13 @@ static void close_all_except(int *keep, size_t n)
 
 _noreturn_ static void child_main(SpawnChild *c)
 {
-        int keep[5 + CGROUP_HIERARCHIES_MAX] = { c->sock, c->init_fd, c->log_fds[0], c->log_fds[1], c->log_fds[2] };
+        int keep[5 + 2 * CGROUP_HIERARCHIES_MAX] = { c->sock, c->init_fd, c->log_fds[0], c->log_fds[1], c->log_fds[2] };
+        size_t n_keep = 5;
         for (size_t i = 0; i < c->n_cgroup_fds; i++)
-                keep[5 + i] = c->cgroup_fds[i];
-        close_all_except(keep, 5 + c->n_cgroup_fds);
+                keep[n_keep++] = c->cgroup_fds[i];
+        for (size_t i = 0; i < c->root.n_cgroup_views; i++)
+                keep[n_keep++] = c->root.cgroup_views[i].fd;
+        close_all_except(keep, n_keep);
         reset_signal_dispositions();
         /* Die with the spawning thread while setting up; cleared before
          * exec, since init must outlive the daemon. */
@@ -258,6 +263,8 @@ _noreturn_ static void child_main(SpawnChild *c)
         if (r < 0)
                 child_fail(c->sock, SPAWN_STAGE_ROOT, -r, f.what, f.arg);
         close(c->root.root_fd);
+        for (size_t i = 0; i < c->root.n_cgroup_views; i++)
+                close(c->root.cgroup_views[i].fd);
         if (c->root.home_fd >= 0)
                 close(c->root.home_fd);
         if (c->root.tmp_fd >= 0)
@@ -438,6 +445,77 @@ static void spawn_cgroup_to_child(const SpawnCgroup *sc, SpawnChild *child)
         child->n_cgroup_fds = sc->n;
 }
 
+/* Read-only clones of the workspace's own cgroup directories for
+ * /sys/fs/cgroup inside (newroot.h). Taken before clone3, so the child
+ * inherits them; freezer is left out (nothing sizes itself from it). */
+typedef struct SpawnCgroupViews {
+        NewRootCgroupView v[CGROUP_HIERARCHIES_MAX];
+        char names[CGROUP_HIERARCHIES_MAX][64];
+        size_t n;
+} SpawnCgroupViews;
+
+static void spawn_cgroup_views_done(SpawnCgroupViews *sv)
+{
+        for (size_t i = 0; i < sv->n; i++)
+                safe_close(sv->v[i].fd);
+        sv->n = 0;
+}
+
+/* The hierarchy's usual directory name: "" for the whole /sys/fs/cgroup
+ * on a v2 host, "unified" for the v2 tree of a hybrid one, the
+ * controllers ("cpu,cpuacct", "blkio") for a v1 hierarchy. */
+static void cgroup_view_name(const Cgroup *cg, const CgroupNode *node, char *buf, size_t size)
+{
+        buf[0] = 0;
+        if (node->v2) {
+                if (cg->mode != CGROUP_MODE_V2)
+                        snprintf(buf, size, "unified");
+                return;
+        }
+        for (int ctl = 0; ctl < _CGROUP_CONTROLLER_MAX; ctl++)
+                if (node->controllers & CGROUP_MASK(ctl)) {
+                        size_t len = strlen(buf);
+                        snprintf(buf + len, size - len, "%s%s", len ? "," : "",
+                                 ctl == CGROUP_IO ? "blkio" : cgroup_controller_to_string((CgroupController) ctl));
+                }
+}
+
+static int spawn_cgroup_views_open(const Cgroup *cg, SpawnCgroupViews *sv, Error *err)
+{
+        for (size_t i = 0; cg && i < cg->n_nodes; i++) {
+                const CgroupNode *node = &cg->nodes[i];
+                /* A v1 freezer hierarchy has no controller Enclave uses
+                         * when the unified tree freezes (mask 0). */
+                if (!node->v2 && (node->controllers & ~CGROUP_MASK(CGROUP_FREEZER)) == 0)
+                        continue;
+                _cleanup_close_ int fd = open_tree(AT_FDCWD, node->path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (fd < 0)
+                        return error_setc(err, errno, "cloning cgroup %s", node->path);
+                struct mount_attr a = {
+                        .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                };
+                if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
+                        return error_setc(err, errno, "making the clone of cgroup %s read-only", node->path);
+                cgroup_view_name(cg, node, sv->names[sv->n], sizeof sv->names[sv->n]);
+                sv->v[sv->n] = (NewRootCgroupView) { .fd = TAKE_FD(fd), .name = sv->names[sv->n] };
+                sv->n++;
+        }
+        return 0;
+}
+
+/* The CPU list for /sys/devices/system/cpu/online when cpu_percent
+ * gives the workspace fewer CPUs than this thread may use (the child
+ * inherits this thread's affinity and picks the same set). */
+static const char *spawn_cpus_online(const WorkspaceLimits *l, char *buf, size_t size)
+{
+        cpu_set_t allowed, pick;
+        if (!l || l->cpu_percent == 0 || sched_getaffinity(0, sizeof allowed, &allowed) < 0 ||
+            rlimits_cpu_pick(&allowed, l->cpu_percent, l->cpu_seed, &pick) == 0)
+                return NULL;
+        rlimits_cpu_list(&pick, buf, size);
+        return buf;
+}
+
 /* clone3 into every namespace (and the unified cgroup when dir_fd is
  * open); the child never returns. Signals must be blocked. */
 static pid_t clone_child(SpawnChild *child, int sock, int cgroup_dir_fd, int *ret_pidfd)
@@ -514,6 +592,12 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                  (unsigned long long) (c->log_max_bytes ? c->log_max_bytes : LOG_DEFAULT_MAX_BYTES));
         char *argv[] = { (char *) "enclave-init", fds_arg, max_arg, (char *) "--", (char *) c->run, NULL };
 
+        _cleanup_(spawn_cgroup_views_done) SpawnCgroupViews views = {};
+        r = spawn_cgroup_views_open(c->cgroup, &views, err);
+        if (r < 0)
+                return error_wrap(err, "preparing workspace %s", c->name);
+        char cpus[256];
+
         int pair[2];
         r = sync_pair(pair);
         if (r < 0)
@@ -525,7 +609,9 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                 .init_fd = c->init_fd,
                 .log_fds = { log0, log1, logs },
                 .root = { .hostname = c->name, .root_fd = -EBADF, .home_fd = -EBADF, .tmp_fd = -EBADF,
-                          .tmp_size_bytes = c->tmp_size_bytes, .files = c->files, .n_files = c->n_files },
+                          .tmp_size_bytes = c->tmp_size_bytes, .files = c->files, .n_files = c->n_files,
+                          .cgroup_views = views.v, .n_cgroup_views = views.n,
+                          .cpus_online = spawn_cpus_online(c->limits, cpus, sizeof cpus) },
                 .argv = argv,
                 .envp = c->env ? c->env : default_env,
                 .hardening = c->hardening,
@@ -562,6 +648,7 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
         if (pid < 0)
                 return error_setc(err, e, "creating the namespaces of workspace %s", c->name);
         spawn_cgroup_done(&sc); /* the child has its copies */
+        spawn_cgroup_views_done(&views);
         _cleanup_(spawn_guard_done) SpawnGuard g = { pid, pidfd };
         child_sock = safe_close(child_sock);
 

@@ -67,4 +67,78 @@ ok "start roothome" enc workspace start "$SB" roothome
 is "env HOME overrides the default" "$(wx roothome sh -c 'echo $HOME')" /root
 is "exec -e HOME overrides it for one command" "$(enc workspace exec "$SB" homey -e HOME=/tmp -- sh -c 'echo $HOME' </dev/null)" /tmp
 
+# ---- the workspace's own cgroup at /sys/fs/cgroup, read-only ----
+ok "create cgw (memory 96 MiB, 50 % CPU, 50 procs)" enc workspace create "$SB" cgw --memory-mb 96 --cpu-percent 50 --max-procs 50
+ok "start cgw" enc workspace start "$SB" cgw
+is "/proc/self/cgroup shows the namespace root" "$(wx cgw cat /proc/self/cgroup | grep -vc ':/$')" 0
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+        # cgroup v2 host: the v2 form.
+        is "memory.max is visible" "$(wx cgw cat /sys/fs/cgroup/memory.max)" $((96 << 20))
+        is "pids.max is visible" "$(wx cgw cat /sys/fs/cgroup/pids.max)" 50
+        contains "cpu.max is visible" "$(wx cgw cat /sys/fs/cgroup/cpu.max)" " 100000"
+        fails "it is read-only" enc workspace exec "$SB" cgw -- sh -c 'echo 1000000000 >/sys/fs/cgroup/memory.max'
+else
+        # v1 or hybrid host: the v1 form (plus the v2 tree at unified/).
+        is "memory.limit_in_bytes is visible" "$(wx cgw cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" $((96 << 20))
+        is "pids.max is visible" "$(wx cgw cat /sys/fs/cgroup/pids/pids.max)" 50
+        quota=$(wx cgw cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)
+        [ "$quota" -gt 0 ] 2>/dev/null && tap_ok "cpu.cfs_quota_us is visible ($quota)" || tap_fail "cpu.cfs_quota_us is visible" "$quota"
+        fails "it is read-only" enc workspace exec "$SB" cgw -- sh -c 'echo 1000000000 >/sys/fs/cgroup/memory/memory.limit_in_bytes'
+        lacks "no other group is visible" "$(wx cgw ls /sys/fs/cgroup/memory)" "$SB"
+fi
+contains "/sys/fs/cgroup is read-only in mountinfo" "$(wx cgw grep ' /sys/fs/cgroup' /proc/self/mountinfo)" " ro,"
+is "the limit stays what it was" "$(cat "$(ws_cgroup_dirs "$SB" cgw | grep -E '/memory/|^/sys/fs/cgroup/enclave' | head -1)/memory.limit_in_bytes" 2>/dev/null || cat "$(ws_cgroup_dirs "$SB" cgw | head -1)/memory.max")" $((96 << 20))
+
+# ---- nproc follows cpu_percent ----
+n=$(nproc)
+want=$(( (50 * n + 99) / 100 ))
+is "nproc in a 50 % workspace is ceil(50 % of $n)" "$(wx cgw nproc)" "$want"
+is "exec'd commands run on init's CPUs" "$(wx cgw sh -c 'grep Cpus_allowed_list /proc/1/status | cut -f2')" \
+        "$(wx cgw sh -c 'grep Cpus_allowed_list /proc/self/status | cut -f2')"
+if [ "$want" -lt "$n" ]; then
+        is "/sys/devices/system/cpu/online lists the same CPUs" "$(wx cgw cat /sys/devices/system/cpu/online)" \
+                "$(wx cgw sh -c 'grep Cpus_allowed_list /proc/self/status | cut -f2')"
+else
+        tap_skip "/sys/devices/system/cpu/online lists the same CPUs" "one CPU only"
+fi
+is "a workspace without cpu_percent sees every CPU" "$(wx hosty nproc)" "$n"
+
+# ---- block I/O in stats (cgroup v1: blkio) ----
+# On a disk of its own that no group has configured yet (a fresh loop
+# device over a file in /dev/shm, so its I/O reaches no other disk),
+# with an ext4 on it as the workspace_dir: synced writes in the
+# workspace must show up as block_write.
+loop_new() {
+        python3 - "$1" <<'PY'
+import fcntl, os, sys
+fd = os.open("/dev/loop-control", os.O_RDWR)
+n = int(sys.argv[1])
+print(fcntl.ioctl(fd, 0x4C80, n) if n >= 0 else fcntl.ioctl(fd, 0x4C82))  # LOOP_CTL_ADD / GET_FREE
+PY
+}
+loop_remove() { python3 -c "import fcntl,os; fcntl.ioctl(os.open('/dev/loop-control', os.O_RDWR), 0x4C81, $1)" 2>/dev/null; }
+io_img=/dev/shm/enctest-io-$$.img
+io_n=
+for try in 1 2 3 4 5; do
+        cand=$(( 1000 + (RANDOM % 8000) ))
+        [ -e /sys/block/loop$cand ] && continue
+        io_n=$(loop_new $cand 2>/dev/null) && break
+        io_n=
+done
+if [ -n "$io_n" ] && truncate -s 64M "$io_img" && losetup "/dev/loop$io_n" "$io_img" &&
+        mkfs.ext4 -q "/dev/loop$io_n" && mkdir -p "$ENC_DIR/iodisk" && mount "/dev/loop$io_n" "$ENC_DIR/iodisk"; then
+        on_exit "umount -l '$ENC_DIR/iodisk'; losetup -d /dev/loop$io_n; loop_remove $io_n; rm -f '$io_img'"
+        ok "create io on the fresh disk" enc workspace create "$SB" io --workspace-dir "$ENC_DIR/iodisk"
+        ok "start io" enc workspace start "$SB" io
+        ok "write 16 MiB and sync" wx io dd if=/dev/zero of=/home/f bs=1M count=16 conv=fsync
+        bw=$(enc --json workspace stats "$SB" io | python3 -c 'import json,sys; print(json.load(sys.stdin)["block_write"])')
+        [ "$bw" -ge $((16 << 20)) ] 2>/dev/null && tap_ok "stats count the block writes ($bw bytes)" ||
+                tap_fail "stats count the block writes" "block_write = $bw"
+        ok "stop io" enc workspace stop "$SB" io
+else
+        [ -n "$io_n" ] && { losetup -d "/dev/loop$io_n" 2>/dev/null; loop_remove "$io_n"; }
+        rm -f "$io_img"
+        tap_skip "stats count the block writes" "cannot make a loop device with ext4 here"
+fi
+
 done_testing
