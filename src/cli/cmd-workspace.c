@@ -10,6 +10,7 @@
 #include "cli/exec-relay.h"
 #include "cli/output.h"
 #include "config/values.h"
+#include "runtime/run-state.h"
 #include "base/str.h"
 
 #include <limits.h>
@@ -135,6 +136,11 @@ static int create_params(Cli *cli, const CliArgs *a, json_t *params)
         }
         if (cli_arg_value(a, "run"))
                 json_object_set_new(params, "run", json_string(cli_arg_value(a, "run")));
+        const char *restart = cli_arg_value(a, "restart");
+        if (restart && run_restart_from_string(restart) == _RUN_RESTART_INVALID)
+                return cli_usage_error(cli, "--restart wants no, on-failure or always, got '%s'", restart);
+        if (restart)
+                json_object_set_new(params, "restart", json_string(restart));
         if ((r = string_list(cli, a, "env", check_env, params, "env")) != 0 ||
             (r = string_list(cli, a, "port", check_port, params, "ports")) != 0 ||
             (r = string_list(cli, a, "auth", NULL, params, "auth")) != 0 ||
@@ -315,6 +321,28 @@ static void print_limits(json_t *limits)
         status_line("limits:", b.len ? b.data : "none");
 }
 
+/* "on-failure (2 restarts, next start in 0.4 s, last status 3)" */
+static void print_restart(json_t *s)
+{
+        const char *policy = str_of(s, "restart");
+        if (!policy || !str_of(json_object_get(s, "config"), "run"))
+                return;
+        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+        strbuf_printf(&b, "%s", policy);
+        json_t *n = json_object_get(s, "restarts"), *next = json_object_get(s, "next_restart_in_ms"),
+               *last = json_object_get(s, "last_run_status");
+        if (json_is_integer(n)) {
+                strbuf_printf(&b, " (%lld restart%s", (long long) json_integer_value(n),
+                              json_integer_value(n) == 1 ? "" : "s");
+                if (json_is_integer(next))
+                        strbuf_printf(&b, ", next start in %.1f s", (double) json_integer_value(next) / 1000.0);
+                if (json_is_integer(last))
+                        strbuf_printf(&b, ", last run exited %lld", (long long) json_integer_value(last));
+                strbuf_printf(&b, ")");
+        }
+        status_line("restart:", b.data);
+}
+
 static void print_status(Cli *cli, json_t *s)
 {
         char buf[160];
@@ -337,6 +365,7 @@ static void print_status(Cli *cli, json_t *s)
         status_line("host ids:", buf);
         json_t *cfg = json_object_get(s, "config");
         status_line("run:", str_of(cfg, "run"));
+        print_restart(s);
         status_line("home:", str_of(cfg, "workspace_dir") ? str_of(cfg, "workspace_dir") : "managed");
         print_limits(json_object_get(cfg, "limits"));
         _cleanup_strbuf_ StrBuf ports = STRBUF_INIT;
@@ -658,6 +687,8 @@ static const CliOption create_options[] = {
         { "workspace-dir", 0, "PATH", "host directory shown as /home", .complete = CLI_COMPLETE_DIR },
         { "path", 0, "PATH", "alias of --workspace-dir", CLI_OPT_HIDDEN, CLI_COMPLETE_DIR },
         { "run", 0, "CMD", "command started with the workspace (without it, the workspace starts idle)" },
+        { "restart", 0, "POLICY", "start the run command again when it ends: no (default), on-failure, always",
+          0, CLI_COMPLETE_CHOICES, "no|on-failure|always" },
         { "env", 'e', "K=V", "environment of run, exec and enter", CLI_OPT_REPEAT },
         { "port", 'p', "127.0.0.1:HOST:WS[/tcp]", "publish workspace port WS on the host's loopback port HOST",
           CLI_OPT_REPEAT },

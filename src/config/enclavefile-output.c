@@ -101,10 +101,11 @@ static json_t *env_to_json(char *const *env)
 
 static json_t *workspace_to_json(const EnclavefileWorkspace *ws)
 {
-        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                          "name", ws->name,
                          "key", ws->key,
                          "run", json_optional_string(ws->run),
+                         "restart", run_restart_to_string(ws->restart) ?: "no",
                          "workspace_dir", json_optional_string(ws->workspace_dir),
                          "cpu_seconds", json_limit(ws->cpu_seconds),
                          "cpu_percent", json_limit(ws->cpu_percent),
@@ -200,6 +201,7 @@ static void format_workspace(StrBuf *b, const EnclavefileWorkspace *ws)
                 strbuf_printf(b, " (table workspace.%s)", ws->key);
         strbuf_putc(b, '\n');
         put_row(b, "run", ws->run ? ws->run : "(none: starts idle)");
+        put_row(b, "restart", run_restart_to_string(ws->restart) ?: "no");
         put_row(b, "workspace_dir", ws->workspace_dir ? ws->workspace_dir : "(managed /home)");
         put_limit(b, "cpu_seconds", ws->cpu_seconds, "s");
         put_limit(b, "cpu_percent", ws->cpu_percent, "%");

@@ -19,7 +19,7 @@ static const char *const sandbox_keys[] = {
 };
 
 static const char *const workspace_keys[] = {
-        "name", "run", "workspace_dir", "path", "cpu_seconds", "cpu_percent", "memory_mb", "max_procs",
+        "name", "run", "restart", "workspace_dir", "path", "cpu_seconds", "cpu_percent", "memory_mb", "max_procs",
         "max_open_files", "disk_mb", "auth", "env_tokens", "ports", "env", NULL,
 };
 
@@ -443,6 +443,14 @@ static void workspace_key(Loader *l, const char *key, TomlPos kpos, const TomlVa
                         reader_problem(&l->r, v->pos, path, "'run' is empty; remove it to start the workspace idle");
                         free(ws->run);
                         ws->run = NULL;
+                }
+        } else if (streq(key, "restart")) {
+                _cleanup_free_ char *s = NULL;
+                if (reader_string(&l->r, v, "restart", path, 32, &s) &&
+                    (ws->restart = run_restart_from_string(s)) == _RUN_RESTART_INVALID) {
+                        reader_problem(&l->r, v->pos, path, "'restart' must be \"no\", \"on-failure\" or \"always\", "
+                                       "got \"%s\"", s);
+                        ws->restart = RUN_RESTART_NO;
                 }
         } else if (streq(key, "workspace_dir") || streq(key, "path"))
                 read_dir(l, v, streq(key, "path") ? "path" : "workspace_dir", path, sc, ws);

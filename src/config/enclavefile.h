@@ -9,6 +9,8 @@
  * canonical directory. */
 #pragma once
 
+#include "runtime/run-state.h"
+
 #include "config/diagnostics.h"
 #include "config/digest.h"
 #include "config/values.h"
@@ -56,6 +58,7 @@ typedef struct EnclavefileWorkspace {
         char *key;            /* the table key of [workspace.<key>] */
         char *name;           /* "name", default the key */
         char *run;            /* NULL: the workspace starts idle */
+        RunRestart restart;   /* "restart": when init starts run again; default no */
         char *workspace_dir;  /* absolute canonical directory; NULL: managed /home */
         int64_t cpu_seconds;  /* 0 = not set, for every limit */
         int64_t cpu_percent;

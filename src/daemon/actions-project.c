@@ -140,6 +140,7 @@ static int definition_of_row(Registry *reg, const WorkspaceRow *row, json_t **re
         EnclavefileWorkspace ws = {
                 .name = row->name,
                 .run = (char *) json_string_value(json_object_get(row->config, "run")),
+                .restart = workspace_config_restart(row->config),
                 .workspace_dir = (char *) json_string_value(json_object_get(row->config, "workspace_dir")),
                 .cpu_seconds = (int64_t) l.cpu_seconds,
                 .cpu_percent = (int64_t) l.cpu_percent,
@@ -372,6 +373,7 @@ static int workspace_update_config(Registry *reg, const WorkspaceRow *row, const
 {
         json_auto_t *cfg = json_deep_copy(row->config);
         if (!cfg || json_object_set_new(cfg, "run", ws->run ? json_string(ws->run) : json_null()) < 0 ||
+            json_object_set_new(cfg, "restart", json_string(run_restart_to_string(ws->restart) ?: "no")) < 0 ||
             json_object_set_new(cfg, "workspace_dir", ws->workspace_dir ? json_string(ws->workspace_dir) : json_null()) < 0 ||
             json_object_set_new(cfg, "limits", limits_json(ws, row->config)) < 0 ||
             json_object_set_new(cfg, "env", strv_json(ws->env)) < 0 ||
@@ -408,6 +410,7 @@ static int up_ws_create(Up *u, const EnclavefileWorkspace *ws, Error *err)
                 .limits = l,
                 .workspace_dir = ws->workspace_dir,
                 .run = ws->run,
+                .restart = ws->restart,
                 .env = ws->env,
                 .auth = ws->auth,
                 .env_tokens = ws->env_tokens,

@@ -159,6 +159,11 @@ static int action_workspace_create(Call *c, Error *err)
                 r = call_param_string(c, "workspace_dir", false, &s.workspace_dir, err);
         if (r >= 0)
                 r = call_param_string(c, "run", false, &s.run, err);
+        const char *restart = NULL;
+        if (r >= 0)
+                r = call_param_string(c, "restart", false, &restart, err);
+        if (r >= 0 && restart && (s.restart = run_restart_from_string(restart)) == _RUN_RESTART_INVALID)
+                r = error_set(err, EINVAL, "invalid restart policy '%s': no, on-failure or always", restart);
         if (r >= 0)
                 r = param_strv(c, "env", &env, err);
         if (r >= 0)
@@ -341,6 +346,19 @@ static json_t *row_json_live(Daemon *d, Registry *reg, const WorkspaceRow *row, 
         json_object_set_new(o, "uptime_secs",
                             running && row->started_at ? json_integer((json_int_t) (time(NULL) - row->started_at))
                                                        : json_null());
+        json_object_set_new(o, "restart",
+                            json_string(run_restart_to_string(workspace_config_restart(row->config))));
+        RunState rs;
+        if (running && workspace_engine_run_state(d, row->sandbox, row->name, &rs) >= 0) {
+                struct timespec now;
+                clock_gettime(CLOCK_REALTIME, &now);
+                uint64_t now_ms = (uint64_t) now.tv_sec * 1000u + (uint64_t) now.tv_nsec / 1000000u;
+                json_object_set_new(o, "restarts", json_integer((json_int_t) rs.restarts));
+                json_object_set_new(o, "next_restart_in_ms",
+                                    rs.next_ms ? json_integer(rs.next_ms > now_ms ? (json_int_t) (rs.next_ms - now_ms) : 0)
+                                               : json_null());
+                json_object_set_new(o, "last_run_status", rs.last_status >= 0 ? json_integer(rs.last_status) : json_null());
+        }
         if (!with_usage)
                 return o; /* a listing: one query, not one per workspace */
         json_object_set_new(o, "ports", ports_json(reg, row->id));
@@ -593,6 +611,11 @@ static int not_running(Call *c, const char *sb, const char *ws, Error *err)
                 r = registry_workspace_get(reg, sb, ws, &row, err);
         if (r < 0)
                 return r;
+        if (streq(row.state, WORKSPACE_STATE_FAILED) && row.exit_status >= 0)
+                return error_set(err, ESRCH, "workspace %s/%s is not running (it failed: its run command exited with "
+                                 "status %lld); start it again with 'enclave workspace start %s %s' (with restart = "
+                                 "\"on-failure\" in its definition Enclave starts it again by itself)", sb, ws,
+                                 (long long) row.exit_status, sb, ws);
         return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s); start it with 'enclave workspace "
                          "start %s %s'", sb, ws, row.state, sb, ws);
 }

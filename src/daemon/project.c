@@ -193,9 +193,13 @@ static int read_workspace(JsonReader *jr, json_t *o, EnclavefileWorkspace *ws)
                 return r;
         if (!ws->key && !(ws->key = strdup(ws->name)))
                 return error_set(jr->err, ENOMEM, "out of memory");
+        _cleanup_free_ char *restart = NULL;
         if ((r = read_string(jr, o, "run", false, ENCLAVEFILE_MAX_STRING, &ws->run)) < 0 ||
+            (r = read_string(jr, o, "restart", false, 32, &restart)) < 0 ||
             (r = read_string(jr, o, "workspace_dir", false, 4096, &ws->workspace_dir)) < 0)
                 return r;
+        if (restart && (ws->restart = run_restart_from_string(restart)) == _RUN_RESTART_INVALID)
+                return bad(jr, "restart", "'%s' is not no, on-failure or always", restart);
         if (ws->workspace_dir && ws->workspace_dir[0] != '/')
                 return bad(jr, "workspace_dir", "'%s' is not an absolute path", ws->workspace_dir);
         for (size_t i = 0; i < ELEMENTSOF(limits); i++)
@@ -311,8 +315,8 @@ int project_config_from_json(json_t *config, Enclavefile **ret, Error *err)
 /* ---- definitions ---- */
 
 static const char *const definition_keys[] = {
-        "run", "workspace_dir", "cpu_seconds", "cpu_percent", "memory_mb", "max_procs", "max_open_files",
-        "disk_mb", "auth", "env_tokens", "ports", "env", NULL,
+        "run", "restart", "workspace_dir", "cpu_seconds", "cpu_percent", "memory_mb", "max_procs",
+        "max_open_files", "disk_mb", "auth", "env_tokens", "ports", "env", NULL,
 };
 
 static json_t *limit_json(int64_t v)
@@ -388,8 +392,9 @@ json_t *project_workspace_definition(const EnclavefileWorkspace *ws)
         static char *const empty[] = { NULL };
         /* json_pack steals "o" arguments even when it fails, and fails
          * on a NULL one, so OOM anywhere gives NULL. */
-        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                          "run", ws->run ? json_string(ws->run) : json_null(),
+                         "restart", run_restart_to_string(ws->restart) ?: "no",
                          "workspace_dir", ws->workspace_dir ? json_string(ws->workspace_dir) : json_null(),
                          "cpu_seconds", limit_json(ws->cpu_seconds),
                          "cpu_percent", limit_json(ws->cpu_percent),

@@ -26,6 +26,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/exec.h"
 #include "runtime/rlimits.h"
+#include "runtime/run-state.h"
 #include "runtime/stats.h"
 #include "runtime/workspace-process.h"
 
@@ -99,6 +100,7 @@ typedef struct WorkspaceCreateSpec {
         WorkspaceLimits limits;
         const char *workspace_dir;   /* NULL: managed /home */
         const char *run;             /* NULL: idle */
+        RunRestart restart;          /* when init starts run again (stored as "restart": "no"|...) */
         char *const *env;            /* "K=V", may be NULL */
         char *const *auth;           /* provider names, may be NULL */
         char *const *env_tokens;     /* token variable names, may be NULL */
@@ -174,6 +176,13 @@ int workspace_engine_exec(Daemon *d, RunningWorkspace *rw, const WorkspaceExecSp
 /* The login shell of the workspace's root from its /etc/passwd (read
  * inside the workspace, never through a host path), else /bin/sh. */
 char *workspace_engine_shell(RunningWorkspace *rw);
+
+/* The restart policy stored in a workspace's config ("no" when none). */
+RunRestart workspace_config_restart(json_t *config);
+
+/* The run command's restart state of a running workspace, as its init
+ * last wrote it (run-state.h); -ENOENT when there is none. */
+int workspace_engine_run_state(Daemon *d, const char *sandbox, const char *name, RunState *ret);
 
 /* One sample of the workspace's usage; *ret_cpu_percent is the CPU use
  * since the previous sample (or since start), % of the whole machine. */

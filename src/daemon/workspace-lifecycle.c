@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/str.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
@@ -143,6 +144,7 @@ static json_t *config_json(const WorkspaceCreateSpec *s, const char *workspace_d
         if (!o)
                 return NULL;
         json_object_set_new(o, "run", s->run ? json_string(s->run) : json_null());
+        json_object_set_new(o, "restart", json_string(run_restart_to_string(s->restart) ?: "no"));
         json_object_set_new(o, "env", strv_to_json(s->env));
         json_object_set_new(o, "limits", limits_to_json(&s->limits));
         json_object_set_new(o, "workspace_dir", workspace_dir ? json_string(workspace_dir) : json_null());
@@ -166,6 +168,8 @@ static int validate_spec(const WorkspaceCreateSpec *s, char **ret_dir, Error *er
         if (s->workspace_dir && s->limits.disk_mb > 0)
                 return error_set(err, EINVAL, "disk_mb applies to the managed /home only and cannot be combined "
                                  "with workspace_dir");
+        if (!run_restart_to_string(s->restart))
+                return error_set(err, EINVAL, "invalid restart policy: no, on-failure or always");
         if (s->run && strlen(s->run) > ENCLAVEFILE_MAX_STRING)
                 return error_set(err, E2BIG, "the run command is longer than %u bytes", ENCLAVEFILE_MAX_STRING);
         *ret_dir = NULL;
@@ -264,6 +268,29 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         if (ret_id)
                 *ret_id = id;
         return 0;
+}
+
+RunRestart workspace_config_restart(json_t *config)
+{
+        RunRestart r = run_restart_from_string(json_string_value(json_object_get(config, "restart")));
+        return r == _RUN_RESTART_INVALID ? RUN_RESTART_NO : r;
+}
+
+int workspace_engine_run_state(Daemon *d, const char *sandbox, const char *name, RunState *ret)
+{
+        _cleanup_free_ char *ws_dir = NULL, *path = NULL;
+        if (layout_workspace_dir(d->settings.state_dir, sandbox, name, &ws_dir, NULL) < 0 ||
+            !(path = path_join(ws_dir, RUN_STATE_FILE)))
+                return -ENOMEM;
+        /* Written by init inside the workspace: untrusted, bounded. */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        char buf[96];
+        ssize_t n = pread(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+                return -ENOENT;
+        return run_state_parse(buf, (size_t) n, ret) < 0 ? -EBADMSG : 0;
 }
 
 /* ---- start ---- */
@@ -455,6 +482,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 .gid_base = row->gid_base,
                 .init_fd = e->init_fd,
                 .run = run,
+                .restart = workspace_config_restart(row->config),
                 .env = full_env,
                 .files = files.files,
                 .n_files = files.n,

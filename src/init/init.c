@@ -7,7 +7,7 @@
  * run command. A PID-namespace init ignores signals it has no handler
  * for, so handling SIGTERM explicitly is what makes stop fast.
  *
- * Usage: enclave-init [--log-fds=A,B,S] [--log-max=BYTES] [--] [COMMAND]
+ * Usage: enclave-init [--log-fds=A,B,S] [--log-max=BYTES] [--restart=POLICY --state-fd=N] [--] [COMMAND]
  *   --log-fds: three inherited descriptors, the two halves of the log
  *   and the rotation count that says which half is active
  *   (runtime/log-files.h).
@@ -26,8 +26,13 @@
  * beyond the cap. Init itself keeps no descriptor of the log files.
  *   With COMMAND: run it via /bin/sh -c; exit with its status once it
  *   has exited (SIGTERM is forwarded to it and its process group).
- *   Without COMMAND: stay idle until SIGTERM/SIGINT, then exit 0. */
+ *   Without COMMAND: stay idle until SIGTERM/SIGINT, then exit 0.
+ *   --restart=no|on-failure|always: start COMMAND again when it ends
+ *   (on-failure: with a status other than 0) after a growing delay,
+ *   instead of exiting; the state goes to --state-fd
+ *   (runtime/run-state.h). A termination signal still ends init. */
 #include "runtime/log-files.h"
+#include "runtime/run-state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +47,7 @@
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct Log {
@@ -315,13 +321,80 @@ typedef struct Options {
         int log_fds[3];
         int have_log;
         unsigned long long log_max;
+        RunRestart restart;
+        int state_fd;
         const char *command;
 } Options;
+
+/* ---- restart policy (runtime/run-state.h) ---- */
+
+typedef struct Restart {
+        RunRestart policy;
+        int state_fd;        /* -1: none */
+        RunState state;
+        uint64_t delay_ms;   /* the last delay; 0 before the first */
+        uint64_t started_ms; /* CLOCK_MONOTONIC, start of the current run */
+        uint64_t due_ms;     /* CLOCK_MONOTONIC of the next start; 0: none pending */
+        pid_t old_group;     /* process group of the run that ended */
+} Restart;
+
+static uint64_t clock_ms(clockid_t id)
+{
+        struct timespec ts;
+        clock_gettime(id, &ts);
+        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+static void restart_publish(const Restart *rs)
+{
+        char buf[80];
+        if (rs->state_fd < 0)
+                return;
+        size_t n = run_state_format(&rs->state, buf);
+        if (pwrite(rs->state_fd, buf, n, 0) == (ssize_t) n)
+                (void) !ftruncate(rs->state_fd, (off_t) n);
+}
+
+static void say_u64(uint64_t v)
+{
+        char buf[24];
+        buf[run_state_u64(buf, v)] = 0;
+        say(buf);
+}
+
+/* The run command ended with status: 1 when it is to be started again
+ * (the start is scheduled), 0 when init should exit with it. */
+static int restart_schedule(Restart *rs, pid_t group, int status)
+{
+        rs->state.last_status = status;
+        if (!run_restart_wanted(rs->policy, status)) {
+                restart_publish(rs);
+                return 0;
+        }
+        uint64_t now = clock_ms(CLOCK_MONOTONIC);
+        rs->delay_ms = run_restart_delay(rs->delay_ms, now - rs->started_ms);
+        rs->due_ms = now + rs->delay_ms;
+        rs->state.next_ms = clock_ms(CLOCK_REALTIME) + rs->delay_ms;
+        rs->old_group = group;
+        /* What it left running in its group gets the same signal a stop sends. */
+        (void) kill(-group, SIGTERM);
+        restart_publish(rs);
+        say("enclave-init: the run command exited with status ");
+        say_u64((uint64_t) status);
+        say("; starting it again in ");
+        say_u64(rs->delay_ms);
+        say(" ms (restart=");
+        say(run_restart_to_string(rs->policy));
+        say(")\n");
+        return 1;
+}
 
 static int parse_args(int argc, char **argv, Options *o)
 {
         o->have_log = 0;
         o->log_max = LOG_DEFAULT_MAX_BYTES;
+        o->restart = RUN_RESTART_NO;
+        o->state_fd = -1;
         o->command = NULL;
         int i = 1;
         for (; i < argc; i++) {
@@ -340,6 +413,17 @@ static int parse_args(int argc, char **argv, Options *o)
                         o->log_max = strtoull(a + 10, &end, 10);
                         if (errno || *end || o->log_max < 4096)
                                 return -1;
+                } else if (strncmp(a, "--restart=", 10) == 0) {
+                        o->restart = run_restart_from_string(a + 10);
+                        if (o->restart == _RUN_RESTART_INVALID)
+                                return -1;
+                } else if (strncmp(a, "--state-fd=", 11) == 0) {
+                        char *end;
+                        errno = 0;
+                        long v = strtol(a + 11, &end, 10);
+                        if (errno || *end || v < 0 || v > 65535)
+                                return -1;
+                        o->state_fd = (int) v;
                 } else if (strncmp(a, "--", 2) == 0)
                         return -1;
                 else
@@ -350,26 +434,33 @@ static int parse_args(int argc, char **argv, Options *o)
         return 0;
 }
 
-/* Returns 1 when init should exit now with *ret. */
-static int handle_signal(int sig, pid_t cmd, int *stopping, int *cmd_status, int *cmd_done, int *ret)
+/* Returns 1 when init should exit now with *ret. *cmd becomes 0 while
+ * a restart is pending. */
+static int handle_signal(int sig, pid_t *cmd, Restart *rs, int *stopping, int *cmd_status, int *cmd_done, int *ret)
 {
         if (sig == SIGCHLD) {
-                reap_zombies(cmd, cmd_status, cmd_done);
-                if (cmd && *cmd_done) {
+                reap_zombies(*cmd, cmd_status, cmd_done);
+                if (*cmd && *cmd_done) {
                         *ret = exit_code(*cmd_status);
+                        *cmd_done = 0;
+                        if (!*stopping && restart_schedule(rs, *cmd, *ret)) {
+                                *cmd = 0;
+                                return 0;
+                        }
                         return 1;
                 }
                 return 0;
         }
         if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT)
                 *stopping = 1;
-        if (!cmd) {
+        if (!*cmd) {
+                /* Idle, or waiting to start the run command again. */
                 *ret = 0;
                 return *stopping;
         }
         /* Forward to the run command's process group. */
-        if (kill(-cmd, sig) < 0)
-                (void) kill(cmd, sig);
+        if (kill(-*cmd, sig) < 0)
+                (void) kill(*cmd, sig);
         return 0;
 }
 
@@ -380,7 +471,8 @@ int main(int argc, char **argv)
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         Options opt;
         if (parse_args(argc, argv, &opt) < 0) {
-                say("usage: enclave-init [--log-fds=A,B,S] [--log-max=BYTES] [--] [COMMAND]\n");
+                say("usage: enclave-init [--log-fds=A,B,S] [--log-max=BYTES] [--restart=POLICY --state-fd=N] [--] "
+                    "[COMMAND]\n");
                 return 125;
         }
         sigset_t all;
@@ -425,14 +517,21 @@ int main(int argc, char **argv)
                 }
         }
 
+        Restart rs = { .policy = opt.command ? opt.restart : RUN_RESTART_NO, .state_fd = opt.state_fd,
+                       .state = { .last_status = -1 } };
+        if (rs.state_fd >= 0)
+                (void) fcntl(rs.state_fd, F_SETFD, FD_CLOEXEC);
+        restart_publish(&rs);
+        rs.started_ms = clock_ms(CLOCK_MONOTONIC);
         pid_t cmd = opt.command ? spawn_command(opt.command, the_log) : 0;
         if (cmd < 0) {
                 say("enclave-init: fork failed\n");
                 return 125;
         }
         /* Only the command holds the write end now: its exit (and that
-         * of everything it started) shows as EOF. */
-        if (the_log)
+         * of everything it started) shows as EOF. With a restart policy
+         * init keeps it for the next run. */
+        if (the_log && rs.policy == RUN_RESTART_NO)
                 log.pipe_wr = (close(log.pipe_wr), -1);
 
         int cmd_status = 0, cmd_done = 0, stopping = 0, ret = 0;
@@ -440,11 +539,30 @@ int main(int argc, char **argv)
                 /* The pipe is init's to drain only once the writer is gone. */
                 int drain = the_log && log.writer == 0 ? log.pipe_rd : -1;
                 struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = drain, .events = POLLIN } };
-                if (poll(p, 2, -1) < 0) {
+                int timeout = -1;
+                if (rs.due_ms) {
+                        uint64_t now = clock_ms(CLOCK_MONOTONIC);
+                        timeout = rs.due_ms > now ? (int) (rs.due_ms - now) : 0;
+                }
+                if (poll(p, 2, timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
                         say("enclave-init: poll failed\n");
                         return 125;
+                }
+                if (rs.due_ms && !stopping && clock_ms(CLOCK_MONOTONIC) >= rs.due_ms) {
+                        /* Whatever of the last run ignored SIGTERM goes now. */
+                        (void) kill(-rs.old_group, SIGKILL);
+                        rs.due_ms = 0;
+                        rs.state.restarts++;
+                        rs.state.next_ms = 0;
+                        rs.started_ms = clock_ms(CLOCK_MONOTONIC);
+                        cmd = spawn_command(opt.command, the_log);
+                        if (cmd < 0) {
+                                say("enclave-init: fork failed\n");
+                                return 125;
+                        }
+                        restart_publish(&rs);
                 }
                 if (p[1].revents && log_drain(&log, 1) == 0)
                         log.pipe_rd = (close(log.pipe_rd), -1);
@@ -459,7 +577,7 @@ int main(int argc, char **argv)
                                 say("enclave-init: reading signals failed\n");
                                 return 125;
                         }
-                        if (handle_signal((int) si.ssi_signo, cmd, &stopping, &cmd_status, &cmd_done, &ret)) {
+                        if (handle_signal((int) si.ssi_signo, &cmd, &rs, &stopping, &cmd_status, &cmd_done, &ret)) {
                                 if (the_log)
                                         log_stop_writer(&log);
                                 return ret;

@@ -45,8 +45,10 @@ enum {
 #define SPAWN_CLONE_FLAGS \
         (CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC)
 
-/* Where init finds its log descriptors (passed as --log-fds=3,4,5). */
+/* Where init finds its log descriptors (passed as --log-fds=3,4,5) and
+ * its restart state file (--state-fd=6). */
 #define INIT_LOG_FD_FIRST 3
+#define INIT_STATE_FD 6
 
 static char *const default_env[] = {
         (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -60,6 +62,7 @@ typedef struct SpawnChild {
         int sock;
         int init_fd;
         int log_fds[3];
+        int state_fd;
         NewRootSpec root;
         char *const *argv;
         char *const *envp;
@@ -173,8 +176,9 @@ static int dup_high(int fd)
         return n;
 }
 
-/* 0-2: /dev/null of the workspace; 3-5: the log files; everything else
- * close-on-exec (a stray fd without O_CLOEXEC must not reach init). */
+/* 0-2: /dev/null of the workspace; 3-5: the log files; 6: the restart
+ * state; everything else close-on-exec (a stray fd without O_CLOEXEC
+ * must not reach init). */
 static void arrange_fds(SpawnChild *c)
 {
         c->sock = dup_high(c->sock);
@@ -188,6 +192,9 @@ static void arrange_fds(SpawnChild *c)
                 if (c->log_fds[i] < 0)
                         child_fail(c->sock, SPAWN_STAGE_FDS, errno, "moving the log descriptors", NULL);
         }
+        c->state_fd = dup_high(c->state_fd);
+        if (c->state_fd < 0)
+                child_fail(c->sock, SPAWN_STAGE_FDS, errno, "moving the state descriptor", NULL);
         int null = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (null < 0 || (null = dup_high(null)) < 0)
                 child_fail(c->sock, SPAWN_STAGE_FDS, errno, "opening", "/dev/null");
@@ -200,7 +207,10 @@ static void arrange_fds(SpawnChild *c)
                         child_fail(c->sock, SPAWN_STAGE_FDS, errno, "passing the log descriptors", NULL);
                 close(c->log_fds[i]);
         }
-        if (sys_close_range(INIT_LOG_FD_FIRST + 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        if (dup2(c->state_fd, INIT_STATE_FD) < 0)
+                child_fail(c->sock, SPAWN_STAGE_FDS, errno, "passing the state descriptor", NULL);
+        close(c->state_fd);
+        if (sys_close_range(INIT_STATE_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 child_fail(c->sock, SPAWN_STAGE_FDS, errno, "marking descriptors close-on-exec", NULL);
 }
 
@@ -228,8 +238,9 @@ static void close_all_except(int *keep, size_t n)
 
 _noreturn_ static void child_main(SpawnChild *c)
 {
-        int keep[5 + 2 * CGROUP_HIERARCHIES_MAX] = { c->sock, c->init_fd, c->log_fds[0], c->log_fds[1], c->log_fds[2] };
-        size_t n_keep = 5;
+        int keep[6 + 2 * CGROUP_HIERARCHIES_MAX] = { c->sock,       c->init_fd,   c->log_fds[0],
+                                                     c->log_fds[1], c->log_fds[2], c->state_fd };
+        size_t n_keep = 6;
         for (size_t i = 0; i < c->n_cgroup_fds; i++)
                 keep[n_keep++] = c->cgroup_fds[i];
         for (size_t i = 0; i < c->root.n_cgroup_views; i++)
@@ -590,7 +601,19 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                  INIT_LOG_FD_FIRST + 2);
         snprintf(max_arg, sizeof max_arg, "--log-max=%llu",
                  (unsigned long long) (c->log_max_bytes ? c->log_max_bytes : LOG_DEFAULT_MAX_BYTES));
-        char *argv[] = { (char *) "enclave-init", fds_arg, max_arg, (char *) "--", (char *) c->run, NULL };
+        char restart_arg[48], state_arg[24];
+        snprintf(restart_arg, sizeof restart_arg, "--restart=%s",
+                 run_restart_to_string(c->restart) ? run_restart_to_string(c->restart) : "no");
+        snprintf(state_arg, sizeof state_arg, "--state-fd=%d", INIT_STATE_FD);
+        char *argv[] = { (char *) "enclave-init", fds_arg, max_arg, restart_arg, state_arg, (char *) "--",
+                         (char *) c->run, NULL };
+        _cleanup_free_ char *state_path = path_join(c->ws_dir, RUN_STATE_FILE);
+        if (!state_path)
+                return error_set(err, ENOMEM, "out of memory");
+        _cleanup_close_ int state_fd =
+                open(state_path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+        if (state_fd < 0)
+                return error_setc(err, errno, "preparing workspace %s: opening %s", c->name, state_path);
 
         _cleanup_(spawn_cgroup_views_done) SpawnCgroupViews views = {};
         r = spawn_cgroup_views_open(c->cgroup, &views, err);
@@ -608,6 +631,7 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                 .sock = child_sock,
                 .init_fd = c->init_fd,
                 .log_fds = { log0, log1, logs },
+                .state_fd = state_fd,
                 .root = { .hostname = c->name, .root_fd = -EBADF, .home_fd = -EBADF, .tmp_fd = -EBADF,
                           .tmp_size_bytes = c->tmp_size_bytes, .files = c->files, .n_files = c->n_files,
                           .cgroup_views = views.v, .n_cgroup_views = views.n,

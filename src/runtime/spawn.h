@@ -19,6 +19,7 @@
 #include "runtime/hardening.h"
 #include "runtime/newroot.h"
 #include "runtime/rlimits.h"
+#include "runtime/run-state.h"
 #include "runtime/workspace-process.h"
 
 #include <stdint.h>
@@ -40,6 +41,7 @@ typedef struct WorkspaceSpawnConfig {
         uint32_t gid_base;          /* same for gids */
         int init_fd;                /* sealed enclave-init from workspace_init_open() */
         const char *run;            /* run command (/bin/sh -c); NULL: idle */
+        RunRestart restart;         /* when init starts run again (run-state.h); state in <ws_dir>/run-state */
         char *const *env;           /* environment of init and run; NULL: default PATH and HOME */
         uint64_t log_max_bytes;     /* size cap of each log half; 0: 8 MiB */
         uint64_t tmp_size_bytes;    /* size of the /tmp tmpfs; 0: kernel default */

@@ -141,4 +141,82 @@ else
         tap_skip "stats count the block writes" "cannot make a loop device with ext4 here"
 fi
 
+# ---- restart policy ----
+st() { enc --json workspace status "$SB" "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d.get('$2'))"; }
+wait_for() { # wait_for WS KEY VALUE-REGEX [tries]
+        local v
+        for _ in $(seq "${4:-100}"); do v=$(st "$1" "$2"); [[ $v =~ ^($3)$ ]] && return 0; sleep 0.1; done
+        echo "$1 $2 = $v" >&2; return 1
+}
+ok "create crashy (exit 3, restart = on-failure)" enc workspace create "$SB" crashy --run 'echo run-$$; exit 3' --restart on-failure
+ok "start crashy" enc workspace start "$SB" crashy
+ok "its run command is started again (3 restarts)" wait_for crashy restarts '[3-9]|[1-9][0-9]+'
+is "it stays running" "$(st crashy state)" running
+is "status shows the policy" "$(st crashy restart)" on-failure
+is "status shows the last run's status" "$(st crashy last_run_status)" 3
+contains "status says when it starts next" "$(enc workspace status "$SB" crashy)" "restart:      on-failure ("
+is "exec works while it restarts" "$(wx crashy echo inside)" inside
+contains "the log says why it starts again" "$(enc workspace logs "$SB" crashy 2>&1)" "exited with status 3; starting it again in"
+n1=$(st crashy restarts); sleep 1; n2=$(st crashy restarts)
+[ "$((n2 - n1))" -le 3 ] && tap_ok "restarts back off ($n1 -> $n2 in 1 s)" || tap_fail "restarts back off" "$n1 -> $n2 in 1 s"
+t0=$(date +%s%N); ok "stop during a back-off" enc workspace stop "$SB" crashy; t1=$(date +%s%N)
+[ $(( (t1 - t0) / 1000000 )) -lt 2000 ] && tap_ok "the stop is immediate" || tap_fail "the stop is immediate" "$(( (t1 - t0) / 1000000 )) ms"
+is "a stopped workspace is stopped, not failed" "$(st crashy state)" stopped
+
+# Restarts go on without the daemon (init restarts, not the daemon).
+ok "create slowcrash (exit 4 after 0.3 s)" enc workspace create "$SB" slowcrash --run 'sleep 0.3; exit 4' --restart on-failure
+ok "start slowcrash" enc workspace start "$SB" slowcrash
+ok "it restarted once" wait_for slowcrash restarts '[1-9][0-9]*'
+dpid=$(cat "$ENC_PIDFILE")
+kill -9 "$dpid"; for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+before=$(cut -d' ' -f1 "$ENC_STATE/sandboxes/$SB/workspaces/slowcrash/run-state" 2>/dev/null || echo 0)
+for _ in $(seq 100); do
+        after=$(cut -d' ' -f1 "$ENC_STATE/sandboxes/$SB/workspaces/slowcrash/run-state" 2>/dev/null || echo 0)
+        [ "$after" -gt "$before" ] && break
+        sleep 0.1
+done
+[ "$after" -gt "$before" ] && tap_ok "restarts go on while no daemon runs ($before -> $after)" ||
+        tap_fail "restarts go on while no daemon runs" "$before -> $after"
+ok "the daemon starts again" enc daemon start
+is "the adopted workspace is running" "$(st slowcrash state)" running
+ok "its restarts are shown after adoption" wait_for slowcrash restarts '[1-9][0-9]*'
+ok "stop slowcrash" enc workspace stop "$SB" slowcrash
+
+ok "create always0 (exit 0, restart = always)" enc workspace create "$SB" always0 --run 'exit 0' --restart always
+ok "start always0" enc workspace start "$SB" always0
+ok "always restarts a run that succeeded" wait_for always0 restarts '[2-9]|[1-9][0-9]+'
+ok "stop always0" enc workspace stop "$SB" always0
+ok "create fine (exit 0, restart = on-failure)" enc workspace create "$SB" fine --run 'exit 0' --restart on-failure
+ok "start fine" enc workspace start "$SB" fine
+ok "on-failure leaves a run that succeeded stopped" wait_for fine state stopped
+ok "create plain (exit 3, no restart policy)" enc workspace create "$SB" plain --run 'exit 3'
+ok "start plain" enc workspace start "$SB" plain
+ok "without a policy it stays failed" wait_for plain state failed
+is "its policy is no" "$(st plain restart)" no
+contains "exec into it says how to start it again" "$(wx plain true)" "start it again with 'enclave workspace start $SB plain'"
+fails "an unknown policy is refused" enc workspace create "$SB" bad --run true --restart sometimes
+
+# The same from an Enclavefile with `enclave up`.
+mkdir -p "$ENC_DIR/proj"
+cat >"$ENC_DIR/proj/Enclavefile" <<EOF
+[sandbox]
+name = "$SB"
+bootstrap_method = "cached_rootfs"
+
+[workspace.agent]
+run = "echo agent-up; sleep 0.2; exit 7"
+restart = "on-failure"
+EOF
+contains "validate shows the policy" "$(enc validate "$ENC_DIR/proj/Enclavefile")" "on-failure"
+ok "up" sh -c "cd '$ENC_DIR/proj' && '$ENCLAVE' --config '$ENC_CONFIG' --socket '$ENC_SOCK' up"
+ok "a crashed run comes back under restart = \"on-failure\"" wait_for agent restarts '[2-9]|[1-9][0-9]+'
+is "the agent workspace stays running" "$(st agent state)" running
+sed -i 's/"on-failure"/"sometimes"/' "$ENC_DIR/proj/Enclavefile"
+contains "a bad policy is an error with its position" "$(enc validate "$ENC_DIR/proj/Enclavefile" 2>&1)" \
+        "Enclavefile:7:11: 'restart' must be \"no\", \"on-failure\" or \"always\""
+sed -i 's/"sometimes"/"no"/' "$ENC_DIR/proj/Enclavefile"
+ok "up with restart = \"no\" applies the change" sh -c "cd '$ENC_DIR/proj' && '$ENCLAVE' --config '$ENC_CONFIG' --socket '$ENC_SOCK' up"
+ok "the agent then stays failed" wait_for agent state failed 50
+ok "down" sh -c "cd '$ENC_DIR/proj' && '$ENCLAVE' --config '$ENC_CONFIG' --socket '$ENC_SOCK' down"
+
 done_testing
