@@ -519,6 +519,8 @@ int main(int argc, char **argv)
 
         Restart rs = { .policy = opt.command ? opt.restart : RUN_RESTART_NO, .state_fd = opt.state_fd,
                        .state = { .last_status = -1 } };
+        if (rs.state_fd >= 0 && !opt.command)
+                rs.state_fd = (close(rs.state_fd), -1); /* idle: nothing to restart */
         if (rs.state_fd >= 0)
                 (void) fcntl(rs.state_fd, F_SETFD, FD_CLOEXEC);
         restart_publish(&rs);

@@ -245,8 +245,8 @@ static int write_pieces(int fd, const char *const *pieces, size_t n)
 }
 
 /* Open an existing regular file for writing (flags), or create it with
- * mode when it is missing; *ret_created says which. A symlink (the
- * rootfs's own choice, e.g. into /run) gives ELOOP and is left alone. */
+ * mode when it is missing; *ret_created says which. A symlink (e.g.
+ * into /run) gives ELOOP. */
 static int open_or_create(const char *path, int flags, mode_t mode, bool *ret_created)
 {
         *ret_created = false;
@@ -264,7 +264,9 @@ static int open_or_create(const char *path, int flags, mode_t mode, bool *ret_cr
  * missing one (debootstrap makes none) is created with localhost for
  * IPv4 and IPv6 (without it `getent hosts localhost` fails and servers
  * binding "localhost" hang). Every write lands in the workspace's upper
- * layer, never the shared rootfs. Symlinks are left alone. */
+ * layer, never the shared rootfs. Best effort, as a file the workspace
+ * made unwritable (or a symlink) is its own choice: only a failed write
+ * fails the start. */
 static int write_host_files(const char *name, NewRootFailure *fail)
 {
         bool created;
@@ -277,13 +279,12 @@ static int write_host_files(const char *name, NewRootFailure *fail)
                         errno = -r;
                         return FAIL("writing", "/etc/hostname");
                 }
-        } else if (errno != ELOOP && errno != EISDIR)
-                return FAIL("opening", "/etc/hostname");
+        }
 
         static char buf[65536];
         fd = open_or_create("/etc/hosts", O_RDWR | O_APPEND, 0644, &created);
         if (fd < 0)
-                return errno == ELOOP || errno == EISDIR ? 0 : FAIL("opening", "/etc/hosts");
+                return 0;
         int r = 0;
         if (created) {
                 const char *const hosts[] = {

@@ -314,8 +314,8 @@ TEST(nothing_of_the_host_reachable)
         _cleanup_free_ char *sys = NULL;
         ASSERT_NE(rt_exec(t, "touch /sys/kernel/x 2>/dev/null || mkdir /sys/x 2>/dev/null", &sys), 0);
         /* An idle init holds stdio and its signalfd only: no descriptor
-         * of the spawning process got in, and no log file (it has nothing
-         * to log). Only the host can look. */
+         * of the spawning process got in, and no log or restart state
+         * file (it has nothing to log or restart). Only the host can look. */
         char fdp[64];
         rt_pathf(fdp, sizeof fdp, "/proc/%d/fd", (int) t->proc.pid);
         DIR *d = opendir(fdp);
@@ -635,7 +635,8 @@ TEST(sigterm_right_after_start_is_never_lost)
         for (int i = 0; i < 20; i++) {
                 TestWs *t = rt_ws_new("early");
                 _cleanup_error_ Error err = ERROR_INIT;
-                ASSERT_OK(rt_ws_start_opts(t, NULL, &err));
+                if (rt_ws_start_opts(t, NULL, &err) < 0)
+                        TEST_FAIL("start %d: %s", i, error_msg(&err));
                 bool killed = true;
                 ASSERT_OK(workspace_stop(&t->proc, 5000, &killed, &err));
                 ASSERT_FALSE(killed);
