@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 
 #define V1_WAIT_MS 10000
 
@@ -71,19 +70,20 @@ static int set_cpu_quota(const CgroupNode *n, uint64_t quota, char ***warnings, 
  * blkio.throttle.io_service_bytes stays 0 for every group (stats showed
  * no block I/O at all). A rule of 0 ("no limit") for the disk sets it
  * up: it throttles nothing and is not even listed, but from then on
- * the disk's I/O is counted for every group. Once per disk and process
- * (the set-up lasts as long as the disk); new disks (loop devices of
- * disk quotas) are found at the next workspace start. Older kernels
- * count without it. Best effort: a disk that refuses is skipped. */
+ * the disk's I/O is counted for every group. Once per disk name and
+ * process (the set-up lasts as long as the disk): a start reads only
+ * the names in /sys/block; new disks (loop devices of disk quotas) are
+ * set up at the next workspace start. Older kernels count without it.
+ * Best effort: a disk that refuses is skipped. */
 #define IO_ACCOUNTED_MAX 256
 static pthread_mutex_t io_accounted_lock = PTHREAD_MUTEX_INITIALIZER;
-static dev_t io_accounted[IO_ACCOUNTED_MAX];
+static char io_accounted[IO_ACCOUNTED_MAX][NAME_MAX + 1];
 static size_t n_io_accounted;
 
-static bool io_accounted_has(dev_t d)
+static bool io_accounted_has(const char *name)
 {
         for (size_t i = 0; i < n_io_accounted; i++)
-                if (io_accounted[i] == d)
+                if (streq(io_accounted[i], name))
                         return true;
         return false;
 }
@@ -96,7 +96,7 @@ static void enable_io_accounting(const CgroupNode *n)
         pthread_mutex_lock(&io_accounted_lock);
         struct dirent *de;
         while ((de = readdir(dir)) && n_io_accounted < IO_ACCOUNTED_MAX) {
-                if (de->d_name[0] == '.')
+                if (de->d_name[0] == '.' || io_accounted_has(de->d_name))
                         continue;
                 char path[PATH_MAX], text[32];
                 snprintf(path, sizeof path, "/sys/block/%s/dev", de->d_name);
@@ -105,11 +105,11 @@ static void enable_io_accounting(const CgroupNode *n)
                 bool ok = f && fgets(text, sizeof text, f) && sscanf(text, "%u:%u", &maj, &min) == 2;
                 if (f)
                         fclose(f);
-                if (!ok || io_accounted_has(makedev(maj, min)))
+                if (!ok)
                         continue;
                 snprintf(text, sizeof text, "%u:%u 0", maj, min);
                 if (cgroup_write_file(n->path, "blkio.throttle.read_bps_device", text) == 0)
-                        io_accounted[n_io_accounted++] = makedev(maj, min);
+                        snprintf(io_accounted[n_io_accounted++], NAME_MAX + 1, "%s", de->d_name);
         }
         pthread_mutex_unlock(&io_accounted_lock);
         closedir(dir);

@@ -514,17 +514,30 @@ static int spawn_cgroup_views_open(const Cgroup *cg, SpawnCgroupViews *sv, Error
         return 0;
 }
 
-/* The CPU list for /sys/devices/system/cpu/online when cpu_percent
- * gives the workspace fewer CPUs than this thread may use (the child
- * inherits this thread's affinity and picks the same set). */
-static const char *spawn_cpus_online(const WorkspaceLimits *l, char *buf, size_t size)
+/* The CPUs of a workspace with cpu_percent (rlimits.h), picked from
+ * this thread's affinity as exec does from the daemon's. The parent
+ * sets them on the child while it waits for GO: a sleeping task only
+ * gets a new mask, where a running one that changes its own must be
+ * migrated and wait for a turn on its new CPU (measured: milliseconds
+ * on a loaded host). The list goes to /sys/devices/system/cpu/online. */
+typedef struct SpawnCpus {
+        bool pinned;
+        cpu_set_t set;
+        char list[256];
+        WorkspaceLimits child_limits; /* the limits without the affinity, which is done */
+} SpawnCpus;
+
+static const WorkspaceLimits *spawn_cpus_pick(const WorkspaceLimits *l, SpawnCpus *sc)
 {
-        cpu_set_t allowed, pick;
+        cpu_set_t allowed;
         if (!l || l->cpu_percent == 0 || sched_getaffinity(0, sizeof allowed, &allowed) < 0 ||
-            rlimits_cpu_pick(&allowed, l->cpu_percent, l->cpu_seed, &pick) == 0)
-                return NULL;
-        rlimits_cpu_list(&pick, buf, size);
-        return buf;
+            rlimits_cpu_pick(&allowed, l->cpu_percent, l->cpu_seed, &sc->set) == 0)
+                return l;
+        sc->pinned = true;
+        rlimits_cpu_list(&sc->set, sc->list, sizeof sc->list);
+        sc->child_limits = *l;
+        sc->child_limits.cpu_percent = 0;
+        return &sc->child_limits;
 }
 
 /* clone3 into every namespace (and the unified cgroup when dir_fd is
@@ -544,7 +557,8 @@ static pid_t clone_child(SpawnChild *child, int sock, int cgroup_dir_fd, int *re
         return pid;
 }
 
-static int spawn_run(const WorkspaceSpawnConfig *c, int sock, SpawnGuard *g, WorkspaceProcess *ret, Error *err)
+static int spawn_run(const WorkspaceSpawnConfig *c, const SpawnCpus *cpus, int sock, SpawnGuard *g,
+                     WorkspaceProcess *ret, Error *err)
 {
         IdMapLine u = { 0, c->uid_base, IDRANGE_BLOCK }, gm = { 0, c->gid_base, IDRANGE_BLOCK };
         int r = idmap_write(g->pid, &u, &gm, err);
@@ -559,6 +573,8 @@ static int spawn_run(const WorkspaceSpawnConfig *c, int sock, SpawnGuard *g, Wor
                 if (r < 0)
                         return r;
         }
+        if (cpus->pinned && sched_setaffinity(g->pid, sizeof cpus->set, &cpus->set) < 0)
+                return error_setc(err, errno, "setting the CPUs of the workspace (cpu_percent)");
         int fds[3] = { root, home, tmp };
         r = sync_send_step(sock, SPAWN_STEP_GO, fds, tmp >= 0 ? 3 : 2);
         if (r < 0)
@@ -619,7 +635,8 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
         r = spawn_cgroup_views_open(c->cgroup, &views, err);
         if (r < 0)
                 return error_wrap(err, "preparing workspace %s", c->name);
-        char cpus[256];
+        SpawnCpus cpus = {};
+        const WorkspaceLimits *child_limits = spawn_cpus_pick(c->limits, &cpus);
 
         int pair[2];
         r = sync_pair(pair);
@@ -635,11 +652,11 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                 .root = { .hostname = c->name, .root_fd = -EBADF, .home_fd = -EBADF, .tmp_fd = -EBADF,
                           .tmp_size_bytes = c->tmp_size_bytes, .files = c->files, .n_files = c->n_files,
                           .cgroup_views = views.v, .n_cgroup_views = views.n,
-                          .cpus_online = spawn_cpus_online(c->limits, cpus, sizeof cpus) },
+                          .cpus_online = cpus.pinned ? cpus.list : NULL },
                 .argv = argv,
                 .envp = c->env ? c->env : default_env,
                 .hardening = c->hardening,
-                .limits = c->limits,
+                .limits = child_limits,
         };
 
         _cleanup_(spawn_cgroup_done) SpawnCgroup sc = SPAWN_CGROUP_NULL;
@@ -676,7 +693,7 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
         _cleanup_(spawn_guard_done) SpawnGuard g = { pid, pidfd };
         child_sock = safe_close(child_sock);
 
-        r = spawn_run(c, sock, &g, ret, err);
+        r = spawn_run(c, &cpus, sock, &g, ret, err);
         if (r < 0)
                 return error_wrap(err, "starting workspace %s", c->name);
         return 0;
