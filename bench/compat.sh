@@ -20,6 +20,9 @@
 # $ENCLAVE_COMPAT_CACHE/results/<time>): junit XML, console logs and
 # report.txt. Network traffic: deb.debian.org (setup) and the npm
 # registry (npm install), from the workspace through the bench's NAT.
+# bwrap gets a bind-mounted /etc/hosts (the rootfs has none; Enclave
+# writes one into the workspace), so the comparison is about the
+# sandbox, not about the rootfs.
 set -eu
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -88,7 +91,7 @@ setup = ["""
 set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends python3 libpython3.11-testsuite nodejs npm ca-certificates
+apt-get install -y --no-install-recommends python3 libpython3.11-testsuite netbase nodejs npm ca-certificates
 """]
 
 [workspace.py]
@@ -113,9 +116,13 @@ run_python() {
         tail -3 "$OUT/enclave.log"
 
         echo "== CPython regrtest under bwrap --unshare-all ($(date +%T))"
+        # The /etc/hosts every container runtime writes (the rootfs has
+        # none), so that what differs is Enclave, not a missing file.
         local home=$OUT/bwrap-home
         mkdir -p "$home"
+        printf '127.0.0.1\tlocalhost\n127.0.1.1\tbwrap\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$OUT/bwrap-hosts"
         bwrap --unshare-all --die-with-parent --ro-bind "$ROOTFS" / --proc /proc --dev /dev \
+                --ro-bind "$OUT/bwrap-hosts" /etc/hosts \
                 --tmpfs /tmp --tmpfs /run --bind "$home" /home --chdir /home --hostname bwrap \
                 --setenv HOME /home --setenv PATH /usr/local/bin:/usr/bin:/bin \
                 sh -c "$REGRTEST /home/junit.xml" </dev/null >"$OUT/bwrap.log" 2>&1 || true

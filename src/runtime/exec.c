@@ -12,6 +12,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -400,6 +403,12 @@ int workspace_exec(const ExecConfig *c, ExecProcess *ret, int *ret_status, Error
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
         if (stack == MAP_FAILED)
                 return error_setc(err, errno, "allocating helper stacks");
+#ifdef __SANITIZE_ADDRESS__
+        /* The helpers' frames end in exec and never return, so ASan's
+         * redzones of them stay in the shadow of these addresses, where
+         * the next mapping may land: start from a clean shadow. */
+        ASAN_UNPOISON_MEMORY_REGION(stack, 2 * EXEC_STACK_SIZE);
+#endif
         s.stack_b = stack + EXEC_STACK_SIZE;
 
         /* The helpers share this memory while they hold workspace
