@@ -41,7 +41,7 @@ typedef struct Settings {
         int64_t max_workspaces_per_user;  /* default 64 */
         int64_t max_snapshots_per_user;   /* default 256 */
         int64_t max_connections_per_user; /* default 64, at least 1 */
-        int64_t max_long_actions_per_user;/* default 16, at least 1 */
+        int64_t max_long_actions_per_user;/* default 32, at least 1 */
         uint64_t fetch_max_bytes;         /* "fetch_max_bytes": one rootfs fetch, default 8 GiB */
         char **fetch_allow;               /* special destinations fetch may reach (CIDRs), never NULL */
         char **user_mirrors;              /* mirrors non-root users may bootstrap from besides `mirror` */

@@ -90,8 +90,9 @@ int registry_sandbox_insert(Registry *r, const SandboxRow *row, int64_t max_per_
                          cap_or_zero(row->max_procs), SANDBOX_STATE_CREATING);
         if (k == -EEXIST)
                 return error_set(err, EEXIST,
-                                 "sandbox %s already exists; choose another name, or remove it first with "
-                                 "'enclave destroy %s'", row->name, row->name);
+                                 "sandbox %s already exists (sandbox names are shared by all users); choose another "
+                                 "name, or if it is yours remove it first with 'enclave destroy %s'", row->name,
+                                 row->name);
         if (k < 0) {
                 error_move(err, &ierr);
                 return error_wrap(err, "recording sandbox %s", row->name);

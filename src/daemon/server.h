@@ -16,7 +16,7 @@
 #define SERVER_MAX_CONNECTIONS 1024
 #define SERVER_MAX_CONNECTIONS_PER_UID 64    /* not applied to root; config max_connections_per_user */
 #define SERVER_MAX_WORKERS 128               /* long actions in flight */
-#define SERVER_MAX_WORKERS_PER_UID 16        /* not applied to root; config max_long_actions_per_user */
+#define SERVER_MAX_WORKERS_PER_UID 32        /* not applied to root; config max_long_actions_per_user */
 /* Kept for root whatever other uids hold, so root can always look and
  * repair: all non-root uids together get the rest. */
 #define SERVER_ROOT_RESERVED_CONNECTIONS 64

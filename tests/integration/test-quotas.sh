@@ -101,8 +101,8 @@ fi
 ok "the snapshot claim is free again" ua -q snapshot delete asb aw after-fifo
 
 # --------------------------------------- connections and long actions
-# One uid's followers take its own share only (16 by default).
-hostile $ALICE follow asb aw 20 8 >"$ENC_DIR/follow.out" 2>"$ENC_DIR/follow.err" &
+# One uid's followers take its own share only (32 by default).
+hostile $ALICE follow asb aw 40 8 >"$ENC_DIR/follow.out" 2>"$ENC_DIR/follow.err" &
 fpid=$!
 wait_until 10 grep -q accepted "$ENC_DIR/follow.out"
 res=$(ua workspace logs asb aw 2>&1); rc=$?
@@ -111,7 +111,7 @@ contains "and told which limit" "$res" "max_long_actions_per_user"
 ok "root still runs long actions" enc workspace exec rootsb rw -- true
 ok "bob makes a sandbox meanwhile (a long action)" ub -q create bsb --bootstrap-method cached_rootfs
 wait $fpid
-is "16 of alice's 20 followers were accepted" "$(cat "$ENC_DIR/follow.out")" "accepted 16 busy 4"
+is "32 of alice's 40 followers were accepted" "$(cat "$ENC_DIR/follow.out")" "accepted 32 busy 8"
 
 hostile $ALICE conns 70 6 >"$ENC_DIR/conns.out" 2>"$ENC_DIR/conns.err" &
 cpid=$!
