@@ -3,6 +3,7 @@
  * the cross-table rules (unique names, unique host ports) are applied
  * as each workspace completes. */
 #include "config/enclavefile.h"
+#include "runtime/hostdir.h"
 #include "config/reader.h"
 #include "base/fs.h"
 #include "base/str.h"
@@ -416,6 +417,23 @@ static void read_dir(Loader *l, const TomlValue *v, const char *key, const char 
         if (streq(canon, "/")) {
                 reader_problem(&l->r, v->pos, path,
                                "'%s' resolves to the host's root directory; name a project directory instead", key);
+                return;
+        }
+        /* A relative path is a project path: it stays below the
+         * Enclavefile's directory, also after symlinks. Anything else must
+         * be written as an absolute path, on purpose. */
+        _cleanup_free_ char *project = raw[0] == '/' ? NULL : realpath(l->base_dir, NULL);
+        if (raw[0] != '/' && (!project || !hostdir_path_within(canon, project))) {
+                reader_problem(&l->r, v->pos, path,
+                               "'%s' '%s' leaves the project directory (it resolves to %s); a relative path must stay "
+                               "below %s, write another directory as an absolute path",
+                               key, printable(raw, shown), canon, project ? project : l->base_dir);
+                return;
+        }
+        _cleanup_error_ Error perr = ERROR_INIT;
+        if (hostdir_check_path(canon, &perr) < 0) {
+                reader_problem(&l->r, v->pos, path, "'%s' '%s' cannot be used: %s", key, printable(raw, shown),
+                               error_msg(&perr));
                 return;
         }
         free(ws->workspace_dir);

@@ -8,6 +8,7 @@
 #include "daemon/registry-workspace.h"
 #include "daemon/sandbox-cgroup.h"
 #include "daemon/snapshot-claim.h"
+#include "daemon/workspace-dir.h"
 #include "daemon/workspace-ids.h"
 #include "runtime/idrange.h"
 #include "runtime/spawn.h"
@@ -81,39 +82,6 @@ static int check_auth(char *const *auth, char *const *env_tokens, Error *err)
         return 0;
 }
 
-/* A workspace_dir is root's /home inside the workspace: a non-root
- * owner may only hand in a directory of its own. Checked at create and
- * again at every start. */
-static int check_workspace_dir_owner(const char *path, uid_t owner, Error *err)
-{
-        if (owner == 0)
-                return 0;
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return error_setc(err, errno, "workspace_dir %s", path);
-        if (!S_ISDIR(st.st_mode))
-                return error_set(err, ENOTDIR, "workspace_dir %s is not a directory", path);
-        if (st.st_uid != owner)
-                return error_set(err, EPERM, "workspace_dir %s belongs to uid %u, not to the workspace's owner (uid %u)",
-                                 path, (unsigned) st.st_uid, (unsigned) owner);
-        return 0;
-}
-
-/* The workspace_dir as an absolute canonical directory. */
-static int resolve_workspace_dir(const char *path, char **ret, Error *err)
-{
-        char buf[PATH_MAX];
-        if (!realpath(path, buf))
-                return error_setc(err, errno, "workspace_dir %s", path);
-        struct stat st;
-        if (stat(buf, &st) < 0)
-                return error_setc(err, errno, "workspace_dir %s", path);
-        if (!S_ISDIR(st.st_mode))
-                return error_set(err, ENOTDIR, "workspace_dir %s is not a directory", path);
-        *ret = strdup(buf);
-        return *ret ? 0 : error_set(err, ENOMEM, "out of memory");
-}
-
 static json_t *strv_to_json(char *const *v)
 {
         json_t *a = json_array();
@@ -138,7 +106,7 @@ static json_t *limits_to_json(const WorkspaceLimits *l)
         return o;
 }
 
-static json_t *config_json(const WorkspaceCreateSpec *s, const char *workspace_dir)
+static json_t *config_json(const WorkspaceCreateSpec *s, const HostDirId *dir_id)
 {
         json_t *o = json_object();
         if (!o)
@@ -147,13 +115,15 @@ static json_t *config_json(const WorkspaceCreateSpec *s, const char *workspace_d
         json_object_set_new(o, "restart", json_string(run_restart_to_string(s->restart) ?: "no"));
         json_object_set_new(o, "env", strv_to_json(s->env));
         json_object_set_new(o, "limits", limits_to_json(&s->limits));
-        json_object_set_new(o, "workspace_dir", workspace_dir ? json_string(workspace_dir) : json_null());
+        json_object_set_new(o, "workspace_dir", s->workspace_dir ? json_string(s->workspace_dir) : json_null());
+        if (s->workspace_dir)
+                json_object_set_new(o, "workspace_dir_id", workspace_dir_id_to_json(dir_id));
         json_object_set_new(o, "auth", strv_to_json(s->auth));
         json_object_set_new(o, "env_tokens", strv_to_json(s->env_tokens));
         return o;
 }
 
-static int validate_spec(const WorkspaceCreateSpec *s, char **ret_dir, Error *err)
+static int validate_spec(const WorkspaceCreateSpec *s, Error *err)
 {
         if (!name_is_valid(s->name))
                 return error_set(err, EINVAL, "invalid workspace name '%s': 1-63 characters of letters, digits, '_' "
@@ -172,8 +142,7 @@ static int validate_spec(const WorkspaceCreateSpec *s, char **ret_dir, Error *er
                 return error_set(err, EINVAL, "invalid restart policy: no, on-failure or always");
         if (s->run && strlen(s->run) > ENCLAVEFILE_MAX_STRING)
                 return error_set(err, E2BIG, "the run command is longer than %u bytes", ENCLAVEFILE_MAX_STRING);
-        *ret_dir = NULL;
-        return s->workspace_dir ? resolve_workspace_dir(s->workspace_dir, ret_dir, err) : 0;
+        return 0;
 }
 
 /* A failed create: row (when committed), directory, then the lease. */
@@ -192,8 +161,7 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
                             Error *err)
 {
         const char *state_dir = d->settings.state_dir;
-        _cleanup_free_ char *wsdir_resolved = NULL;
-        int r = validate_spec(spec, &wsdir_resolved, err);
+        int r = validate_spec(spec, err);
         if (r < 0)
                 return r;
         _cleanup_(sandbox_row_done) SandboxRow sb = {};
@@ -203,7 +171,8 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         if (sb.owner_uid != spec->owner)
                 return error_set(err, EPERM, "sandbox %s belongs to uid %u: only its owner adds workspaces to it",
                                  sb.name, (unsigned) sb.owner_uid);
-        if (wsdir_resolved && (r = check_workspace_dir_owner(wsdir_resolved, sb.owner_uid, err)) < 0)
+        HostDirId dir_id = {};
+        if (spec->workspace_dir && (r = workspace_dir_admit(d, reg, spec->workspace_dir, sb.owner_uid, &dir_id, err)) < 0)
                 return r;
         if (streq(sb.state, SANDBOX_STATE_CREATING) || streq(sb.state, SANDBOX_STATE_DESTROYING))
                 return error_set(err, EBUSY, "sandbox %s is %s; wait until it is ready", sb.name, sb.state);
@@ -211,7 +180,7 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         r = layout_workspace_dir(state_dir, spec->sandbox, spec->name, &ws_dir, err);
         if (r < 0)
                 return r;
-        json_t *config = config_json(spec, wsdir_resolved);
+        json_t *config = config_json(spec, &dir_id);
         if (!config)
                 return error_set(err, ENOMEM, "out of memory");
 
@@ -430,10 +399,10 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 r = layout_sandbox_rootfs(state_dir, row->sandbox, &rootfs, err);
         if (r < 0)
                 return r;
-        if (home_dir && !is_dir(home_dir))
-                return error_set(err, ENOENT, "its workspace_dir %s is gone; create it again or recreate the "
-                                 "workspace with another --workspace-dir", home_dir);
-        if (home_dir && (r = check_workspace_dir_owner(home_dir, row->owner_uid, err)) < 0)
+        HostDirId dir_id;
+        bool have_dir_id = false;
+        if (home_dir && (r = workspace_dir_prepare_start(home_dir, row->config, row->owner_uid, &dir_id, &have_dir_id,
+                                                         &ret->warnings, err)) < 0)
                 return r;
         /* Checked at every start, not only at create: its host ids must
          * still be its own on this host. */
@@ -477,6 +446,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 .rootfs = rootfs,
                 .ws_dir = ws_dir,
                 .home_dir = home_dir,
+                .home_dir_id = have_dir_id ? &dir_id : NULL,
                 .disk_quota = !home_dir && disk_quota_present(ws_dir),
                 .uid_base = row->uid_base,
                 .gid_base = row->gid_base,

@@ -7,21 +7,29 @@
 #include <sched.h>
 #include <stdio.h>
 
-static int write_map(pid_t pid, const char *file, const IdMapLine *m, Error *err)
+/* The whole map in one write, as the kernel requires. */
+static int write_map(pid_t pid, const char *file, const IdMap *m, Error *err)
 {
-        char path[64], line[64];
+        char path[64], text[IDMAP_LINES_MAX * 36];
+        size_t len = 0;
+        if (m->n == 0 || m->n > IDMAP_LINES_MAX)
+                return error_set(err, EINVAL, "an id map needs 1 to %d lines", IDMAP_LINES_MAX);
+        for (size_t i = 0; i < m->n; i++)
+                len += (size_t) snprintf(text + len, sizeof text - len, "%u %u %u\n", m->line[i].inside,
+                                         m->line[i].outside, m->line[i].count);
         snprintf(path, sizeof path, "/proc/%d/%s", (int) pid, file);
-        int n = snprintf(line, sizeof line, "%u %u %u\n", m->inside, m->outside, m->count);
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
                 return error_setc(err, errno, "opening %s", path);
-        if (write(fd, line, (size_t) n) != n)
-                return error_setc(err, errno, "writing \"%u %u %u\" to %s", m->inside, m->outside,
-                                  m->count, path);
+        if (write(fd, text, len) != (ssize_t) len) {
+                if (len > 0 && text[len - 1] == '\n')
+                        text[len - 1] = 0;
+                return error_setc(err, errno, "writing \"%s\" to %s", text, path);
+        }
         return 0;
 }
 
-int idmap_write(pid_t pid, const IdMapLine *uid, const IdMapLine *gid, Error *err)
+int idmap_write_maps(pid_t pid, const IdMap *uid, const IdMap *gid, Error *err)
 {
         int r = write_map(pid, "uid_map", uid, err);
         if (r < 0)
@@ -29,7 +37,13 @@ int idmap_write(pid_t pid, const IdMapLine *uid, const IdMapLine *gid, Error *er
         return write_map(pid, "gid_map", gid, err);
 }
 
-int idmap_userns_open(const IdMapLine *uid, const IdMapLine *gid, Error *err)
+int idmap_write(pid_t pid, const IdMapLine *uid, const IdMapLine *gid, Error *err)
+{
+        IdMap u = { .line = { *uid }, .n = 1 }, g = { .line = { *gid }, .n = 1 };
+        return idmap_write_maps(pid, &u, &g, err);
+}
+
+int idmap_userns_open_maps(const IdMap *uid, const IdMap *gid, Error *err)
 {
         CloneArgs args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
         _cleanup_pid_ pid_t pid = sys_clone3(&args);
@@ -41,7 +55,7 @@ int idmap_userns_open(const IdMapLine *uid, const IdMapLine *gid, Error *err)
                 for (;;)
                         pause();
         }
-        int r = idmap_write(pid, uid, gid, err);
+        int r = idmap_write_maps(pid, uid, gid, err);
         if (r < 0)
                 return error_wrap(err, "mapping the idmapped-mount user namespace");
         char path[64];
@@ -50,4 +64,10 @@ int idmap_userns_open(const IdMapLine *uid, const IdMapLine *gid, Error *err)
         if (fd < 0)
                 return error_setc(err, errno, "opening %s", path);
         return fd;
+}
+
+int idmap_userns_open(const IdMapLine *uid, const IdMapLine *gid, Error *err)
+{
+        IdMap u = { .line = { *uid }, .n = 1 }, g = { .line = { *gid }, .n = 1 };
+        return idmap_userns_open_maps(&u, &g, err);
 }

@@ -2,6 +2,7 @@
 
 #include "base/fs.h"
 #include "runtime/idmap.h"
+#include "runtime/idrange.h"
 #include "runtime/syscalls.h"
 
 #include <stdio.h>
@@ -159,9 +160,27 @@ int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
         return mfd;
 }
 
-int home_open_mount(const char *dir, uint32_t uid_base, uint32_t gid_base, Error *err)
+/* One id of a workspace_dir (its owner or group) <-> the workspace's
+ * root, every other id of the workspace to its own host id (base+1 ..
+ * base+65535 stored as themselves), so `chown 5:5` works and lands as
+ * base+5 on the host. Host root (0) is never mapped: then the map is
+ * the identity of the workspace's range. Other host ids stay unmapped:
+ * they show as nobody and give no power. */
+static int range_map(uint32_t id, uint32_t base, const char *what, IdMap *ret, Error *err)
 {
-        _cleanup_close_ int fd = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (id > base && id < base + IDRANGE_BLOCK)
+                return error_set(err, EPERM, "its %s %u is an id of the workspace's own range (%u-%u); a directory "
+                                 "the workspace made cannot be its /home", what, id, base, base + IDRANGE_BLOCK - 1);
+        if (id == 0 || id == base)
+                *ret = (IdMap) { .line = { { base, base, IDRANGE_BLOCK } }, .n = 1 };
+        else
+                *ret = (IdMap) { .line = { { id, base, 1 }, { base + 1, base + 1, IDRANGE_BLOCK - 1 } }, .n = 2 };
+        return 0;
+}
+
+int home_open_mount(int dir_fd, const char *dir, uint32_t uid_base, uint32_t gid_base, Error *err)
+{
+        _cleanup_close_ int fd = open_tree(dir_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         if (fd < 0)
                 return error_setc(err, errno, "cloning %s for /home", dir);
         struct stat st;
@@ -172,9 +191,16 @@ int home_open_mount(const char *dir, uint32_t uid_base, uint32_t gid_base, Error
 
         struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
         _cleanup_close_ int userns = -EBADF;
-        if (st.st_uid != uid_base || st.st_gid != gid_base) {
-                IdMapLine u = { st.st_uid, uid_base, 1 }, g = { st.st_gid, gid_base, 1 };
-                userns = idmap_userns_open(&u, &g, err);
+        IdMap u, g;
+        int r = range_map(st.st_uid, uid_base, "owner", &u, err);
+        if (r >= 0)
+                r = range_map(st.st_gid, gid_base, "group", &g, err);
+        if (r < 0)
+                return error_wrap(err, "%s cannot be /home", dir);
+        /* Both identities (the managed home, or host root's): a plain bind,
+         * where on-disk ids are the workspace's own. */
+        if (u.n > 1 || g.n > 1) {
+                userns = idmap_userns_open_maps(&u, &g, err);
                 if (userns < 0)
                         return error_wrap(err, "idmapping %s", dir);
                 attr.attr_set |= MOUNT_ATTR_IDMAP;

@@ -8,8 +8,8 @@
  *            (host uid_base) while the files on disk never change;
  *   root   = overlay(lower, <ws>/upper, <ws>/work), made with fsopen /
  *            fsconfig / fsmount; writes land in <ws>/upper only;
- *   home   = open_tree(dir, OPEN_TREE_CLONE), idmapped so that the
- *            directory's host owner is root inside. */
+ *   home   = open_tree(dir_fd, OPEN_TREE_CLONE), idmapped so that the
+ *            directory's host owner (never host root) is root inside. */
 #pragma once
 
 #include "base/error.h"
@@ -42,8 +42,19 @@ int rootfs_open_lower(const char *rootfs, int userns_fd, Error *err);
 int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
                         OverlayLowerMode *ret_mode, Error *err);
 
-/* Detached nosuid,nodev clone of dir for /home. When dir is not owned
- * by uid_base:gid_base it is idmapped with a namespace mapping its
- * owner to uid_base (and its group to gid_base), so the owner is root
- * inside and files root creates inside belong to the owner on disk. */
-int home_open_mount(const char *dir, uint32_t uid_base, uint32_t gid_base, Error *err);
+/* Detached nosuid,nodev clone of the directory dir_fd (an O_PATH fd;
+ * dir names it in messages) for /home. The mapping follows the
+ * directory's owner and group (docs/security.md, "Ownership mapping"):
+ *   - the owner O <-> the workspace's root, the group G <-> its group 0,
+ *     every other id of the workspace to its own host id (uid_base+N),
+ *     so chown inside works and files land in the workspace's range;
+ *   - except host root (uid or gid 0), which is never mapped: nothing
+ *     made inside can be setuid-root, setgid-root or carry file
+ *     capabilities for host root; root's files show as nobody and the
+ *     kernel lets a workspace write no file with an unmapped owner or
+ *     group;
+ *   - the managed home (uid_base:gid_base) and root's directories need
+ *     no idmap: a plain bind.
+ * An owner or group inside the workspace's own range is refused
+ * (-EPERM). */
+int home_open_mount(int dir_fd, const char *dir, uint32_t uid_base, uint32_t gid_base, Error *err);

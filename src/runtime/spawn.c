@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "base/process.h"
 #include "base/str.h"
+#include "runtime/hostdir.h"
 #include "runtime/idmap.h"
 #include "runtime/idrange.h"
 #include "runtime/log-files.h"
@@ -352,12 +353,38 @@ static int validate(const WorkspaceSpawnConfig *c, Error *err)
 }
 
 /* /home (and with a disk quota /tmp) as detached mounts. */
+/* The directory behind /home as an O_PATH fd: a workspace_dir is opened
+ * without following symlinks and must still be the directory recorded
+ * at create (hostdir.h); the managed <ws>/home lies in the root-only
+ * state dir. */
+static int open_home_dir(const WorkspaceSpawnConfig *c, const char *home_default, Error *err)
+{
+        if (!c->home_dir) {
+                int fd = open(home_default, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                return fd < 0 ? error_setc(err, errno, "opening %s", home_default) : fd;
+        }
+        HostDirId id;
+        _cleanup_close_ int fd = hostdir_open(c->home_dir, &id, err);
+        if (fd < 0)
+                return fd;
+        if (c->home_dir_id) {
+                int r = hostdir_verify(c->home_dir, &id, c->home_dir_id, err);
+                if (r < 0)
+                        return r;
+        }
+        return TAKE_FD(fd);
+}
+
+/* /home (and with a disk quota /tmp) as detached mounts. */
 static int prepare_home(const WorkspaceSpawnConfig *c, const char *home_default, int *ret_home, int *ret_tmp,
                         Error *err)
 {
         if (c->disk_quota)
                 return disk_quota_attach(c->ws_dir, ret_home, ret_tmp, err);
-        int home = home_open_mount(c->home_dir ? c->home_dir : home_default, c->uid_base, c->gid_base, err);
+        _cleanup_close_ int dir = open_home_dir(c, home_default, err);
+        if (dir < 0)
+                return dir;
+        int home = home_open_mount(dir, c->home_dir ? c->home_dir : home_default, c->uid_base, c->gid_base, err);
         if (home < 0)
                 return home;
         *ret_home = home;

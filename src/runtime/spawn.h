@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "runtime/cgroup.h"
 #include "runtime/hardening.h"
+#include "runtime/hostdir.h"
 #include "runtime/newroot.h"
 #include "runtime/rlimits.h"
 #include "runtime/run-state.h"
@@ -34,7 +35,9 @@ typedef struct WorkspaceSpawnConfig {
         const char *name;           /* hostname; a valid workspace name */
         const char *rootfs;         /* sandbox rootfs: the lower layer, never written */
         const char *ws_dir;         /* workspace dir: upper/ work/ home/ logs/ */
-        const char *home_dir;       /* host dir for /home (workspace_dir); NULL: <ws_dir>/home */
+        const char *home_dir;       /* host dir for /home (workspace_dir); NULL: <ws_dir>/home. Opened
+                                     * without following symlinks (runtime/hostdir.h) */
+        const HostDirId *home_dir_id; /* what home_dir must still be (recorded at create); NULL: not checked */
         bool disk_quota;            /* /home and /tmp from <ws_dir>/disk.img (storage/disk-quota.h)
                                      * instead of <ws_dir>/home and a tmpfs; not with home_dir */
         uint32_t uid_base;          /* host uid of the workspace's root; 65536 ids from here */

@@ -1,0 +1,118 @@
+#include "runtime/hostdir.h"
+
+#include "base/str.h"
+#include "runtime/syscalls.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+
+/* A workspace would see (and, where their modes allow, change) the host
+ * itself: these and everything below them are refused. */
+static const char *const system_trees[] = {
+        "/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+        "/usr", "/var/run", "/var/lock",
+};
+
+/* Roots that hold other people's or the system's directories: refused
+ * themselves, fine below (a project in /home/alice/proj or /srv/app). */
+static const char *const shared_roots[] = {
+        "/", "/home", "/root", "/tmp", "/var", "/var/lib", "/var/tmp", "/var/log", "/var/cache", "/mnt", "/media",
+        "/srv", "/opt", "/usr/local",
+};
+
+bool hostdir_path_within(const char *path, const char *dir)
+{
+        if (streq(dir, "/"))
+                return path[0] == '/';
+        size_t n = strlen(dir);
+        return strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/');
+}
+
+static bool is_canonical(const char *path)
+{
+        if (path[0] != '/')
+                return false;
+        if (streq(path, "/"))
+                return true;
+        for (const char *c = path + 1;;) {
+                const char *end = strchrnul(c, '/');
+                size_t len = (size_t) (end - c);
+                if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                if (*end == 0)
+                        return true;
+                c = end + 1;
+        }
+}
+
+int hostdir_check_path(const char *path, Error *err)
+{
+        if (!path || path[0] != '/')
+                return error_set(err, EINVAL, "workspace_dir must be an absolute path, got '%s'", path ? path : "");
+        if (strlen(path) >= PATH_MAX)
+                return error_set(err, ENAMETOOLONG, "workspace_dir is longer than %d bytes", PATH_MAX - 1);
+        if (!is_canonical(path))
+                return error_set(err, EINVAL, "workspace_dir '%s' is not a canonical path (no '.', '..', '//' or "
+                                 "trailing '/'); give the directory's real path", path);
+        for (size_t i = 0; i < ELEMENTSOF(shared_roots); i++)
+                if (streq(path, shared_roots[i]))
+                        return error_set(err, EPERM, "workspace_dir '%s' is a system directory shared by others; "
+                                         "name a project directory (below it) instead", path);
+        for (size_t i = 0; i < ELEMENTSOF(system_trees); i++)
+                if (hostdir_path_within(path, system_trees[i]) &&
+                    !(streq(system_trees[i], "/usr") && hostdir_path_within(path, "/usr/local")))
+                        return error_set(err, EPERM, "workspace_dir '%s' is a system directory (%s); a workspace "
+                                         "may not have the host's own files as its /home", path, system_trees[i]);
+        return 0;
+}
+
+int hostdir_open(const char *path, HostDirId *ret_id, Error *err)
+{
+        int r = hostdir_check_path(path, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return error_setc(err, errno, "opening /");
+        const char *rel = path[1] ? path + 1 : ".";
+        _cleanup_close_ int fd = sys_openat2(root, rel, O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                             RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        if (fd < 0) {
+                if (errno == ELOOP)
+                        return error_set(err, ELOOP, "workspace_dir %s: a component of the path is a symbolic "
+                                         "link, which the daemon never follows; use the directory's real path", path);
+                if (errno == ENOTDIR)
+                        return error_set(err, ENOTDIR, "workspace_dir %s is not a directory", path);
+                return error_setc(err, errno, "workspace_dir %s", path);
+        }
+        struct stat st;
+        struct statfs sfs;
+        if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0)
+                return error_setc(err, errno, "checking workspace_dir %s", path);
+        if (!S_ISDIR(st.st_mode))
+                return error_set(err, ENOTDIR, "workspace_dir %s is not a directory", path);
+        uint64_t fsid;
+        memcpy(&fsid, &sfs.f_fsid, sizeof fsid);
+        *ret_id = (HostDirId) { .dev = st.st_dev, .ino = st.st_ino, .fsid = fsid, .uid = st.st_uid, .gid = st.st_gid };
+        return TAKE_FD(fd);
+}
+
+int hostdir_verify(const char *path, const HostDirId *now, const HostDirId *rec, Error *err)
+{
+        bool same_fs = now->dev == rec->dev || (now->fsid != 0 && now->fsid == rec->fsid);
+        if (!same_fs || now->ino != rec->ino)
+                return error_set(err, ESTALE, "workspace_dir %s is not the directory it was when the workspace was "
+                                 "created (device %u:%u inode %llu then, %u:%u inode %llu now): it was moved or "
+                                 "replaced; move it back, or recreate the workspace", path,
+                                 major((dev_t) rec->dev), minor((dev_t) rec->dev), (unsigned long long) rec->ino,
+                                 major((dev_t) now->dev), minor((dev_t) now->dev), (unsigned long long) now->ino);
+        if (now->uid != rec->uid || now->gid != rec->gid)
+                return error_set(err, ESTALE, "the owner of workspace_dir %s changed since the workspace was created: "
+                                 "it belongs to uid %u (group %u) now, to uid %u (group %u) then; give it back, or "
+                                 "recreate the workspace", path, now->uid, now->gid, rec->uid, rec->gid);
+        return 0;
+}
