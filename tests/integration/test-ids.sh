@@ -121,8 +121,11 @@ kill -9 "$(cat "$B/run/enclave.pid")"
 for cg in /sys/fs/cgroup/*/enclave-"$BRIDGE_B"; do
         [ -d "$cg" ] && find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9
 done
-# Until b1's killed processes are gone (reaped) for good.
-for _ in $(seq 100); do block_in_use "${bb[0]}" || break; sleep 0.1; done
+# Until the killed processes (init, a run command's log writer, ...) of
+# every one of B's workspaces are gone (reaped) for good.
+for b in "${bb[@]}"; do
+        for _ in $(seq 100); do block_in_use "$b" || break; sleep 0.1; done
+done
 rm -rf "$B/state"
 json=$(enc --json doctor)
 status=$(printf '%s' "$json" | python3 -c 'import json,sys
