@@ -128,6 +128,8 @@ done
 if [ -n "$io_n" ] && truncate -s 64M "$io_img" && losetup "/dev/loop$io_n" "$io_img" &&
         mkfs.ext4 -q "/dev/loop$io_n" && mkdir -p "$ENC_DIR/iodisk" && mount "/dev/loop$io_n" "$ENC_DIR/iodisk"; then
         on_exit "umount -l '$ENC_DIR/iodisk'; losetup -d /dev/loop$io_n; loop_remove $io_n; rm -f '$io_img'"
+        # A user's disk: host root's directories are read-only inside.
+        chown 1000:1000 "$ENC_DIR/iodisk"
         ok "create io on the fresh disk" enc workspace create "$SB" io --workspace-dir "$ENC_DIR/iodisk"
         ok "start io" enc workspace start "$SB" io
         ok "write 16 MiB and sync" wx io dd if=/dev/zero of=/home/f bs=1M count=16 conv=fsync
