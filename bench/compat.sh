@@ -40,9 +40,19 @@ BRIDGE=enccompat0
 SUBNET=10.246.251.0/24
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
+# A host behind a TLS-intercepting egress proxy trusts its CA through
+# /usr/local/share/ca-certificates; the node workspace gets the same
+# public certificates (in its workspace_dir, NODE_EXTRA_CA_CERTS), as a
+# user there would hand them to any sandbox. Nothing else of the host.
+CA_DIR=${ENCLAVE_COMPAT_CA_DIR:-/usr/local/share/ca-certificates}
 command -v bwrap >/dev/null || { echo "bwrap is required (apt-get install bubblewrap)" >&2; exit 1; }
 [ -x "$ENCLAVE" ] && [ -x "$ENCLAVE_INIT" ] || make -s
-mkdir -p "$CACHE/run" "$CACHE/state" "$CACHE/project" "$OUT"
+mkdir -p "$CACHE/run" "$CACHE/state" "$CACHE/project" "$CACHE/node-home" "$OUT"
+node_env=
+if ls "$CA_DIR"/*.crt >/dev/null 2>&1; then
+        cat "$CA_DIR"/*.crt >"$CACHE/node-home/.host-ca.crt"
+        node_env='env = { NODE_EXTRA_CA_CERTS = "/home/.host-ca.crt" }'
+fi
 chmod 755 "$CACHE"
 CONFIG=$CACHE/config.toml
 SOCK=$CACHE/run/enclave.sock
@@ -58,8 +68,10 @@ enc() { "$ENCLAVE" --config "$CONFIG" --socket "$SOCK" "$@"; }
 
 cleanup() {
         set +e
-        enc -q workspace stop "$SB" py >/dev/null 2>&1
-        enc -q workspace stop "$SB" node >/dev/null 2>&1
+        # Workspaces are made anew each run (their host id blocks are
+        # leased host-wide only while they exist); the sandbox stays.
+        enc -q workspace destroy "$SB" py >/dev/null 2>&1
+        enc -q workspace destroy "$SB" node >/dev/null 2>&1
         enc -q daemon stop >/dev/null 2>&1
         # The sandbox's cgroups, named after the bridge, in every hierarchy.
         local d
@@ -99,7 +111,11 @@ memory_mb = 8192
 
 [workspace.node]
 memory_mb = 512
+workspace_dir = "$CACHE/node-home"
+$node_env
 EOF
+enc -q workspace destroy "$SB" py >/dev/null 2>&1 || true
+enc -q workspace destroy "$SB" node >/dev/null 2>&1 || true
 (cd "$CACHE/project" && enc up)
 ROOTFS=$CACHE/state/sandboxes/$SB/rootfs
 echo "rootfs: $ROOTFS ($(chroot "$ROOTFS" python3 --version), node $(chroot "$ROOTFS" node --version))"
