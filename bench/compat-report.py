@@ -60,6 +60,8 @@ def case_results(xml_path):
         return cases
     for tc in root.iter("testcase"):
         name = tc.get("name", "")
+        if not name:
+            continue
         state, reason = "passed", ""
         for child in tc:
             if child.tag in ("failure", "error"):
@@ -73,11 +75,16 @@ def case_results(xml_path):
     return cases
 
 
+# Packages whose tests live outside test/ (ctypes.test..., lib2to3.tests...)
+# and the regrtest module that runs them.
+OUTSIDE = {"idlelib": "test_idle"}
+
+
 def module_of(test_id):
     parts = test_id.split(".")
     if len(parts) > 1 and parts[0] == "test":
         return parts[1]
-    return parts[0]
+    return OUTSIDE.get(parts[0], "test_" + parts[0])
 
 
 def counts(cases):
