@@ -1,5 +1,6 @@
 # Enclave build. `make` builds everything, `make check` runs every test,
-# `make check-asan` runs them under ASan+UBSan, `make fuzz` builds the
+# `make check-asan` runs them under ASan+UBSan, `make check-vm` runs a set
+# of them in a VM on Debian's own kernel, `make fuzz` builds the
 # libFuzzer targets, `make install` honours PREFIX and DESTDIR.
 
 PREFIX ?= /usr/local
@@ -101,6 +102,12 @@ check-asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" check
 
+# The same tests inside a Debian 12 VM booting Debian's own kernel (6.1:
+# pure cgroup v2, AppArmor); see tests/vm/README.md. ENCLAVE_VM_KERNEL
+# picks another suite's kernel, ENCLAVE_VM_TESTS=all runs every suite.
+check-vm: all
+	BUILD=$(BUILD) ./tests/vm/check.sh
+
 FUZZ_BUILD := build-fuzz
 FUZZ_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 fuzz:
@@ -151,5 +158,5 @@ up: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps build-all check check-asan fuzz man docs completions install up clean
+.PHONY: all deps build-all check check-asan check-vm fuzz man docs completions install up clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/cli/main.d $(BUILD)/obj/src/daemon/main.d

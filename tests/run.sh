@@ -4,7 +4,8 @@
 # Suites: unit test programs ($BUILD/tests/test-*), conformance scripts
 # (tests/conformance/test-*.sh) and root integration scripts
 # (tests/integration/test-*.sh). Every suite speaks TAP.
-# Usage: tests/run.sh [PATTERN]   (run only suites whose name contains PATTERN)
+# Usage: tests/run.sh [PATTERN...]   (run only suites whose name contains
+# one of the PATTERNs)
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -14,7 +15,7 @@ export ENCLAVE_BIN=${ENCLAVE_BIN:-$PWD/$BUILD/enclave}
 # runs"): lib.sh's enc_setup writes it into each test's config.toml as
 # init_binary; the C integration tests that start init themselves read it.
 export ENCLAVE_INIT=${ENCLAVE_INIT:-$PWD/$BUILD/enclave-init}
-pattern=${1:-}
+patterns=("$@")
 
 passed=0 failed=0 skipped=0
 failed_names=()
@@ -22,7 +23,11 @@ log_dir=$(mktemp -d /tmp/enclave-test-logs.XXXXXX)
 
 run_suite() {
         local name=$1; shift
-        [ -n "$pattern" ] && [[ $name != *"$pattern"* ]] && return
+        if [ ${#patterns[@]} -gt 0 ]; then
+                local p match=
+                for p in "${patterns[@]}"; do [[ $name == *"$p"* ]] && match=1; done
+                [ -n "$match" ] || return
+        fi
         local out="$log_dir/$(echo "$name" | tr '/' '_').log"
         local start=$SECONDS
         "$@" >"$out" 2>&1 </dev/null
