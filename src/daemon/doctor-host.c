@@ -100,15 +100,25 @@ static int check_kernel(Daemon *d, DoctorReport *r)
                 return a;
 
         error_clear(&e);
+        OverlayLowerMode mode = OVERLAY_LOWER_FD;
         if (k >= 0)
-                k = probe_overlay_on_idmapped(scratch, &e);
-        if (k >= 0)
-                a = add(r, "kernel.overlay_idmapped", DOCTOR_OK, "overlayfs over an idmapped lower layer", NULL, NULL);
-        else
+                k = probe_overlay_on_idmapped(scratch, &mode, &e);
+        if (k >= 0) {
+                /* Which way the kernel took: older kernels need the
+                 * fallbacks, which work but are worth knowing about. */
+                _cleanup_free_ char *how = NULL;
+                if (asprintf(&how, "lower layer passed as %s%s", overlay_lower_mode_to_string(mode),
+                             mode == OVERLAY_LOWER_ATTACHED ? " (this kernel refuses detached layers; fallback "
+                                                              "in use, a little slower per start)"
+                                                            : "") < 0)
+                        return -ENOMEM;
+                a = add(r, "kernel.overlay_idmapped", DOCTOR_OK, "overlayfs over an idmapped lower layer", how, NULL);
+        } else
                 a = add(r, "kernel.overlay_idmapped", DOCTOR_FAIL, "overlayfs over an idmapped lower layer",
                         e.msg ? e.msg : "not tried: idmapped mounts do not work here",
-                        "workspace roots are overlays over the idmapped rootfs: Linux 5.19+ with overlayfs, and the "
-                        "state dir on a file system that supports idmapped mounts");
+                        "workspace roots are overlays over the idmapped rootfs: the kernel's overlayfs must accept "
+                        "an idmapped lower layer (mainline has since 5.19; a distribution kernel may lack it), and "
+                        "the state dir must be on a file system that supports idmapped mounts");
         if (scratch)
                 (void) rm_rf(scratch);
         if (a < 0)

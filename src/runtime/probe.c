@@ -55,7 +55,7 @@ static int make_dirs(const char *scratch, char **lower, char **upper, char **wor
         return 0;
 }
 
-static int overlay_try(const char *scratch, Error *err)
+static int overlay_try(const char *scratch, OverlayLowerMode *ret_mode, Error *err)
 {
         _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL;
         int r = make_dirs(scratch, &lower, &upper, &work, err);
@@ -67,13 +67,13 @@ static int overlay_try(const char *scratch, Error *err)
         _cleanup_close_ int lower_fd = rootfs_open_lower(lower, userns, err);
         if (lower_fd < 0)
                 return lower_fd;
-        _cleanup_close_ int ovl = rootfs_open_overlay(lower_fd, upper, work, NULL, err);
+        _cleanup_close_ int ovl = rootfs_open_overlay(lower_fd, upper, work, ret_mode, err);
         return ovl < 0 ? ovl : 0;
 }
 
-int probe_overlay_on_idmapped(const char *scratch_dir, Error *err)
+int probe_overlay_on_idmapped(const char *scratch_dir, OverlayLowerMode *ret_mode, Error *err)
 {
-        int r = overlay_try(scratch_dir, err);
+        int r = overlay_try(scratch_dir, ret_mode, err);
         /* The detached mounts went with their fds; what is left are
          * plain directories. */
         _cleanup_close_ int dfd = open(scratch_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "base/error.h"
+#include "runtime/rootfs.h"
 
 /* A child in a new user namespace (clone3 with CLONE_NEWUSER) that
  * gets an id map written by us. */
@@ -23,8 +24,9 @@ int probe_idmapped_mount(const char *dir, Error *err);
 
 /* A detached overlay whose lower layer is an idmapped mount, with
  * upper and work dirs, all made inside scratch_dir (an existing empty
- * directory on the file system to check; left empty again). */
-int probe_overlay_on_idmapped(const char *scratch_dir, Error *err);
+ * directory on the file system to check; left empty again). *ret_mode
+ * (may be NULL): the way the kernel took the lower layer. */
+int probe_overlay_on_idmapped(const char *scratch_dir, OverlayLowerMode *ret_mode, Error *err);
 
 /* pidfd_open(2) on ourselves. */
 int probe_pidfd(Error *err);

@@ -1,18 +1,24 @@
 #include "runtime/rootfs.h"
 
 #include "base/fs.h"
+#include "base/process.h"
 #include "runtime/idmap.h"
 #include "runtime/idrange.h"
+#include "runtime/sync.h"
 #include "runtime/syscalls.h"
 
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 static const char *const overlay_lower_mode_table[_OVERLAY_LOWER_MAX] = {
         [OVERLAY_LOWER_FD] = "lowerdir+ by fd",
         [OVERLAY_LOWER_FD_PATH] = "lowerdir+ by /proc/self/fd path",
         [OVERLAY_LOWER_LEGACY_PATH] = "lowerdir by /proc/self/fd path",
+        [OVERLAY_LOWER_ATTACHED] = "lowerdir attached in a private mount namespace",
 };
 
 const char *overlay_lower_mode_to_string(OverlayLowerMode m)
@@ -108,56 +114,194 @@ static const char *fs_context_message(int fsfd, char *buf, size_t size)
         return buf;
 }
 
-/* Pass the lower layer, trying the most direct interface first. The
- * fallbacks are chosen by the error, not by the kernel version. */
-static int overlay_set_lower(int fsfd, int lower_fd, OverlayLowerMode *ret_mode, Error *err)
+static void fd_path(char *buf, size_t size, int fd)
 {
-        if (fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, lower_fd) == 0) {
-                *ret_mode = OVERLAY_LOWER_FD;
-                return 0;
-        }
-        int e1 = errno;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", lower_fd);
-        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", path, 0) == 0) {
-                *ret_mode = OVERLAY_LOWER_FD_PATH;
-                return 0;
-        }
-        int e2 = errno;
-        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", path, 0) == 0) {
-                *ret_mode = OVERLAY_LOWER_LEGACY_PATH;
-                return 0;
-        }
-        return error_setc(err, errno, "setting the overlay lower layer (lowerdir+ by fd: %s; by path: %s; lowerdir)",
-                          strerror(e1), strerror(e2));
+        snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
 
-int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
-                        OverlayLowerMode *ret_mode, Error *err)
+/* Pass the lower layer the way `mode` says (not OVERLAY_LOWER_ATTACHED). */
+static int overlay_set_lower(int fsfd, OverlayLowerMode mode, int lower_fd)
+{
+        char path[64];
+        fd_path(path, sizeof path, lower_fd);
+        switch (mode) {
+        case OVERLAY_LOWER_FD:
+                return fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, lower_fd);
+        case OVERLAY_LOWER_FD_PATH:
+                return fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", path, 0);
+        default:
+                return fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", path, 0);
+        }
+}
+
+/* One attempt with a fresh context (a failed create leaves a context
+ * unusable). Returns the detached mount's fd. */
+static int overlay_create_direct(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work,
+                                 Error *err)
 {
         _cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fsfd < 0)
                 return error_setc(err, errno, "opening an overlay filesystem context");
-        OverlayLowerMode mode = OVERLAY_LOWER_FD;
-        int r = overlay_set_lower(fsfd, lower_fd, &mode, err);
-        if (r < 0)
-                return r;
+        char why[256];
+        if (overlay_set_lower(fsfd, mode, lower_fd) < 0) {
+                int e = errno;
+                return error_setc(err, e, "setting the overlay lower layer%s",
+                                  fs_context_message(fsfd, why, sizeof why));
+        }
         if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0)
                 return error_setc(err, errno, "setting the overlay upper dir %s", upper);
         if (fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0)
                 return error_setc(err, errno, "setting the overlay work dir %s", work);
         if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 int e = errno;
-                char why[256];
                 return error_setc(err, e, "creating the overlay (upper %s)%s", upper,
                                   fs_context_message(fsfd, why, sizeof why));
         }
         int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
         if (mfd < 0)
                 return error_setc(err, errno, "creating the overlay mount");
-        if (ret_mode)
-                *ret_mode = mode;
         return mfd;
+}
+
+/* Child of overlay_create_attached(), in its own mount namespace. Only
+ * async-signal-safe calls: the daemon that forked it has threads. */
+_noreturn_ static void attached_child(int sock, int lower_fd, const char *parent, const char *upper,
+                                      const char *work)
+{
+        if (unshare(CLONE_NEWNS) < 0) {
+                sync_send_failure(sock, 1, errno, "unsharing the mount namespace", NULL);
+                _exit(1);
+        }
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                sync_send_failure(sock, 1, errno, "making the mounts private", NULL);
+                _exit(1);
+        }
+        /* Opened before the lower layer covers their parent; the kernel
+         * clones every layer, so each must be a mount of this namespace. */
+        int u = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC), w = open(work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (u < 0 || w < 0) {
+                sync_send_failure(sock, 1, errno, "opening", u < 0 ? upper : work);
+                _exit(1);
+        }
+        if (move_mount(lower_fd, "", AT_FDCWD, parent, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                sync_send_failure(sock, 1, errno, "attaching the lower layer on", parent);
+                _exit(1);
+        }
+        int l = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
+        if (l < 0 || fsfd < 0) {
+                sync_send_failure(sock, 1, errno, l < 0 ? "opening the attached lower layer" : "fsopen", NULL);
+                _exit(1);
+        }
+        char lp[64], up[64], wp[64];
+        fd_path(lp, sizeof lp, l);
+        fd_path(up, sizeof up, u);
+        fd_path(wp, sizeof wp, w);
+        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", lp, 0) < 0 ||
+            fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", up, 0) < 0 ||
+            fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", wp, 0) < 0 ||
+            fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+                int e = errno;
+                char why[256];
+                sync_send_failure(sock, 1, e, "creating the overlay over an attached lower layer",
+                                  fs_context_message(fsfd, why, sizeof why));
+                _exit(1);
+        }
+        int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+        if (mfd < 0) {
+                sync_send_failure(sock, 1, errno, "creating the overlay mount", NULL);
+                _exit(1);
+        }
+        _exit(sync_send_step(sock, 1, &mfd, 1) < 0 ? 1 : 0);
+}
+
+/* Kernels before about 6.5 take a layer only when it is attached in the
+ * caller's mount namespace ("failed to clone lowerpath"). A short-lived
+ * child attaches the detached lower layer over the upper dir's parent in
+ * a private namespace of its own, creates the overlay there and hands
+ * the detached result back; nothing shows in any other namespace. */
+static int overlay_create_attached(int lower_fd, const char *upper, const char *work, Error *err)
+{
+        _cleanup_free_ char *parent = strdup(upper);
+        if (!parent)
+                return error_set(err, ENOMEM, "out of memory");
+        char *slash = strrchr(parent, '/');
+        if (!slash || slash == parent)
+                return error_set(err, EINVAL, "the overlay upper dir %s has no parent to attach the lower layer on",
+                                 upper);
+        *slash = 0;
+        int sv[2];
+        if (sync_pair(sv) < 0)
+                return error_setc(err, errno, "creating a socket pair");
+        _cleanup_close_ int sock = sv[0];
+        _cleanup_pid_ pid_t pid = fork();
+        if (pid < 0) {
+                safe_close(sv[1]);
+                return error_setc(err, errno, "forking the overlay helper");
+        }
+        if (pid == 0) {
+                safe_close(sv[0]);
+                attached_child(sv[1], lower_fd, parent, upper, work);
+        }
+        safe_close(sv[1]);
+        int mfd = -EBADF;
+        int r = sync_expect(sock, 1, "creating the overlay in a private mount namespace", &mfd, 1, err);
+        (void) wait_for_exit(pid);
+        pid = 0;
+        if (r < 0)
+                return r;
+        if (mfd < 0)
+                return error_set(err, EPROTO, "the overlay helper sent no mount");
+        return mfd;
+}
+
+int rootfs_open_overlay_as(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work, Error *err)
+{
+        if (mode < 0 || mode >= _OVERLAY_LOWER_MAX)
+                return error_set(err, EINVAL, "unknown overlay lower mode %d", (int) mode);
+        if (mode == OVERLAY_LOWER_ATTACHED)
+                return overlay_create_attached(lower_fd, upper, work, err);
+        return overlay_create_direct(mode, lower_fd, upper, work, err);
+}
+
+/* The way this kernel takes the lower layer, learnt from the first
+ * create that worked (-1: not yet known). Workspace start is a hot path:
+ * once known, no create tries the ways that fail here again. */
+static _Atomic int overlay_known_mode = -1;
+
+int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
+                        OverlayLowerMode *ret_mode, Error *err)
+{
+        int known = overlay_known_mode;
+        if (known >= 0) {
+                int r = rootfs_open_overlay_as((OverlayLowerMode) known, lower_fd, upper, work, err);
+                if (r >= 0 && ret_mode)
+                        *ret_mode = (OverlayLowerMode) known;
+                return r;
+        }
+        /* Most direct way first. An unknown option or a refused layer
+         * (EINVAL, EOPNOTSUPP) means "not this way on this kernel": try
+         * the next one. Any other error is about the dirs themselves. */
+        _cleanup_error_ Error first = ERROR_INIT;
+        for (OverlayLowerMode mode = 0; mode < _OVERLAY_LOWER_MAX; mode++) {
+                _cleanup_error_ Error e = ERROR_INIT;
+                int r = rootfs_open_overlay_as(mode, lower_fd, upper, work, &e);
+                if (r >= 0) {
+                        overlay_known_mode = (int) mode;
+                        if (ret_mode)
+                                *ret_mode = mode;
+                        return r;
+                }
+                if (mode == 0)
+                        error_move(&first, &e);
+                if ((r != -EINVAL && r != -EOPNOTSUPP) || mode + 1 == _OVERLAY_LOWER_MAX) {
+                        if (e.code == 0)
+                                error_move(&e, &first);
+                        error_move(err, &e);
+                        return err ? -err->code : r;
+                }
+        }
+        return error_set(err, EINVAL, "creating the overlay");
 }
 
 /* One id of a workspace_dir (its owner or group) <-> the workspace's

@@ -22,6 +22,9 @@ typedef enum OverlayLowerMode {
         OVERLAY_LOWER_FD,          /* "lowerdir+" with FSCONFIG_SET_FD */
         OVERLAY_LOWER_FD_PATH,     /* "lowerdir+" = /proc/self/fd/N */
         OVERLAY_LOWER_LEGACY_PATH, /* "lowerdir" = /proc/self/fd/N (kernels before 6.8) */
+        OVERLAY_LOWER_ATTACHED,    /* "lowerdir" with the layer attached in a private
+                                    * mount namespace (kernels that refuse detached
+                                    * layers, before about 6.5) */
         _OVERLAY_LOWER_MAX,
         _OVERLAY_LOWER_INVALID = -EINVAL,
 } OverlayLowerMode;
@@ -38,9 +41,13 @@ int rootfs_open_lower(const char *rootfs, int userns_fd, Error *err);
 
 /* Detached nodev overlay mount over lower_fd with the given upper and
  * work dirs. *ret_mode (may be NULL) tells which way the lower layer
- * was passed. */
+ * was passed: the first create tries them newest first and the way
+ * that worked is kept for every later one (feature detection by the
+ * kernel's answer, never by its version). */
 int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
                         OverlayLowerMode *ret_mode, Error *err);
+/* One given way only (tests, diagnostics). */
+int rootfs_open_overlay_as(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work, Error *err);
 
 /* Detached nosuid,nodev clone of the directory dir_fd (an O_PATH fd;
  * dir names it in messages) for /home. The mapping follows the
