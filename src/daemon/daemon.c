@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 #include "config/trust.h"
+#include "daemon/sandbox-cgroup.h"
 #include "daemon/actions-snapshot.h"
 #include "daemon/server.h"
 #include "daemon/socket.h"
@@ -208,7 +209,10 @@ static int daemon_open_state(Daemon *d, Error *err)
         r = registry_policy_load(d->registry, &d->policy, err);
         if (r < 0)
                 return error_wrap(err, "loading the policy");
-        /* Before reconciling: adopting a running workspace needs it. */
+        /* Before reconciling: adopting a running workspace needs them. */
+        r = sandbox_cgroup_init(d);
+        if (r < 0)
+                return r;
         r = workspace_engine_init(d, err);
         if (r < 0)
                 return r;
@@ -244,6 +248,7 @@ static void daemon_done(Daemon *d)
         /* Workspaces keep running; only the engine's thread ends. */
         workspace_engine_shutdown(d);
         network_shutdown(d);
+        sandbox_cgroup_done(d);
         d->registry = registry_close(d->registry);
         policy_done(&d->policy);
         ratelimiter_done(&d->ratelimit);

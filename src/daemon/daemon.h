@@ -53,6 +53,7 @@ typedef struct Daemon {
         struct Server *server;
         struct Network *network;  /* network.c: bridge, firewall, proxy */
         struct WorkspaceEngine *engine; /* workspace-engine.c: running workspaces */
+        struct Cgroup *cgroup_root; /* sandbox-cgroup.c: located once at startup; read-only */
         pid_t pid;
         time_t started_at;        /* wall clock, for display */
         uint64_t started_ns;      /* monotonic, for uptime */

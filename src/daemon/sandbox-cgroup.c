@@ -33,17 +33,41 @@ int sandbox_cgroup_root_name(const Daemon *d, char *buf, size_t size)
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
-static int open_root(const Daemon *d, Cgroup **ret, char ***warnings, Error *err)
+int sandbox_cgroup_init(Daemon *d)
 {
         char name[64];
-        if (sandbox_cgroup_root_name(d, name, sizeof name) < 0)
-                return error_set(err, ENAMETOOLONG, "the bridge name is too long for a cgroup name");
-        /* On v2, the daemon's own processes may need to leave its cgroup
-         * so that the cgroup can hand controllers to Enclave's root. */
+        if (sandbox_cgroup_root_name(d, name, sizeof name) < 0) {
+                log_warn("cgroups: the bridge name is too long for a cgroup name; no cgroup limits");
+                return 0;
+        }
+        /* Under systemd with Delegate=yes the daemon leaves its service
+         * group for a leaf, so that group may hand controllers on. */
         CgroupRootOptions opts = { .move_self = true };
-        int r = cgroup_root_open(name, &opts, ret, warnings, err);
+        _cleanup_error_ Error err = ERROR_INIT;
+        int r = cgroup_root_locate(name, &opts, &d->cgroup_root, &err);
+        if (r < 0) {
+                log_warn("cgroups: %s; workspaces get no cgroup limits", error_msg(&err));
+                return 0;
+        }
+        for (size_t i = 0; i < d->cgroup_root->n_nodes; i++)
+                log_debug("cgroup root: %s", d->cgroup_root->nodes[i].path);
+        return 0;
+}
+
+void sandbox_cgroup_done(Daemon *d)
+{
+        d->cgroup_root = cgroup_free(d->cgroup_root);
+}
+
+/* The root as located at startup, its directories made when missing. */
+static int open_root(const Daemon *d, const Cgroup **ret, char ***warnings, Error *err)
+{
+        if (!d->cgroup_root)
+                return error_set(err, ENOENT, "no usable cgroup hierarchy on this host (see enclave doctor)");
+        int r = cgroup_root_ensure(d->cgroup_root, warnings, err);
         if (r < 0)
                 return error_wrap(err, "opening the daemon's cgroup root");
+        *ret = d->cgroup_root;
         return 0;
 }
 
@@ -59,7 +83,7 @@ static WorkspaceLimits row_caps(const SandboxRow *row)
 int sandbox_cgroup_ensure(const Daemon *d, const SandboxRow *row, Cgroup **ret, char ***warnings, Error *err)
 {
         _unused_ _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
-        _cleanup_cgroup_ Cgroup *root = NULL;
+        const Cgroup *root = NULL;
         int r = open_root(d, &root, warnings, err);
         if (r < 0)
                 return r;
@@ -84,8 +108,7 @@ static bool dir_has_subdirs(const char *path)
 }
 
 /* Remove the root when no group is left below it in any hierarchy
- * (the unified tree's "<root>-daemon" group of move_self counts as
- * one: the root then stays, which is right, the daemon lives there). */
+ * (the daemon's own leaf, if any, is beside the root, not below it). */
 static void remove_root_if_empty(const Cgroup *root)
 {
         for (size_t i = 0; i < root->n_nodes; i++)
@@ -98,17 +121,11 @@ static void remove_root_if_empty(const Cgroup *root)
 
 int sandbox_cgroup_open(const Daemon *d, const char *sandbox, Cgroup **ret, Error *err)
 {
-        _unused_ _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
-        _cleanup_cgroup_ Cgroup *root = NULL;
-        int r = open_root(d, &root, NULL, err);
-        if (r < 0)
-                return r;
-        r = cgroup_open(root, sandbox, ret, err);
-        /* Opening the root creates it: do not leave it behind for a
-         * sandbox that has no group (a status after a reboot). */
-        if (r == -ENOENT)
-                remove_root_if_empty(root);
-        return r;
+        if (!d->cgroup_root)
+                return error_set(err, ENOENT, "no usable cgroup hierarchy on this host");
+        /* Opening never creates anything: a sandbox without a group (a
+         * status after a reboot) leaves no root behind. */
+        return cgroup_open(d->cgroup_root, sandbox, ret, err);
 }
 
 int sandbox_cgroup_remove(const Daemon *d, const char *sandbox, Error *err)
@@ -136,11 +153,8 @@ int sandbox_cgroup_remove(const Daemon *d, const char *sandbox, Error *err)
                         return error_wrap(err, "removing the cgroup of sandbox %s", sandbox);
         }
         _unused_ _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
-        _cleanup_cgroup_ Cgroup *root = NULL;
-        r = open_root(d, &root, NULL, err);
-        if (r < 0)
-                return r;
-        remove_root_if_empty(root);
+        if (d->cgroup_root)
+                remove_root_if_empty(d->cgroup_root);
         return 0;
 }
 

@@ -24,6 +24,13 @@ struct Daemon;
 
 #define SANDBOX_CGROUP_ROOT_PREFIX "enclave-"
 
+/* Locate the root once, at startup (cgroup_root_locate(); under systemd
+ * with Delegate=yes the daemon moves into its own leaf). A host without
+ * usable cgroups is logged, not fatal: workspaces then get rlimits only.
+ * Sets d->cgroup_root; sandbox_cgroup_done() frees it. */
+int sandbox_cgroup_init(struct Daemon *d);
+void sandbox_cgroup_done(struct Daemon *d);
+
 /* "enclave-<bridge>" into buf. */
 int sandbox_cgroup_root_name(const struct Daemon *d, char *buf, size_t size);
 

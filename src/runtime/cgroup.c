@@ -530,7 +530,7 @@ static int check_name(const char *name, Error *err)
 }
 
 /* mkdir every node; on failure remove what this call created. */
-static int make_dirs(Cgroup *cg, Error *err)
+static int make_dirs(const Cgroup *cg, Error *err)
 {
         bool created[CGROUP_HIERARCHIES_MAX] = { false };
         for (size_t i = 0; i < cg->n_nodes; i++) {
@@ -558,16 +558,25 @@ static int add_node(Cgroup *cg, bool v2, unsigned controllers, const char *dir, 
         return 0;
 }
 
-/* v2 "no internal processes": a group that delegates controllers may not
- * hold processes itself, so ours move into a leaf beside the root. */
-static int move_self_out(const char *own, const char *name, Error *err)
+/* True when pid is the only process in the v2 group dir. */
+static bool only_process_in(const char *dir, pid_t pid)
 {
         _cleanup_free_ char *procs = NULL;
-        int r = cgroup_read_file(own, "cgroup.procs", &procs);
-        if (r < 0)
-                return error_setc(err, -r, "reading %s/cgroup.procs", own);
-        if (cgroup_count_lines(procs) == 0)
-                return 0;
+        if (cgroup_read_file(dir, "cgroup.procs", &procs) < 0)
+                return false;
+        char want[32];
+        snprintf(want, sizeof want, "%d", (int) pid);
+        const char *line;
+        size_t len;
+        const char *rest = next_line(procs, &line, &len);
+        return len == strlen(want) && strneq(line, want, len) && cgroup_count_lines(rest) == 0;
+}
+
+/* v2 "no internal processes": a group that hands controllers to its
+ * children holds no process itself, so we move into a leaf beside
+ * Enclave's root. Only our own pid is moved, never anyone else's. */
+static int move_self_into_leaf(const char *own, const char *name, Error *err)
+{
         _cleanup_free_ char *leaf_name = NULL;
         if (asprintf(&leaf_name, "%s-daemon", name) < 0)
                 return error_set(err, ENOMEM, "out of memory");
@@ -576,39 +585,62 @@ static int move_self_out(const char *own, const char *name, Error *err)
                 return error_set(err, ENOMEM, "out of memory");
         if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
                 return error_setc(err, errno, "creating cgroup %s", leaf);
-        for (const char *p = procs; *p;) {
-                const char *line;
-                size_t len;
-                p = next_line(p, &line, &len);
-                char pid[32];
-                if (len == 0 || len >= sizeof pid)
-                        continue;
-                memcpy(pid, line, len);
-                pid[len] = 0;
-                r = cgroup_write_file(leaf, "cgroup.procs", pid);
-                if (r < 0 && r != -ESRCH)
-                        return error_setc(err, -r, "moving process %s into %s", pid, leaf);
-        }
+        char pid[32];
+        snprintf(pid, sizeof pid, "%d", (int) getpid());
+        int r = cgroup_write_file(leaf, "cgroup.procs", pid);
+        if (r < 0)
+                return error_setc(err, -r, "moving the daemon into %s", leaf);
         return 0;
+}
+
+/* Where Enclave's root goes in the unified tree:
+ *   - our own group, when it is ours alone (a systemd service with
+ *     Delegate=yes: only the daemon runs in it) and opts->move_self: we
+ *     move into the leaf "<own>/<name>-daemon" and the root is
+ *     "<own>/<name>", both inside the delegated subtree;
+ *   - the top of the tree otherwise: we are at the top already, or we
+ *     share our group with others (started from a shell, a session
+ *     scope, a test), whose group we must neither reorganise nor turn
+ *     into an inner node. The top may always hand out controllers.
+ * Decided once per call; the daemon calls it once at startup, so a
+ * restart finds the same place and nothing ever nests deeper. */
+static int unified_base(const CgroupHierarchy *h, const char *name, const CgroupRootOptions *opts, char **ret,
+                        Error *err)
+{
+        if (!streq(h->self_path, "/") && opts && opts->move_self) {
+                _cleanup_free_ char *own = path_join(h->mount, h->self_path);
+                if (!own)
+                        return error_set(err, ENOMEM, "out of memory");
+                if (only_process_in(own, getpid())) {
+                        int r = move_self_into_leaf(own, name, err);
+                        if (r < 0)
+                                return r;
+                        *ret = TAKE_PTR(own);
+                        return 0;
+                }
+        }
+        *ret = strdup(h->mount);
+        return *ret ? 0 : error_set(err, ENOMEM, "out of memory");
 }
 
 static int open_unified_root(Cgroup *cg, const CgroupHierarchy *h, unsigned covered, const char *name,
                              const CgroupRootOptions *opts, Error *err)
 {
-        _cleanup_free_ char *own = path_join(h->mount, h->self_path);
-        if (!own)
-                return error_set(err, ENOMEM, "out of memory");
-        if (opts && opts->move_self && !streq(h->self_path, "/")) {
-                int r = move_self_out(own, name, err);
-                if (r < 0)
-                        return r;
-        }
-        unsigned want = h->controllers & CGROUP_LIMIT_CONTROLLERS & ~covered, enabled = 0;
-        int r = cgroup_v2_enable_controllers(own, want, &enabled, err);
+        _cleanup_free_ char *base = NULL;
+        int r = unified_base(h, name, opts, &base, err);
         if (r < 0)
                 return r;
-        unsigned mask = (h->controllers & CGROUP_V2_CORE & ~(covered & CGROUP_MASK(CGROUP_CPUACCT))) | enabled;
-        return add_node(cg, true, mask, own, name) < 0 ? error_set(err, ENOMEM, "out of memory") : 0;
+        /* What the base offers (the layout read it at our own group). */
+        unsigned offered = h->controllers;
+        _cleanup_free_ char *controllers = NULL;
+        if (cgroup_read_file(base, "cgroup.controllers", &controllers) >= 0)
+                offered = v2_mask_from_controllers(controllers);
+        unsigned want = offered & CGROUP_LIMIT_CONTROLLERS & ~covered, enabled = 0;
+        r = cgroup_v2_enable_controllers(base, want, &enabled, err);
+        if (r < 0)
+                return r;
+        unsigned mask = (offered & CGROUP_V2_CORE & ~(covered & CGROUP_MASK(CGROUP_CPUACCT))) | enabled;
+        return add_node(cg, true, mask, base, name) < 0 ? error_set(err, ENOMEM, "out of memory") : 0;
 }
 
 static void add_missing_warnings(const Cgroup *cg, char ***warnings)
@@ -628,8 +660,8 @@ static void add_missing_warnings(const Cgroup *cg, char ***warnings)
                                       "I/O statistics");
 }
 
-int cgroup_root_open_layout(const CgroupLayout *layout, const char *name, const CgroupRootOptions *opts,
-                            Cgroup **ret, char ***warnings, Error *err)
+int cgroup_root_locate_layout(const CgroupLayout *layout, const char *name, const CgroupRootOptions *opts,
+                              Cgroup **ret, Error *err)
 {
         int r = check_name(name, err);
         if (r < 0)
@@ -660,31 +692,62 @@ int cgroup_root_open_layout(const CgroupLayout *layout, const char *name, const 
                         for (size_t j = 0; j + 1 < cg->n_nodes; j++)
                                 cg->nodes[j].controllers &= ~CGROUP_MASK(CGROUP_FREEZER);
                 }
+        *ret = TAKE_PTR(cg);
+        return 0;
+}
 
-        r = make_dirs(cg, err);
+int cgroup_root_locate(const char *name, const CgroupRootOptions *opts, Cgroup **ret, Error *err)
+{
+        CgroupLayout l;
+        int r = cgroup_layout_detect(&l, err);
         if (r < 0)
-                return error_wrap(err, "opening the Enclave cgroup '%s'", name);
-        const CgroupNode *u = unified_node(cg);
+                return error_wrap(err, "detecting cgroups");
+        r = cgroup_root_locate_layout(&l, name, opts, ret, err);
+        cgroup_layout_done(&l);
+        return r;
+}
+
+int cgroup_root_ensure(const Cgroup *root, char ***warnings, Error *err)
+{
+        int r = make_dirs(root, err);
+        if (r < 0)
+                return error_wrap(err, "opening the Enclave cgroup root");
+        const CgroupNode *u = unified_node(root);
         if (u) {
                 unsigned enabled;
                 r = cgroup_v2_enable_controllers(u->path, u->controllers & CGROUP_LIMIT_CONTROLLERS, &enabled, err);
                 if (r < 0)
                         return r;
         }
-        add_missing_warnings(cg, warnings);
+        add_missing_warnings(root, warnings);
+        return 0;
+}
+
+int cgroup_root_open_layout(const CgroupLayout *layout, const char *name, const CgroupRootOptions *opts,
+                            Cgroup **ret, char ***warnings, Error *err)
+{
+        _cleanup_cgroup_ Cgroup *cg = NULL;
+        int r = cgroup_root_locate_layout(layout, name, opts, &cg, err);
+        if (r < 0)
+                return r;
+        r = cgroup_root_ensure(cg, warnings, err);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(cg);
         return 0;
 }
 
 int cgroup_root_open(const char *name, const CgroupRootOptions *opts, Cgroup **ret, char ***warnings, Error *err)
 {
-        CgroupLayout l;
-        int r = cgroup_layout_detect(&l, err);
+        _cleanup_cgroup_ Cgroup *cg = NULL;
+        int r = cgroup_root_locate(name, opts, &cg, err);
         if (r < 0)
-                return error_wrap(err, "detecting cgroups");
-        r = cgroup_root_open_layout(&l, name, opts, ret, warnings, err);
-        cgroup_layout_done(&l);
-        return r;
+                return r;
+        r = cgroup_root_ensure(cg, warnings, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(cg);
+        return 0;
 }
 
 static int child_handle(const Cgroup *parent, const char *name, Cgroup **ret, Error *err)

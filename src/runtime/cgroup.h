@@ -8,10 +8,14 @@
  * cgroup.freeze and CLONE_INTO_CGROUP). Every operation covers all of
  * them, so a handle never half-exists.
  *
- * Tree: <root> (cgroup_root_open, e.g. "enclave") / <sandbox> (aggregate
- * caps) / <workspace>. On v2 the root lives below the daemon's own
- * cgroup (its delegated subtree under systemd); on v1 it is
- * <hierarchy>/<name> in each controller.
+ * Tree: <root> (cgroup_root_locate, e.g. "enclave-enclave0") / <sandbox>
+ * (aggregate caps, no processes) / <workspace> (a leaf: init and every
+ * process of the workspace). On v2 the root lives in the daemon's own
+ * delegated subtree under systemd (Delegate=yes; the daemon itself moves
+ * into a leaf beside it), else at the top of the unified tree; on v1 it
+ * is <hierarchy>/<name> in each controller. v2's rules hold throughout:
+ * controllers are enabled only in groups without processes, and only
+ * leaves hold processes.
  *
  * Limits a host cannot enforce (controller missing or not delegated)
  * are reported as warnings (strings the caller shows once), never
@@ -95,15 +99,27 @@ typedef struct Cgroup {
 typedef struct CgroupRootOptions {
         /* On hybrid hosts, leave the unified tree out (v1 only). */
         bool no_unified;
-        /* v2: when our own cgroup holds processes (ours) and is not the
-         * root, move them into "<own>/<name>-daemon" first, so that the
-         * own cgroup may delegate controllers (no internal processes). */
+        /* v2: when our own cgroup holds no process but us (a systemd
+         * service with Delegate=yes), take it: move into the leaf
+         * "<own>/<name>-daemon" and put the root at "<own>/<name>".
+         * Without it, or when others share our group (started from a
+         * shell or a test), the root goes to the top of the tree. */
         bool move_self;
 } CgroupRootOptions;
 
-/* Open (creating it when missing) Enclave's root group `name` (one path
- * component). On v2, controllers available there are enabled for its
- * children. Warnings: controllers Enclave needs that the host lacks. */
+/* Where Enclave's root group `name` (one path component) is, decided
+ * once: the daemon calls this at startup only, so later operations never
+ * re-read its own cgroup and nothing nests. On v2, the controllers the
+ * base offers are enabled for the root. Makes no directory. */
+int cgroup_root_locate(const char *name, const CgroupRootOptions *opts, Cgroup **ret, Error *err);
+int cgroup_root_locate_layout(const CgroupLayout *layout, const char *name, const CgroupRootOptions *opts,
+                              Cgroup **ret, Error *err);
+/* Create the located root's directories when missing and enable its
+ * controllers for its children. Warnings: controllers Enclave needs
+ * that the host lacks. */
+int cgroup_root_ensure(const Cgroup *root, char ***warnings, Error *err);
+
+/* cgroup_root_locate() + cgroup_root_ensure() (tests, tools). */
 int cgroup_root_open(const char *name, const CgroupRootOptions *opts, Cgroup **ret, char ***warnings,
                      Error *err);
 /* Same with a given layout (tests). */

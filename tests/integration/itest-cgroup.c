@@ -242,6 +242,50 @@ TEST(pids_limit_is_enforced)
         ASSERT_OK(cgroup_destroy(ws, &err));
 }
 
+static uint64_t events_max(const Cgroup *cg)
+{
+        int i = node_has(cg, "pids.events");
+        _cleanup_free_ char *s = NULL;
+        uint64_t v = 0;
+        if (i >= 0 && cgroup_read_file(cg->nodes[i].path, "pids.events", &s) >= 0)
+                (void) cgroup_parse_keyed(s, "max", &v);
+        return v;
+}
+
+/* The sandbox's max_procs caps its workspaces together: a workspace
+ * without a limit of its own is refused at the sandbox's. Where the
+ * refusal is counted differs: v1 and older v2 kernels (Debian 12's 6.1)
+ * count it in pids.events "max" of the group that forked (the
+ * workspace); newer v2 kernels in the group whose limit was hit (the
+ * sandbox) and its ancestors. Either is right; none is not. */
+TEST(sandbox_pids_cap_holds_for_its_workspaces)
+{
+        Cgroup *r = get_root();
+        ASSERT_NOT_NULL(r);
+        _cleanup_cgroup_ Cgroup *sb = NULL, *ws = NULL;
+        _cleanup_error_ Error err = ERROR_INIT;
+        WorkspaceLimits cap = { .max_procs = 20 };
+        ASSERT_OK(cgroup_create(r, "sbpids", &cap, &sb, NULL, &err));
+        ASSERT_OK(cgroup_create(sb, "ws", NULL, &ws, NULL, &err));
+        CgroupStats st;
+        ASSERT_OK(cgroup_read_stats(sb, &st, &err));
+        if (!(st.available & CGROUP_MASK(CGROUP_PIDS))) {
+                (void) cgroup_destroy(sb, &err);
+                SKIP("no pids controller");
+        }
+        ASSERT_EQ(st.pids_limit, 20);
+        pid_t pid = spawn_in(ws, fork_until_refused, NULL);
+        ASSERT_TRUE(pid > 0);
+        ASSERT_EQ(wait_for_exit(pid), 0);
+        ASSERT_OK(cgroup_read_stats(sb, &st, &err));
+        ASSERT_TRUE(st.pids_current >= 10 && st.pids_current <= 20);
+        uint64_t in_ws = events_max(ws), in_sb = events_max(sb);
+        printf("# refused forks counted: workspace %" PRIu64 ", sandbox %" PRIu64 "\n", in_ws, in_sb);
+        ASSERT_TRUE(in_ws + in_sb >= 1);
+        ASSERT_OK(cgroup_kill(sb, &err));
+        ASSERT_OK(cgroup_destroy(sb, &err));
+}
+
 _noreturn_ static int hold_memory(void *userdata)
 {
         char *p = malloc(32 << 20);

@@ -1235,7 +1235,11 @@ TEST(freeze_a_running_workspace_with_its_cgroup)
         if (r >= 0)
                 r = snapshot_create(ws, &o, NULL, &err);
         if (child > 0) {
-                (void) cgroup_kill(cg, &err);
+                /* The child may never have made it into the group (a
+                 * failed attach): kill it by pid too, never wait blind. */
+                if (cg)
+                        (void) cgroup_kill(cg, &err);
+                (void) kill(child, SIGKILL);
                 (void) wait_for_exit(child);
                 child = 0;
         }

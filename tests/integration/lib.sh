@@ -108,6 +108,18 @@ enc() { "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" "$@"; }
 ENC_CALL_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/call-action.py
 enc_call() { python3 "$ENC_CALL_PY" "$ENC_SOCK" "$@"; }
 
+# enc_cgroup_dirs [PATH]: the existing directories of this run's cgroup
+# root (enclave-<bridge>), or of PATH below it (SANDBOX[/WORKSPACE]), in
+# every hierarchy: the top of a pure v2 tree (/sys/fs/cgroup/<root>), v1
+# controllers and a hybrid host's unified tree (/sys/fs/cgroup/*/<root>).
+enc_cgroup_dirs() {
+        local d rel=enclave-$ENC_BRIDGE${1:+/$1}
+        for d in /sys/fs/cgroup/"$rel" /sys/fs/cgroup/*/"$rel"; do
+                [ -d "$d" ] && echo "$d"
+        done
+        return 0
+}
+
 # Stop this run's daemon and remove everything it may have left.
 enc_teardown() {
         # Workspaces outlive their daemon by design, so end them while it
@@ -124,12 +136,10 @@ enc_teardown() {
         fi
         # This run's cgroups (named after its bridge) in every hierarchy.
         local cg
-        for cg in /sys/fs/cgroup/*/enclave-"$ENC_BRIDGE"; do
-                [ -d "$cg" ] || continue
+        for cg in $(enc_cgroup_dirs); do
                 find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
         done
-        for cg in /sys/fs/cgroup/*/enclave-"$ENC_BRIDGE"; do
-                [ -d "$cg" ] || continue
+        for cg in $(enc_cgroup_dirs); do
                 for _ in $(seq 20); do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; [ -d "$cg" ] || break; sleep 0.1; done
         done
         # Mounts below the scratch dir, deepest first.

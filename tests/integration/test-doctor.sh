@@ -130,8 +130,8 @@ sqlite3 "$DB" "UPDATE workspaces SET state = 'running', pid = 999999, pid_start_
 # And a cgroup of it, as a start in flight has one: a second finding of
 # the same workspace.
 RACE_CG=
-for d in /sys/fs/cgroup/*/enclave-"$ENC_BRIDGE"/"$SB"; do
-        [ -d "$d" ] && RACE_CG=$d/$RACE && break
+for d in $(enc_cgroup_dirs "$SB"); do
+        RACE_CG=$d/$RACE && break
 done
 ok "a cgroup of the workspace" mkdir "$RACE_CG"
 out=$(enc doctor 2>&1)

@@ -183,7 +183,7 @@ scenario() {
         is "$backend: bridge removed with the last workspace" "$(ip link show "$ENC_BRIDGE" 2>/dev/null | wc -l)" 0
         is "$backend: no firewall entry mentions the bridge" "$(fw_mentions_bridge)" 0
         ok "$backend: destroy the sandbox" enc destroy sb
-        is "$backend: no cgroup of the test remains" "$(ls -d /sys/fs/cgroup/*/*"$ENC_BRIDGE"* 2>/dev/null | wc -l)" 0
+        is "$backend: no cgroup of the test remains" "$(ls -d /sys/fs/cgroup/*"$ENC_BRIDGE"* /sys/fs/cgroup/*/*"$ENC_BRIDGE"* 2>/dev/null | wc -l)" 0
         ok "$backend: daemon stop" enc daemon stop
         is "$backend: no lease left in the registry" "$(db 'SELECT count(*) FROM ip_leases')" 0
         is "$backend: no port mapping left in the registry" "$(db 'SELECT count(*) FROM ports')" 0

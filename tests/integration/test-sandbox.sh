@@ -25,7 +25,7 @@ enc_setup
 DB=$ENC_STATE/registry.db
 CGROOT=enclave-$ENC_BRIDGE
 # Whatever a failed run leaves in the cgroup trees of this daemon.
-on_exit "for d in /sys/fs/cgroup/*/$CGROOT; do [ -d \"\$d\" ] && find \"\$d\" -depth -type d -exec rmdir {} \\; ; done"
+on_exit 'for d in $(enc_cgroup_dirs); do find "$d" -depth -type d -exec rmdir {} \; ; done'
 
 # debootstrap stand-in: trixie fails like a broken mirror, bullseye
 # hangs (for cancellation); anything else is the real debootstrap.
@@ -59,7 +59,7 @@ print("null" if d is None else d)' "$1"; }
 q() { sqlite3 -readonly "$DB" "$1"; }
 n_rows() { q 'SELECT count(*) FROM sandboxes'; }
 sb_dirs() { ls "$ENC_STATE/sandboxes" 2>/dev/null | grep -v '^rootfs-cache$' | tr '\n' ' '; }
-cg_of() { ls -d /sys/fs/cgroup/*/"$CGROOT/$1" 2>/dev/null; }
+cg_of() { enc_cgroup_dirs "$1"; }
 
 # ---- no cached rootfs yet: create fails and keeps nothing ----
 out=$(enc create nocache --bootstrap-method cached_rootfs 2>&1); rc=$?
@@ -282,7 +282,7 @@ is "destroying it again fails" "$rc" 1
 contains "and says it does not exist" "$out" "no sandbox named 'sb1'"
 ok "remove sb3 (same as destroy)" enc remove sb3
 is "sb3 is gone" "$(n_rows)" 0
-is "the cgroup root goes with the last sandbox" "$(ls -d /sys/fs/cgroup/*/"$CGROOT" 2>/dev/null)" ""
+is "the cgroup root goes with the last sandbox" "$(enc_cgroup_dirs)" ""
 
 # ---- wipe ----
 ok "create w1" enc -q create w1 --bootstrap-method cached_rootfs
@@ -296,7 +296,7 @@ is "wipe --yes" "$rc" 0
 contains "wipe says how many" "$out" "destroyed 2 sandbox(es)"
 is "no sandbox row left" "$(n_rows)" 0
 is "no sandbox directory left" "$(sb_dirs)" ""
-is "no cgroup left" "$(ls -d /sys/fs/cgroup/*/"$CGROOT" 2>/dev/null)" ""
+is "no cgroup left" "$(enc_cgroup_dirs)" ""
 ok "the rootfs cache is kept" test -d "$ENC_STATE/sandboxes/rootfs-cache/base/bin"
 contains "wipe with nothing to do" "$(enc wipe)" "nothing to wipe"
 

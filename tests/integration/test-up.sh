@@ -32,7 +32,7 @@ if ! out=$(enc daemon start 2>&1); then
 fi
 # Workspaces outlive the daemon: take them down before enc_teardown;
 # should the daemon fail at that, end what is left in its cgroups.
-on_exit "for f in /sys/fs/cgroup/pids/enclave-$ENC_BRIDGE/*/*/cgroup.procs; do xargs -r kill -9 <\$f; done; sleep 0.2; for c in /sys/fs/cgroup/*/enclave-$ENC_BRIDGE; do find \$c -depth -type d -exec rmdir {} +; done"
+on_exit 'for c in $(enc_cgroup_dirs); do find "$c" -name cgroup.procs -exec cat {} + | xargs -r kill -9; done; sleep 0.2; for c in $(enc_cgroup_dirs); do find "$c" -depth -type d -exec rmdir {} +; done'
 on_exit "enc destroy --force $SB"
 diag "bridge $ENC_BRIDGE, sandbox $SB"
 
@@ -202,6 +202,6 @@ for w in a b c; do is "workspace $w running after rebuild" "$(state_of $w)" runn
 ok "destroy" enc destroy --force "$SB"
 is "no workspace process left" "$(pgrep -f 'sleep 1000' | while read -r p; do [ "$(readlink /proc/$p/root 2>/dev/null)" != / ] && echo "$p"; done | wc -l)" 0
 is "no mount left" "$(grep -c "$ENC_STATE/sandboxes/$SB" /proc/self/mountinfo)" 0
-is "no cgroup left" "$(ls -d /sys/fs/cgroup/*/enclave-$ENC_BRIDGE 2>/dev/null | wc -l)" 0
+is "no cgroup left" "$(enc_cgroup_dirs | wc -l)" 0
 
 done_testing

@@ -42,8 +42,8 @@ ws_teardown() {
         enc destroy "$SB" --force >/dev/null 2>&1
         enc daemon stop >/dev/null 2>&1
         local d
-        for d in /sys/fs/cgroup/*/enclave-"$ENC_BRIDGE" /sys/fs/cgroup/unified/*/enclave-"$ENC_BRIDGE"; do
-                [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+        for d in $(enc_cgroup_dirs); do
+                find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
         done
         return 0
 }
@@ -52,13 +52,7 @@ ws_pid() {
         enc --json workspace status "$1" "$2" 2>/dev/null | python3 -c 'import json,sys; p=json.load(sys.stdin).get("pid"); print(p if p else "")' 2>/dev/null
 }
 
-ws_cgroup_dirs() {
-        local d
-        for d in /sys/fs/cgroup/*/enclave-"$ENC_BRIDGE"/"$1"/"$2" /sys/fs/cgroup/unified/*/enclave-"$ENC_BRIDGE"/"$1"/"$2"; do
-                [ -d "$d" ] && echo "$d"
-        done
-        return 0
-}
+ws_cgroup_dirs() { enc_cgroup_dirs "$1/$2"; }
 
 ws_veths() {
         ip -o link show master "$ENC_BRIDGE" 2>/dev/null | awk -F': ' '{print $2}'
