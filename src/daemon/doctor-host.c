@@ -189,9 +189,16 @@ static int check_firewall(Daemon *d, DoctorReport *r)
                            "config.toml to the one this host has");
         _cleanup_free_ char *detail = NULL;
         const char *flavour = firewall_iptables_flavour(fw);
-        if (asprintf(&detail, "%s%s%s%s (configured: %s)", firewall_backend_to_string(firewall_backend(fw)),
+        /* The iptables backend needs br_netfilter, which stock kernels
+         * may not load with the physdev match; the daemon loads it. */
+        const char *brnf = !flavour ? ""
+                : access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) == 0
+                        ? "; br_netfilter loaded"
+                        : "; br_netfilter not loaded yet (the daemon loads it with modprobe when it sets up the "
+                          "firewall)";
+        if (asprintf(&detail, "%s%s%s%s (configured: %s)%s", firewall_backend_to_string(firewall_backend(fw)),
                      flavour ? " (" : "", flavour ?: "", flavour ? ")" : "",
-                     firewall_backend_to_string(s->firewall) ?: "auto") < 0)
+                     firewall_backend_to_string(s->firewall) ?: "auto", brnf) < 0)
                 return -ENOMEM;
         return add(r, "firewall.backend", DOCTOR_OK, "firewall backend", detail, NULL);
 }

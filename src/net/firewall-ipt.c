@@ -13,9 +13,11 @@
 #include "net/metadata.h"
 
 #include "base/str.h"
+#include "net/iptables.h"
 #include "net/netlink.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define BRNF_CALL_IPTABLES "/proc/sys/net/bridge/bridge-nf-call-iptables"
 
@@ -146,15 +148,34 @@ static bool has_jump(char **jumps, const char *builtin, const char *chain)
         return false;
 }
 
+/* The physdev match sees bridge ports only through br_netfilter. Some
+ * kernels load it with the match; stock Debian 12 does not, so load it
+ * here, as Docker does, and say so: it makes bridged traffic on this
+ * host pass iptables (bridge-nf-call-iptables). */
+static int load_br_netfilter(Firewall *fw, Error *err)
+{
+        _cleanup_error_ Error e = ERROR_INIT;
+        if (ipt_modprobe("br_netfilter", &e) < 0 || access(BRNF_CALL_IPTABLES, F_OK) < 0)
+                return error_set(err, EOPNOTSUPP,
+                                 "the iptables backend needs br_netfilter for per-port anti-spoofing (physdev match), "
+                                 "and it is not loaded and could not be loaded (%s): load it (`modprobe br_netfilter`) "
+                                 "or use firewall = \"nftables\"",
+                                 e.msg ? e.msg : "still missing after modprobe");
+        return firewall_notice(fw, "loaded the br_netfilter kernel module: the iptables backend matches bridge ports "
+                               "through it (bridged traffic on this host now passes iptables)");
+}
+
 static int ensure_br_netfilter(Firewall *fw, Error *err)
 {
         int v = 0, r;
 
         r = net_sysctl_read_int(BRNF_CALL_IPTABLES, &v);
-        if (r == -ENOENT)
-                return error_set(err, EOPNOTSUPP,
-                                 "the iptables backend needs br_netfilter for per-port anti-spoofing (physdev match), "
-                                 "and it is not loaded: run `modprobe br_netfilter` or use firewall = \"nftables\"");
+        if (r == -ENOENT) {
+                r = load_br_netfilter(fw, err);
+                if (r < 0)
+                        return r;
+                r = net_sysctl_read_int(BRNF_CALL_IPTABLES, &v);
+        }
         if (r < 0)
                 return error_setc(err, -r, "reading %s", BRNF_CALL_IPTABLES);
         if (v == 1)
@@ -208,7 +229,7 @@ static int ipt_setup(Firewall *fw, Error *err)
                 return r;
 
         /* After the rules: the physdev match loads br_netfilter when the
-         * kernel can, so check only now. */
+         * kernel can, so check (and load it ourselves) only now. */
         r = ensure_br_netfilter(fw, err);
         if (r < 0)
                 return r;

@@ -223,3 +223,21 @@ int ipt_save(IptFlavour f, const char *table, char **ret, Error *err)
         *ret = TAKE_PTR(output);
         return 0;
 }
+
+int ipt_modprobe(const char *module, Error *err)
+{
+        char path[PATH_MAX];
+        if (find_tool("modprobe", path) < 0)
+                return error_set(err, ENOENT, "modprobe is not installed (kmod), so %s cannot be loaded", module);
+        _cleanup_free_ char *output = NULL;
+        char *const argv[] = { (char *) "modprobe", (char *) module, NULL };
+        int r = run_tool(path, argv, NULL, &output);
+        if (r < 0)
+                return error_setc(err, -r, "running %s %s", path, module);
+        if (r != 0) {
+                trim_output(output);
+                return error_set(err, EIO, "modprobe %s failed (status %d): %s", module, r,
+                                 output && *output ? output : "no output");
+        }
+        return 0;
+}

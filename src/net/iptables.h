@@ -36,3 +36,7 @@ int ipt_restore(IptFlavour f, const char *input, Error *err);
 
 /* `iptables-save -t table`, the output in *ret. */
 int ipt_save(IptFlavour f, const char *table, char **ret, Error *err);
+
+/* `modprobe MODULE`, for a kernel module the iptables backend needs and
+ * a stock kernel does not load by itself (br_netfilter on Debian 12). */
+int ipt_modprobe(const char *module, Error *err);
