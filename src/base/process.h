@@ -5,6 +5,8 @@
 
 #include "base/macro.h"
 
+#include <limits.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* SIGKILL and reap *pid if it is > 0. */
@@ -24,3 +26,15 @@ bool pid_is_same_process(pid_t pid, uint64_t start_time);
 
 /* pidfd_open(2), returns fd or negative errno. */
 int pidfd_open_fd(pid_t pid);
+
+/* Full path of a system tool by name in the usual sbin/bin directories
+ * (not $PATH: the daemon runs as root). -ENOENT when none has it. */
+int process_find_tool(const char *name, char ret[static PATH_MAX]);
+
+/* Run path with argv and a fixed minimal environment, stdin from input
+ * (NULL: empty), stdout and stderr together into *ret_output (may be
+ * NULL; at most max_output bytes). Through memfds, so large input or
+ * output never deadlocks on a pipe. Returns the exit status (0..255,
+ * 128+signal) or a negative errno. */
+int process_run_capture(const char *path, char *const argv[], const char *input, size_t max_output,
+                        char **ret_output);

@@ -7,31 +7,24 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <nftables/libnftables.h>
-#include <spawn.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #define IPT_OUTPUT_MAX (64u * 1024 * 1024)
-
-extern char **environ;
-
-static const char *const search_dirs[] = { "/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin", "/bin" };
 
 const char *ipt_flavour_to_string(IptFlavour f)
 {
         return f == IPT_FLAVOUR_NFT ? "nft" : f == IPT_FLAVOUR_LEGACY ? "legacy" : NULL;
 }
 
-/* Full path of an executable by name in the usual sbin/bin dirs. */
 static int find_tool(const char *name, char ret[static PATH_MAX])
 {
-        for (size_t i = 0; i < ELEMENTSOF(search_dirs); i++) {
-                snprintf(ret, PATH_MAX, "%s/%s", search_dirs[i], name);
-                if (access(ret, X_OK) == 0)
-                        return 0;
-        }
-        return -ENOENT;
+        return process_find_tool(name, ret);
+}
+
+static int run_tool(const char *path, char *const argv[], const char *input, char **ret_output)
+{
+        return process_run_capture(path, argv, input, IPT_OUTPUT_MAX, ret_output);
 }
 
 int ipt_detect_flavour(IptFlavour *ret)
@@ -109,62 +102,6 @@ static bool nft_table_present(const char *table)
 bool ipt_table_present(IptFlavour f, const char *table)
 {
         return f == IPT_FLAVOUR_LEGACY ? legacy_table_present(table) : nft_table_present(table);
-}
-
-static int memfd_with(const char *name, const char *data, int *ret)
-{
-        _cleanup_close_ int fd = memfd_create(name, MFD_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (data) {
-                int r = loop_write(fd, data, strlen(data));
-                if (r < 0)
-                        return r;
-                if (lseek(fd, 0, SEEK_SET) < 0)
-                        return -errno;
-        }
-        *ret = TAKE_FD(fd);
-        return 0;
-}
-
-/* Run path with argv, stdin from input, stdout+stderr collected. Returns
- * the exit status (0..255, 128+signal) or a negative errno. */
-static int run_tool(const char *path, char *const argv[], const char *input, char **ret_output)
-{
-        _cleanup_close_ int in = -EBADF, out = -EBADF;
-        posix_spawn_file_actions_t fa;
-        pid_t pid;
-        int r;
-
-        r = memfd_with("ipt-in", input ? input : "", &in);
-        if (r < 0)
-                return r;
-        r = memfd_with("ipt-out", NULL, &out);
-        if (r < 0)
-                return r;
-        r = posix_spawn_file_actions_init(&fa);
-        if (r != 0)
-                return -r;
-        /* dup2 clears close-on-exec on the targets. */
-        posix_spawn_file_actions_adddup2(&fa, in, 0);
-        posix_spawn_file_actions_adddup2(&fa, out, 1);
-        posix_spawn_file_actions_adddup2(&fa, out, 2);
-        char *const envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
-        r = posix_spawn(&pid, path, &fa, NULL, argv, envp);
-        posix_spawn_file_actions_destroy(&fa);
-        if (r != 0)
-                return -r;
-        int status = wait_for_exit(pid);
-        if (status < 0)
-                return status;
-        if (ret_output) {
-                if (lseek(out, 0, SEEK_SET) < 0)
-                        return -errno;
-                r = read_full_fd(out, IPT_OUTPUT_MAX, ret_output, NULL);
-                if (r < 0)
-                        return r;
-        }
-        return status;
 }
 
 /* First line(s) of a tool's complaint, trimmed for an error message. */
