@@ -12,6 +12,7 @@ MANDIR ?= $(DATADIR)/man
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+APPARMORDIR ?= /etc/apparmor.d
 BUILD ?= build
 VERSION := 0.1.0
 
@@ -24,7 +25,8 @@ WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 \
 	-Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 BASE_CFLAGS := -std=gnu17 $(WARNINGS) -fstack-protector-strong -D_GNU_SOURCE \
-	-DENCLAVE_VERSION='"$(VERSION)"' -DENCLAVE_LIBEXECDIR='"$(LIBEXECDIR)"' -Isrc
+	-DENCLAVE_VERSION='"$(VERSION)"' -DENCLAVE_LIBEXECDIR='"$(LIBEXECDIR)"' \
+	-DENCLAVE_APPARMORDIR='"$(APPARMORDIR)"' -Isrc
 ALL_CFLAGS := $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread
 
@@ -149,6 +151,12 @@ install: $(BUILD)/enclave $(BUILD)/enclave-daemon $(BUILD)/enclave-init man
 	install -m 0644 completions/enclave.bash $(DESTDIR)$(BASHCOMPDIR)/enclave
 	install -m 0644 completions/_enclave $(DESTDIR)$(ZSHCOMPDIR)/_enclave
 	install -m 0644 completions/enclave.fish $(DESTDIR)$(FISHCOMPDIR)/enclave.fish
+	install -d $(DESTDIR)$(APPARMORDIR)
+	install -m 0644 data/apparmor/enclave-workspace $(DESTDIR)$(APPARMORDIR)/enclave-workspace
+	@# Loaded now where AppArmor runs (the host loads it at boot too).
+	@if [ -z "$(DESTDIR)" ] && [ "$$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && \
+		command -v apparmor_parser >/dev/null; then \
+		apparmor_parser --replace $(APPARMORDIR)/enclave-workspace; fi
 
 # Fresh machine: dependencies, build, install, bring up the quickstart.
 up: all

@@ -208,8 +208,10 @@ static void read_label(ConfigReader *r, const TomlValue *v, const char *key, cha
                         reader_problem(r, v->pos, key, "'%s' must not contain whitespace or control characters", key);
                         return;
                 }
+        /* "" stays "": set to nothing, which is not the same as unset
+         * (unset AppArmor gets Enclave's default profile). */
         free(*ret);
-        *ret = *s ? TAKE_PTR(s) : NULL;
+        *ret = TAKE_PTR(s);
 }
 
 static void read_firewall(ConfigReader *r, const TomlValue *v, FirewallBackend *ret)

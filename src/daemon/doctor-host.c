@@ -273,35 +273,58 @@ static int check_tools(Daemon *d, DoctorReport *r)
                          "the daemon)");
 }
 
+static bool is_set(const char *s)
+{
+        return s && *s;
+}
+
+/* What workspaces get from the LSM the host runs: a configured profile
+ * or label (which must exist), Enclave's own AppArmor profile by
+ * default, or nothing, said as the fallback it is. */
 static int check_lsm(Daemon *d, DoctorReport *r)
 {
         const Settings *s = &d->settings;
         bool aa = probe_lsm_enabled("apparmor"), se = probe_lsm_enabled("selinux");
-        _cleanup_free_ char *detail = NULL;
-        bool configured = (s->workspace_apparmor_profile && *s->workspace_apparmor_profile) ||
-                          (s->workspace_selinux_label && *s->workspace_selinux_label);
-        _cleanup_error_ Error e = ERROR_INIT;
-        _cleanup_lsm_exec_ LsmExec l = LSM_EXEC_INIT;
-        int k = lsm_exec_resolve(s->workspace_apparmor_profile, s->workspace_selinux_label, &l, &e);
-        if (asprintf(&detail, "AppArmor %s, SELinux %s; %s%s%s", aa ? "enabled" : "not enabled",
-                     se ? "enabled" : "not enabled",
-                     !configured ? "no workspace profile or label configured"
-                     : s->workspace_apparmor_profile && *s->workspace_apparmor_profile ? "workspace AppArmor profile "
-                                                                                        : "workspace SELinux label ",
-                     configured ? (s->workspace_apparmor_profile && *s->workspace_apparmor_profile
-                                           ? s->workspace_apparmor_profile
-                                           : s->workspace_selinux_label)
-                                : "",
-                     k < 0 ? "" : configured ? " present" : "") < 0)
+        const char *aa_cfg = s->workspace_apparmor_profile, *se_cfg = s->workspace_selinux_label;
+        _cleanup_free_ char *lsms = NULL, *detail = NULL;
+        if (asprintf(&lsms, "AppArmor %s, SELinux %s", aa ? "enabled" : "not enabled",
+                     se ? "enabled" : "not enabled") < 0)
                 return -ENOMEM;
-        if (k < 0) {
-                _cleanup_free_ char *full = NULL;
-                if (asprintf(&full, "%s: %s", detail, error_msg(&e)) < 0)
+
+        if (is_set(aa_cfg) || is_set(se_cfg)) {
+                _cleanup_error_ Error e = ERROR_INIT;
+                _cleanup_lsm_exec_ LsmExec l = LSM_EXEC_INIT;
+                int k = lsm_exec_resolve(aa_cfg, se_cfg, &l, &e);
+                if (asprintf(&detail, "%s; workspace %s %s%s%s", lsms,
+                             is_set(aa_cfg) ? "AppArmor profile" : "SELinux label", is_set(aa_cfg) ? aa_cfg : se_cfg,
+                             k < 0 ? ": " : " present", k < 0 ? error_msg(&e) : "") < 0)
                         return -ENOMEM;
-                return add(r, "lsm", DOCTOR_FAIL, "AppArmor/SELinux", full,
-                           "load the profile (apparmor_parser -r) or fix workspace_apparmor_profile / "
-                           "workspace_selinux_label in config.toml; the daemon refuses to start workspaces until then");
+                if (k < 0)
+                        return add(r, "lsm", DOCTOR_FAIL, "AppArmor/SELinux", detail,
+                                   "load the profile (apparmor_parser -r) or fix workspace_apparmor_profile / "
+                                   "workspace_selinux_label in config.toml; the daemon refuses to start until then");
+                return add(r, "lsm", DOCTOR_OK, "AppArmor/SELinux", detail, NULL);
         }
+        if (aa && !aa_cfg) {
+                bool loaded = lsm_apparmor_profile_loaded(LSM_APPARMOR_DEFAULT_PROFILE);
+                if (asprintf(&detail, "%s; workspaces get Enclave's profile %s%s", lsms, LSM_APPARMOR_DEFAULT_PROFILE,
+                             loaded ? " (loaded)"
+                                    : ", which is not loaded: they run without an AppArmor profile (namespaces, "
+                                      "capabilities, seccomp and masks still apply)") < 0)
+                        return -ENOMEM;
+                return add(r, "lsm", loaded ? DOCTOR_OK : DOCTOR_WARN, "AppArmor/SELinux", detail,
+                           loaded ? NULL
+                                  : "install it (make install puts it in " ENCLAVE_APPARMORDIR ") and restart the "
+                                    "daemon, or load it: apparmor_parser -r " ENCLAVE_APPARMORDIR "/"
+                                    LSM_APPARMOR_DEFAULT_PROFILE);
+        }
+        if (asprintf(&detail, "%s; workspaces run without an LSM profile or label%s", lsms,
+                     aa ? " (workspace_apparmor_profile = \"\")" : "") < 0)
+                return -ENOMEM;
+        if (se)
+                return add(r, "lsm", DOCTOR_WARN, "AppArmor/SELinux", detail,
+                           "SELinux hosts: set workspace_selinux_label to a container domain of the host's policy "
+                           "(e.g. system_u:system_r:container_t:s0 from container-selinux; see docs/hardening.md)");
         return add(r, "lsm", DOCTOR_OK, "AppArmor/SELinux", detail, NULL);
 }
 

@@ -8,6 +8,7 @@
 #include "daemon/sandbox-cgroup.h"
 #include "runtime/idrange.h"
 #include "daemon/workspace-ids.h"
+#include "runtime/lsm.h"
 #include "runtime/spawn.h"
 #include "storage/layout.h"
 #include "base/fs.h"
@@ -372,6 +373,52 @@ static int open_init(const Settings *s, int *ret_fd, Error *err)
         return 0;
 }
 
+/* Nothing configured: Enclave's own profile where AppArmor is enabled,
+ * from beside our binary (a build tree: <tree>/data/apparmor) or where
+ * `make install` put it. A profile that cannot be loaded is a warning:
+ * the other layers still hold, and doctor says what is missing. */
+static const char *default_apparmor_profile(void)
+{
+        char here[PATH_MAX] = "";
+        ssize_t n = readlink("/proc/self/exe", here, sizeof here - 64);
+        if (n > 0) {
+                here[n] = 0;
+                char *slash = strrchr(here, '/');
+                if (slash)
+                        strcpy(slash, "/../data/apparmor/" LSM_APPARMOR_DEFAULT_PROFILE);
+        }
+        /* Root loads it into the kernel: only a file nobody but root can
+         * change will do (config/trust.h), else a user could loosen it. */
+        const char *candidates[] = { here, ENCLAVE_APPARMORDIR "/" LSM_APPARMOR_DEFAULT_PROFILE };
+        _cleanup_free_ char *real[ELEMENTSOF(candidates)] = {};
+        const char *files[ELEMENTSOF(candidates) + 1] = {};
+        size_t n_files = 0;
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                _cleanup_error_ Error terr = ERROR_INIT;
+                if (!candidates[i][0] || access(candidates[i], F_OK) < 0)
+                        continue;
+                if (trust_check_file(candidates[i], "the AppArmor profile", &real[i], &terr) < 0) {
+                        log_warn("not loading %s: %s", candidates[i], error_msg(&terr));
+                        continue;
+                }
+                files[n_files++] = real[i];
+        }
+        bool loaded;
+        _cleanup_error_ Error err = ERROR_INIT;
+        int r = lsm_apparmor_default(files, &loaded, &err);
+        if (r < 0) {
+                log_warn("AppArmor is enabled, but its workspace profile %s cannot be loaded: %s; workspaces run "
+                         "without an AppArmor profile", LSM_APPARMOR_DEFAULT_PROFILE, error_msg(&err));
+                return NULL;
+        }
+        if (r == 0)
+                return NULL;
+        if (loaded)
+                log_info("loaded the AppArmor profile %s", LSM_APPARMOR_DEFAULT_PROFILE);
+        log_info("workspaces run under the AppArmor profile %s", LSM_APPARMOR_DEFAULT_PROFILE);
+        return LSM_APPARMOR_DEFAULT_PROFILE;
+}
+
 static int build_hardening(WorkspaceEngine *e, Error *err)
 {
         const Settings *s = &e->daemon->settings;
@@ -387,6 +434,8 @@ static int build_hardening(WorkspaceEngine *e, Error *err)
                 .selinux_label = s->workspace_selinux_label,
                 .cache_dir = cache,
         };
+        if (!s->workspace_apparmor_profile && !(s->workspace_selinux_label && *s->workspace_selinux_label))
+                hc.apparmor_profile = default_apparmor_profile();
         r = hardening_plan_new(&hc, &e->plan, err);
         if (r < 0)
                 return error_wrap(err, "the workspace hardening cannot be prepared (check the "

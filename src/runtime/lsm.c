@@ -2,6 +2,7 @@
  * a single write(2) in the workspace child. */
 #include "runtime/lsm.h"
 #include "base/fs.h"
+#include "base/process.h"
 #include "base/str.h"
 
 #include <fcntl.h>
@@ -45,13 +46,71 @@ static bool profile_listed(const char *list, const char *profile)
         return false;
 }
 
+static bool apparmor_enabled_at(const char *sysroot)
+{
+        _cleanup_free_ char *path = at_root(sysroot, "/sys/module/apparmor/parameters/enabled");
+        _cleanup_free_ char *enabled = NULL;
+        return path && read_full_file(path, 64, &enabled, NULL) >= 0 && enabled[0] == 'Y';
+}
+
+bool lsm_apparmor_enabled(void)
+{
+        return apparmor_enabled_at(NULL);
+}
+
+bool lsm_apparmor_profile_loaded(const char *profile)
+{
+        _cleanup_free_ char *profiles = NULL;
+        return read_full_file("/sys/kernel/security/apparmor/profiles", 16 << 20, &profiles, NULL) >= 0 &&
+               profile_listed(profiles, profile);
+}
+
+int lsm_apparmor_load(const char *file, const char *profile, Error *err)
+{
+        char parser[PATH_MAX];
+        if (process_find_tool("apparmor_parser", parser) < 0)
+                return error_set(err, ENOENT, "apparmor_parser is not installed (Debian: apt install apparmor), so "
+                                 "the AppArmor profile %s cannot be loaded", file);
+        _cleanup_free_ char *output = NULL;
+        char *const argv[] = { (char *) "apparmor_parser", (char *) "--replace", (char *) file, NULL };
+        int r = process_run_capture(parser, argv, NULL, 1 << 16, &output);
+        if (r < 0)
+                return error_setc(err, -r, "running %s", parser);
+        if (r != 0) {
+                size_t n = output ? strlen(output) : 0;
+                while (n > 0 && (output[n - 1] == '\n' || output[n - 1] == ' '))
+                        output[--n] = 0;
+                return error_set(err, EIO, "apparmor_parser --replace %s failed (status %d): %s", file, r,
+                                 n ? output : "no output");
+        }
+        if (!lsm_apparmor_profile_loaded(profile))
+                return error_set(err, ENOENT, "%s loaded, but the kernel lists no profile '%s' (is it the right file?)",
+                                 file, profile);
+        return 0;
+}
+
+int lsm_apparmor_default(const char *const *files, bool *ret_loaded, Error *err)
+{
+        *ret_loaded = false;
+        if (!lsm_apparmor_enabled())
+                return 0;
+        if (lsm_apparmor_profile_loaded(LSM_APPARMOR_DEFAULT_PROFILE))
+                return 1;
+        for (const char *const *f = files; *f; f++) {
+                if (access(*f, R_OK) < 0)
+                        continue;
+                int r = lsm_apparmor_load(*f, LSM_APPARMOR_DEFAULT_PROFILE, err);
+                if (r < 0)
+                        return r;
+                *ret_loaded = true;
+                return 1;
+        }
+        return error_set(err, ENOENT, "no profile file to load it from (make install puts one in /etc/apparmor.d)");
+}
+
 static int resolve_apparmor(const char *sysroot, const char *profile, LsmExec *ret, Error *err)
 {
-        _cleanup_free_ char *enabled_path = at_root(sysroot, "/sys/module/apparmor/parameters/enabled");
-        _cleanup_free_ char *enabled = NULL;
-        if (!enabled_path)
-                return -ENOMEM;
-        if (read_full_file(enabled_path, 64, &enabled, NULL) < 0 || enabled[0] != 'Y')
+        if (!apparmor_enabled_at(sysroot))
                 return error_set(err, EOPNOTSUPP,
                                  "AppArmor profile '%s' is configured, but AppArmor is not enabled on this host "
                                  "(remove workspace_apparmor_profile or enable AppArmor)", profile);

@@ -105,10 +105,11 @@ TEST(every_key)
         ASSERT_STREQ(s.workspace_selinux_label, "system_u:system_r:container_t:s0");
         ASSERT_EQ(s.wait_secs, 0);
 
-        /* Unset keys keep their defaults; "" clears a label. */
+        /* Unset keys keep their defaults; "" sets a label to none, which
+         * differs from unset (unset AppArmor gets Enclave's profile). */
         ASSERT_OK(parse("firewall = \"nftables\"\nworkspace_apparmor_profile = \"\"\n"));
         ASSERT_EQ(s.firewall, FIREWALL_NFTABLES);
-        ASSERT_NULL(s.workspace_apparmor_profile);
+        ASSERT_STREQ(s.workspace_apparmor_profile, "");
         ASSERT_STREQ(s.bridge, "enclave0");
         ASSERT_OK(parse(""));
         ASSERT_OK(parse("# only a comment\n"));
