@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 #include "config/trust.h"
+#include "daemon/doctor.h"
 #include "daemon/sandbox-cgroup.h"
 #include "daemon/actions-snapshot.h"
 #include "daemon/server.h"
@@ -311,6 +312,8 @@ int daemon_run(const DaemonOptions *opts, Error *err)
         int r = daemon_resolve_settings(opts, &d.settings, err);
         if (r >= 0)
                 r = daemon_lock(&d, err);
+        if (r >= 0)
+                r = doctor_require_kernel(&d, err);
         if (r >= 0)
                 r = daemon_setup_signals(&d, err);
         if (r >= 0)

@@ -328,6 +328,24 @@ static int check_lsm(Daemon *d, DoctorReport *r)
         return add(r, "lsm", DOCTOR_OK, "AppArmor/SELinux", detail, NULL);
 }
 
+int doctor_require_kernel(Daemon *d, Error *err)
+{
+        _cleanup_(doctor_report_done) DoctorReport r = {};
+        int k = check_kernel(d, &r);
+        if (k < 0)
+                return error_setc(err, -k, "checking the kernel's features");
+        for (size_t i = 0; i < r.n; i++) {
+                const DoctorCheck *c = &r.checks[i];
+                if (c->status == DOCTOR_FAIL)
+                        return error_set(err, EOPNOTSUPP,
+                                         "this kernel cannot run Enclave workspaces: %s: %s (%s); Enclave needs user "
+                                         "namespaces, idmapped mounts on the state dir's file system, overlayfs that "
+                                         "accepts an idmapped lower layer, pidfds and clone3",
+                                         c->title, c->detail ? c->detail : "failed", c->hint ? c->hint : "");
+        }
+        return 0;
+}
+
 int doctor_check_host(Daemon *d, DoctorReport *r)
 {
         int k = check_kernel(d, r);

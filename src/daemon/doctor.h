@@ -66,6 +66,14 @@ json_t *doctor_report_to_json(const DoctorReport *r);
  * when the report itself cannot be made (out of memory). */
 int doctor_run(Daemon *d, Registry *reg, DoctorReport *ret, Error *err);
 
+/* The kernel features no workspace can start without (the kernel.*
+ * checks), tried for real at daemon start: the first one missing is an
+ * error that names it and what to do, so a kernel below Enclave's floor
+ * is refused at once instead of failing every workspace later. The
+ * overlay probe also teaches the runtime which way this kernel takes
+ * the overlay's lower layer. */
+int doctor_require_kernel(Daemon *d, Error *err);
+
 /* The host part alone (doctor-host.c). */
 int doctor_check_host(Daemon *d, DoctorReport *r);
 /* The state part alone (doctor-state.c). */
