@@ -71,23 +71,30 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ] || ! command -v systemd-run 
         exit
 fi
 enc daemon stop >/dev/null 2>&1
+for _ in $(seq 100); do [ -e "$ENC_PIDFILE" ] || break; sleep 0.1; done
 unit=enclave-test-$ENC_BRIDGE
-on_exit "systemctl stop $unit; systemctl reset-failed $unit"
+# Stopping the unit kills all of it (KillMode=control-group), workspaces too.
+on_exit "systemctl stop $unit.service; systemctl reset-failed $unit.service"
 ok "the daemon runs as a transient service with Delegate=yes" \
-        systemd-run --unit="$unit" -p Delegate=yes -p KillMode=process "$ENCLAVE" daemon run --config "$ENC_CONFIG"
-for _ in $(seq 100); do enc ping >/dev/null 2>&1 && break; sleep 0.2; done
-ok "the service's daemon answers" enc ping
-svc=/sys/fs/cgroup$(systemctl show -p ControlGroup --value "$unit")
+        systemd-run --unit="$unit" -p Delegate=yes "$ENCLAVE" daemon run --config "$ENC_CONFIG"
+# enc_call never starts a daemon of its own, as the CLI would.
+for _ in $(seq 150); do enc_call daemon.ping >/dev/null 2>&1 && break; sleep 0.2; done
+if ! systemctl is-active --quiet "$unit.service"; then
+        tap_fail "the service runs" "$(journalctl -u "$unit.service" --no-pager 2>&1 | tail -n 5)"
+        done_testing
+        exit
+fi
+cgpath=$(systemctl show -p ControlGroup --value "$unit.service")
+svc=/sys/fs/cgroup$cgpath
+ok "the service has its own cgroup ($cgpath)" test -n "$cgpath" -a -d "$svc"
 ok "sandbox create under the service" enc create sd --bootstrap-method cached_rootfs
 ok "workspace starts under the service" enc workspace create sd w --run "sleep 600"
 ok "start w" enc workspace start sd w
 pw=$(ws_pid sd w)
 is "the service group holds no process itself" "$(cat "$svc/cgroup.procs" | wc -l)" 0
-spid=$(systemctl show -p MainPID --value "$unit")
-is "the daemon moved into its own leaf" "$(v2_line "/proc/$spid/cgroup")" \
-        "$(systemctl show -p ControlGroup --value "$unit")/enclave-$ENC_BRIDGE-daemon"
-is "the workspace is in the delegated subtree" "$(v2_line "/proc/$pw/cgroup")" \
-        "$(systemctl show -p ControlGroup --value "$unit")/enclave-$ENC_BRIDGE/sd/w"
+spid=$(systemctl show -p MainPID --value "$unit.service")
+is "the daemon moved into its own leaf" "$(v2_line "/proc/$spid/cgroup")" "$cgpath/enclave-$ENC_BRIDGE-daemon"
+is "the workspace is in the delegated subtree" "$(v2_line "/proc/$pw/cgroup")" "$cgpath/enclave-$ENC_BRIDGE/sd/w"
 contains "controllers are handed down to the sandbox" "$(cat "$svc/enclave-$ENC_BRIDGE/cgroup.subtree_control")" pids
 ok "destroy under the service" enc destroy sd --force
 is "only the daemon's leaf is left in the service group" "$(cd "$svc" && ls -d */ 2>/dev/null)" "enclave-$ENC_BRIDGE-daemon/"

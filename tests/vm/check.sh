@@ -10,8 +10,10 @@
 # Unit tests plus the integration suites that touch what differs between
 # kernels: overlay and idmapped mounts, cgroups, hardening and LSMs,
 # networking, snapshots (see tests/vm/README.md for timings).
-CI_TESTS="unit/ integration/itest-runtime integration/itest-exec integration/itest-cgroup
-integration/itest-hardening integration/itest-net integration/itest-snapshot"
+CI_TESTS="unit/ integration/itest-runtime integration/itest-exec integration/itest-overlay
+integration/itest-cgroup integration/test-cgroup-tree integration/itest-hardening integration/test-apparmor
+integration/itest-net integration/itest-snapshot integration/test-exec integration/test-workspace
+integration/test-network integration/test-snapshot"
 
 root=$(cd "$VM_DIR/../.." && pwd)
 tests=${ENCLAVE_VM_TESTS:-$CI_TESTS}

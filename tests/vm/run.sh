@@ -9,7 +9,8 @@
 # guest never ran it). The root disk is opened with snapshot=on: every
 # boot starts from the same image. Environment: ENCLAVE_VM_ACCEL
 # (auto|kvm|tcg), ENCLAVE_VM_MEMORY (MiB, 3072), ENCLAVE_VM_CPUS (2),
-# ENCLAVE_VM_KEEP=1 keeps the run directory (console log) for a look.
+# ENCLAVE_VM_NET=0 (no network device), ENCLAVE_VM_KEEP=1 keeps the run
+# directory (console log, logs of failed suites) for a look.
 . "$(dirname "$0")/lib.sh"
 
 suite=bookworm timeout=3600 src=$(cd "$VM_DIR/../.." && pwd)
@@ -42,6 +43,10 @@ tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
 *) vm_die "ENCLAVE_VM_ACCEL must be auto, kvm or tcg" ;;
 esac
 
+# User-mode networking reaches what the host reaches (for this project:
+# Debian's mirror, for the debootstrap tests); ENCLAVE_VM_NET=0: none.
+if [ "${ENCLAVE_VM_NET:-1}" = 0 ]; then nic_args=(-nic none); else nic_args=(-nic user,model=virtio-net-pci); fi
+
 run=$(mktemp -d /tmp/enclave-vm.XXXXXX)
 mkdir "$run/out"
 qemu_pid=
@@ -64,7 +69,7 @@ qemu-system-x86_64 "${accel_args[@]}" -smp "${ENCLAVE_VM_CPUS:-2}" -m "${ENCLAVE
         -drive "file=$kdir/modules.img,format=raw,if=virtio,readonly=on" \
         -virtfs "local,path=$src,mount_tag=src,security_model=none,readonly=on" \
         -virtfs "local,path=$run/out,mount_tag=out,security_model=passthrough" \
-        -nic none &
+        "${nic_args[@]}" &
 qemu_pid=$!
 
 # Stream the command's output while the guest runs.
