@@ -53,7 +53,8 @@ is "-e overrides the create env" "$(x -e FROM_CREATE=over -- sh -c 'echo $FROM_C
 is "the create env is there" "$(x -- sh -c 'echo $FROM_CREATE' </dev/null)" created
 is "run is exec" "$(enc workspace run "$SB" $WS -- echo ran </dev/null)" ran
 is "no terminal without one" "$(x -- sh -c 'tty || true' </dev/null)" "not a tty"
-is "the command runs in the workspace's cgroup" "$(x -- sh -c 'grep -c . /proc/self/cgroup >/dev/null && cat /proc/self/cgroup | grep memory | cut -d: -f3' </dev/null)" /
+# Its cgroup namespace's root: the memory line on v1/hybrid, "0::" on v2.
+is "the command runs in the workspace's cgroup" "$(x -- sh -c 'l=$(grep ":memory:" /proc/self/cgroup || grep "^0::" /proc/self/cgroup); echo "${l##*:}"' </dev/null)" /
 # Seen from the host: the command is in the workspace's directory of
 # every hierarchy (v1 ones and the unified tree), not just one.
 x -- sleep 9$$ </dev/null & cli=$!
