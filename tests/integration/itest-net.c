@@ -292,12 +292,18 @@ static void check_l2_isolation(World *w)
         const char *brnf = "/proc/sys/net/bridge/bridge-nf-call-iptables";
         ws_addr(w, 2, a2);
 
+        /* A stock kernel may not have br_netfilter loaded at all (the
+         * nftables backend does not need it): then only "off" exists. */
+        bool have_brnf = access(brnf, F_OK) == 0;
         ASSERT_EQ(t_sh(T_HOST, "bridge link set dev %s isolated off", w->veth2), 0);
-        /* br_netfilter on: the bridged SYN meets "iifname BR oifname BR drop". */
-        ASSERT_OK(net_sysctl_write(brnf, "1"));
-        ASSERT_EQ(t_reach(w->ws1, NULL, a2, 9000), -ETIMEDOUT);
-        /* br_netfilter off, isolation off: the IP rules never see it. */
-        ASSERT_OK(net_sysctl_write(brnf, "0"));
+        if (have_brnf) {
+                /* br_netfilter on: the bridged SYN meets "iifname BR oifname BR drop". */
+                ASSERT_OK(net_sysctl_write(brnf, "1"));
+                ASSERT_EQ(t_reach(w->ws1, NULL, a2, 9000), -ETIMEDOUT);
+                /* br_netfilter off, isolation off: the IP rules never see it. */
+                ASSERT_OK(net_sysctl_write(brnf, "0"));
+        } else
+                printf("# br_netfilter is not loaded: checking isolation without it only\n");
         ASSERT_OK(t_reach(w->ws1, NULL, a2, 9000));
         int x = t_accept(w->l_ws2, 500, NULL);
         ASSERT_TRUE(x >= 0);
@@ -305,7 +311,8 @@ static void check_l2_isolation(World *w)
         /* Isolation back on: blocked again with br_netfilter off. */
         ASSERT_EQ(t_sh(T_HOST, "bridge link set dev %s isolated on", w->veth2), 0);
         ASSERT_EQ(t_reach(w->ws1, NULL, a2, 9000), -ETIMEDOUT);
-        ASSERT_OK(net_sysctl_write(brnf, "1"));
+        if (have_brnf)
+                ASSERT_OK(net_sysctl_write(brnf, "1"));
 }
 
 static void check_lifecycle(World *w)

@@ -178,7 +178,8 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(60)' "$PORT" &
 holder=$!
 on_exit "kill $holder"
-sleep 0.3
+# Until it listens (python starts slowly on a slow machine).
+for _ in $(seq 300); do [ -n "$(ss -ltnH "sport = :$PORT" 2>/dev/null)" ] && break; sleep 0.1; done
 enclavefile ', "true"' prod
 printf '\n[workspace.d]\nports = ["127.0.0.1:%s:80"]\n' "$PORT" >>"$PROJ/Enclavefile"
 out=$(up 2>&1); rc=$?
