@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <sys/resource.h>
 
 #define WS_REVERSE 9100 /* read to EOF, answer the bytes reversed, close */
 #define WS_ECHO 9101    /* echo while reading, close at EOF */
@@ -180,6 +181,15 @@ TEST(setup)
         if (geteuid() != 0)
                 SKIP("needs root");
         ASSERT_OK(t_private_host());
+        /* The daemon that runs the proxy raises its fd limit to the hard
+         * one; so does this test, which also holds both ends of every
+         * connection (a systemd service starts with a soft limit of 1024,
+         * too few for 200 proxied connections). */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
         snprintf(bridge, sizeof bridge, "enct%sp", t_tag());
         ASSERT_OK(net_subnet_parse("10.240.40.0/24", &subnet, NULL));
         ASSERT_OK(nl_open(&nl, &err));
