@@ -5,7 +5,7 @@
 # (tests/conformance/test-*.sh) and root integration scripts
 # (tests/integration/test-*.sh). Every suite speaks TAP.
 # Usage: tests/run.sh [PATTERN...]   (run only suites whose name contains
-# one of the PATTERNs)
+# one of the PATTERNs; a PATTERN ending in $ must end the name)
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -25,7 +25,10 @@ run_suite() {
         local name=$1; shift
         if [ ${#patterns[@]} -gt 0 ]; then
                 local p match=
-                for p in "${patterns[@]}"; do [[ $name == *"$p"* ]] && match=1; done
+                for p in "${patterns[@]}"; do
+                        if [[ $p == *'$' ]]; then [[ $name == *"${p%'$'}" ]] && match=1
+                        else [[ $name == *"$p"* ]] && match=1; fi
+                done
                 [ -n "$match" ] || return
         fi
         local out="$log_dir/$(echo "$name" | tr '/' '_').log"

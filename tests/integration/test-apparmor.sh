@@ -49,10 +49,11 @@ fi
 gw=$(echo "$ENC_SUBNET" | sed 's|0/24$|1|')
 out=$(enc workspace exec "$SB" conf -- arping -c 1 -w 1 -I eth0 "$gw" 2>&1)
 contains "a packet socket is refused inside the workspace" "$out" "Permission denied"
-if dmesg >/dev/null 2>&1; then
-        contains "the kernel names the profile that refused it" \
-                "$(dmesg | grep 'apparmor="DENIED"' | grep "profile=\"$PROFILE\"" | tail -n 3)" 'family="packet"'
-fi
+# The denial is audited: in the kernel log, or with journald listening
+# for audit messages, in the journal.
+denials=$( { dmesg 2>/dev/null; journalctl -q -o cat _TRANSPORT=audit 2>/dev/null; } |
+        grep 'apparmor="DENIED"' | grep "profile=\"$PROFILE\"" | tail -n 3)
+contains "the kernel names the profile that refused it" "$denials" 'family="packet"'
 
 # The same action without the profile: the refusal was the profile's.
 ok "stop the daemon" enc daemon stop

@@ -10,15 +10,16 @@
 # Unit tests plus the integration suites that touch what differs between
 # kernels: overlay and idmapped mounts, cgroups, hardening and LSMs,
 # networking, snapshots (see tests/vm/README.md for timings).
-CI_TESTS="unit/ integration/itest-runtime integration/itest-exec integration/itest-overlay
+CI_TESTS='unit/ integration/itest-runtime integration/itest-exec integration/itest-overlay
 integration/itest-cgroup integration/test-cgroup-tree integration/itest-hardening integration/test-apparmor
-integration/itest-net integration/itest-snapshot integration/test-exec integration/test-workspace
-integration/test-network integration/test-snapshot"
+integration/itest-net integration/itest-snapshot integration/test-exec integration/test-workspace$
+integration/test-snapshot'
 
 root=$(cd "$VM_DIR/../.." && pwd)
 tests=${ENCLAVE_VM_TESTS:-$CI_TESTS}
 [ "$tests" = all ] && tests=
 build=${BUILD:-build}
 make -C "$root" --no-print-directory build-all BUILD="$build" >/dev/null || vm_die "the host build failed"
-exec "$VM_DIR/run.sh" --kernel "${ENCLAVE_VM_KERNEL:-bookworm}" --timeout "${ENCLAVE_VM_TIMEOUT:-5400}" \
-        -- BUILD="$build" tests/run.sh $tests
+cmd="BUILD=$(printf %q "$build") tests/run.sh"
+for t in $tests; do cmd+=" $(printf %q "$t")"; done
+exec "$VM_DIR/run.sh" --kernel "${ENCLAVE_VM_KERNEL:-bookworm}" --timeout "${ENCLAVE_VM_TIMEOUT:-5400}" -- "$cmd"
