@@ -1234,6 +1234,15 @@ TEST(freeze_a_running_workspace_with_its_cgroup)
         SnapshotCreateOptions o = { .name = "live", .with_home = true, .uid_base = B1, .gid_base = B1, .freezer = &fz };
         if (r >= 0)
                 r = snapshot_create(ws, &o, NULL, &err);
+        /* Thawed, the child counts on, but on a loaded machine it may not
+         * have run yet: give it time (bounded) before it is killed. */
+        for (int i = 0; r >= 0 && child > 0 && i < 1000; i++) {
+                char now[32];
+                read_counter(counter, now, sizeof now);
+                if (strcmp(now, c.at_freeze) > 0)
+                        break;
+                usleep(10 * 1000);
+        }
         if (child > 0) {
                 /* The child may never have made it into the group (a
                  * failed attach): kill it by pid too, never wait blind. */
