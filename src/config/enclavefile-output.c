@@ -223,6 +223,8 @@ static void format_workspace(StrBuf *b, const EnclavefileWorkspace *ws)
                 strbuf_printf(b, "%s%s", i ? ", " : "", spec);
         }
         strbuf_putc(b, '\n');
+        if (ws->env_file)
+                put_row(b, "env_file", ws->env_file);
         put_list(b, "env", ws->env, "(none)");
 }
 

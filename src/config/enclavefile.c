@@ -3,6 +3,7 @@
  * the cross-table rules (unique names, unique host ports) are applied
  * as each workspace completes. */
 #include "config/enclavefile.h"
+#include "config/envfile.h"
 #include "runtime/hostdir.h"
 #include "config/reader.h"
 #include "base/fs.h"
@@ -21,7 +22,7 @@ static const char *const sandbox_keys[] = {
 
 static const char *const workspace_keys[] = {
         "name", "run", "restart", "workspace_dir", "path", "cpu_seconds", "cpu_percent", "memory_mb", "max_procs",
-        "max_open_files", "disk_mb", "auth", "env_tokens", "ports", "env", NULL,
+        "max_open_files", "disk_mb", "auth", "env_tokens", "ports", "env", "env_file", NULL,
 };
 
 /* Numeric keys: where they live in the model and their range. */
@@ -480,7 +481,15 @@ static void workspace_key(Loader *l, const char *key, TomlPos kpos, const TomlVa
                 read_ports(l, v, ws_key, path, ws);
         else if (streq(key, "env"))
                 read_env(l, v, path, ws);
-        else {
+        else if (streq(key, "env_file")) {
+                /* Read by enclavefile_load(), relative to the file's directory. */
+                if (reader_string(&l->r, v, "env_file", path, PATH_MAX - 1, &ws->env_file) && !ws->env_file[0]) {
+                        reader_problem(&l->r, v->pos, path, "'env_file' is empty; name a file such as \".env\"");
+                        free(ws->env_file);
+                        ws->env_file = NULL;
+                }
+                ws->env_file_pos = (EnclavefilePos) { v->pos.line, v->pos.col };
+        } else {
                 _cleanup_free_ char *where = NULL;
                 if (asprintf(&where, "[%s]", table) < 0) {
                         oom(l);
@@ -719,6 +728,66 @@ static int read_config_file(const char *path, size_t max, char **ret, size_t *re
         return read_full_fd(fd, max, ret, ret_len);
 }
 
+/* The variables of each workspace's env_file go before its env table,
+ * whose values win (as in docker compose). */
+static int merge_env(EnclavefileWorkspace *ws, char **file_env)
+{
+        _cleanup_strv_free_ char **merged = NULL;
+        STRV_FOREACH(e, file_env) {
+                size_t n = (size_t) (strchr(*e, '=') - *e) + 1;
+                bool overridden = false;
+                STRV_FOREACH(w, ws->env)
+                        overridden |= strncmp(*w, *e, n) == 0;
+                if (!overridden && strv_push(&merged, *e) < 0)
+                        return -ENOMEM;
+        }
+        STRV_FOREACH(w, ws->env)
+                if (strv_push(&merged, *w) < 0)
+                        return -ENOMEM;
+        if (strv_length(merged) > ENCLAVEFILE_MAX_LIST)
+                return -E2BIG;
+        if (!merged && !(merged = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        strv_free(ws->env);
+        ws->env = TAKE_PTR(merged);
+        return 0;
+}
+
+static int load_env_files(Enclavefile *ef, const char *display_path, Diagnostics *diag)
+{
+        _cleanup_free_ char *shown_dir = strdup(display_path);
+        if (!shown_dir)
+                return -ENOMEM;
+        char *slash = strrchr(shown_dir, '/');
+        if (slash)
+                slash[1] = 0;
+        else
+                shown_dir[0] = 0;
+        int r = 0;
+        for (size_t i = 0; i < ef->n_workspaces; i++) {
+                EnclavefileWorkspace *ws = &ef->workspaces[i];
+                if (!ws->env_file)
+                        continue;
+                bool absolute = ws->env_file[0] == '/';
+                _cleanup_free_ char *full = absolute ? strdup(ws->env_file) : path_join(ef->base_dir, ws->env_file);
+                _cleanup_free_ char *shown = NULL;
+                if (!full || asprintf(&shown, "%s%s", absolute ? "" : shown_dir, ws->env_file) < 0)
+                        return -ENOMEM;
+                _cleanup_strv_free_ char **file_env = NULL;
+                int k = envfile_load(full, shown, display_path, ws->env_file_pos.line, ws->env_file_pos.col, diag,
+                                     &file_env);
+                if (k == -ENOMEM)
+                        return k;
+                if (k >= 0 && (k = merge_env(ws, file_env)) == -E2BIG)
+                        diagnostics_add(diag, display_path, ws->env_file_pos.line, ws->env_file_pos.col, NULL,
+                                        "env and env_file '%s' have more than %u variables together", shown,
+                                        ENCLAVEFILE_MAX_LIST);
+                if (k < 0)
+                        r = k == -ENOMEM ? k : -EINVAL;
+        }
+        return r;
+}
+
 int enclavefile_load(const char *path, Enclavefile **ret, Diagnostics *diag)
 {
         _cleanup_free_ char *data = NULL, *abs = NULL, *dir = NULL;
@@ -746,6 +815,8 @@ int enclavefile_load(const char *path, Enclavefile **ret, Diagnostics *diag)
 
         _cleanup_enclavefile_ Enclavefile *ef = NULL;
         r = enclavefile_parse_buffer(data, len, path, dir, &ef, diag);
+        if (r >= 0)
+                r = load_env_files(ef, path, diag);
         if (r < 0)
                 return r;
         ef->path = TAKE_PTR(abs);
@@ -759,6 +830,7 @@ static void workspace_done(EnclavefileWorkspace *ws)
         free(ws->name);
         free(ws->run);
         free(ws->workspace_dir);
+        free(ws->env_file);
         strv_free(ws->auth);
         strv_free(ws->env_tokens);
         free(ws->ports);

@@ -70,7 +70,10 @@ typedef struct EnclavefileWorkspace {
         char **env_tokens;    /* token variable names, NULL-terminated, never NULL */
         PortSpec *ports;
         size_t n_ports;
-        char **env;           /* "NAME=value" in document order, NULL-terminated, never NULL */
+        char **env;           /* "NAME=value" in document order, NULL-terminated, never NULL; after
+                               * enclavefile_load() also those of env_file (env wins) */
+        char *env_file;       /* "env_file": as written, relative to the Enclavefile; NULL: none */
+        EnclavefilePos env_file_pos;
         EnclavefilePos pos;
 } EnclavefileWorkspace;
 
