@@ -10,6 +10,7 @@
 
 static const CliCommand *const top_commands[] = {
         &cli_cmd_init, &cli_cmd_validate, &cli_cmd_up, &cli_cmd_down, &cli_cmd_restart, &cli_cmd_ps,
+        &cli_cmd_logs, &cli_cmd_exec, &cli_cmd_enter, &cli_cmd_cp,
         &cli_group_daemon, &cli_cmd_ping, &cli_cmd_health, &cli_cmd_doctor, &cli_cmd_version,
         &cli_cmd_create, &cli_cmd_start, &cli_cmd_stop, &cli_cmd_destroy, &cli_cmd_status, &cli_cmd_remove,
         &cli_cmd_list, &cli_cmd_wipe, &cli_cmd_stats, &cli_group_rootfs, &cli_group_workspace, &cli_group_snapshot,
@@ -97,6 +98,7 @@ static void apply_globals(Cli *cli, const CliArgs *a)
 int cli_main(int argc, char **argv)
 {
         Cli cli = {
+                .argv = argv,
                 .config_path = getenv("ENCLAVE_CONFIG"),
                 .socket_path = getenv("ENCLAVE_SOCKET"),
         };

@@ -21,6 +21,7 @@ struct Cli {
         bool quiet;
         bool color;      /* resolved: stdout is a terminal and colour allowed */
         const char *command; /* "workspace create", for messages */
+        char **argv;         /* the whole line, argv[0] included */
 };
 
 int cli_main(int argc, char **argv);
@@ -29,7 +30,9 @@ int cli_main(int argc, char **argv);
  * files define. */
 extern const CliCommand cli_root;
 extern const CliCommand cli_cmd_init, cli_cmd_validate;
-extern const CliCommand cli_cmd_up, cli_cmd_down, cli_cmd_restart, cli_cmd_ps;
+extern const CliCommand cli_cmd_up, cli_cmd_down, cli_cmd_restart, cli_cmd_ps, cli_cmd_logs;
+/* Short forms in a project directory (the sandbox of ./Enclavefile). */
+extern const CliCommand cli_cmd_exec, cli_cmd_enter, cli_cmd_cp, cli_cmd_workspace_cp;
 extern const CliCommand cli_cmd_ping, cli_cmd_health, cli_cmd_doctor, cli_cmd_version, cli_cmd_stats;
 extern const CliCommand cli_cmd_create, cli_cmd_start, cli_cmd_stop, cli_cmd_destroy, cli_cmd_status,
         cli_cmd_remove, cli_cmd_list, cli_cmd_wipe;
@@ -52,6 +55,18 @@ int cli_arg_int(Cli *cli, const CliArgs *a, const char *name, int64_t min, int64
 
 /* Print an Error with the command as context; returns EXIT_FAIL. */
 int cli_fail_error(Cli *cli, const Error *err);
+
+/* The enclave-daemon program, as root may run it (config/trust.h). It
+ * runs every command the CLI runs, with the daemon and the heavier
+ * libraries linked in. */
+int cli_daemon_program(Cli *cli, char **ret, Error *err);
+
+/* The host side of `cp` (storage/tar-tree.h); set only in the
+ * enclave-daemon program, which links libarchive: the enclave CLI
+ * hands a cp with a host path to it, so that its own start stays
+ * light. */
+extern int (*cli_tar_write)(const char *path, const char *name, int fd, Error *err);
+extern int (*cli_tar_extract)(int fd, const char *dir, const char *name, unsigned flags, Error *err);
 
 /* The daemon entry point; set only in the enclave-daemon program. */
 struct DaemonOptions;

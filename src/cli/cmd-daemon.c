@@ -74,7 +74,7 @@ int (*cli_daemon_run)(const DaemonOptions *opts, Error *err) = NULL;
 /* enclave-daemon, as root may run it (config/trust.h): daemon_binary of
  * config.toml, beside this binary, or in libexec; $ENCLAVE_DAEMON only
  * for other users, whose daemon does not start anyway. */
-static int find_daemon_binary(Cli *cli, char **ret, Error *err)
+int cli_daemon_program(Cli *cli, char **ret, Error *err)
 {
         const char *env = getenv("ENCLAVE_DAEMON");
         if (env && *env && geteuid() != 0)
@@ -95,7 +95,7 @@ static int exec_daemon_program(Cli *cli, const CliArgs *a)
 {
         _cleanup_free_ char *bin = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
-        if (find_daemon_binary(cli, &bin, &err) < 0)
+        if (cli_daemon_program(cli, &bin, &err) < 0)
                 return cli_fail_error(cli, &err);
         _cleanup_strv_free_ char **env = trust_daemon_environment();
         if (!env)

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
-#include "config/enclavefile.h"
+#include "cli/project-file.h"
 #include "base/str.h"
 
 #include <limits.h>
@@ -25,31 +25,6 @@ typedef struct ProjectArgs {
 static ProjectArgs project_args(const CliArgs *a)
 {
         return (ProjectArgs) { cli_arg_flag(a, "rebuild"), cli_arg_flag(a, "remove-orphans") };
-}
-
-/* ---- the Enclavefile ---- */
-
-static int load_enclavefile(Cli *cli, Enclavefile **ret)
-{
-        _cleanup_diagnostics_ Diagnostics diag = DIAGNOSTICS_INIT;
-        int r = enclavefile_load(ENCLAVEFILE_NAME, ret, &diag);
-        if (r >= 0)
-                return 0;
-        if (r == -ENOENT) {
-                char cwd[PATH_MAX];
-                return cli_fail(cli, "no %s in %s; create one with 'enclave init'", ENCLAVEFILE_NAME,
-                                getcwd(cwd, sizeof cwd) ? cwd : "the current directory");
-        }
-        if (r == -ENOMEM)
-                return cli_fail(cli, "out of memory while reading %s", ENCLAVEFILE_NAME);
-        for (size_t i = 0; i < diag.n; i++) {
-                _cleanup_free_ char *line = diagnostic_format(&diag.items[i]);
-                fprintf(stderr, "%s\n", line ? line : diag.items[i].message);
-        }
-        if (diag.dropped)
-                fprintf(stderr, "... and %zu more problems\n", diag.dropped);
-        size_t n = diagnostics_count(&diag);
-        return cli_fail(cli, "%s: %zu problem%s found; nothing was changed", ENCLAVEFILE_NAME, n, n == 1 ? "" : "s");
 }
 
 /* ---- streamed events ---- */
@@ -138,7 +113,7 @@ static void print_up_summary(json_t *res)
 static int run_up(Cli *cli, const ProjectArgs *a)
 {
         _cleanup_enclavefile_ Enclavefile *ef = NULL;
-        int r = load_enclavefile(cli, &ef);
+        int r = cli_load_enclavefile(cli, &ef);
         if (r != 0)
                 return r;
         json_t *config = enclavefile_to_json(ef);
@@ -172,7 +147,7 @@ static int cmd_up(Cli *cli, const CliArgs *a)
 static int run_down(Cli *cli)
 {
         _cleanup_enclavefile_ Enclavefile *ef = NULL;
-        int r = load_enclavefile(cli, &ef);
+        int r = cli_load_enclavefile(cli, &ef);
         if (r != 0)
                 return r;
         json_t *params = json_pack("{s:s, s:s}", "sandbox", ef->sandbox.name, "project", ef->path);
@@ -247,7 +222,7 @@ static int cmd_ps(Cli *cli, const CliArgs *args)
         json_t *params = json_object();
         _cleanup_enclavefile_ Enclavefile *ef = NULL;
         if (a.local || a.project) {
-                r = load_enclavefile(cli, &ef);
+                r = cli_load_enclavefile(cli, &ef);
                 if (r != 0) {
                         json_decref(params);
                         return r;

@@ -9,6 +9,7 @@
 #include "cli/client.h"
 #include "cli/exec-relay.h"
 #include "cli/output.h"
+#include "cli/project-file.h"
 #include "config/values.h"
 #include "runtime/run-state.h"
 #include "base/str.h"
@@ -544,8 +545,6 @@ typedef struct ExecOpts {
 
 static int exec_options(Cli *cli, const CliArgs *a, ExecOpts *o)
 {
-        o->sandbox = cli_arg(a, "SANDBOX");
-        o->workspace = cli_arg(a, "WORKSPACE");
         o->cwd = cli_arg_value(a, "cwd");
         o->tty = cli_arg_flag(a, "tty");
         o->interactive = cli_arg_flag(a, "interactive");
@@ -663,9 +662,10 @@ static int run_exec(Cli *cli, ExecOpts *o)
         return status < 0 || status > 255 ? EXIT_ENCLAVE : (int) status;
 }
 
-static int cmd_exec(Cli *cli, const CliArgs *a)
+static int exec_in(Cli *cli, const CliArgs *a, const char *sandbox, const char *workspace)
 {
-        ExecOpts o = { .env = json_array(), .enter = streq(a->cmd->name, "enter") };
+        ExecOpts o = { .sandbox = sandbox, .workspace = workspace, .env = json_array(),
+                       .enter = streq(a->cmd->name, "enter") };
         int r = exec_options(cli, a, &o);
         if (r == 0)
                 r = run_exec(cli, &o);
@@ -673,6 +673,24 @@ static int cmd_exec(Cli *cli, const CliArgs *a)
                 r = EXIT_ENCLAVE;
         json_decref(o.env);
         return r;
+}
+
+static int cmd_exec(Cli *cli, const CliArgs *a)
+{
+        return exec_in(cli, a, cli_arg(a, "SANDBOX"), cli_arg(a, "WORKSPACE"));
+}
+
+/* The short forms in a project directory: the sandbox is ./Enclavefile's. */
+static int cmd_project_exec(Cli *cli, const CliArgs *a)
+{
+        _cleanup_enclavefile_ Enclavefile *ef = NULL;
+        const EnclavefileWorkspace *ws;
+        int r = cli_load_enclavefile(cli, &ef);
+        if (r == 0)
+                r = cli_project_workspace(cli, ef, cli_arg(a, "WORKSPACE"), &ws);
+        if (r != 0)
+                return EXIT_ENCLAVE;
+        return exec_in(cli, a, ef->sandbox.name, ws->name);
 }
 
 /* ---- the tables ---- */
@@ -828,6 +846,31 @@ static const CliCommand enter = {
         enter_options, target_args, .run = cmd_exec, .flags = CLI_CMD_EXIT_125,
 };
 
+static const CliArg project_exec_args[] = {
+        { "WORKSPACE", .complete = CLI_COMPLETE_WORKSPACE },
+        { "CMD", CLI_ARG_COMMAND, CLI_COMPLETE_COMMAND },
+        {},
+};
+static const CliArg project_enter_args[] = { { "WORKSPACE", .complete = CLI_COMPLETE_WORKSPACE }, {} };
+
+const CliCommand cli_cmd_exec = {
+        "exec", "run a command in a workspace of ./Enclavefile",
+        "The short form of 'enclave workspace exec' in a project directory: WORKSPACE is\n"
+        "one ./Enclavefile declares, in its sandbox. Everything after '--', or from the\n"
+        "first word after WORKSPACE on, is the command with its own options.\n"
+        "\n"
+        "Exit status: the command's own; 126 cannot execute, 127 not found, 125 Enclave\n"
+        "itself failed (usage errors included).",
+        exec_options_table, project_exec_args, .run = cmd_project_exec, .flags = CLI_CMD_EXIT_125,
+};
+
+const CliCommand cli_cmd_enter = {
+        "enter", "open a shell in a workspace of ./Enclavefile",
+        "The short form of 'enclave workspace enter' in a project directory: WORKSPACE is\n"
+        "one ./Enclavefile declares, in its sandbox.",
+        enter_options, project_enter_args, .run = cmd_project_exec, .flags = CLI_CMD_EXIT_125,
+};
+
 static const CliOption logs_options[] = {
         { "tail", 'n', "N", "only the last N lines" },
         { "follow", 'f', NULL, "keep printing new lines until Ctrl-C or the log ends" },
@@ -856,6 +899,7 @@ const CliCommand cli_group_workspace = {
         "root filesystem.",
         .sub = (const CliCommand *const[]) {
                 &create, &start, &stop, &destroy, &status, &remove_, &list, &wipe, &enter, &exec, &run,
+                &cli_cmd_workspace_cp,
                 &cli_group_port, &logs, &stats, &cli_cmd_snapshot_gc, &cli_alias_snapshot,
                 &cli_alias_snapshot_list, &cli_alias_restore, NULL,
         },

@@ -120,6 +120,7 @@ extern const Action project_actions[];   /* actions-project.c: project.* (up, do
 extern const Action snapshot_actions[];  /* actions-snapshot.c: snapshot.*, workspace.snapshot_gc */
 extern const Action doctor_actions[];    /* actions-doctor.c: daemon.doctor, registry.repair */
 extern const Action stats_actions[];     /* actions-stats.c: daemon.stats */
+extern const Action cp_actions[];        /* actions-cp.c: workspace.cp */
 
 /* Look an action up by name; ACTION_TEST ones only when enabled. */
 const Action *actions_find(const char *name, bool test_actions);

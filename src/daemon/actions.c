@@ -16,6 +16,7 @@ static const Action *const action_tables[] = {
         snapshot_actions,
         doctor_actions,
         stats_actions,
+        cp_actions,
         test_actions,
 };
 

@@ -95,6 +95,7 @@ d = json.loads(sys.argv[1]); t = datetime.datetime.strptime(d["time"], "%Y-%m-%d
 sys.exit(0 if abs(t.timestamp() - time.time()) < 60 else 1)' "$tick" 2>/dev/null &&
         tap_ok "logs --follow --json: a line written meanwhile carries its time" ||
         tap_fail "logs --follow --json: a line written meanwhile carries its time" "$tick"
+check "workspace cp" "$(j workspace cp "$SB/w1:/etc/passwd" "$ENC_DIR/passwd-copy")"
 check "snapshot create" "$(j snapshot create "$SB" w1 --name s1)"
 check "snapshot list" "$(j snapshot list "$SB" w1)"
 check "workspace snapshot-gc" "$(j workspace snapshot-gc "$SB" w1 --keep 5)"

@@ -1,0 +1,81 @@
+/* workspace.cp: a tar stream between the client and a running
+ * workspace (daemon/workspace-cp.h). The client sends one fd: the pipe
+ * (or file) it reads or writes with its own rights. */
+#include "daemon/action.h"
+#include "daemon/client-fd.h"
+#include "daemon/owner.h"
+#include "daemon/registry-workspace.h"
+#include "daemon/workspace-cp.h"
+#include "base/str.h"
+
+static int not_running(Call *c, const char *sb, const char *ws, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        _cleanup_(workspace_row_done) WorkspaceRow row = {};
+        int r = owner_check_workspace(c, reg, sb, ws, err);
+        if (r >= 0)
+                r = registry_workspace_get(reg, sb, ws, &row, err);
+        if (r < 0)
+                return r;
+        return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s); cp works on a running workspace: "
+                         "start it with 'enclave workspace start %s %s'", sb, ws, row.state, sb, ws);
+}
+
+static int action_workspace_cp(Call *c, Error *err)
+{
+        const char *sb, *ws, *direction, *path, *name = NULL;
+        int r = call_param_string(c, "sandbox", true, &sb, err);
+        if (r >= 0)
+                r = call_param_string(c, "workspace", true, &ws, err);
+        if (r >= 0)
+                r = call_param_string(c, "direction", true, &direction, err);
+        if (r >= 0)
+                r = call_param_string(c, "path", true, &path, err);
+        if (r >= 0)
+                r = call_param_string(c, "name", false, &name, err);
+        if (r < 0)
+                return r;
+        bool in = streq(direction, "in");
+        if (!in && !streq(direction, "out"))
+                return error_set(err, EINVAL, "'direction' is \"in\" or \"out\", not \"%s\"", direction);
+        if (name && (!name[0] || strchr(name, '/') || streq(name, ".") || streq(name, "..")))
+                return error_set(err, EINVAL, "'%s' cannot name the top of a copy", name);
+        int fd = call_take_fd(c, 0);
+        if (fd < 0)
+                return error_set(err, EINVAL, "workspace.cp needs the stream as fd 0");
+        /* Used only as given, through a relay when it is a pipe (client-fd.h). */
+        _cleanup_client_stream_ ClientStream *stream = NULL;
+        r = client_stream_open(c, fd, !in, &stream, err);
+        if (r < 0)
+                return r;
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(call_daemon(c), sb, ws);
+        if (!rw || !call_owns(c, rw->owner_uid))
+                return not_running(c, sb, ws, err);
+        /* The client may now close its copy of the other end, so that
+         * either side sees the end of the stream. */
+        (void) call_event(c, json_pack("{s:s}", "type", "started"));
+        WorkspaceCpSpec spec = {
+                .direction = in ? WORKSPACE_CP_IN : WORKSPACE_CP_OUT,
+                .path = path,
+                .name = name,
+                .fd = client_stream_fd(stream),
+                .cancel_fd = call_cancel_fd(c),
+        };
+        _cleanup_free_ char *target = NULL;
+        r = workspace_engine_cp(call_daemon(c), rw, &spec, &target, err);
+        if (r < 0)
+                return error_wrap(err, "copying %s workspace %s/%s", in ? "into" : "out of", sb, ws);
+        r = client_stream_close(TAKE_PTR(stream), err);
+        if (r < 0)
+                return error_wrap(err, "copying out of workspace %s/%s", sb, ws);
+        return call_reply(c, json_pack("{s:s, s:s, s:s, s:s}", "sandbox", sb, "workspace", ws, "direction", direction,
+                                       "path", target),
+                          -EBADF);
+}
+
+const Action cp_actions[] = {
+        { "workspace.cp", action_workspace_cp, ACTION_LONG | ACTION_MUTATES },
+        {},
+};
