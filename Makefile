@@ -158,13 +158,28 @@ install: $(BUILD)/enclave $(BUILD)/enclave-daemon $(BUILD)/enclave-init man
 		command -v apparmor_parser >/dev/null; then \
 		apparmor_parser --replace $(APPARMORDIR)/enclave-workspace; fi
 
+# A Debian package (pkg/deb/build.sh): built apart, for /usr, with
+# Debian's hardening flags, into ./enclave_$(VERSION)_<arch>.deb.
+DEB_BUILD := build-deb
+deb: deps
+	$(MAKE) --no-print-directory BUILD=$(DEB_BUILD) PREFIX=/usr LIBEXECDIR=/usr/libexec/enclave \
+		CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+		LDFLAGS="$$(dpkg-buildflags --get LDFLAGS) -Wl,-z,now" \
+		$(DEB_BUILD)/enclave $(DEB_BUILD)/enclave-daemon $(DEB_BUILD)/enclave-init
+	pkg/deb/build.sh $(DEB_BUILD) $(VERSION) .
+
+# Install the package into a scratch bookworm tree (own namespaces),
+# run enclave doctor and a workspace there, purge it (root).
+deb-test: deb
+	pkg/deb/test-install.sh enclave_$(VERSION)_$$(dpkg --print-architecture).deb
+
 # Fresh machine: dependencies, build, install, bring up the quickstart.
 up: all
 	$(MAKE) install
 	cd examples/quickstart && $(BINDIR)/enclave up
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz $(DEB_BUILD)
 
-.PHONY: all deps build-all check check-asan check-vm fuzz man docs completions install up clean
+.PHONY: all deps build-all check check-asan check-vm fuzz man docs completions install deb deb-test up clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/cli/main.d $(BUILD)/obj/src/daemon/main.d
