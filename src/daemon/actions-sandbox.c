@@ -13,6 +13,7 @@
 #include "daemon/owner.h"
 #include "daemon/registry-sandbox.h"
 #include "daemon/sandbox-cgroup.h"
+#include "daemon/sandbox-setup.h"
 #include "daemon/sandbox-resume.h"
 #include "daemon/workspace-engine.h"
 #include "config/digest.h"
@@ -583,17 +584,11 @@ static void setup_digest(char *const *commands, char out[static SHA256_HEX_SIZE]
         enclavefile_setup_digest(&ef, out);
 }
 
-static int run_setup(Call *c, Daemon *d, const SandboxRow *row, char *const *cmds, SetupResult *res, Error *err)
+static int run_setup(Call *c, Daemon *d, Registry *reg, const SandboxRow *row, char *const *cmds, SetupResult *res,
+                     Error *err)
 {
-        _cleanup_free_ char *rootfs = NULL;
-        int r = layout_sandbox_rootfs(d->settings.state_dir, row->name, &rootfs, err);
-        if (r < 0)
-                return r;
         StorageMonitor mon = call_monitor(c);
-        _cleanup_free_ char *hostname = NULL;
-        if (asprintf(&hostname, "%s-setup", row->name) < 0)
-                return error_set(err, ENOMEM, "out of memory");
-        return setup_run(rootfs, cmds, hostname, &mon, res, err);
+        return sandbox_setup_run(d, reg, row, cmds, &mon, res, err);
 }
 
 static int action_sandbox_setup(Call *c, Error *err)
@@ -623,7 +618,7 @@ static int action_sandbox_setup(Call *c, Error *err)
                  (unsigned) call_uid(c));
 
         SetupResult res = {};
-        r = run_setup(c, d, &row, cmds, &res, err);
+        r = run_setup(c, d, reg, &row, cmds, &res, err);
         char digest[SHA256_HEX_SIZE];
         setup_digest(cmds, digest);
 

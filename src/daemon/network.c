@@ -52,6 +52,11 @@ struct Network {
         bool ready;      /* bridge + firewall set up (under lock) */
         LinkReaper *reaper; /* deletes retired veths of stopped workspaces */
         Proxy *proxy;
+        /* Addresses of running sandbox setups (under lock): no registry
+         * row, taken from the top of the subnet, never leased to a
+         * workspace meanwhile. */
+        uint32_t setup_addrs[NETWORK_SETUPS_MAX];
+        size_t n_setups;
 };
 
 static int network_get(Daemon *d, Network **ret, Error *err)
@@ -105,6 +110,23 @@ static void veth_name(const Network *n, int64_t workspace_id, char ret[static IF
         snprintf(id, sizeof id, "%lld", (long long) workspace_id);
         if (net_veth_name(n->bridge, id, ret) < 0)
                 ret[0] = '\0'; /* cannot happen: a valid bridge name and a number */
+}
+
+/* A setup's host veth, named after its address. */
+static void setup_veth_name(const Network *n, uint32_t addr, char ret[static IFNAMSIZ])
+{
+        char id[32], a[NET_ADDR_STRLEN];
+        snprintf(id, sizeof id, "setup:%s", net_addr_format(addr, a));
+        if (net_veth_name(n->bridge, id, ret) < 0)
+                ret[0] = '\0';
+}
+
+static bool is_setup_addr(const Network *n, uint32_t addr)
+{
+        for (size_t i = 0; i < n->n_setups; i++)
+                if (n->setup_addrs[i] == addr)
+                        return true;
+        return false;
 }
 
 static void port_tag(int64_t workspace_id, char buf[static 32])
@@ -217,11 +239,16 @@ static int live_leases(Network *n, Registry *reg, bool running_only, FirewallWor
         int r = registry_leases_list(reg, &leases, &n_leases, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ FirewallWorkspace *live = calloc(n_leases + 1, sizeof *live);
-        _cleanup_free_ char (*names)[IFNAMSIZ] = calloc(n_leases + 1, IFNAMSIZ);
+        _cleanup_free_ FirewallWorkspace *live = calloc(n_leases + n->n_setups + 1, sizeof *live);
+        _cleanup_free_ char (*names)[IFNAMSIZ] = calloc(n_leases + n->n_setups + 1, IFNAMSIZ);
         if (!live || !names)
                 return error_set(err, ENOMEM, "out of memory");
         size_t k = 0;
+        for (size_t i = 0; i < n->n_setups; i++) {
+                setup_veth_name(n, n->setup_addrs[i], names[k]);
+                live[k] = (FirewallWorkspace) { .host_veth = names[k], .addr = n->setup_addrs[i] };
+                k++;
+        }
         for (size_t i = 0; i < n_leases; i++) {
                 if (leases[i].addr == 0 || (running_only && !leases[i].running))
                         continue;
@@ -318,7 +345,7 @@ int network_teardown_if_unused(Daemon *d, Error *err)
         r = registry_workspaces_total(reg, &total, err);
         if (r < 0)
                 return r;
-        if (total > 0)
+        if (total > 0 || n->n_setups > 0)
                 return 0;
         if (!n->ready && if_nametoindex(n->bridge) == 0)
                 return 0; /* nothing was set up */
@@ -366,6 +393,14 @@ int network_prepare_workspace(Daemon *d, int64_t workspace_id, pid_t pid, int pi
         r = registry_lease_acquire(reg, &n->subnet, workspace_id, &addr, NULL, err);
         if (r < 0)
                 return error_wrap(err, "leasing an address");
+        if (is_setup_addr(n, addr)) {
+                /* Only when the subnet is all but full. */
+                (void) registry_lease_release(reg, workspace_id, NULL);
+                char buf[NET_SUBNET_STRLEN];
+                return error_set(err, ENOSPC, "no free address left in subnet %s while sandbox setups run; try "
+                                 "again when they are done, or choose a larger \"subnet\" in config.toml",
+                                 net_subnet_format(&n->subnet, buf));
+        }
         uint64_t t_fw = now_us(), t_link = 0;
         char veth[IFNAMSIZ];
         veth_name(n, workspace_id, veth);
@@ -465,6 +500,102 @@ void network_release_workspace(Daemon *d, int64_t workspace_id)
         if (r < 0 && r != -ENOENT)
                 log_warn("network: workspace %lld: %s", (long long) workspace_id, error_msg(&e));
         release_locked(n, reg, workspace_id, r == 0, addr);
+}
+
+/* ---- sandbox setup ---- */
+
+/* The highest address no workspace leases and no setup uses (workspaces
+ * take the lowest). */
+static int setup_addr_pick(Network *n, Registry *reg, uint32_t *ret, Error *err)
+{
+        _cleanup_free_ NetLease *leases = NULL;
+        size_t n_leases = 0;
+        int r = registry_leases_list(reg, &leases, &n_leases, err);
+        if (r < 0)
+                return r;
+        uint32_t gw = net_subnet_gateway(&n->subnet);
+        for (uint32_t a = net_subnet_broadcast(&n->subnet) - 1; a > gw; a--) {
+                bool used = is_setup_addr(n, a);
+                for (size_t i = 0; i < n_leases && !used; i++)
+                        used = leases[i].addr == a;
+                if (!used) {
+                        *ret = a;
+                        return 0;
+                }
+        }
+        char buf[NET_SUBNET_STRLEN];
+        return error_set(err, ENOSPC, "no free address left in subnet %s for the setup",
+                         net_subnet_format(&n->subnet, buf));
+}
+
+int network_prepare_setup(Daemon *d, pid_t pid, int pidfd, WorkspaceNetInfo *ret, Error *err)
+{
+        Network *n = NULL;
+        int r = network_get(d, &n, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int netns = open_netns(pid, pidfd, err);
+        if (netns < 0)
+                return netns;
+        _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
+        if (n->n_setups == NETWORK_SETUPS_MAX)
+                return error_set(err, EBUSY, "%d sandbox setups run already; try again when one is done",
+                                 NETWORK_SETUPS_MAX);
+        Registry *reg = reg_locked(n, err);
+        if (!reg)
+                return -EIO;
+        r = ensure_ready_locked(n, reg, false, err);
+        uint32_t addr = 0;
+        if (r >= 0)
+                r = setup_addr_pick(n, reg, &addr, err);
+        if (r < 0)
+                return r;
+        char veth[IFNAMSIZ];
+        setup_veth_name(n, addr, veth);
+        FirewallWorkspace fws = { .host_veth = veth, .addr = addr };
+        LinkWorkspace lw = {
+                .bridge = n->bridge, .host_veth = veth, .netns_fd = netns, .subnet = &n->subnet, .addr = addr,
+        };
+        r = firewall_add_workspace(n->fw, &fws, err);
+        if (r >= 0) {
+                (void) link_delete(n->nl, veth, NULL);
+                r = link_workspace_attach(n->nl, &lw, err);
+                if (r < 0)
+                        (void) firewall_remove_workspace(n->fw, &fws, NULL);
+        }
+        if (r < 0)
+                return error_wrap(err, "connecting the setup to %s", n->bridge);
+        n->setup_addrs[n->n_setups++] = addr;
+        *ret = (WorkspaceNetInfo) {};
+        net_addr_format(addr, ret->ip);
+        snprintf(ret->veth, sizeof ret->veth, "%s", veth);
+        return 0;
+}
+
+void network_release_setup(Daemon *d, const WorkspaceNetInfo *info)
+{
+        Network *n = d->network;
+        uint32_t addr;
+        if (!n || !info->ip[0] || net_addr_parse(info->ip, &addr) < 0)
+                return;
+        _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
+        for (size_t i = 0; i < n->n_setups; i++)
+                if (n->setup_addrs[i] == addr) {
+                        n->setup_addrs[i] = n->setup_addrs[--n->n_setups];
+                        break;
+                }
+        _cleanup_error_ Error e = ERROR_INIT;
+        char veth[IFNAMSIZ];
+        setup_veth_name(n, addr, veth);
+        FirewallWorkspace fws = { .host_veth = veth, .addr = addr };
+        if (n->fw && firewall_remove_workspace(n->fw, &fws, &e) < 0) {
+                log_warn("network: setup %s: %s", info->ip, error_msg(&e));
+                error_clear(&e);
+        }
+        LinkWorkspace lw = { .bridge = n->bridge, .host_veth = veth, .netns_fd = -EBADF, .subnet = &n->subnet,
+                             .addr = addr };
+        if (unlink_locked(n, &lw, &e) < 0)
+                log_warn("network: setup %s: removing %s: %s", info->ip, veth, error_msg(&e));
 }
 
 /* ---- DNS ---- */

@@ -66,6 +66,16 @@ int network_prepare_workspace(Daemon *d, int64_t workspace_id, pid_t pid, int pi
  * lease go away. Idempotent; problems are logged. */
 void network_release_workspace(Daemon *d, int64_t workspace_id);
 
+/* A sandbox's setup (storage/setup.h) on the bridge like a workspace,
+ * from the spawn prepare hook: an address from the top of the subnet
+ * (no registry row: a setup lives only as long as its request), the
+ * firewall entry and the veth pair. At most NETWORK_SETUPS_MAX at once;
+ * their addresses are never leased to a workspace meanwhile. */
+#define NETWORK_SETUPS_MAX 32
+int network_prepare_setup(Daemon *d, pid_t pid, int pidfd, WorkspaceNetInfo *ret, Error *err);
+/* After the setup's namespace is gone. Idempotent; problems are logged. */
+void network_release_setup(Daemon *d, const WorkspaceNetInfo *info);
+
 /* /etc/resolv.conf for inside the workspace. ret->data is allocated
  * and owned by the CALLER: free((void *) ret->data) once the spawn is
  * done. ret->path is a static string. */

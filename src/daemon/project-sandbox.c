@@ -3,6 +3,7 @@
 #include "daemon/project.h"
 #include "daemon/registry-sandbox.h"
 #include "daemon/sandbox-cgroup.h"
+#include "daemon/sandbox-setup.h"
 #include "daemon/workspace-engine.h"
 #include "storage/bootstrap.h"
 #include "storage/layout.h"
@@ -144,13 +145,8 @@ int project_sandbox_setup(Daemon *d, Registry *reg, const char *name, char *cons
         if (r == 0)
                 return changed_meanwhile(name, err);
 
-        _cleanup_free_ char *rootfs = NULL, *hostname = NULL;
         SetupResult res = {};
-        r = layout_sandbox_rootfs(d->settings.state_dir, name, &rootfs, err);
-        if (r >= 0 && asprintf(&hostname, "%s-setup", name) < 0)
-                r = error_set(err, ENOMEM, "out of memory");
-        if (r >= 0)
-                r = setup_run(rootfs, setup, hostname, mon, &res, err);
+        r = sandbox_setup_run(d, reg, &row, setup, mon, &res, err);
 
         /* A failed setup changed the rootfs part way: no digest, so the
          * next up runs the whole list again. */

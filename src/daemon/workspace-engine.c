@@ -506,6 +506,15 @@ int workspace_engine_init(Daemon *d, Error *err)
         return 0;
 }
 
+int workspace_engine_setup_basics(Daemon *d, int *ret_init_fd, const HardeningPlan **ret_plan)
+{
+        if (!d->engine)
+                return -ENOTCONN;
+        *ret_init_fd = d->engine->init_fd;
+        *ret_plan = d->engine->plan;
+        return 0;
+}
+
 void workspace_engine_shutdown(Daemon *d)
 {
         workspace_ids_done();

@@ -25,6 +25,7 @@
 #include "daemon/daemon.h"
 #include "runtime/cgroup.h"
 #include "runtime/exec.h"
+#include "runtime/hardening.h"
 #include "runtime/rlimits.h"
 #include "runtime/run-state.h"
 #include "runtime/stats.h"
@@ -79,6 +80,11 @@ static inline void workspace_running_unrefp(RunningWorkspace **rw)
  * (a configured LSM profile/label the host lacks is an error), start
  * the watch thread. */
 int workspace_engine_init(Daemon *d, Error *err);
+
+/* What a sandbox's setup needs to run confined like a workspace
+ * (daemon/sandbox-setup.c): the sealed init and the hardening plan.
+ * -ENOTCONN before workspace_engine_init(). */
+int workspace_engine_setup_basics(Daemon *d, int *ret_init_fd, const HardeningPlan **ret_plan);
 /* Daemon stop: the watch thread ends; workspaces keep running. */
 void workspace_engine_shutdown(Daemon *d);
 

@@ -40,7 +40,7 @@ static char *const exec_default_env[] = {
 typedef struct ExecShared {
         const ExecConfig *c;
         char *const *envp;
-        const char *cwd_rel;    /* path below /home, "" for /home itself */
+        const char *cwd_rel;    /* path below /home, "" for /home itself, NULL for / */
         char *stack_b;          /* top of the second helper's stack */
         int procs_fd;           /* unified "cgroup.procs" when CLONE_INTO_CGROUP was refused */
         int pty_master;
@@ -217,6 +217,8 @@ static int become_root(ExecShared *s)
  * strictly beneath /home (no "..", no absolute or magic symlinks). */
 static int enter_cwd(ExecShared *s)
 {
+        if (!s->cwd_rel)
+                return chdir("/") < 0 ? shared_fail(s, errno, "changing to", "/", EXEC_STATUS_FAILED) : 0;
         int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
                 return shared_fail(s, errno, "opening the workspace root", NULL, EXEC_STATUS_FAILED);
@@ -395,9 +397,11 @@ int workspace_exec(const ExecConfig *c, ExecProcess *ret, int *ret_status, Error
                 .pidfd = -EBADF,
                 .procs_fd = -EBADF,
         };
-        int r = check_cwd(c->cwd ? c->cwd : "/home", &s.cwd_rel, err);
+        int r = c->cwd_root ? 0 : check_cwd(c->cwd ? c->cwd : "/home", &s.cwd_rel, err);
         if (r < 0)
                 return r;
+        if (c->cwd_root)
+                s.cwd_rel = NULL;
 
         char *stack = mmap(NULL, 2 * EXEC_STACK_SIZE, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);

@@ -32,6 +32,7 @@ typedef struct ExecConfig {
         char *const *argv;            /* argv[0] without '/' is looked up in the PATH of env */
         char *const *env;             /* complete environment; NULL: default PATH and HOME */
         const char *cwd;              /* absolute, /home or below; NULL: /home */
+        bool cwd_root;                /* start in the workspace's / instead (sandbox setup); cwd unused */
         bool pty;                     /* allocate a pty inside the workspace */
         unsigned short rows, cols;    /* initial pty size; 0: kernel default */
         int stdio[3];                 /* without pty: the command's fds 0-2; < 0: /dev/null inside */

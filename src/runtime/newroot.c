@@ -353,29 +353,57 @@ static int mount_cgroup_views(const NewRootCgroupView *v, size_t n, NewRootFailu
         return 0;
 }
 
-/* sysconf(_SC_NPROCESSORS_ONLN), os.cpu_count() and getconf count the
- * CPUs in /sys/devices/system/cpu/online: show the workspace's own. */
-static int bind_cpus_online(const char *list, NewRootFailure *fail)
+/* data as a file on /run (src), bound read-only over dst (which must
+ * exist). */
+static int bind_file(const char *src, const char *dst, const void *data, size_t size, mode_t mode,
+                     NewRootFailure *fail)
 {
-        static const char src[] = "/run/enclave/cpus-online", dst[] = "/sys/devices/system/cpu/online";
-        if (!list)
-                return 0;
         if (mkdir_parents(src) < 0)
                 return FAIL("creating the parent directories of", src);
-        int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0444);
+        int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd < 0)
                 return FAIL("creating", src);
-        int r = write_all(fd, list, strlen(list));
+        int r = write_all(fd, data, size);
         close(fd);
         if (r < 0) {
                 errno = -r;
                 return FAIL("writing", src);
         }
         if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-                return FAIL("bind-mounting the workspace's CPU list on", dst);
+                return FAIL("bind-mounting a file on", dst);
         if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 return FAIL("making read-only:", dst);
         return 0;
+}
+
+/* A sandbox's setup changes the rootfs itself: its files (resolv.conf)
+ * are shown read-only over their paths for as long as it runs, never
+ * written into the rootfs. A path that cannot exist (no /etc) is left
+ * out; a missing file is created empty, a symlink is followed inside
+ * the new root. */
+static int bind_files(const WorkspaceFile *files, size_t n, NewRootFailure *fail)
+{
+        for (size_t i = 0; i < n; i++) {
+                char src[48] = "/run/enclave/setup-files/", num[24];
+                sync_strlcat(src, sync_utoa(i, num), sizeof src);
+                int fd = open(files[i].path, O_WRONLY | O_CREAT | O_NOCTTY | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        continue;
+                close(fd);
+                int r = bind_file(src, files[i].path, files[i].data, files[i].size, files[i].mode, fail);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* sysconf(_SC_NPROCESSORS_ONLN), os.cpu_count() and getconf count the
+ * CPUs in /sys/devices/system/cpu/online: show the workspace's own. */
+static int bind_cpus_online(const char *list, NewRootFailure *fail)
+{
+        if (!list)
+                return 0;
+        return bind_file("/run/enclave/cpus-online", "/sys/devices/system/cpu/online", list, strlen(list), 0444, fail);
 }
 
 static int loopback_up(NewRootFailure *fail)
@@ -427,7 +455,7 @@ int newroot_setup(const NewRootSpec *s, NewRootFailure *fail)
         r = mount_cgroup_views(s->cgroup_views, s->n_cgroup_views, fail);
         if (r < 0)
                 return r;
-        r = write_files(s->files, s->n_files, fail);
+        r = s->sandbox_setup ? bind_files(s->files, s->n_files, fail) : write_files(s->files, s->n_files, fail);
         if (r < 0)
                 return r;
         r = bind_cpus_online(s->cpus_online, fail);
@@ -435,7 +463,8 @@ int newroot_setup(const NewRootSpec *s, NewRootFailure *fail)
                 return r;
         if (sethostname(s->hostname, strlen(s->hostname)) < 0)
                 return FAIL("setting the hostname to", s->hostname);
-        r = write_host_files(s->hostname, fail);
+        /* A setup leaves the rootfs's own hostname files alone. */
+        r = s->sandbox_setup ? 0 : write_host_files(s->hostname, fail);
         if (r < 0)
                 return r;
         return loopback_up(fail);

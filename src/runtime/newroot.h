@@ -51,6 +51,10 @@ typedef struct NewRootSpec {
          * /sys/devices/system/cpu/online so sysconf() and os.cpu_count()
          * agree with sched_getaffinity(); NULL otherwise. */
         const char *cpus_online;
+        /* A sandbox's setup: root_fd is the rootfs itself (no /home of its
+         * own); files are bound read-only over their paths instead of
+         * written, and /etc/hostname and /etc/hosts are left alone. */
+        bool sandbox_setup;
 } NewRootSpec;
 
 typedef struct NewRootFailure {

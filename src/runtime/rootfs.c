@@ -97,6 +97,15 @@ int rootfs_open_lower(const char *rootfs, int userns_fd, Error *err)
         return TAKE_FD(fd);
 }
 
+int rootfs_open_writable(const char *rootfs, int userns_fd, Error *err)
+{
+        _cleanup_close_ int fd = open_tree(AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV, .userns_fd = (uint64_t) userns_fd };
+        if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+                return error_setc(err, errno, "%s the rootfs %s for setup", fd < 0 ? "cloning" : "idmapping", rootfs);
+        return TAKE_FD(fd);
+}
+
 /* The kernel explains fsconfig failures in the context's message
  * queue ("e overlay: ..."); returns " (<message>)" or "". */
 static const char *fs_context_message(int fsfd, char *buf, size_t size)

@@ -39,6 +39,12 @@ int workspace_dirs_ensure(const char *ws_dir, uid_t uid, gid_t gid, Error *err);
 /* Detached read-only idmapped clone of the rootfs directory. */
 int rootfs_open_lower(const char *rootfs, int userns_fd, Error *err);
 
+/* Detached read-write idmapped nodev clone of the rootfs directory: the
+ * root of a sandbox's setup, which changes the rootfs itself while its
+ * files stay owned by real root on disk (on-disk ids 0-65535 are the
+ * setup's own). */
+int rootfs_open_writable(const char *rootfs, int userns_fd, Error *err);
+
 /* Detached nodev overlay mount over lower_fd with the given upper and
  * work dirs. *ret_mode (may be NULL) tells which way the lower layer
  * was passed: the first create tries them newest first and the way

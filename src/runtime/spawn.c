@@ -69,6 +69,7 @@ typedef struct SpawnChild {
         char *const *envp;
         const HardeningPlan *hardening;
         const WorkspaceLimits *limits;
+        bool die_with_caller;
         int cgroup_fds[CGROUP_HIERARCHIES_MAX]; /* joined with "0" (cgroup_open_join_fds) */
         /* root.cgroup_views[].fd are inherited too (kept open) */
         const char *cgroup_paths[CGROUP_HIERARCHIES_MAX];
@@ -304,7 +305,9 @@ _noreturn_ static void child_main(SpawnChild *c)
         r = sync_send_step(c->sock, SPAWN_STEP_EXEC, NULL, 0);
         if (r < 0)
                 _exit(125);
-        (void) prctl(PR_SET_PDEATHSIG, 0);
+        /* A workspace outlives the daemon; a setup does not. Set again
+         * here: the credential change above cleared it. */
+        (void) prctl(PR_SET_PDEATHSIG, c->die_with_caller ? SIGKILL : 0);
         /* Signals stay blocked across exec: a PID-namespace init drops
          * any signal it has neither blocked nor a handler for, so a
          * SIGTERM sent right after spawn returns must find it blocked
@@ -344,6 +347,8 @@ static int validate(const WorkspaceSpawnConfig *c, Error *err)
                                  c->gid_base);
         if (c->init_fd < 0)
                 return error_set(err, EBADF, "workspace %s: no init binary", c->name);
+        if (c->sandbox_setup && (c->disk_quota || c->home_dir))
+                return error_set(err, EINVAL, "workspace %s: a sandbox setup has no /home of its own", c->name);
         if (c->disk_quota && c->home_dir)
                 return error_set(err, EINVAL, "workspace %s: disk_mb cannot be combined with workspace_dir", c->name);
         for (size_t i = 0; i < c->n_files; i++)
@@ -401,6 +406,14 @@ static int prepare_mounts(const WorkspaceSpawnConfig *c, pid_t pid, int *ret_roo
         _cleanup_close_ int userns = open(p, O_RDONLY | O_CLOEXEC);
         if (userns < 0)
                 return error_setc(err, errno, "opening %s", p);
+        if (c->sandbox_setup) {
+                int root = rootfs_open_writable(c->rootfs, userns, err);
+                if (root < 0)
+                        return root;
+                *ret_root = root;
+                *ret_home = *ret_tmp = -EBADF;
+                return 0;
+        }
         _cleanup_close_ int lower = rootfs_open_lower(c->rootfs, userns, err);
         if (lower < 0)
                 return lower;
@@ -603,7 +616,7 @@ static int spawn_run(const WorkspaceSpawnConfig *c, const SpawnCpus *cpus, int s
         if (cpus->pinned && sched_setaffinity(g->pid, sizeof cpus->set, &cpus->set) < 0)
                 return error_setc(err, errno, "setting the CPUs of the workspace (cpu_percent)");
         int fds[3] = { root, home, tmp };
-        r = sync_send_step(sock, SPAWN_STEP_GO, fds, tmp >= 0 ? 3 : 2);
+        r = sync_send_step(sock, SPAWN_STEP_GO, fds, tmp >= 0 ? 3 : home >= 0 ? 2 : 1);
         if (r < 0)
                 return error_setc(err, -r, "handing the mounts to the workspace");
         /* From here the workspace's mount namespace alone holds the
@@ -679,11 +692,12 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                 .root = { .hostname = c->name, .root_fd = -EBADF, .home_fd = -EBADF, .tmp_fd = -EBADF,
                           .tmp_size_bytes = c->tmp_size_bytes, .files = c->files, .n_files = c->n_files,
                           .cgroup_views = views.v, .n_cgroup_views = views.n,
-                          .cpus_online = cpus.pinned ? cpus.list : NULL },
+                          .cpus_online = cpus.pinned ? cpus.list : NULL, .sandbox_setup = c->sandbox_setup },
                 .argv = argv,
                 .envp = c->env ? c->env : default_env,
                 .hardening = c->hardening,
                 .limits = child_limits,
+                .die_with_caller = c->sandbox_setup,
         };
 
         _cleanup_(spawn_cgroup_done) SpawnCgroup sc = SPAWN_CGROUP_NULL;

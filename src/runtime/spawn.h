@@ -63,6 +63,16 @@ typedef struct WorkspaceSpawnConfig {
          * kernel-path masks are applied in every case. */
         const HardeningPlan *hardening;
         const WorkspaceLimits *limits; /* rlimits of init and run; NULL: inherited */
+        /* A sandbox's setup (storage/setup.h) rather than a workspace: the
+         * root is the rootfs itself, idmapped read-write (on-disk ids
+         * 0-65535 are the setup's own, so its files stay owned by real
+         * root), with no overlay and no separate /home; `files` are bound
+         * read-only over their paths from /run instead of written into
+         * the rootfs, /etc/hostname and /etc/hosts are left alone; init
+         * gets SIGKILL when the spawning thread ends, so a setup never
+         * outlives its daemon. Everything else is as for a workspace:
+         * namespaces, hardening, masks, cgroup, network hook. */
+        bool sandbox_setup;
 } WorkspaceSpawnConfig;
 
 /* Load the enclave-init binary at path into a sealed memfd

@@ -1,17 +1,25 @@
 #include "storage/setup.h"
 
+#include "base/fs.h"
 #include "base/str.h"
-#include "storage/nsexec.h"
+#include "runtime/exec.h"
+#include "storage/line-pump.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 
-static const char *const setup_env[] = {
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME=/root",
-        "USER=root",
-        "LOGNAME=root",
-        "LANG=C.UTF-8",
-        "DEBIAN_FRONTEND=noninteractive",
+/* How long output is still read after a command ended, for what a
+ * background process it started keeps writing (it is killed then). */
+#define SETUP_DRAIN_MS 200
+
+static char *const setup_env[] = {
+        (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        (char *) "HOME=/root",
+        (char *) "USER=root",
+        (char *) "LOGNAME=root",
+        (char *) "LANG=C.UTF-8",
+        (char *) "DEBIAN_FRONTEND=noninteractive",
         NULL,
 };
 
@@ -49,14 +57,113 @@ static int announce(const StorageMonitor *mon, const char *cmd, size_t i, size_t
         return storage_monitor_report(mon, &p, true, NULL);
 }
 
-int setup_run(const char *rootfs, char *const *commands, const char *hostname,
-              const StorageMonitor *mon, SetupResult *ret, Error *err)
+/* The setup namespace's cgroup, for the command to join (it does not
+ * inherit init's: it enters from the daemon's). */
+typedef struct ExecCgroup {
+        int dir_fd;
+        int fds[CGROUP_HIERARCHIES_MAX];
+        size_t n;
+} ExecCgroup;
+
+static void exec_cgroup_done(ExecCgroup *x)
+{
+        x->dir_fd = safe_close(x->dir_fd);
+        for (size_t i = 0; i < x->n; i++)
+                safe_close(x->fds[i]);
+        x->n = 0;
+}
+
+static int exec_cgroup_open(const Cgroup *cg, ExecCgroup *x, Error *err)
+{
+        *x = (ExecCgroup) { .dir_fd = -EBADF };
+        if (!cg)
+                return 0;
+        int fd = cgroup_open_unified_fd(cg);
+        if (fd < 0 && fd != -ENOENT)
+                return error_setc(err, -fd, "opening the setup's cgroup");
+        x->dir_fd = fd;
+        const char *paths[CGROUP_HIERARCHIES_MAX];
+        int n = cgroup_open_join_fds(cg, x->dir_fd >= 0, x->fds, paths, ELEMENTSOF(x->fds));
+        if (n < 0) {
+                exec_cgroup_done(x);
+                return error_setc(err, -n, "opening the setup's cgroup files");
+        }
+        x->n = (size_t) n;
+        return 0;
+}
+
+/* One command in a namespace of its own; *ret_status is its exit status. */
+static int run_one(const SetupTarget *t, const char *cmd, SetupLineCtx *ctx, int *ret_status, Error *err)
+{
+        WorkspaceSpawnConfig cfg = t->spawn;
+        cfg.sandbox_setup = true;
+        cfg.run = NULL;
+        cfg.home_dir = NULL;
+        cfg.home_dir_id = NULL;
+        cfg.disk_quota = false;
+        if (!cfg.name)
+                cfg.name = "enclave-setup";
+        _cleanup_(exec_cgroup_done) ExecCgroup xcg = { .dir_fd = -EBADF };
+        int r = exec_cgroup_open(cfg.cgroup, &xcg, err);
+        if (r < 0)
+                return r;
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return error_setc(err, errno, "creating the output pipe");
+        _cleanup_close_ int out_r = pipefd[0], out_w = pipefd[1];
+
+        _cleanup_(workspace_process_done) WorkspaceProcess ns = WORKSPACE_PROCESS_NULL;
+        r = workspace_spawn(&cfg, &ns, err);
+        if (r < 0) {
+                if (t->done)
+                        t->done(t->done_userdata);
+                return r;
+        }
+        char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) cmd, NULL };
+        ExecConfig ec;
+        exec_config_init(&ec, ns.pidfd, argv);
+        ec.env = setup_env;
+        ec.cwd_root = true;
+        ec.stdio[1] = ec.stdio[2] = out_w;
+        ec.cgroup_dir_fd = xcg.dir_fd;
+        ec.cgroup_join_fds = xcg.fds;
+        ec.n_cgroup_join_fds = xcg.n;
+        ec.hardening = cfg.hardening;
+        ec.limits = cfg.limits;
+        _cleanup_exec_process_ ExecProcess ep = EXEC_PROCESS_NULL;
+        r = workspace_exec(&ec, &ep, NULL, err);
+        out_w = safe_close(out_w);
+        if (r >= 0) {
+                r = line_pump(out_r, ep.pidfd, SETUP_DRAIN_MS, on_line, ctx, ctx->mon, NULL);
+                if (r == -ECANCELED)
+                        error_set(err, ECANCELED, "setup cancelled");
+                else if (r < 0)
+                        error_setc(err, -r, "reading the output");
+        }
+        /* Whatever the command left behind ends with its namespace. The
+         * command is our child: reap it before waiting for init, which
+         * can finish dying only once every process of its namespace is
+         * reaped. */
+        (void) workspace_signal(&ns, SIGKILL);
+        if (ep.pidfd >= 0) {
+                int status = exec_process_wait(&ep);
+                if (r >= 0 && status < 0)
+                        r = error_setc(err, -status, "waiting for the command");
+                *ret_status = status;
+        }
+        (void) workspace_wait(&ns, -1, NULL);
+        if (t->done)
+                t->done(t->done_userdata);
+        return r;
+}
+
+int setup_run(const SetupTarget *t, char *const *commands, const StorageMonitor *mon, SetupResult *ret, Error *err)
 {
         SetupResult res = { 0 };
         size_t n = strv_length(commands);
         if (ret)
                 *ret = res;
-        if (!rootfs || rootfs[0] != '/')
+        if (!t->spawn.rootfs || t->spawn.rootfs[0] != '/')
                 return error_set(err, EINVAL, "setup needs an absolute rootfs path");
         for (size_t i = 0; i < n; i++) {
                 const char *cmd = commands[i];
@@ -64,20 +171,14 @@ int setup_run(const char *rootfs, char *const *commands, const char *hostname,
                 if (r < 0)
                         return r == -ECANCELED ? error_set(err, ECANCELED, "setup cancelled")
                                                : error_setc(err, -r, "running setup");
-                const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-                NsExecSpec spec = {
-                        .argv = argv,
-                        .envp = setup_env,
-                        .rootfs = rootfs,
-                        .hostname = hostname ? hostname : "enclave-setup",
-                        .user_ns = true,
-                };
                 SetupLineCtx ctx = { .mon = mon, .command = cmd, .index = i, .count = n };
                 int status = 0;
                 res.commands_run = i + 1;
                 if (ret)
                         *ret = res;
-                r = nsexec_run(&spec, on_line, &ctx, mon, &status, err);
+                r = run_one(t, cmd, &ctx, &status, err);
+                if (r == -ECANCELED)
+                        return r;
                 if (r < 0)
                         return error_wrap(err, "setup command %zu/%zu (%s)", i + 1, n, cmd);
                 if (status != 0) {

@@ -1,15 +1,23 @@
 /* Setup commands of a sandbox (SPEC §3 `setup`): shell commands run in
- * order as root inside the sandbox rootfs, each as `/bin/sh -c CMD` in
- * its own mount, PID, IPC and UTS namespaces with the host's network (so
- * apt works), a private /proc, /sys (read-only), /dev and the host's
- * /etc/resolv.conf (read-only). Nothing stays mounted on the host.
+ * order as root inside the sandbox rootfs, each as `/bin/sh -c CMD`,
+ * confined like a workspace (docs/security.md, "Setup commands"):
  *
- * The namespaces belong to an identity-mapped user namespace (nsexec.h):
- * files keep their real owners, so the rootfs stays owned by real root
- * and apt/dpkg can chown freely, but "root" in a setup command has no
- * power over the host: it cannot make device nodes, mount host disks,
- * load modules, or change host sysctls or network settings. An
- * Enclavefile's setup list is therefore not a way to root the host.
+ *   - its own user namespace on a host id block of the setup's own; the
+ *     root is the rootfs itself through an idmapped mount, read-write,
+ *     so on-disk ids 0-65535 are the setup's and files stay owned by real
+ *     root on disk (apt and dpkg chown freely), while root inside is an
+ *     unprivileged host id: no host sysctls, devices, mounts or modules;
+ *   - its own PID, mount, network, UTS, IPC and cgroup namespaces: the
+ *     network is the caller's (the daemon puts it on the bridge, behind
+ *     the same NAT and firewall as workspaces);
+ *   - the workspace hardening: reduced capabilities, no_new_privs, the
+ *     seccomp deny list, masked and read-only kernel paths; nodev.
+ *
+ * It reuses the workspace runtime: each command gets a fresh namespace
+ * from workspace_spawn() (WorkspaceSpawnConfig.sandbox_setup: the idle
+ * enclave-init as pid 1) and runs in it through workspace_exec(), with
+ * its output on a pipe; the namespace is stopped when the command ends,
+ * so nothing a command left running survives it.
  *
  * Environment (nothing else is inherited):
  *   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -19,6 +27,7 @@
 #pragma once
 
 #include "base/error.h"
+#include "runtime/spawn.h"
 #include "storage/progress.h"
 
 typedef struct SetupResult {
@@ -27,13 +36,26 @@ typedef struct SetupResult {
         int exit_status;      /* its exit status (128+N for signal N) */
 } SetupResult;
 
-/* Run commands (NULL-terminated) in rootfs. Events through mon:
+/* What the commands run in. spawn describes each command's namespace:
+ * name (also the hostname; "enclave-setup" when NULL), rootfs, a scratch
+ * ws_dir of the setup's own, uid_base/gid_base (a host id block nothing
+ * else uses meanwhile), init_fd, hardening, limits, cgroup, files
+ * (resolv.conf) and the prepare hook (network); setup_run() sets
+ * sandbox_setup and clears run, home_dir and disk_quota. done (may be
+ * NULL) runs after each command's namespace is gone, to release what
+ * the prepare hook made. */
+typedef struct SetupTarget {
+        WorkspaceSpawnConfig spawn;
+        void (*done)(void *userdata);
+        void *done_userdata;
+} SetupTarget;
+
+/* Run commands (NULL-terminated). Events through mon:
  * PROGRESS_STAGE_INFO before each command ("running setup command
- * 2/3"), then PROGRESS_STAGE_OUTPUT for each line it prints (item = the
- * command, done = its 1-based number, total = the count). The first
+ * 2/3: CMD"), then PROGRESS_STAGE_OUTPUT for each line it prints (item =
+ * the command, done = its 1-based number, total = the count). The first
  * failure stops the list: returns -EIO with "setup command 2/3 failed
- * with exit status 3: CMD" (ret may be NULL;
- * a command killed by signal N shows as 128+N, as in the shell). hostname NULL means
- * "enclave-setup". */
-int setup_run(const char *rootfs, char *const *commands, const char *hostname,
-              const StorageMonitor *mon, SetupResult *ret, Error *err);
+ * with exit status 3: CMD" (ret may be NULL; a command killed by signal
+ * N shows as 128+N, as in the shell). Cancellation (mon) kills the
+ * running command's namespace and returns -ECANCELED. */
+int setup_run(const SetupTarget *t, char *const *commands, const StorageMonitor *mon, SetupResult *ret, Error *err);

@@ -1,21 +1,54 @@
 /* Setup commands inside a busybox rootfs: order, output streaming,
- * private namespaces, failure reporting, cancellation, and that nothing
- * stays mounted on the host. Needs root. */
+ * private namespaces, failure reporting, cancellation, that nothing
+ * stays mounted on the host, and that setup is confined like a
+ * workspace (docs/security.md "Setup commands"): its own unprivileged
+ * host ids, network namespace, hardening, nodev; no host sysctl, no
+ * listener on the host's 127.0.0.1. Needs root. The daemon's part (the
+ * network on the bridge, apt from Debian's mirror) is
+ * tests/integration/test-boundary-setup.sh. */
 #include "test.h"
 #include "itest-common.h"
 
 #include "base/fs.h"
 #include "base/str.h"
+#include "runtime/hardening.h"
+#include "runtime/spawn.h"
 #include "storage/setup.h"
+#include "itest-net-util.h"
 
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
-/* ASSERT_OK that shows the Error's message on failure. */
 static char *scratch;
 static char *rootfs;
+static char *work;
+static int init_fd = -EBADF;
+static HardeningPlan *plan;
+/* Host ids far from anything real, per test process. */
+static uint32_t id_base;
+static const char resolv[] = "nameserver 192.0.2.53\n";
+
+static const char *init_path(void)
+{
+        static char p[PATH_MAX];
+        const char *e = getenv("ENCLAVE_INIT");
+        if (e && *e)
+                return e;
+        ssize_t n = readlink("/proc/self/exe", p, sizeof p - 32);
+        if (n < 0)
+                return "build/enclave-init";
+        p[n] = 0;
+        for (int i = 0; i < 2; i++) {
+                char *slash = strrchr(p, '/');
+                if (slash)
+                        *slash = 0;
+        }
+        strcat(p, "/enclave-init");
+        return p;
+}
 
 static void make_world(void)
 {
@@ -29,12 +62,23 @@ static void make_world(void)
         _cleanup_free_ char *dir = path_join(scratch, "rootfs");
         make_busybox_rootfs(dir);
         rootfs = TAKE_PTR(dir);
+        work = path_join(scratch, "work");
+        ASSERT_OK(mkdir(work, 0700) < 0 ? -errno : 0);
+        _cleanup_error_ Error err = ERROR_INIT;
+        init_fd = workspace_init_open(init_path(), &err);
+        ASSERT_OK_E(init_fd, err);
+        _cleanup_free_ char *cache = path_join(scratch, "cache");
+        HardeningConfig hc = { .cache_dir = cache };
+        ASSERT_OK_E(hardening_plan_new(&hc, &plan, &err), err);
+        id_base = 3200000000u + (uint32_t) (getpid() % 512) * 65536u;
 }
 
 __attribute__((destructor)) static void cleanup_world(void)
 {
         if (scratch)
                 (void) rm_rf(scratch);
+        plan = hardening_plan_free(plan);
+        safe_close(init_fd);
 }
 
 typedef struct Collected {
@@ -56,10 +100,18 @@ static int collect(const StorageProgress *p, void *userdata)
         return 0;
 }
 
+static SetupTarget target_for(const char *root)
+{
+        static WorkspaceFile files[] = { { "/etc/resolv.conf", resolv, sizeof resolv - 1, 0644 } };
+        return (SetupTarget) { .spawn = { .rootfs = root, .ws_dir = work, .uid_base = id_base, .gid_base = id_base,
+                                          .init_fd = init_fd, .hardening = plan, .files = files, .n_files = 1 } };
+}
+
 static int run(char **cmds, Collected *c, SetupResult *res, Error *err)
 {
         StorageMonitor mon = { .progress = collect, .userdata = c, .cancel = &c->cancel };
-        return setup_run(rootfs, cmds, NULL, &mon, res, err);
+        SetupTarget t = target_for(rootfs);
+        return setup_run(&t, cmds, &mon, res, err);
 }
 
 static size_t mount_lines(void)
@@ -115,7 +167,7 @@ TEST(private_pid_uts_and_mounts)
                 "echo pid=$$",
                 "hostname",
                 "ls /proc | grep -c '^[0-9]'",
-                "cat /proc/1/comm",
+                "tr '\\0' ' ' </proc/1/cmdline; echo",
                 "test -c /dev/null && test -c /dev/urandom && echo dev-ok",
                 "grep -q ' /sys sysfs ro' /proc/mounts 2>/dev/null || grep ' /sys ' /proc/mounts | grep -q ro && echo sys-ro",
                 "echo x > /etc/resolv.conf 2>/dev/null || echo resolv-ro",
@@ -128,9 +180,12 @@ TEST(private_pid_uts_and_mounts)
         ASSERT_OK_E(run(cmds, &c, NULL, &err), err);
         ASSERT_TRUE(strv_contains(c.lines, "pid=2"));
         ASSERT_TRUE(strv_contains(c.lines, "enclave-setup"));
-        /* nsinit and the shell (and ls, grep): nothing of the host. */
+        /* init and the shell (and ls, grep): nothing of the host. */
         ASSERT_TRUE(strv_contains(c.lines, "3") || strv_contains(c.lines, "4") || strv_contains(c.lines, "2"));
-        ASSERT_TRUE(strv_contains(c.lines, "enclave-nsinit"));
+        bool init_seen = false;
+        STRV_FOREACH(l, c.lines)
+                init_seen |= strncmp(*l, "enclave-init", 12) == 0;
+        ASSERT_TRUE(init_seen);
         ASSERT_TRUE(strv_contains(c.lines, "dev-ok"));
         ASSERT_TRUE(strv_contains(c.lines, "sys-ro"));
         ASSERT_TRUE(strv_contains(c.lines, "resolv-ro"));
@@ -139,15 +194,11 @@ TEST(private_pid_uts_and_mounts)
         ASSERT_TRUE(strv_contains(c.lines, "LANG=C.UTF-8"));
         ASSERT_TRUE(strv_contains(c.lines, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
 
-        /* The host's resolver file was shown inside, never written into the rootfs. */
-        _cleanup_free_ char *host_resolv = NULL, *inner = NULL;
+        /* The resolver file it was given was shown inside, read-only, and
+         * never written into the rootfs. */
+        _cleanup_free_ char *inner = NULL;
         _cleanup_free_ char *rootfs_resolv = path_join(rootfs, "etc/resolv.conf");
-        if (read_full_file("/etc/resolv.conf", 1 << 16, &host_resolv, NULL) >= 0 && host_resolv[0]) {
-                char *nl = strchr(host_resolv, '\n');
-                if (nl)
-                        *nl = 0;
-                ASSERT_TRUE(strv_contains(c.lines, host_resolv));
-        }
+        ASSERT_TRUE(strv_contains(c.lines, "nameserver 192.0.2.53"));
         ASSERT_OK(read_full_file(rootfs_resolv, 1 << 16, &inner, NULL));
         ASSERT_STREQ(inner, "");
 
@@ -173,11 +224,14 @@ TEST(root_inside_is_confined_but_owns_files)
         Collected c = { 0 };
         _cleanup_error_ Error err = ERROR_INIT;
         ASSERT_OK_E(run(cmds, &c, NULL, &err), err);
-        ASSERT_TRUE(strv_contains(c.lines, "0 0 4294967295"));
+        /* Root inside is a host id of the setup's own block. */
+        char map[64];
+        snprintf(map, sizeof map, "0 %u 65536", id_base);
+        ASSERT_TRUE(strv_contains(c.lines, map));
         ASSERT_TRUE(strv_contains(c.lines, "mknod-refused"));
         ASSERT_TRUE(strv_contains(c.lines, "sysctl-refused"));
-        /* A mount of its own is fine: it lives in the namespace. */
-        ASSERT_TRUE(strv_contains(c.lines, "tmpfs-ok"));
+        /* No mounts either: the workspace hardening applies. */
+        ASSERT_TRUE(strv_contains(c.lines, "tmpfs-refused"));
         struct stat st;
         _cleanup_free_ char *owned = path_join(rootfs, "owned-by-root"), *chowned = path_join(rootfs, "chowned");
         _cleanup_free_ char *node = path_join(rootfs, "made-node");
@@ -273,11 +327,107 @@ TEST(missing_shell_is_a_clear_error)
                 SKIP("needs root");
         char tmpl[] = "/tmp/enctest-setup-empty-XXXXXX";
         ASSERT_NOT_NULL(mkdtemp(tmpl));
+        make_world();
         char *cmds[] = { "true", NULL };
         _cleanup_error_ Error err = ERROR_INIT;
-        int r = setup_run(tmpl, cmds, NULL, NULL, NULL, &err);
+        SetupTarget t = target_for(tmpl);
+        int r = setup_run(&t, cmds, NULL, NULL, &err);
         (void) rm_rf(tmpl);
         ASSERT_TRUE(r < 0);
         ASSERT_CONTAINS(error_msg(&err), "/bin/sh");
         ASSERT_CONTAINS(error_msg(&err), "setup command 1/1");
+}
+
+/* The issue-15 reproduction: with an identity user map, setup's root was
+ * host uid 0 to sysctl and wrote kernel.core_pattern. Whatever the
+ * values, they must be the same after. */
+TEST(host_sysctls_unchanged)
+{
+        make_world();
+        static const char *const knobs[] = { "/proc/sys/kernel/core_pattern", "/proc/sys/kernel/sysrq" };
+        char *before[2] = { NULL, NULL };
+        for (size_t i = 0; i < 2; i++)
+                (void) read_full_file(knobs[i], 4096, &before[i], NULL);
+        ASSERT_NOT_NULL(before[0]);
+        char *cmds[] = {
+                "echo '|/bin/enctest-core %p' > /proc/sys/kernel/core_pattern 2>/dev/null && echo core-written || "
+                "echo core-refused",
+                "if [ -e /proc/sys/kernel/sysrq ]; then echo 176 > /proc/sys/kernel/sysrq 2>/dev/null && "
+                "echo sysrq-written || echo sysrq-refused; else echo sysrq-absent; fi",
+                NULL,
+        };
+        Collected c = { 0 };
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_OK_E(run(cmds, &c, NULL, &err), err);
+        ASSERT_TRUE(strv_contains(c.lines, "core-refused"));
+        ASSERT_TRUE(strv_contains(c.lines, "sysrq-refused") || strv_contains(c.lines, "sysrq-absent"));
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *after = NULL;
+                (void) read_full_file(knobs[i], 4096, &after, NULL);
+                if (before[i])
+                        ASSERT_STREQ(after, before[i]);
+                free(before[i]);
+        }
+        strv_free(c.lines);
+        strv_free(c.infos);
+}
+
+/* The workspace hardening: capability bounding set, no_new_privs,
+ * seccomp; its own network namespace (without the daemon's hook: lo
+ * only) where the host's 127.0.0.1 is out of reach, beside a listener
+ * of its own that answers (the positive control). */
+TEST(hardened_and_in_its_own_network)
+{
+        make_world();
+        int l = t_listen(T_HOST, "127.0.0.1", 0);
+        ASSERT_TRUE(l >= 0);
+        struct sockaddr_in a;
+        socklen_t alen = sizeof a;
+        ASSERT_OK(getsockname(l, (struct sockaddr *) &a, &alen));
+        char probe[256];
+        snprintf(probe, sizeof probe,
+                 "nc -w 1 127.0.0.1 %u </dev/null >/dev/null 2>&1 && echo host-reached || echo host-unreachable",
+                 (unsigned) ntohs(a.sin_port));
+        char *cmds[] = {
+                "grep -E '^(CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' '",
+                "ls /sys/class/net | tr '\\n' ' '; echo",
+                probe,
+                "(echo own-listener | nc -l -p 7777 >/dev/null 2>&1 &) ; sleep 0.2; nc -w 1 127.0.0.1 7777 </dev/null",
+                NULL,
+        };
+        Collected c = { 0 };
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_OK_E(run(cmds, &c, NULL, &err), err);
+        STRV_FOREACH(line, c.lines)
+                printf("# %s\n", *line);
+        ASSERT_TRUE(strv_contains(c.lines, "CapBnd: 00000000a80425fb"));
+        ASSERT_TRUE(strv_contains(c.lines, "NoNewPrivs: 1"));
+        ASSERT_TRUE(strv_contains(c.lines, "Seccomp: 2"));
+        ASSERT_TRUE(strv_contains(c.lines, "lo "));
+        ASSERT_TRUE(strv_contains(c.lines, "host-unreachable"));
+        ASSERT_TRUE(strv_contains(c.lines, "own-listener"));
+        close(l);
+        strv_free(c.lines);
+        strv_free(c.infos);
+}
+
+/* A device node in the rootfs (debootstrap makes some; an import could
+ * bring any) is dead inside: the setup's root mount is nodev. The host
+ * can use the same node (the positive control). */
+TEST(device_nodes_in_the_rootfs_are_dead)
+{
+        make_world();
+        _cleanup_free_ char *node = path_join(rootfs, "enctest-null");
+        ASSERT_OK(mknod(node, S_IFCHR | 0666, makedev(1, 3)) < 0 ? -errno : 0);
+        int fd = open(node, O_WRONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        close(fd);
+        char *cmds[] = { "echo x > /enctest-null 2>/dev/null && echo node-works || echo node-dead", NULL };
+        Collected c = { 0 };
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_OK_E(run(cmds, &c, NULL, &err), err);
+        ASSERT_TRUE(strv_contains(c.lines, "node-dead"));
+        unlink(node);
+        strv_free(c.lines);
+        strv_free(c.infos);
 }
