@@ -78,6 +78,10 @@ static void print_done(Cli *cli, const char *verb, const RootfsArgs *a, json_t *
         printf("%s the %s rootfs cache: %lld entries, %lld MiB\n", verb, a->base ? "base" : a->suite,
                (long long) json_integer_value(json_object_get(res, "entries")),
                (long long) (json_integer_value(json_object_get(res, "bytes")) >> 20));
+        json_int_t skipped = json_integer_value(json_object_get(res, "skipped_devices"));
+        if (skipped > 0)
+                printf("left out %lld device node(s) of the archive: a rootfs needs none (every workspace has a /dev "
+                       "of its own)\n", (long long) skipped);
 }
 
 /* ---- export ---- */

@@ -59,8 +59,12 @@ static int reply_stats(Call *c, const char *cache, const TarballStats *st, Error
         int r = layout_rootfs_cache_dir(call_daemon(c)->settings.state_dir, cache, &dir, err);
         if (r < 0)
                 return r;
-        return call_reply(c, json_pack("{s:s, s:s, s:I, s:I}", "cache", cache, "path", dir, "entries",
-                                       (json_int_t) st->entries, "bytes", (json_int_t) st->bytes),
+        if (st->skipped_devices > 0)
+                log_info("rootfs: left %llu device node(s) out of the %s cache", (unsigned long long) st->skipped_devices,
+                         cache);
+        return call_reply(c, json_pack("{s:s, s:s, s:I, s:I, s:I}", "cache", cache, "path", dir, "entries",
+                                       (json_int_t) st->entries, "bytes", (json_int_t) st->bytes, "skipped_devices",
+                                       (json_int_t) st->skipped_devices),
                           -EBADF);
 }
 

@@ -11,7 +11,9 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 /* Directory modes and times are applied last, deepest first: writing
  * children would change the times, and a 0555 directory would refuse
@@ -34,6 +36,11 @@ typedef struct ImportContext {
         uint64_t last_ms;
         uint64_t in_size;
         TarballStats stats;
+        uint64_t tree_bytes;  /* apparent sizes of the files so far */
+        uint64_t file_charged; /* of the current file, bytes already counted */
+        uint64_t max_bytes;   /* the limits (import_limits()) */
+        uint64_t max_entries;
+        bool limited_by_disk;
         Error *err;
 } ImportContext;
 
@@ -233,6 +240,39 @@ static int set_metadata(ImportContext *c, struct archive_entry *e, int fd, int p
         return r < 0 ? fail(c, r, "setting times of") : 0;
 }
 
+static void format_size(uint64_t v, char buf[static 32])
+{
+        if (v >= (1ULL << 30))
+                snprintf(buf, 32, "%.1f GiB", (double) v / (double) (1ULL << 30));
+        else
+                snprintf(buf, 32, "%.1f MiB", (double) v / (double) (1ULL << 20));
+}
+
+/* Another n bytes of tree: refused before anything is written when that
+ * would pass the limit. */
+static int charge_bytes(ImportContext *c, uint64_t n)
+{
+        if (c->tree_bytes + n <= c->max_bytes && c->tree_bytes + n >= c->tree_bytes) {
+                c->tree_bytes += n;
+                return 0;
+        }
+        char lim[32];
+        format_size(c->max_bytes, lim);
+        return error_set(c->err, EFBIG, "the archive expands to more than %s%s (at member \"%s\"); it is not a "
+                         "rootfs this host can hold", lim,
+                         c->limited_by_disk ? ", the space left on the state dir's file system" : "",
+                         c->member ? c->member : "?");
+}
+
+static int charge_entry(ImportContext *c)
+{
+        if (c->stats.entries < c->max_entries)
+                return 0;
+        return error_set(c->err, EFBIG, "the archive has more than %llu members%s; it is not a rootfs this host "
+                         "can hold", (unsigned long long) c->max_entries,
+                         c->limited_by_disk ? " (the inodes left on the state dir's file system)" : "");
+}
+
 static int write_file_data(ImportContext *c, struct archive_entry *e, int fd)
 {
         const void *buf;
@@ -244,6 +284,15 @@ static int write_file_data(ImportContext *c, struct archive_entry *e, int fd)
                         break;
                 if (r < ARCHIVE_WARN)
                         return fail_archive(c, "reading archive data");
+                /* Data beyond the size the header declared (or none
+                 * declared) is charged as it comes. */
+                uint64_t end = (uint64_t) offset + size;
+                if (end > c->file_charged) {
+                        int k = charge_bytes(c, end - c->file_charged);
+                        if (k < 0)
+                                return k;
+                        c->file_charged = end;
+                }
                 for (size_t done = 0; done < size;) {
                         ssize_t n = pwrite(fd, (const char *) buf + done, size - done, offset + (off_t) done);
                         if (n < 0) {
@@ -312,6 +361,13 @@ static int extract_dir(ImportContext *c, struct archive_entry *e, const char *pa
 
 static int extract_file(ImportContext *c, struct archive_entry *e, int pfd, const char *leaf)
 {
+        c->file_charged = 0;
+        if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
+                int k = charge_bytes(c, (uint64_t) archive_entry_size(e));
+                if (k < 0)
+                        return k;
+                c->file_charged = (uint64_t) archive_entry_size(e);
+        }
         bool exists;
         int r = clear_leaf(c, pfd, leaf, false, &exists);
         if (r < 0)
@@ -341,8 +397,21 @@ static int extract_symlink(ImportContext *c, struct archive_entry *e, const char
         return set_metadata(c, e, -1, pfd, leaf, true);
 }
 
+/* Device nodes are left out (archive.h); overlayfs's 0:0 whiteout stays. */
+static bool is_dropped_device(struct archive_entry *e)
+{
+        unsigned type = archive_entry_filetype(e);
+        if (type == AE_IFBLK)
+                return true;
+        return type == AE_IFCHR && archive_entry_rdev(e) != 0;
+}
+
 static int extract_special(ImportContext *c, struct archive_entry *e, int pfd, const char *leaf)
 {
+        if (is_dropped_device(e)) {
+                c->stats.skipped_devices++;
+                return 0;
+        }
         bool exists;
         int r = clear_leaf(c, pfd, leaf, false, &exists);
         if (r < 0)
@@ -469,6 +538,35 @@ static int open_reader(ImportContext *c, int in_fd)
         return 0;
 }
 
+/* The hard limits, lowered to what the staging file system has free. */
+static int import_limits(ImportContext *c, const char *staging)
+{
+        struct statvfs v;
+        c->max_bytes = TARBALL_IMPORT_MAX_BYTES;
+        c->max_entries = TARBALL_IMPORT_MAX_ENTRIES;
+        if (statvfs(staging, &v) < 0)
+                return error_setc(c->err, errno, "checking the free space of %s", staging);
+        /* The reserve: a twentieth of a small file system, at most 256 MiB. */
+        uint64_t free_bytes = (uint64_t) v.f_bavail * v.f_frsize, size = (uint64_t) v.f_blocks * v.f_frsize;
+        uint64_t reserve = size / 20 < TARBALL_IMPORT_RESERVE_BYTES ? size / 20 : TARBALL_IMPORT_RESERVE_BYTES;
+        uint64_t room = free_bytes > reserve ? free_bytes - reserve : 0;
+        if (room < c->max_bytes) {
+                c->max_bytes = room;
+                c->limited_by_disk = true;
+        }
+        /* Some file systems (btrfs) report no inode limit at all. */
+        if (v.f_files > 0) {
+                uint64_t ireserve = v.f_files / 20 < TARBALL_IMPORT_RESERVE_INODES ? v.f_files / 20
+                                                                                     : TARBALL_IMPORT_RESERVE_INODES;
+                uint64_t inodes = v.f_favail > ireserve ? v.f_favail - ireserve : 0;
+                if (inodes < c->max_entries) {
+                        c->max_entries = inodes;
+                        c->limited_by_disk = true;
+                }
+        }
+        return 0;
+}
+
 static int extract_all(ImportContext *c, int in_fd)
 {
         int r = open_reader(c, in_fd);
@@ -481,7 +579,9 @@ static int extract_all(ImportContext *c, int in_fd)
                         break;
                 if (ar < ARCHIVE_WARN)
                         return fail_archive(c, "reading the archive");
-                r = extract_entry(c, e);
+                r = charge_entry(c);
+                if (r >= 0)
+                        r = extract_entry(c, e);
                 if (r < 0)
                         return r;
                 c->stats.entries++;
@@ -534,6 +634,8 @@ int tarball_import_fd(int in_fd, const char *dest, const char *tmp_dir, bool rep
                 r = error_set(err, ENOMEM, "out of memory");
         else if (mkdir(tree, 0755) < 0 || (c.root_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
                 r = error_setc(err, errno, "creating %s", tree);
+        if (r >= 0)
+                r = import_limits(&c, tree);
         if (r >= 0)
                 r = extract_all(&c, in_fd);
         if (r >= 0)

@@ -11,7 +11,16 @@
  * member (archive-validate.h) and creates it relative to directory fds
  * without ever following a symlink, in a staging directory; only a
  * complete, valid archive is renamed into place. Any refused member
- * fails the whole import and leaves nothing behind. */
+ * fails the whole import and leaves nothing behind. Character and block
+ * device nodes are dropped (counted in TarballStats.skipped_devices): a
+ * rootfs never needs them, every workspace gets its own /dev, and a node
+ * for a host disk is a way to it. The one exception is the 0:0 character
+ * device, overlayfs's whiteout (a deletion in a snapshot of an upper
+ * layer), which opens nothing. The tree may not grow beyond
+ * TARBALL_IMPORT_MAX_BYTES (apparent file sizes) and TARBALL_IMPORT_MAX_ENTRIES,
+ * nor beyond what the staging file system has free (less a reserve),
+ * checked before every member is written: a few KB of compressed zeros
+ * cannot fill the disk. */
 #pragma once
 
 #include "base/error.h"
@@ -31,8 +40,16 @@ const char *tarball_compression_to_string(TarballCompression c); /* "none", "gzi
 
 typedef struct TarballStats {
         uint64_t entries;
-        uint64_t bytes; /* file data */
+        uint64_t bytes;           /* file data */
+        uint64_t skipped_devices; /* import: character and block device nodes left out */
 } TarballStats;
+
+#define TARBALL_IMPORT_MAX_BYTES (64ULL << 30)
+#define TARBALL_IMPORT_MAX_ENTRIES 20000000ULL
+/* Left free on the staging file system after an import (at most; a
+ * twentieth of a smaller file system). */
+#define TARBALL_IMPORT_RESERVE_BYTES (256ULL << 20)
+#define TARBALL_IMPORT_RESERVE_INODES 10000ULL
 
 /* Write the tree below src_fd (a directory) to out_fd. */
 int tarball_export_fd(int src_fd, int out_fd, TarballCompression c, const StorageMonitor *mon,

@@ -1277,10 +1277,16 @@ static int import_staged(const char *stage, const char *snaps, const char *archi
         _cleanup_free_ char *dest = path_join(snaps, opts->name);
         if (!tree || !dest)
                 return error_set(err, ENOMEM, "out of memory");
-        int r = archive ? tarball_import(archive, tree, stage_path, false, opts->mon, NULL, err)
-                        : tarball_import_fd(opts->archive_fd, tree, stage_path, false, opts->mon, NULL, err);
+        TarballStats stats = {};
+        int r = archive ? tarball_import(archive, tree, stage_path, false, opts->mon, &stats, err)
+                        : tarball_import_fd(opts->archive_fd, tree, stage_path, false, opts->mon, &stats, err);
         if (r < 0)
                 return r;
+        /* The import left them out; a snapshot refuses them outright. */
+        if (stats.skipped_devices > 0)
+                return error_set(err, EPERM, "checking %s: it holds %llu device node(s); a snapshot holds only "
+                                 "overlay whiteouts", archive ? archive : "the archive",
+                                 (unsigned long long) stats.skipped_devices);
         _cleanup_close_ int tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (tree_fd < 0)
                 return error_setc(err, errno, "opening the imported tree");
