@@ -138,7 +138,9 @@ bool trust_env_ignored(const char *name)
 char **trust_daemon_environment(void)
 {
         static const char *const kept[] = {
-                "ENCLAVE_LOG", "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LANG", "LC_ALL", "TZ",
+                /* ENCLAVE_CRASH_POINT: honoured only by a daemon started with
+                 * --enable-test-actions (base/crashpoint.h). */
+                "ENCLAVE_LOG", "ENCLAVE_CRASH_POINT", "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LANG", "LC_ALL", "TZ",
                 "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
         };
         char **env = calloc(1, sizeof *env);

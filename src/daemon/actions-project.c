@@ -14,6 +14,7 @@
  * workspace and the cause. Workspace steps go on after one workspace
  * fails (the others still come up); sandbox steps stop the run. */
 #include "daemon/action.h"
+#include "base/crashpoint.h"
 #include "daemon/call.h"
 #include "daemon/daemon.h"
 #include "daemon/network.h"
@@ -517,6 +518,7 @@ static void start_one(StartPool *pool, Registry *reg, StartSlot *s)
         WorkspaceStartInfo info = {};
         s->r = workspace_engine_start(pool->u->d, reg, sandbox_name(pool->u), s->name, &info, &s->err);
         if (s->r >= 0) {
+                crash_point(CRASH_POINT_PROJECT_UP_STARTED);
                 s->pid = info.pid;
                 s->warnings = TAKE_PTR(info.warnings);
                 step_event(pool->u->call, "workspace.start", s->name, "done", "started %s (pid %d)", s->name,
@@ -597,6 +599,7 @@ static int up_workspaces(Up *u, const Current *cur)
                         up_failed(u, "workspace.define", s->ws->name, &e);
                 slots[i] = (StartSlot) { .name = s->ws->name, .wanted = defined[i] && (s->start || s->restart) };
         }
+        crash_point(CRASH_POINT_PROJECT_UP_CREATED);
         if (r >= 0)
                 start_all(u, slots, p->n_workspaces);
 

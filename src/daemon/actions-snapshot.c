@@ -11,6 +11,7 @@
  * the row cannot be written. Snapshot operations of one workspace run
  * one at a time. Archives are opened by the CLI and passed as fds. */
 #include "daemon/actions-snapshot.h"
+#include "base/crashpoint.h"
 #include "daemon/action.h"
 #include "daemon/actions-storage.h"
 #include "daemon/call.h"
@@ -395,6 +396,7 @@ static int action_snapshot_create(Call *c, Error *err)
         r = snapshot_create(t.ws_dir, &o, &info, err);
         if (r < 0)
                 return storage_fail(err, r, "snapshot", &t);
+        crash_point(CRASH_POINT_SNAPSHOT_CREATE_PUBLISHED);
         r = row_put(t.reg, t.row.id, &info, err);
         if (r < 0) {
                 _cleanup_error_ Error derr = ERROR_INIT;

@@ -7,8 +7,10 @@
 #include "daemon/socket.h"
 #include "daemon/workspace-engine.h"
 #include "daemon/workspace-ids.h"
+#include "daemon/leftovers.h"
 #include "daemon/network.h"
 #include "daemon/registry-sandbox.h"
+#include "base/crashpoint.h"
 #include "base/fs.h"
 #include "base/log.h"
 
@@ -225,6 +227,7 @@ static int daemon_open_state(Daemon *d, Error *err)
         if ((r = sandbox_recover_interrupted(d, err)) < 0)
                 return r;
         (void) snapshot_recover_all(d); /* interrupted restores, half-built snapshots */
+        reconcile_leftovers(d); /* frozen or untracked cgroups, tmp/, loop devices */
         /* Last: recovery above may have removed rows, and the blocks of
          * rows that are gone are only free once their files are. */
         _cleanup_error_ Error ierr = ERROR_INIT;
@@ -309,7 +312,15 @@ int daemon_run(const DaemonOptions *opts, Error *err)
         };
         umask(0022);
         raise_fd_limit();
-        int r = daemon_resolve_settings(opts, &d.settings, err);
+        int r = 0;
+        /* Crash points are for test daemons only: a production daemon
+         * never dies because of its environment. */
+        if (opts->enable_test_actions)
+                r = crash_point_arm(getenv(CRASH_POINT_ENV), err);
+        else if (getenv(CRASH_POINT_ENV))
+                log_warn("ignoring %s: crash points need --enable-test-actions", CRASH_POINT_ENV);
+        if (r >= 0)
+                r = daemon_resolve_settings(opts, &d.settings, err);
         if (r >= 0)
                 r = daemon_lock(&d, err);
         if (r >= 0)
@@ -325,6 +336,8 @@ int daemon_run(const DaemonOptions *opts, Error *err)
                 _cleanup_error_ Error nerr = ERROR_INIT;
                 if (network_reconcile(&d, &nerr) < 0)
                         log_warn("network: %s", error_msg(&nerr));
+                else
+                        reconcile_network_ends(&d);
         }
         if (r >= 0)
                 r = daemon_serve(&d, opts, err);

@@ -109,3 +109,8 @@ typedef int (*ReconcileFn)(Daemon *d, const ReconcileWorkspace *ws, Error *err);
  * and is marked stopped (one transaction each). Returns how many were
  * marked stopped. */
 int reconcile_workspaces(Daemon *d, Error *err);
+
+/* After network_reconcile(): release the address of every workspace
+ * whose init is not alive (one adopted at start may have ended before
+ * the network was up). */
+void reconcile_network_ends(Daemon *d);

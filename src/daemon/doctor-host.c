@@ -11,6 +11,7 @@
 #include "runtime/lsm.h"
 #include "runtime/probe.h"
 #include "storage/layout.h"
+#include "storage/staging.h"
 #include "base/fs.h"
 #include "base/str.h"
 
@@ -54,23 +55,15 @@ static const char *fs_name(const char *path)
         }
 }
 
-/* A fresh empty directory below <state>/tmp for the mount probes. */
+/* A fresh empty directory below <state>/tmp for the mount probes,
+ * held (staging.h) so that a repair running meanwhile leaves it alone. */
 static int scratch_dir(const Daemon *d, char **ret)
 {
         _cleanup_free_ char *tmp = NULL;
         int k = layout_tmp_dir(d->settings.state_dir, &tmp, NULL);
         if (k < 0)
                 return k;
-        k = mkdir_p(tmp, 0700);
-        if (k < 0)
-                return k;
-        _cleanup_free_ char *t = path_join(tmp, "doctor-XXXXXX");
-        if (!t)
-                return -ENOMEM;
-        if (!mkdtemp(t))
-                return -errno;
-        *ret = TAKE_PTR(t);
-        return 0;
+        return staging_create(tmp, "doctor", ret, NULL);
 }
 
 static int check_kernel(Daemon *d, DoctorReport *r)
@@ -120,7 +113,7 @@ static int check_kernel(Daemon *d, DoctorReport *r)
                         "an idmapped lower layer (mainline has since 5.19; a distribution kernel may lack it), and "
                         "the state dir must be on a file system that supports idmapped mounts");
         if (scratch)
-                (void) rm_rf(scratch);
+                (void) staging_remove(scratch);
         if (a < 0)
                 return a;
 

@@ -7,6 +7,7 @@
  * watches its init or its recorded pid still has the recorded start
  * time; only what belongs to no active workspace is ever touched. */
 #include "daemon/doctor.h"
+#include "base/crashpoint.h"
 #include "daemon/actions-snapshot.h"
 #include "daemon/network.h"
 #include "daemon/registry-network.h"
@@ -21,6 +22,9 @@
 #include "net/netlink.h"
 #include "runtime/cgroup.h"
 #include "storage/layout.h"
+#include "storage/staging.h"
+#include "storage/loopdev.h"
+#include "daemon/leftovers.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/process.h"
@@ -47,6 +51,9 @@ typedef enum FindingKind {
         F_VETH,
         F_LEASE,
         F_CGROUP,
+        F_FROZEN,
+        F_LOOP,
+        F_TMP,
         F_ID_ORPHAN,
         F_ID_UNLEASED,
         F_ID_CONFLICT,
@@ -83,7 +90,15 @@ static const KindInfo kinds[_F_MAX] = {
         [F_LEASE] = { "state.leases", "no stale addresses or firewall entries", DOCTOR_FAIL,
                       "enclave registry repair releases them" },
         [F_CGROUP] = { "state.cgroups", "no stale workspace cgroups", DOCTOR_FAIL,
-                       "enclave registry repair removes the empty ones (--strict also kills what runs in them)" },
+                       "enclave registry repair kills what runs in them (the init of a start cut short) and "
+                       "removes them" },
+        [F_FROZEN] = { "state.frozen", "no workspace left frozen", DOCTOR_FAIL,
+                       "enclave registry repair thaws them (a snapshot create was cut short)" },
+        [F_LOOP] = { "state.loop_devices", "no loop device holds the disk image of a workspace that does not run",
+                     DOCTOR_FAIL, "enclave registry repair frees them once what holds them (processes in the "
+                                  "workspace's cgroup, mounts under the state dir) is gone" },
+        [F_TMP] = { "state.tmp", "nothing left in tmp/ by operations that did not finish", DOCTOR_FAIL,
+                    "enclave registry repair removes them" },
         [F_ID_ORPHAN] = { "ids.leases", "every host id block leased by this state dir has its workspace", DOCTOR_FAIL,
                           "enclave registry repair releases them (once what their workspace left is removed)" },
         [F_ID_UNLEASED] = { "ids.unleased", "every workspace's host id block is leased host-wide", DOCTOR_FAIL,
@@ -495,13 +510,79 @@ static int scan_cgroups(Daemon *d, Scan *s)
                                         return -ENOMEM;
                                 if (workspace_active(s, sb->name, de->d_name))
                                         continue;
-                                _cleanup_free_ char *p = path_join(cg->nodes[j].path, de->d_name);
-                                if (!p || found(s, F_CGROUP, -1, sb->name, de->d_name, p) < 0)
+                                _cleanup_free_ char *p = path_join(cg->nodes[j].path, de->d_name), *what = NULL;
+                                _cleanup_cgroup_ Cgroup *ws = NULL;
+                                uint64_t procs = 0;
+                                if (cgroup_open(cg, de->d_name, &ws, NULL) >= 0)
+                                        (void) cgroup_count_procs(ws, &procs);
+                                if (!p || (procs > 0 ? asprintf(&what, "%s (%llu process(es) of a workspace that "
+                                                                "does not run)", p, (unsigned long long) procs)
+                                                     : asprintf(&what, "%s", p)) < 0 ||
+                                    found(s, F_CGROUP, -1, sb->name, de->d_name, what) < 0)
                                         return -ENOMEM;
                         }
                 }
         }
         return 0;
+}
+
+/* ---- what a crash leaves: frozen groups, loop devices, tmp/ ---- */
+
+static int scan_frozen(Daemon *d, Scan *s)
+{
+        for (size_t i = 0; i < s->n_workspaces; i++) {
+                const WorkspaceRow *w = &s->workspaces[i];
+                _cleanup_cgroup_ Cgroup *sb = NULL, *cg = NULL;
+                if (sandbox_cgroup_open(d, w->sandbox, &sb, NULL) < 0 || cgroup_open(sb, w->name, &cg, NULL) < 0)
+                        continue;
+                /* A snapshot in flight freezes it for the copy. */
+                if (!leftover_cgroup_frozen(cg) || snapshot_claimed(w->id))
+                        continue;
+                char what[160];
+                snprintf(what, sizeof what, "%s/%s", w->sandbox, w->name);
+                int k = found(s, F_FROZEN, w->id, w->sandbox, w->name, what);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static int scan_loop_devices(Daemon *d, Scan *s)
+{
+        char state[PATH_MAX];
+        if (!realpath(d->settings.state_dir, state))
+                return unchecked_errno(s, "loop devices", -errno);
+        LoopBinding *v = NULL;
+        size_t n = 0;
+        int k = loopdev_list_below(state, &v, &n);
+        if (k < 0)
+                return k == -ENOMEM ? k : unchecked_errno(s, "loop devices (/sys/block)", k);
+        for (size_t i = 0; i < n && k >= 0; i++) {
+                _cleanup_free_ char *sb = NULL, *name = NULL, *what = NULL;
+                bool known = leftover_workspace_of_path(state, v[i].backing, &sb, &name) >= 0;
+                if (known && workspace_active(s, sb, name))
+                        continue;
+                if (asprintf(&what, "loop%d (%s)", v[i].nr, v[i].backing) < 0)
+                        k = -ENOMEM;
+                else
+                        k = found(s, F_LOOP, -1, known ? sb : NULL, known ? name : NULL, what);
+        }
+        loop_bindings_free(v, n);
+        return k;
+}
+
+static int scan_tmp(Daemon *d, Scan *s)
+{
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_strv_free_ char **stale = NULL;
+        _cleanup_error_ Error e = ERROR_INIT;
+        if (layout_tmp_dir(d->settings.state_dir, &tmp, &e) < 0 || staging_list_stale(tmp, &stale, &e) < 0)
+                return unchecked(s, "tmp/", &e);
+        int k = 0;
+        STRV_FOREACH(p, stale)
+                if ((k = found(s, F_TMP, -1, NULL, NULL, *p)) < 0)
+                        break;
+        return k;
 }
 
 /* ---- host id leases ---- */
@@ -552,6 +633,12 @@ static int scan_run(Daemon *d, Registry *reg, Scan *s, Error *err)
                 k = scan_leases(s);
         if (k >= 0)
                 k = scan_cgroups(d, s);
+        if (k >= 0)
+                k = scan_frozen(d, s);
+        if (k >= 0)
+                k = scan_loop_devices(d, s);
+        if (k >= 0)
+                k = scan_tmp(d, s);
         if (k >= 0)
                 k = scan_ids(s);
         if (k < 0)
@@ -689,16 +776,68 @@ static int repair_veth(Daemon *d, const Finding *f, RepairResult *ret)
         return note(&ret->done, "removed veth %s", f->what);
 }
 
-static int repair_cgroup(Daemon *d, const Finding *f, bool strict, RepairResult *ret)
+/* The workspace does not run (checked under its claim when it has a
+ * row): whatever runs in its cgroup is the init of a start cut short,
+ * with its disk image attached, and goes. */
+static int repair_cgroup(Daemon *d, const Finding *f, RepairResult *ret)
 {
         _cleanup_error_ Error e = ERROR_INIT;
-        int k = remove_cgroup(d, f->sandbox, f->workspace, strict, &e);
-        if (k == -EBUSY)
-                return note(&ret->left, "cgroup %s still holds processes (registry repair --strict kills them)",
-                            f->what);
+        int k = remove_cgroup(d, f->sandbox, f->workspace, true, &e);
         if (k < 0)
                 return note(&ret->left, "cgroup %s: %s", f->what, error_msg(&e));
         return note(&ret->done, "removed cgroup %s", f->what);
+}
+
+static int repair_frozen(Daemon *d, const Finding *f, RepairResult *ret)
+{
+        _cleanup_cgroup_ Cgroup *sb = NULL, *cg = NULL;
+        _cleanup_error_ Error e = ERROR_INIT;
+        int k = sandbox_cgroup_open(d, f->sandbox, &sb, &e);
+        if (k >= 0)
+                k = cgroup_open(sb, f->workspace, &cg, &e);
+        if (k == -ENOENT || (k >= 0 && !leftover_cgroup_frozen(cg)))
+                return 0;
+        if (k >= 0)
+                k = cgroup_thaw(cg, &e);
+        if (k < 0)
+                return note(&ret->left, "workspace %s: %s", f->what, error_msg(&e));
+        return note(&ret->done, "thawed workspace %s (a snapshot of it was cut short)", f->what);
+}
+
+/* Runs after the cgroup and mount repairs: with what held the image
+ * gone, autoclear unbinds the device. */
+static int repair_loop(Daemon *d, const Finding *f, RepairResult *ret)
+{
+        const char *backing = strchr(f->what, '(');
+        _cleanup_free_ char *path = backing ? strndup(backing + 1, strlen(backing + 1) - 1) : NULL;
+        struct stat st;
+        if (!path || stat(path, &st) < 0)
+                return 0; /* the image is gone: nothing of ours holds it */
+        int nr = -1;
+        int k = loopdev_wait_unbound(st.st_dev, st.st_ino, 2000, &nr);
+        if (k == -EBUSY)
+                return note(&ret->left, "%s is still held by a mount (registry repair --strict detaches mounts "
+                            "under the state dir; a mount elsewhere must be unmounted by hand)", f->what);
+        if (k < 0)
+                return note(&ret->left, "%s: %s", f->what, strerror(-k));
+        return note(&ret->done, "%s was freed", f->what);
+}
+
+static int repair_tmp(Daemon *d, RepairResult *ret)
+{
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_strv_free_ char **removed = NULL, **left = NULL;
+        _cleanup_error_ Error e = ERROR_INIT;
+        if (layout_tmp_dir(d->settings.state_dir, &tmp, &e) < 0 || staging_sweep(tmp, false, &removed, &left, &e) < 0)
+                return note(&ret->left, "tmp/: %s", error_msg(&e));
+        int k = 0;
+        STRV_FOREACH(p, removed)
+                if (k >= 0)
+                        k = note(&ret->done, "removed %s (an operation that did not finish left it)", *p);
+        STRV_FOREACH(p, left)
+                if (k >= 0)
+                        k = note(&ret->left, "%s", *p);
+        return k;
 }
 
 static int repair_snapshots(Scan *s, const Finding *f, Daemon *d, RepairResult *ret)
@@ -818,7 +957,9 @@ static int repair_one(Daemon *d, Scan *s, const Finding *f, bool strict, RepairR
                 network_release_workspace(d, f->id);
                 return note(&ret->done, "released %s (address and firewall entry)", f->what);
         case F_VETH: return repair_veth(d, f, ret);
-        case F_CGROUP: return repair_cgroup(d, f, strict, ret);
+        case F_CGROUP: return repair_cgroup(d, f, ret);
+        case F_FROZEN: return repair_frozen(d, f, ret);
+        case F_LOOP: return repair_loop(d, f, ret);
         case F_SNAPSHOT_ROWS: return repair_snapshots(s, f, d, ret);
         case F_SANDBOX_DIR_NO_ROW:
         case F_WS_DIR_NO_ROW: return remove_dir(f->what, ret);
@@ -908,6 +1049,8 @@ static int veth_owner_now(Daemon *d, Scan *s, const Finding *f, Held *h, RepairR
  * the scan. */
 static int cgroup_owner_now(Scan *s, const Finding *f, Held *h, RepairResult *ret)
 {
+        if (!f->sandbox || !f->workspace)
+                return 0;
         const WorkspaceRow *w = workspace_by_name(s, f->sandbox, f->workspace, NULL);
         if (w)
                 return held_set(h, w->id, w->sandbox, w->name);
@@ -930,7 +1073,8 @@ static int finding_owner(Daemon *d, Scan *s, const Finding *f, bool strict, Held
                 if (f->id < 0)
                         return veth_owner_now(d, s, f, h, ret);
                 break;
-        case F_CGROUP: return cgroup_owner_now(s, f, h, ret);
+        case F_CGROUP:
+        case F_LOOP: return cgroup_owner_now(s, f, h, ret);
         case F_WS_NO_DIR:
                 if (!strict)
                         return 0; /* only a note */
@@ -938,6 +1082,7 @@ static int finding_owner(Daemon *d, Scan *s, const Finding *f, bool strict, Held
         case F_DEAD_RUNNING:
         case F_UNTRACKED:
         case F_LEASE:
+        case F_FROZEN:
         case F_SNAPSHOT_ROWS: break;
         default: return 0;
         }
@@ -952,7 +1097,8 @@ static int finding_owner(Daemon *d, Scan *s, const Finding *f, bool strict, Held
  * the row itself matters. */
 static const char *finding_change(Daemon *d, Scan *s, const Finding *f, const Held *h, Error *err)
 {
-        bool any_state = f->kind == F_SNAPSHOT_ROWS;
+        /* Snapshot rows and a frozen group are fixed whether it runs or not. */
+        bool any_state = f->kind == F_SNAPSHOT_ROWS || f->kind == F_FROZEN;
         _cleanup_running_ RunningWorkspace *rw = any_state ? NULL : workspace_engine_get_by_id(d, h->id);
         if (rw)
                 return "the daemon runs it";
@@ -992,7 +1138,7 @@ static void held_label(const Held *h, char *buf, size_t size)
 static int held_claim(Daemon *d, const Finding *f, Held *h, const char *label, Error *err)
 {
         const char *sb = h->sandbox ? h->sandbox : "?", *ws = h->name ? h->name : label;
-        if (f->kind == F_SNAPSHOT_ROWS) {
+        if (f->kind == F_SNAPSHOT_ROWS || f->kind == F_FROZEN) {
                 int k = snapshot_claim(h->id, sb, ws, err);
                 if (k < 0)
                         return k;
@@ -1044,7 +1190,7 @@ static int repair_held(Daemon *d, Scan *s, const Finding *f, bool strict, Repair
 /* Findings in the order that makes each step possible: processes and
  * network first, mounts before the directories that hold them. */
 static const FindingKind repair_order[] = {
-        F_DEAD_RUNNING, F_UNTRACKED, F_LEASE, F_VETH, F_CGROUP, F_SNAPSHOT_ROWS, F_MOUNT,
+        F_DEAD_RUNNING, F_UNTRACKED, F_FROZEN, F_LEASE, F_VETH, F_CGROUP, F_SNAPSHOT_ROWS, F_MOUNT, F_LOOP, F_TMP,
         F_WS_DIR_NO_ROW, F_SANDBOX_DIR_NO_ROW, F_WS_NO_DIR, F_SANDBOX_NO_DIR,
         F_ID_UNLEASED, F_ID_ORPHAN, F_ID_FOREIGN, F_ID_CONFLICT,
 };
@@ -1067,9 +1213,20 @@ int doctor_repair(Daemon *d, Registry *reg, bool strict, RepairResult *ret, Erro
                         k = repair_mounts(&s, ret);
                         continue;
                 }
+                if (repair_order[o] == F_TMP) {
+                        bool any = false;
+                        for (size_t i = 0; i < s.n; i++)
+                                any |= s.f[i].kind == F_TMP;
+                        if (any)
+                                k = repair_tmp(d, ret);
+                        continue;
+                }
                 for (size_t i = 0; k >= 0 && i < s.n; i++)
-                        if (s.f[i].kind == repair_order[o])
+                        if (s.f[i].kind == repair_order[o]) {
                                 k = repair_held(d, &s, &s.f[i], strict, ret);
+                                if (ret->done)
+                                        crash_point(CRASH_POINT_REPAIR_FIXED_ONE);
+                        }
         }
         if (k < 0) {
                 repair_result_done(ret);

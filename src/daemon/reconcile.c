@@ -5,6 +5,8 @@
  * start time is left alone: workspaces outlive a daemon restart. */
 #include "daemon/daemon.h"
 #include "daemon/workspace-engine.h"
+#include "daemon/network.h"
+#include "daemon/registry-network.h"
 #include "base/log.h"
 #include "base/process.h"
 
@@ -133,4 +135,40 @@ int reconcile_workspaces(Daemon *d, Error *err)
         }
         rows_free(rows, n);
         return stopped;
+}
+
+/* An adopted init that ends before the network is set up (between
+ * reconcile_workspaces() and network_init()) has its end handled while
+ * there is no network to release its address from, and
+ * network_reconcile() may still have read its row as running. Once the
+ * network is up, an address whose workspace's init is not alive goes. */
+void reconcile_network_ends(Daemon *d)
+{
+        _cleanup_free_ NetLease *leases = NULL;
+        size_t n = 0;
+        _cleanup_error_ Error err = ERROR_INIT;
+        if (registry_leases_list(d->registry, &leases, &n, &err) < 0) {
+                log_warn("network: checking address leases: %s", error_msg(&err));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, leases[i].workspace_id);
+                if (rw && pid_is_same_process(rw->proc.pid, rw->proc.start_time))
+                        continue;
+                if (!rw) {
+                        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+                        bool alive = false;
+                        if (registry_prepare(d->registry, "SELECT pid, pid_start_time FROM workspaces WHERE id = ? AND "
+                                             "state = 'running'", &s, NULL) >= 0 &&
+                            registry_bind(d->registry, s, NULL, "i", leases[i].workspace_id) >= 0 &&
+                            registry_step(d->registry, s, NULL) > 0)
+                                alive = pid_is_same_process((pid_t) sqlite3_column_int64(s, 0),
+                                                            (uint64_t) sqlite3_column_int64(s, 1));
+                        if (alive)
+                                continue; /* runs, though not adopted: doctor's state.untracked */
+                }
+                log_info("network: workspace %lld ended while the daemon started; releasing its address",
+                         (long long) leases[i].workspace_id);
+                network_release_workspace(d, leases[i].workspace_id);
+        }
 }

@@ -66,6 +66,14 @@ void snapshot_claim_settling(int64_t id)
         pthread_mutex_unlock(&lock);
 }
 
+bool snapshot_claimed(int64_t id)
+{
+        pthread_mutex_lock(&lock);
+        bool held = find(id) != NULL;
+        pthread_mutex_unlock(&lock);
+        return held;
+}
+
 void snapshot_release(int64_t id)
 {
         pthread_mutex_lock(&lock);

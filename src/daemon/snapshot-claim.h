@@ -20,6 +20,10 @@ void snapshot_claim_settling(int64_t ws_id);
 
 void snapshot_release(int64_t ws_id);
 
+/* Whether a snapshot operation of ws_id runs or settles (for doctor: a
+ * frozen workspace is expected then). */
+bool snapshot_claimed(int64_t ws_id);
+
 /* Wait until no operation of ws_id is settling (destroy, before it
  * removes the workspace's files). */
 void snapshot_wait_settled(int64_t ws_id);

@@ -1,5 +1,6 @@
 /* Create, start, stop and destroy of workspaces (workspace-engine.h). */
 #include "daemon/workspace-engine-internal.h"
+#include "base/crashpoint.h"
 #include "auth/inject.h"
 #include "auth/provider.h"
 #include "config/enclavefile.h"
@@ -192,6 +193,7 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
                 json_decref(config);
                 return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
         }
+        crash_point(CRASH_POINT_WORKSPACE_CREATE_LEASED);
         _cleanup_txn_ RegistryTxn txn = {};
         r = registry_txn_begin(reg, &txn, err);
         int64_t id = 0;
@@ -216,12 +218,15 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         if (r >= 0)
                 r = layout_workspace_create(state_dir, spec->sandbox, spec->name, base, base, err);
         if (r >= 0)
+                crash_point(CRASH_POINT_WORKSPACE_CREATE_DIR);
+        if (r >= 0)
                 r = registry_txn_commit(&txn, err);
         if (r < 0) {
                 registry_txn_done(&txn);
                 create_undo(d, reg, spec, -1, base);
                 return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
         }
+        crash_point(CRASH_POINT_WORKSPACE_CREATE_COMMITTED);
         if (spec->limits.disk_mb > 0) {
                 /* mke2fs takes a while: outside the transaction, undone
                  * with the row on failure. */
@@ -308,6 +313,7 @@ static int prepare_child(pid_t pid, int pidfd, void *userdata, Error *err)
                 return error_wrap(err, "connecting its network");
         p->net_done = true;
         p->net_us = engine_now_us() - t0;
+        crash_point(CRASH_POINT_WORKSPACE_START_NETWORK);
         return 0;
 }
 
@@ -409,6 +415,15 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         r = workspace_ids_check(row, err);
         if (r < 0)
                 return r;
+        if (limits.disk_mb > 0 && !home_dir && !disk_quota_present(ws_dir)) {
+                /* Its create was cut short between the row and the image:
+                 * never start it without the limit it was created with. */
+                log_warn("workspace %s/%s: its %llu MiB disk image is missing (its create did not finish); making "
+                         "it now", row->sandbox, row->name, (unsigned long long) limits.disk_mb);
+                r = disk_quota_create(ws_dir, limits.disk_mb, row->uid_base, row->gid_base, err);
+                if (r < 0)
+                        return error_wrap(err, "making its disk image");
+        }
 
         uint64_t t0 = engine_now_us();
         _cleanup_(sandbox_row_done) SandboxRow sb = {};
@@ -421,6 +436,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 r = cgroup_create(sbcg, row->name, &limits, &cg, &ret->warnings, err);
         if (r < 0)
                 return error_wrap(err, "creating its cgroup");
+        crash_point(CRASH_POINT_WORKSPACE_START_CGROUP);
 
         uint64_t t1 = engine_now_us();
         _cleanup_auth_plan_ AuthPlan *plan = NULL;
@@ -477,6 +493,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         }
         plan = auth_plan_free(plan); /* wipe the token copies now */
         uint64_t t3 = engine_now_us();
+        crash_point(CRASH_POINT_WORKSPACE_START_SPAWNED);
 
         r = registry_workspace_set_running(reg, row->id, job.proc.pid, job.proc.start_time, err);
         if (r < 0) {
@@ -486,6 +503,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 start_undo(d, &ctx, cg);
                 return error_wrap(err, "recording it as running");
         }
+        crash_point(CRASH_POINT_WORKSPACE_START_RECORDED);
         pid_t pid = job.proc.pid;
         _cleanup_running_ RunningWorkspace *rw =
                 running_new(row->id, row->sandbox, row->name, row->config, row->uid_base, &job.proc, &cg);
@@ -567,6 +585,7 @@ static int stop_running(WorkspaceEngine *e, RunningWorkspace *rw, unsigned grace
         int r = workspace_signal(&rw->proc, SIGTERM);
         if (r < 0 && r != -ESRCH)
                 return error_setc(err, -r, "sending SIGTERM to workspace %s/%s", rw->sandbox, rw->name);
+        crash_point(CRASH_POINT_WORKSPACE_STOP_SIGNALLED);
         if (engine_wait_gone(e, rw, grace_ms))
                 return 0;
         *ret_killed = true;
@@ -622,6 +641,7 @@ static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsign
         r = registry_workspace_delete(reg, row->id, err);
         if (r < 0)
                 return error_wrap(err, "removing it from the registry");
+        crash_point(CRASH_POINT_WORKSPACE_DESTROY_ROW);
         network_ports_stop(d, row->id);
         network_release_workspace(d, row->id);
         _cleanup_free_ char *ws_dir = NULL;
@@ -633,6 +653,8 @@ static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsign
         if (r >= 0)
                 r = layout_workspace_remove(state_dir, row->sandbox, row->name, err);
         /* Only now no file owned by its host ids is left. */
+        if (r >= 0)
+                crash_point(CRASH_POINT_WORKSPACE_DESTROY_FILES);
         if (r >= 0)
                 r = workspace_ids_release(row->uid_base, err);
         if (r < 0)

@@ -230,6 +230,8 @@ int id_lease_list(IdLeaseLock *l, IdLease **ret, size_t *ret_n, Error *err)
 
 int id_lease_take(IdLeaseLock *l, const IdLease *lease, Error *err)
 {
+        if (lease->base == 0)
+                return error_set(err, EINVAL, "%" PRIu32 " is not the base of a host id block", lease->base);
         _cleanup_free_ char *text = NULL;
         int r = id_lease_format(lease, &text);
         if (r < 0)

@@ -1,5 +1,6 @@
 #include "storage/bootstrap.h"
 
+#include "base/crashpoint.h"
 #include "base/fs.h"
 #include "base/str.h"
 #include "storage/copy.h"
@@ -342,6 +343,7 @@ int bootstrap_cached_rootfs(const BootstrapOptions *o, const StorageMonitor *mon
                 r = error_set(err, ENOMEM, "out of memory");
         if (r >= 0)
                 r = tree_copy(src, staged, mon, NULL, err);
+        crash_point(CRASH_POINT_SANDBOX_CREATE_COPYING);
         if (r >= 0)
                 r = staging_install(staged, rootfs, false, err);
         (void) staging_remove(staging);

@@ -143,18 +143,28 @@ int loopdev_attach(int image_fd, const char *name, LoopDevice *ret, Error *err)
                          "process %u times in a row", name, LOOPDEV_ATTACH_ATTEMPTS);
 }
 
-/* Is loop device `entry` (a /sys/block name) backed by dev/ino? */
-static bool backed_by(const char *entry, dev_t dev, ino_t ino)
+/* The backing file of loop device `entry` (a /sys/block name), NULL
+ * for an unbound device. */
+static char *backing_of(const char *entry)
 {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", entry);
-        _cleanup_free_ char *backing = NULL;
+        char *backing = NULL;
         /* Missing for unbound devices. */
         if (read_full_file(path, PATH_MAX, &backing, NULL) < 0)
-                return false;
+                return NULL;
         size_t n = strlen(backing);
         if (n > 0 && backing[n - 1] == '\n')
                 backing[n - 1] = 0;
+        return backing;
+}
+
+/* Is loop device `entry` (a /sys/block name) backed by dev/ino? */
+static bool backed_by(const char *entry, dev_t dev, ino_t ino)
+{
+        _cleanup_free_ char *backing = backing_of(entry);
+        if (!backing)
+                return false;
         struct stat st;
         /* A deleted backing file ("... (deleted)") is not ours: ours
          * still has its name. */
@@ -206,4 +216,48 @@ int loopdev_wait_unbound(dev_t dev, ino_t ino, unsigned timeout_ms, int *ret_nr)
                 struct timespec ts = { 0, 5 * 1000 * 1000 };
                 nanosleep(&ts, NULL);
         }
+}
+
+void loop_bindings_free(LoopBinding *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i].backing);
+        free(v);
+}
+
+int loopdev_list_below(const char *dir, LoopBinding **ret, size_t *ret_n)
+{
+        *ret = NULL;
+        *ret_n = 0;
+        _cleanup_closedir_ DIR *d = opendir("/sys/block");
+        if (!d)
+                return -errno;
+        size_t len = strlen(dir);
+        LoopBinding *v = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                const char *num = startswith(de->d_name, "loop");
+                int64_t nr;
+                if (!num || parse_int64(num, 0, INT32_MAX, &nr) < 0)
+                        continue;
+                char *backing = backing_of(de->d_name);
+                if (!backing)
+                        continue;
+                if (strncmp(backing, dir, len) != 0 || backing[len] != '/') {
+                        free(backing);
+                        continue;
+                }
+                LoopBinding *nv = realloc(v, (n + 1) * sizeof *nv);
+                if (!nv) {
+                        free(backing);
+                        loop_bindings_free(v, n);
+                        return -ENOMEM;
+                }
+                v = nv;
+                v[n++] = (LoopBinding) { (int) nr, backing };
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
 }

@@ -53,3 +53,15 @@ int loopdev_find_backing(dev_t dev, ino_t ino);
 /* Wait up to timeout_ms for no loop device to be backed by dev/ino.
  * 0, or -EBUSY with *ret_nr (may be NULL) naming the device in use. */
 int loopdev_wait_unbound(dev_t dev, ino_t ino, unsigned timeout_ms, int *ret_nr);
+
+/* A bound loop device and the path of its backing file. */
+typedef struct LoopBinding {
+        int nr;
+        char *backing; /* as the kernel names it; " (deleted)" when unlinked */
+} LoopBinding;
+
+void loop_bindings_free(LoopBinding *v, size_t n);
+
+/* Every loop device whose backing file lies below dir (an absolute,
+ * canonical path): what doctor checks against running workspaces. */
+int loopdev_list_below(const char *dir, LoopBinding **ret, size_t *ret_n);

@@ -1,5 +1,6 @@
 #include "storage/snapshot.h"
 
+#include "base/crashpoint.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -429,9 +430,11 @@ static int capture_frozen(int ws_fd, int stage_fd, const SnapshotCreateOptions *
                 if (r < 0)
                         return error_wrap(err, "freezing the workspace");
         }
+        crash_point(CRASH_POINT_SNAPSHOT_CREATE_FROZEN);
         info->created_usec = now_usec();
         CopyStats total = { 0 };
         int r = capture(ws_fd, stage_fd, opts, &total, err);
+        crash_point(CRASH_POINT_SNAPSHOT_CREATE_COPIED);
         if (f && f->freeze && f->thaw) {
                 /* Thaw even when the copy failed; the copy's error wins. */
                 Error terr = ERROR_INIT;
@@ -819,10 +822,13 @@ static int install_restore(int ws_fd, int tmp_fd, bool has_home, bool defer, boo
                 return error_setc(err, -r, "reading %s", BOOT_ID_PATH);
         if (!defer && (r = sync_fs(tmp_fd, "the restored state", err)) < 0)
                 return r;
+        crash_point(CRASH_POINT_SNAPSHOT_RESTORE_COPIED);
         r = journal_write(tmp_fd, e, defer ? boot : NULL, err);
         if (r < 0)
                 return r;
         r = swap_all(ws_fd, tmp_fd, e, ret_stuck, err);
+        if (r >= 0)
+                crash_point(CRASH_POINT_SNAPSHOT_RESTORE_SWAPPED);
         if (r < 0 || defer)
                 return r;
         if (unlinkat(tmp_fd, JOURNAL, 0) < 0) {
