@@ -103,7 +103,30 @@ static int detach_old_root(NewRootFailure *fail)
         return 0;
 }
 
-static int mount_dev(const int dev_fds[N_DEV_NODES], NewRootFailure *fail)
+NewRootTmpfsSizes newroot_tmpfs_sizes(uint64_t memory_mb)
+{
+        if (memory_mb == 0)
+                return (NewRootTmpfsSizes) { NEWROOT_SHM_DEFAULT, NEWROOT_RUN_DEFAULT, NEWROOT_TMP_DEFAULT };
+        uint64_t mem = memory_mb << 20;
+        uint64_t shm = mem / 2 < NEWROOT_SHM_DEFAULT ? NEWROOT_SHM_DEFAULT : mem / 2;
+        uint64_t run = mem / 4 < NEWROOT_RUN_DEFAULT ? mem / 4 : NEWROOT_RUN_DEFAULT;
+        return (NewRootTmpfsSizes) { shm < mem ? shm : mem, run, mem };
+}
+
+/* "mode=MODE" plus ",size=BYTES" when size > 0 (async-signal-safe). */
+static const char *tmpfs_opts(char *buf, size_t len, const char *mode, uint64_t size)
+{
+        buf[0] = 0;
+        sync_strlcat(buf, mode, len);
+        if (size > 0) {
+                char num[24];
+                sync_strlcat(buf, ",size=", len);
+                sync_strlcat(buf, sync_utoa(size, num), len);
+        }
+        return buf;
+}
+
+static int mount_dev(const int dev_fds[N_DEV_NODES], uint64_t shm_size, NewRootFailure *fail)
 {
         if (mkdir_if_missing("/dev", 0755) < 0)
                 return FAIL("creating", "/dev");
@@ -126,7 +149,8 @@ static int mount_dev(const int dev_fds[N_DEV_NODES], NewRootFailure *fail)
                 return FAIL("mounting a private devpts on", "/dev/pts");
         if (mkdir("/dev/shm", 01777) < 0)
                 return FAIL("creating", "/dev/shm");
-        if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        char opts[64];
+        if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts(opts, sizeof opts, "mode=1777", shm_size)) < 0)
                 return FAIL("mounting tmpfs on", "/dev/shm");
         static const char *const links[][2] = {
                 { "pts/ptmx", "/dev/ptmx" },       { "/proc/self/fd", "/dev/fd" },
@@ -139,14 +163,10 @@ static int mount_dev(const int dev_fds[N_DEV_NODES], NewRootFailure *fail)
         return 0;
 }
 
-static int mount_tmp(uint64_t tmp_size, int tmp_fd, NewRootFailure *fail)
+static int mount_tmp(uint64_t tmp_size, uint64_t run_size, int tmp_fd, NewRootFailure *fail)
 {
-        char opts[64] = "mode=1777";
-        if (tmp_size > 0) {
-                char num[24];
-                sync_strlcat(opts, ",size=", sizeof opts);
-                sync_strlcat(opts, sync_utoa(tmp_size, num), sizeof opts);
-        }
+        char opts[64];
+        tmpfs_opts(opts, sizeof opts, "mode=1777", tmp_size);
         if (mkdir_if_missing("/tmp", 01777) < 0)
                 return FAIL("creating", "/tmp");
         if (tmp_fd >= 0) {
@@ -159,7 +179,7 @@ static int mount_tmp(uint64_t tmp_size, int tmp_fd, NewRootFailure *fail)
          * /run/enclave (tokens) a home that never touches disk. */
         if (mkdir_if_missing("/run", 0755) < 0)
                 return FAIL("creating", "/run");
-        if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts(opts, sizeof opts, "mode=0755", run_size)) < 0)
                 return FAIL("mounting tmpfs on", "/run");
         if (mkdir("/run/lock", 01777) < 0 || chmod("/run/lock", 01777) < 0)
                 return FAIL("creating", "/run/lock");
@@ -441,12 +461,12 @@ int newroot_setup(const NewRootSpec *s, NewRootFailure *fail)
         r = detach_old_root(fail);
         if (r < 0)
                 return r;
-        r = mount_dev(dev_fds, fail);
+        r = mount_dev(dev_fds, s->shm_size_bytes, fail);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < N_DEV_NODES; i++)
                 close(dev_fds[i]);
-        r = mount_tmp(s->tmp_size_bytes, s->tmp_fd, fail);
+        r = mount_tmp(s->tmp_size_bytes, s->run_size_bytes, s->tmp_fd, fail);
         if (r < 0)
                 return r;
         r = mount_home(s->home_fd, fail);

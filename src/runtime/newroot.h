@@ -42,6 +42,8 @@ typedef struct NewRootSpec {
         int home_fd;             /* detached /home mount, or < 0 for none */
         int tmp_fd;              /* detached /tmp mount (disk quota), or < 0 for a tmpfs */
         uint64_t tmp_size_bytes; /* size of the /tmp tmpfs; 0: kernel default */
+        uint64_t shm_size_bytes; /* size of /dev/shm; 0: kernel default */
+        uint64_t run_size_bytes; /* size of /run; 0: kernel default */
         const WorkspaceFile *files;
         size_t n_files;
         const NewRootCgroupView *cgroup_views;
@@ -56,6 +58,26 @@ typedef struct NewRootSpec {
          * written, and /etc/hostname and /etc/hosts are left alone. */
         bool sandbox_setup;
 } NewRootSpec;
+
+/* Sizes of the memory-backed tmpfs mounts. A tmpfs without a size may
+ * grow to half the host's RAM, each one: a workspace could fill the
+ * host's memory through /dev/shm, /run or /tmp with no memory_mb to stop
+ * it, and with memory_mb set would be OOM-killed where a full file
+ * system (ENOSPC) is the answer a program expects. With memory_mb (MiB,
+ * 0 = none): /dev/shm half of it but at least NEWROOT_SHM_DEFAULT (never
+ * more than memory_mb), /tmp all of it, /run a quarter up to
+ * NEWROOT_RUN_DEFAULT; without: the defaults below. tmpfs pages are
+ * charged to the workspace's memory cgroup as well, so together they can
+ * never hold more than memory_mb. */
+#define NEWROOT_SHM_DEFAULT (64ULL << 20)   /* Docker's and Podman's /dev/shm */
+#define NEWROOT_RUN_DEFAULT (32ULL << 20)   /* runtime state and tokens only */
+#define NEWROOT_TMP_DEFAULT (1024ULL << 20) /* /tmp when there is no disk_mb */
+
+typedef struct NewRootTmpfsSizes {
+        uint64_t shm, run, tmp; /* bytes */
+} NewRootTmpfsSizes;
+
+NewRootTmpfsSizes newroot_tmpfs_sizes(uint64_t memory_mb);
 
 typedef struct NewRootFailure {
         const char *what;

@@ -684,13 +684,16 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                 return error_setc(err, -r, "creating the sync socket");
         _cleanup_close_ int sock = pair[0], child_sock = pair[1];
 
+        NewRootTmpfsSizes sizes = newroot_tmpfs_sizes(c->limits ? c->limits->memory_mb : 0);
         SpawnChild child = {
                 .sock = child_sock,
                 .init_fd = c->init_fd,
                 .log_fds = { log0, log1, logs },
                 .state_fd = state_fd,
                 .root = { .hostname = c->name, .root_fd = -EBADF, .home_fd = -EBADF, .tmp_fd = -EBADF,
-                          .tmp_size_bytes = c->tmp_size_bytes, .files = c->files, .n_files = c->n_files,
+                          .tmp_size_bytes = c->tmp_size_bytes ? c->tmp_size_bytes : sizes.tmp,
+                          .shm_size_bytes = sizes.shm, .run_size_bytes = sizes.run,
+                          .files = c->files, .n_files = c->n_files,
                           .cgroup_views = views.v, .n_cgroup_views = views.n,
                           .cpus_online = cpus.pinned ? cpus.list : NULL, .sandbox_setup = c->sandbox_setup },
                 .argv = argv,
