@@ -1,7 +1,9 @@
 # Enclave build. `make` builds everything, `make check` runs every test,
 # `make check-asan` runs them under ASan+UBSan, `make check-vm` runs a set
 # of them in a VM on Debian's own kernel, `make fuzz` builds the
-# libFuzzer targets, `make install` honours PREFIX and DESTDIR.
+# libFuzzer targets and `make fuzz-run` runs them, `make check-werror`
+# builds with -Werror, `make soak` is the long leak test, `make install`
+# honours PREFIX and DESTDIR.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -121,6 +123,25 @@ fuzz:
 			$(FUZZ_BUILD)/libenclave.a $(LDLIBS) || exit 1; \
 	done
 
+# Every fuzz target for FUZZ_SECONDS from its committed seed corpus
+# (tests/fuzz/corpus/<target>/); CI runs this.
+FUZZ_SECONDS ?= 60
+fuzz-run: fuzz
+	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The whole build with warnings as errors (CI), in a tree of its own.
+check-werror:
+	@if $(MAKE) BUILD=build-werror CFLAGS="-O2 -g -Werror" build-all; then echo "1 passed, 0 failed"; \
+	else echo "0 passed, 1 failed"; exit 1; fi
+
+# 1000 create/start/exec/stop/destroy cycles from 4 clients at once,
+# with the daemon's and the host's resource counts before and after
+# (docs/performance.md, "Soak"). Not part of check: it takes minutes.
+SOAK_CYCLES ?= 1000
+SOAK_CLIENTS ?= 4
+soak: all
+	BUILD=$(BUILD) ./tests/soak.sh $(SOAK_CYCLES) $(SOAK_CLIENTS)
+
 # The man pages (enclave(1) and one page per command group) and
 # docs/commands.md come from the CLI's own command tables; the
 # completion scripts ask the CLI (`enclave __complete`) at run time.
@@ -179,7 +200,7 @@ up: all
 	cd examples/quickstart && $(BINDIR)/enclave up
 
 clean:
-	rm -rf build build-asan build-fuzz $(DEB_BUILD)
+	rm -rf build build-asan build-fuzz build-werror $(DEB_BUILD)
 
-.PHONY: all deps build-all check check-asan check-vm fuzz man docs completions install deb deb-test up clean
+.PHONY: all deps build-all check check-asan check-vm fuzz fuzz-run check-werror soak man docs completions install deb deb-test up clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/cli/main.d $(BUILD)/obj/src/daemon/main.d
