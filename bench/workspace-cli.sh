@@ -8,6 +8,8 @@
 #               enclave --version                              (the CLI's own start-up)
 #   start/stop: enclave workspace start / stop of an idle workspace with
 #               networking                                     (targets <= 20 ms each)
+#               and of one with disk_mb 64 (the overlay's upper layer, /home
+#               and /tmp in a loop-mounted image)
 #
 #   sudo bench/workspace-cli.sh [RUNS]     (default 200; needs hyperfine, bwrap, busybox, make)
 #
@@ -21,6 +23,7 @@ BENCH_NEEDS="hyperfine bwrap busybox python3" BENCH_WS_SETUP=1
 E="$ENCLAVE --config $ENC_CONFIG --socket $ENC_SOCK"
 enc workspace create "$SB" bench >/dev/null
 enc workspace create "$SB" cycle >/dev/null
+enc workspace create "$SB" cycledisk --disk-mb 64 >/dev/null
 enc workspace start "$SB" bench >/dev/null
 
 echo "## exec -- /bin/true (whole commands; load: $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -36,6 +39,12 @@ hyperfine -N --warmup 3 --runs "$(( runs / 4 > 10 ? runs / 4 : 10 ))" \
         --prepare "$E workspace start $SB cycle" -n "enclave workspace stop" "$E workspace stop $SB cycle" \
         --prepare "$E workspace stop $SB cycle" -n "enclave workspace start" "$E workspace start $SB cycle"
 enc workspace stop "$SB" cycle >/dev/null 2>&1 || true
+echo "## start / stop of an idle workspace with networking and disk_mb 64"
+enc workspace start "$SB" cycledisk >/dev/null
+hyperfine -N --warmup 3 --runs "$(( runs / 4 > 10 ? runs / 4 : 10 ))" \
+        --prepare "$E workspace start $SB cycledisk" -n "enclave workspace stop (disk_mb)" "$E workspace stop $SB cycledisk" \
+        --prepare "$E workspace stop $SB cycledisk" -n "enclave workspace start (disk_mb)" "$E workspace start $SB cycledisk"
+enc workspace stop "$SB" cycledisk >/dev/null 2>&1 || true
 
 echo "## daemon side of exec (socket round trip from one client process, no CLI start-up)"
 python3 - "$ENC_SOCK" "$SB" bench 300 <<'PY'

@@ -121,6 +121,57 @@ int snapshot_rows_sync(Registry *reg, int64_t ws_id, const char *ws_dir, bool dr
         return count;
 }
 
+/* ---- the disk image (disk_mb) ----
+ *
+ * With disk_mb the overlay's upper layer and /home live in the
+ * workspace's disk image (storage/disk-quota.h). A snapshot reads them
+ * through the image's root: of a running workspace a second, read-only
+ * mount of the attached file system; of a stopped one the image
+ * attached for this request alone, with the engine's claim held so that
+ * no start races for it. A restore swaps them inside the image and is
+ * flushed before the reply (there is no image mounted to settle later);
+ * RESTORE_IN_IMAGE marks one in flight, so a daemon that dies mid-way
+ * recovers the image's journal at its next start. */
+#define RESTORE_IN_IMAGE ".restore-in-image"
+
+typedef struct Layers {
+        int fd;
+        char path[32]; /* "/proc/self/fd/N" */
+} Layers;
+
+static void layers_done(Layers *l)
+{
+        l->fd = safe_close(l->fd);
+}
+
+static int layers_open(const char *ws_dir, bool shared, Layers *ret, Error *err)
+{
+        int r = disk_quota_open_root(ws_dir, shared, &ret->fd, err);
+        if (r < 0)
+                return r;
+        snprintf(ret->path, sizeof ret->path, "/proc/self/fd/%d", ret->fd);
+        return 0;
+}
+
+/* At daemon start: a restore into a disk image that did not finish is
+ * rolled back or committed from the journal inside the image. */
+static void recover_in_image(const WorkspaceRow *row, const char *ws_dir)
+{
+        _cleanup_free_ char *marker = path_join(ws_dir, RESTORE_IN_IMAGE);
+        if (!marker || access(marker, F_OK) < 0)
+                return;
+        _cleanup_error_ Error err = ERROR_INIT;
+        _cleanup_(layers_done) Layers l = { .fd = -EBADF };
+        if (layers_open(ws_dir, false, &l, &err) < 0 || snapshot_recover(l.path, &err) < 0) {
+                log_warn("workspace %s/%s: recovering a restore into its disk image: %s", row->sandbox, row->name,
+                         error_msg(&err));
+                return;
+        }
+        log_info("workspace %s/%s: recovered a restore into its disk image that did not finish", row->sandbox,
+                 row->name);
+        (void) unlink(marker);
+}
+
 int snapshot_recover_all(Daemon *d)
 {
         _cleanup_error_ Error err = ERROR_INIT;
@@ -137,6 +188,8 @@ int snapshot_recover_all(Daemon *d)
                 if (layout_workspace_dir(d->settings.state_dir, rows[i].sandbox, rows[i].name, &ws_dir, &err) < 0 ||
                     !is_dir(ws_dir))
                         continue;
+                if (!(rows[i].pid > 0 && pid_is_same_process(rows[i].pid, rows[i].pid_start_time)))
+                        recover_in_image(&rows[i], ws_dir);
                 if (snapshot_recover(ws_dir, &err) < 0 ||
                     snapshot_rows_sync(d->registry, rows[i].id, ws_dir, false, NULL, &err) < 0) {
                         log_warn("workspace %s/%s: recovering snapshots: %s", rows[i].sandbox, rows[i].name,
@@ -275,12 +328,20 @@ static char *home_note(const Target *t)
                              "restore or delete; only the workspace's own changes to the system (its overlay upper "
                              "layer) are captured", t->workspace_dir) < 0)
                         return NULL;
-        } else if (t->disk_quota) {
-                if (asprintf(&s, "/home lives in the workspace's disk_mb image, which snapshots do not copy; only "
-                             "its overlay upper layer is captured") < 0)
-                        return NULL;
         }
         return s;
+}
+
+
+static int restore_marker(const Target *t, bool set, Error *err)
+{
+        _cleanup_free_ char *p = path_join(t->ws_dir, RESTORE_IN_IMAGE);
+        if (!p)
+                return error_set(err, ENOMEM, "out of memory");
+        if (!set)
+                return unlink(p) < 0 && errno != ENOENT ? error_setc(err, errno, "removing %s", p) : 0;
+        int r = write_file_atomic(p, "", 0, 0600);
+        return r < 0 ? error_setc(err, -r, "writing %s", p) : 0;
 }
 
 /* ---- progress ---- */
@@ -370,6 +431,22 @@ static int action_snapshot_create(Call *c, Error *err)
                 r = check_snapshot_quota(c, &t, name, err);
         if (r < 0)
                 return r;
+        _cleanup_(layers_done) Layers layers = { .fd = -EBADF };
+        if (t.disk_quota) {
+                if (!t.running) {
+                        /* The image is attached for this copy: no start meanwhile. */
+                        r = workspace_engine_claim(call_daemon(c), t.row.id, t.row.sandbox, t.row.name, err);
+                        if (r < 0)
+                                return r;
+                        t.engine_claimed = call_daemon(c);
+                        workspace_running_unrefp(&t.rw);
+                        t.rw = workspace_engine_get_by_id(call_daemon(c), t.row.id);
+                        t.running = t.rw != NULL;
+                }
+                r = layers_open(t.ws_dir, t.running, &layers, err);
+                if (r < 0)
+                        return storage_fail(err, r, "snapshot", &t);
+        }
         _cleanup_cgroup_ Cgroup *own_cg = NULL;
         const Cgroup *cg = NULL;
         if (t.running && (r = target_cgroup(c, &t, &own_cg, &cg, err)) < 0)
@@ -385,15 +462,17 @@ static int action_snapshot_create(Call *c, Error *err)
         StorageMonitor mon = call_storage_monitor(c);
         SnapshotCreateOptions o = {
                 .name = name,
-                .with_home = !t.workspace_dir && !t.disk_quota,
+                .with_home = !t.workspace_dir,
                 .uid_base = t.row.uid_base,
                 .gid_base = t.row.gid_base,
                 .freezer = cg ? &fr : NULL,
                 .mon = &mon,
                 .defer_sync = true,
+                .layers_dir = t.disk_quota ? layers.path : NULL,
         };
         _cleanup_(snapshot_info_done) SnapshotInfo info = {};
         r = snapshot_create(t.ws_dir, &o, &info, err);
+        layers_done(&layers);
         if (r < 0)
                 return storage_fail(err, r, "snapshot", &t);
         crash_point(CRASH_POINT_SNAPSHOT_CREATE_PUBLISHED);
@@ -467,8 +546,23 @@ static int action_snapshot_restore(Call *c, Error *err)
         if (note)
                 send_info(c, "note", note);
         StorageMonitor mon = call_storage_monitor(c);
-        SnapshotRestoreOptions o = { .mon = &mon, .defer_sync = true };
+        SnapshotRestoreOptions o = { .mon = &mon, .defer_sync = !t.disk_quota };
+        _cleanup_(layers_done) Layers layers = { .fd = -EBADF };
+        if (t.disk_quota) {
+                r = layers_open(t.ws_dir, false, &layers, err);
+                if (r >= 0)
+                        r = restore_marker(&t, true, err);
+                if (r < 0)
+                        return storage_fail(err, r, "restore", &t);
+                o.layers_dir = layers.path;
+        }
         r = snapshot_restore(t.ws_dir, name, &o, err);
+        if (t.disk_quota) {
+                layers_done(&layers);
+                _cleanup_error_ Error merr = ERROR_INIT;
+                if (restore_marker(&t, false, &merr) < 0)
+                        log_warn("%s", error_msg(&merr));
+        }
         if (r < 0)
                 return storage_fail(err, r, "restore", &t);
         log_info("workspace %s/%s: restored snapshot %s (by uid %u)", t.row.sandbox, t.row.name, name,
@@ -476,7 +570,7 @@ static int action_snapshot_restore(Call *c, Error *err)
         json_t *res = reply_with(info_to_json(&info), &t, note);
         if (res)
                 json_object_set_new(res, "restored", json_true());
-        return reply_then_settle(c, &t, res);
+        return t.disk_quota ? reply_and_release(c, &t, res) : reply_then_settle(c, &t, res);
 }
 
 static int action_snapshot_delete(Call *c, Error *err)

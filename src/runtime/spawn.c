@@ -357,7 +357,6 @@ static int validate(const WorkspaceSpawnConfig *c, Error *err)
         return 0;
 }
 
-/* /home (and with a disk quota /tmp) as detached mounts. */
 /* The directory behind /home as an O_PATH fd: a workspace_dir is opened
  * without following symlinks and must still be the directory recorded
  * at create (hostdir.h); the managed <ws>/home lies in the root-only
@@ -380,12 +379,13 @@ static int open_home_dir(const WorkspaceSpawnConfig *c, const char *home_default
         return TAKE_FD(fd);
 }
 
-/* /home (and with a disk quota /tmp) as detached mounts. */
+/* /home (and with a disk quota /tmp, and the image's root, whose
+ * upper/ and work/ are the overlay's) as detached mounts. */
 static int prepare_home(const WorkspaceSpawnConfig *c, const char *home_default, int *ret_home, int *ret_tmp,
-                        Error *err)
+                        int *ret_layers, Error *err)
 {
         if (c->disk_quota)
-                return disk_quota_attach(c->ws_dir, ret_home, ret_tmp, err);
+                return disk_quota_attach(c->ws_dir, ret_home, ret_tmp, ret_layers, err);
         _cleanup_close_ int dir = open_home_dir(c, home_default, err);
         if (dir < 0)
                 return dir;
@@ -393,11 +393,28 @@ static int prepare_home(const WorkspaceSpawnConfig *c, const char *home_default,
         if (home < 0)
                 return home;
         *ret_home = home;
-        *ret_tmp = -EBADF;
         return 0;
 }
 
-/* Host-side mounts, after the maps exist: idmapped lower, overlay, home. */
+/* The overlay's upper and work dirs: <ws>/upper and <ws>/work, or with
+ * a disk quota the image's, so that everything the workspace writes
+ * counts against disk_mb (reached through its root mount, layers_fd). */
+static int layer_paths(const char *ws_dir, int layers_fd, char **ret_upper, char **ret_work)
+{
+        if (layers_fd >= 0) {
+                if (asprintf(ret_upper, "/proc/self/fd/%d/upper", layers_fd) < 0)
+                        return -ENOMEM;
+                if (asprintf(ret_work, "/proc/self/fd/%d/work", layers_fd) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+        *ret_upper = path_join(ws_dir, "upper");
+        *ret_work = path_join(ws_dir, "work");
+        return *ret_upper && *ret_work ? 0 : -ENOMEM;
+}
+
+/* Host-side mounts, after the maps exist: idmapped lower, home (and the
+ * disk image), overlay. */
 static int prepare_mounts(const WorkspaceSpawnConfig *c, pid_t pid, int *ret_root, int *ret_home, int *ret_tmp,
                           Error *err)
 {
@@ -417,19 +434,39 @@ static int prepare_mounts(const WorkspaceSpawnConfig *c, pid_t pid, int *ret_roo
         _cleanup_close_ int lower = rootfs_open_lower(c->rootfs, userns, err);
         if (lower < 0)
                 return lower;
-        _cleanup_free_ char *upper = path_join(c->ws_dir, "upper"), *work = path_join(c->ws_dir, "work"),
-                            *home_default = path_join(c->ws_dir, "home");
-        if (!upper || !work || !home_default)
+        _cleanup_free_ char *home_default = path_join(c->ws_dir, "home"), *upper = NULL, *work = NULL;
+        if (!home_default)
+                return -ENOMEM;
+        /* layers is only needed until the overlay holds its own references. */
+        _cleanup_close_ int home = -EBADF, tmp = -EBADF, layers = -EBADF;
+        int r = prepare_home(c, home_default, &home, &tmp, &layers, err);
+        if (r < 0)
+                return r;
+        if (layer_paths(c->ws_dir, layers, &upper, &work) < 0)
                 return -ENOMEM;
         OverlayLowerMode mode;
         _cleanup_close_ int root = rootfs_open_overlay(lower, upper, work, &mode, err);
+        if (root < 0 && layers >= 0) {
+                /* Kernels that take overlay layers only from mounts of the
+                 * caller's namespace refuse the image's: keep the upper
+                 * layer on the host then (the quota covers /home and /tmp
+                 * only), and say so. */
+                log_warn("workspace %s: the overlay refused its upper layer in the disk image (%s); it stays in "
+                         "%s/upper, outside disk_mb", c->name, error_msg(err), c->ws_dir);
+                error_clear(err);
+                free(upper);
+                free(work);
+                upper = work = NULL;
+                if (layer_paths(c->ws_dir, -EBADF, &upper, &work) < 0)
+                        return -ENOMEM;
+                root = rootfs_open_overlay(lower, upper, work, &mode, err);
+        }
         if (root < 0)
                 return root;
         log_debug("workspace %s: overlay lower layer passed as %s", c->name, overlay_lower_mode_to_string(mode));
-        int r = prepare_home(c, home_default, ret_home, ret_tmp, err);
-        if (r < 0)
-                return r;
         *ret_root = TAKE_FD(root);
+        *ret_home = TAKE_FD(home);
+        *ret_tmp = TAKE_FD(tmp);
         return 0;
 }
 

@@ -198,7 +198,7 @@ static const char *fs_context_message(int fsfd, char *buf, size_t size)
 
 /* Detached mount of the ext4 on loop device nr. discard: space freed
  * inside is punched out of the sparse image again. */
-static int mount_ext4(int nr, const char *image, Error *err)
+static int mount_ext4(int nr, const char *image, unsigned extra_attr, Error *err)
 {
         char dev[LOOPDEV_PATH_MAX];
         loopdev_path(nr, dev);
@@ -214,7 +214,7 @@ static int mount_ext4(int nr, const char *image, Error *err)
                 return error_setc(err, e, "mounting the ext4 of %s (on %s)%s", image, dev,
                                   fs_context_message(fsfd, why, sizeof why));
         }
-        int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | extra_attr);
         if (mfd < 0)
                 return error_setc(err, errno, "creating the mount of %s", image);
         return mfd;
@@ -228,7 +228,7 @@ static int image_mount(int image_fd, const char *image, Error *err)
         int r = loopdev_attach(image_fd, image, &loop, err);
         if (r < 0)
                 return r;
-        return mount_ext4(loop.nr, image, err);
+        return mount_ext4(loop.nr, image, 0, err);
 }
 
 /* /tmp starts empty, like the tmpfs it replaces; owned like the image
@@ -450,8 +450,49 @@ static int check_size(uint64_t disk_mb, Error *err)
         return 0;
 }
 
+/* upper/ from <ws_dir>/upper when the image has none yet (an image made
+ * before the overlay's upper layer moved into it, or a quota added to a
+ * workspace that ran without one), and an empty work/; owned like the
+ * image root. Whiteouts, opaque directories and every other xattr are
+ * copied as they are. */
+static int ensure_layers(int mfd, const char *ws_dir, Error *err)
+{
+        struct stat root, st;
+        if (fstat(mfd, &root) < 0)
+                return error_setc(err, errno, "checking the disk image root");
+        if (fstatat(mfd, "upper", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT)
+                        return error_setc(err, errno, "checking upper/ on the disk image");
+                _cleanup_free_ char *old = path_join(ws_dir, "upper");
+                if (!old)
+                        return error_set(err, ENOMEM, "out of memory");
+                _cleanup_close_ int src = open(old, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (src < 0 && errno != ENOENT)
+                        return error_setc(err, errno, "opening %s", old);
+                int r = 0;
+                if (src >= 0)
+                        r = tree_copy_fd(src, mfd, "upper", NULL, NULL, err);
+                else if (mkdirat(mfd, "upper", 0755) < 0 ||
+                         fchownat(mfd, "upper", root.st_uid, root.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        r = error_setc(err, errno, "creating upper/ on the disk image");
+                if (r == -ENOSPC)
+                        return error_wrap(err, "the current %s does not fit into the disk quota", old);
+                if (r < 0)
+                        return error_wrap(err, "moving %s into the disk image", old);
+        }
+        if (fstatat(mfd, "work", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT)
+                        return error_setc(err, errno, "checking work/ on the disk image");
+                if (mkdirat(mfd, "work", 0755) < 0 ||
+                    fchownat(mfd, "work", root.st_uid, root.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        return error_setc(err, errno, "creating work/ on the disk image");
+        }
+        return 0;
+}
+
 /* home/ from <ws_dir>/home when that exists (so adding a quota keeps a
- * workspace's files), else empty; tmp/ empty. */
+ * workspace's files), else empty; upper/ and work/ (ensure_layers());
+ * tmp/ empty. */
 static int populate(int mfd, const char *ws_dir, uid_t owner, gid_t group, Error *err)
 {
         _cleanup_free_ char *old_home = path_join(ws_dir, "home");
@@ -470,7 +511,8 @@ static int populate(int mfd, const char *ws_dir, uid_t owner, gid_t group, Error
                    fchownat(mfd, "home", owner, group, AT_SYMLINK_NOFOLLOW) < 0 ||
                    fchmodat(mfd, "home", 0755, 0) < 0)
                 return error_setc(err, errno, "creating home/ on the disk image");
-        return reset_tmp(mfd, err);
+        int r = ensure_layers(mfd, ws_dir, err);
+        return r < 0 ? r : reset_tmp(mfd, err);
 }
 
 /* Unmount by dropping the last reference, then wait for autoclear:
@@ -560,7 +602,7 @@ static int repair_if_flagged(int fd, const char *path, Error *err)
         return 0;
 }
 
-int disk_quota_attach(const char *ws_dir, int *ret_home_fd, int *ret_tmp_fd, Error *err)
+int disk_quota_attach(const char *ws_dir, int *ret_home_fd, int *ret_tmp_fd, int *ret_root_fd, Error *err)
 {
         _cleanup_free_ char *path = NULL;
         if (image_path(ws_dir, DISK_QUOTA_IMAGE, &path) < 0)
@@ -576,12 +618,52 @@ int disk_quota_attach(const char *ws_dir, int *ret_home_fd, int *ret_tmp_fd, Err
                 return error_wrap(err, "attaching the disk quota");
         /* The loop device holds the image (and with it the lock) now. */
         fd = safe_close(fd);
-        r = reset_tmp(mfd, err);
+        r = ensure_layers(mfd, ws_dir, err);
+        if (r >= 0)
+                r = reset_tmp(mfd, err);
         if (r < 0)
                 return error_wrap(err, "attaching the disk quota %s", path);
         r = disk_quota_split_mount(mfd, ws_dir, false, ret_home_fd, ret_tmp_fd, err);
         if (r < 0)
                 return error_wrap(err, "attaching the disk quota %s", path);
+        if (ret_root_fd)
+                *ret_root_fd = TAKE_FD(mfd);
+        return 0;
+}
+
+int disk_quota_open_root(const char *ws_dir, bool shared, int *ret_root_fd, Error *err)
+{
+        _cleanup_free_ char *path = NULL;
+        if (image_path(ws_dir, DISK_QUOTA_IMAGE, &path) < 0)
+                return -ENOMEM;
+        if (shared) {
+                /* Attached: mount the same device again. ext4 hands out
+                 * the same superblock, so this sees exactly what the
+                 * workspace sees; the mount itself is read-only. */
+                int nr = disk_quota_loop_device(ws_dir);
+                if (nr >= 0) {
+                        int mfd = mount_ext4(nr, path, MOUNT_ATTR_RDONLY, err);
+                        if (mfd < 0)
+                                return error_wrap(err, "opening the disk image of a running workspace");
+                        *ret_root_fd = mfd;
+                        return 0;
+                }
+                if (nr != -ENOENT)
+                        return error_setc(err, -nr, "looking for the loop device of %s", path);
+        }
+        _cleanup_close_ int fd = image_open_exclusive(path, err);
+        if (fd < 0)
+                return error_wrap(err, "opening the disk image");
+        int r = repair_if_flagged(fd, path, err);
+        if (r < 0)
+                return error_wrap(err, "opening the disk image");
+        _cleanup_close_ int mfd = image_mount(fd, path, err);
+        if (mfd < 0)
+                return error_wrap(err, "opening the disk image");
+        r = ensure_layers(mfd, ws_dir, err);
+        if (r < 0)
+                return error_wrap(err, "opening the disk image %s", path);
+        *ret_root_fd = TAKE_FD(mfd);
         return 0;
 }
 

@@ -1,18 +1,22 @@
-/* The disk quota of a workspace's managed /home and /tmp (SPEC §3
- * `disk_mb`; refused together with `workspace_dir` by the Enclavefile
- * checks). docs/disk-quota.md has the design and the measurements.
+/* The disk quota of everything a workspace writes (SPEC §3 `disk_mb`;
+ * refused together with `workspace_dir` by the Enclavefile checks):
+ * its root file system's writable layer, its managed /home and its
+ * /tmp. docs/disk-quota.md has the design and the measurements.
  *
  * The quota is a file system of its own: <ws_dir>/disk.img, a sparse
  * file of disk_mb MiB holding ext4 (with a journal: /home persists, and
  * a host crash must cost nothing but a journal replay at the next
  * start). Its root directory is never visible inside; it holds
  *
+ *     upper/  0755   the overlay's upper layer: whatever is written
+ *                    outside /home and /tmp (/var, /etc, /usr, ...)
+ *     work/   0755   the overlay's work dir
  *     home/   0755   the workspace's /home
  *     tmp/   01777   the workspace's /tmp, emptied at every attach
  *
  * owned, like <ws_dir>/home, by the base of the workspace's host id
  * range (so root inside owns them through the workspace's id map, and
- * no idmapped mount is needed). /home and /tmp share the one quota.
+ * no idmapped mount is needed). All of it shares the one quota.
  *
  * Attaching binds the image to a loop device with autoclear and mounts
  * it as a detached mount (fsopen/fsmount, nosuid,nodev,discard). The
@@ -47,12 +51,22 @@
 int disk_quota_create(const char *ws_dir, uint64_t disk_mb, uid_t owner, gid_t group, Error *err);
 
 /* Mount the image and return detached mounts of home/ and tmp/
- * (O_CLOEXEC mount fds for move_mount(2), nosuid,nodev). tmp/ is
- * emptied first. A file system ext4 flagged as damaged gets e2fsck -p
- * first. -ENOENT without an image, -EBUSY while it is still attached
- * (after waiting up to 2 s for a previous user to go away). On failure
- * nothing stays mounted or bound. About 2 ms. */
-int disk_quota_attach(const char *ws_dir, int *ret_home_fd, int *ret_tmp_fd, Error *err);
+ * (O_CLOEXEC mount fds for move_mount(2), nosuid,nodev), and when
+ * ret_root_fd is not NULL the image's root mount, whose upper/ and work/
+ * are the overlay's (the caller closes it once the overlay holds them).
+ * tmp/ is emptied first; an image without upper/ gets it (from
+ * <ws_dir>/upper when that exists). A file system ext4 flagged as
+ * damaged gets e2fsck -p first. -ENOENT without an image, -EBUSY while
+ * it is still attached (after waiting up to 2 s for a previous user to
+ * go away). On failure nothing stays mounted or bound. About 2 ms. */
+int disk_quota_attach(const char *ws_dir, int *ret_home_fd, int *ret_tmp_fd, int *ret_root_fd, Error *err);
+
+/* The image's root (upper/, work/, home/) as a detached mount, for
+ * snapshots. shared: when the image is attached (the workspace runs),
+ * a read-only second mount of the same file system; when it is not,
+ * or without shared, it is attached for this caller alone (-EBUSY when
+ * in use), read-write. Closing the fd releases it. */
+int disk_quota_open_root(const char *ws_dir, bool shared, int *ret_root_fd, Error *err);
 
 /* Delete the image (the workspace's /home and /tmp contents with it).
  * A missing image is fine; -EBUSY while it is attached. */

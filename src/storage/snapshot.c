@@ -472,6 +472,12 @@ int snapshot_create(const char *ws_dir, const SnapshotCreateOptions *opts, Snaps
         if (r < 0)
                 return r;
         _cleanup_close_ int stage_fd = open_dir(snaps_fd, stage);
+        _cleanup_close_ int layers_fd = opts->layers_dir ? open_ws(opts->layers_dir, err) : -EBADF;
+        if (opts->layers_dir && layers_fd < 0) {
+                stage_fd = safe_close(stage_fd);
+                remove_at(snaps_fd, stage);
+                return layers_fd;
+        }
         SnapshotInfo info = {
                 .name = name,
                 .has_home = opts->with_home,
@@ -481,7 +487,7 @@ int snapshot_create(const char *ws_dir, const SnapshotCreateOptions *opts, Snaps
         if (stage_fd < 0)
                 r = error_setc(err, -stage_fd, "opening the snapshot scratch directory");
         if (r >= 0)
-                r = capture_frozen(ws_fd, stage_fd, opts, &info, err);
+                r = capture_frozen(layers_fd >= 0 ? layers_fd : ws_fd, stage_fd, opts, &info, err);
         if (r >= 0)
                 r = metadata_write(stage_fd, &info, err);
         if (r >= 0)
@@ -1004,6 +1010,13 @@ int snapshot_restore(const char *ws_dir, const char *name, const SnapshotRestore
         _cleanup_close_ int snap_fd = open_dir(snaps_fd, name);
         if (snap_fd < 0)
                 return error_setc(err, -snap_fd, "opening snapshot %s", name);
+        if (opts && opts->layers_dir) {
+                /* From here on ws_fd is where the layers are swapped. */
+                ws_fd = safe_close(ws_fd);
+                ws_fd = open_ws(opts->layers_dir, err);
+                if (ws_fd < 0)
+                        return ws_fd;
+        }
 
         /* A previous restore (deferred, or died half-way) is settled first. */
         bool synced = false;

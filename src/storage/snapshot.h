@@ -82,6 +82,8 @@ typedef struct SnapshotCreateOptions {
         const SnapshotFreezer *freezer;  /* NULL: the workspace is not running */
         const StorageMonitor *mon;       /* may be NULL */
         bool defer_sync;                 /* publish before the flush (snapshot_settle) */
+        const char *layers_dir;          /* where upper/ and home/ are: NULL for ws_dir itself, else
+                                          * e.g. the root of the workspace's disk image */
 } SnapshotCreateOptions;
 
 /* Capture <ws>/upper (and <ws>/home) as a new snapshot. An existing
@@ -96,6 +98,8 @@ int snapshot_read_info(const char *ws_dir, const char *name, SnapshotInfo *ret, 
 typedef struct SnapshotRestoreOptions {
         const StorageMonitor *mon;       /* may be NULL */
         bool defer_sync;                 /* publish before the flush (snapshot_settle) */
+        const char *layers_dir;          /* where upper/, work/ and home/ are swapped (and the restore's
+                                          * scratch and journal live): NULL for ws_dir itself */
 } SnapshotRestoreOptions;
 
 /* Replace <ws>/upper (and <ws>/home when the snapshot has one) with the

@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -71,7 +72,7 @@ static void create_quota(const char *ws, uint64_t mb)
 static void attach(const char *ws, int *home, int *tmp)
 {
         _cleanup_error_ Error err = ERROR_INIT;
-        ASSERT_OK_E(disk_quota_attach(ws, home, tmp, &err), err);
+        ASSERT_OK_E(disk_quota_attach(ws, home, tmp, NULL, &err), err);
 }
 
 /* Autoclear happens just after the last mount is released; give it
@@ -372,7 +373,7 @@ TEST(attached_image_is_busy)
 
         _cleanup_error_ Error err = ERROR_INIT;
         int h2 = -EBADF, t2 = -EBADF;
-        ASSERT_EQ(disk_quota_attach(ws, &h2, &t2, &err), -EBUSY);
+        ASSERT_EQ(disk_quota_attach(ws, &h2, &t2, NULL, &err), -EBUSY);
         ASSERT_CONTAINS(error_msg(&err), "still in use");
         error_clear(&err);
         ASSERT_EQ(disk_quota_remove(ws, &err), -EBUSY);
@@ -487,6 +488,65 @@ TEST(create_copies_an_existing_home)
         ASSERT_EQ(st.st_uid, OWNER + 1000);
         ASSERT_EQ(st.st_size, 8);
         ASSERT_EQ(st.st_mode & 07777, 0640);
+}
+
+TEST(image_holds_the_overlay_layers_and_moves_an_old_upper_in)
+{
+        /* An image made before the upper layer moved into it has only
+         * home/ and tmp/; the next attach brings <ws>/upper in, with
+         * owners, modes and overlay whiteouts (character devices 0/0). */
+        _cleanup_free_ char *ws = new_ws("layers");
+        create_quota(ws, 16);
+        _cleanup_close_ int home = -EBADF, tmp = -EBADF, root = -EBADF;
+        _cleanup_error_ Error err = ERROR_INIT;
+        ASSERT_OK_E(disk_quota_attach(ws, &home, &tmp, &root, &err), err);
+        struct stat st;
+        ASSERT_OK(fstatat(root, "upper", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_EQ(st.st_uid, OWNER);
+        ASSERT_OK(fstatat(root, "work", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_EQ(st.st_uid, OWNER);
+        /* Make it old: no upper/ or work/ in it. */
+        ASSERT_OK(unlinkat(root, "upper", AT_REMOVEDIR));
+        ASSERT_OK(unlinkat(root, "work", AT_REMOVEDIR));
+        home = safe_close(home);
+        tmp = safe_close(tmp);
+        root = safe_close(root);
+        assert_unbound(ws);
+
+        _cleanup_free_ char *upper = at(ws, "upper"), *etc = at(ws, "upper/etc"), *f = at(ws, "upper/etc/motd"),
+                            *wh = at(ws, "upper/etc/gone");
+        ASSERT_OK(mkdir(upper, 0755));
+        ASSERT_OK(mkdir(etc, 0755));
+        ASSERT_OK(write_file_atomic(f, "hello\n", 6, 0644));
+        ASSERT_OK(chown(f, OWNER + 5, GROUP + 5));
+        ASSERT_OK(mknod(wh, S_IFCHR | 0000, makedev(0, 0)));
+        ASSERT_OK_E(disk_quota_attach(ws, &home, &tmp, &root, &err), err);
+        ASSERT_OK(fstatat(root, "upper/etc/motd", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_EQ(st.st_uid, OWNER + 5);
+        ASSERT_EQ(st.st_size, 6);
+        ASSERT_OK(fstatat(root, "upper/etc/gone", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0));
+        ASSERT_OK(fstatat(root, "work", &st, AT_SYMLINK_NOFOLLOW));
+
+        /* A snapshot's view of a running workspace: a second, read-only
+         * mount of the same file system while it is attached. */
+        _cleanup_close_ int view = -EBADF;
+        ASSERT_OK_E(disk_quota_open_root(ws, true, &view, &err), err);
+        ASSERT_OK(fstatat(view, "upper/etc/motd", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_EQ(mkdirat(view, "upper/new", 0755), -1);
+        ASSERT_EQ(errno, EROFS);
+        view = safe_close(view);
+        home = safe_close(home);
+        tmp = safe_close(tmp);
+        root = safe_close(root);
+        assert_unbound(ws);
+        /* Stopped: attached for the caller alone, and busy meanwhile. */
+        ASSERT_OK_E(disk_quota_open_root(ws, true, &view, &err), err);
+        int h2 = -EBADF, t2 = -EBADF;
+        ASSERT_EQ(disk_quota_attach(ws, &h2, &t2, NULL, &err), -EBUSY);
+        error_clear(&err);
+        view = safe_close(view);
+        assert_unbound(ws);
 }
 
 TEST(home_that_does_not_fit_is_refused)
@@ -696,7 +756,7 @@ TEST(remove_deletes_the_image)
         ASSERT_TRUE(access(img, F_OK) < 0);
         ASSERT_OK_E(disk_quota_remove(ws, &err), err);
         int home = -EBADF, tmp = -EBADF;
-        ASSERT_EQ(disk_quota_attach(ws, &home, &tmp, &err), -ENOENT);
+        ASSERT_EQ(disk_quota_attach(ws, &home, &tmp, NULL, &err), -ENOENT);
         ASSERT_CONTAINS(error_msg(&err), "no disk image");
 }
 
