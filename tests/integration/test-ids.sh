@@ -81,6 +81,18 @@ uid_a=$(awk '/^Uid:/ {print $2}' "/proc/$(ws_pid "$SB" a1)/status")
 uid_b=$(awk '/^Uid:/ {print $2}' "/proc/$("$ENCLAVE" --config "$B/config.toml" --socket "$B/run/enclave.sock" --json workspace status "$SB" b1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')/status")
 diag "init uids: $uid_a $uid_b"
 [ -n "$uid_a" ] && [ "$uid_a" != "$uid_b" ] && tap_ok "the two inits run as different host users" || tap_fail "the two inits run as different host users" "$uid_a vs $uid_b"
+# Why it matters (issue 17 item 7): signal permission is by host uid. A
+# process with a workspace's host uid may signal any process with that
+# uid it can name; another workspace's uid may not.
+pid_a=$(ws_pid "$SB" a1)
+if command -v setpriv >/dev/null && [ -n "$pid_a" ]; then
+        ok "a process with a1's host uid may signal a1's init (positive control)" \
+                setpriv --reuid="$uid_a" --regid="$uid_a" --clear-groups kill -0 "$pid_a"
+        fails "a process with b1's host uid may not" \
+                setpriv --reuid="$uid_b" --regid="$uid_b" --clear-groups kill -0 "$pid_a"
+else
+        tap_skip "signal permission across workspaces" "setpriv missing"
+fi
 
 # ---- doctor counts ----
 out=$(enc doctor 2>&1)
@@ -127,20 +139,28 @@ for b in "${bb[@]}"; do
         for _ in $(seq 100); do block_in_use "$b" || break; sleep 0.1; done
 done
 rm -rf "$B/state"
+# Every daemon on the host reclaims orphaned leases (at its start, when
+# its pool runs short, in repair), so another test run may get to some
+# of B's first: count what is still there at each step.
+present_b() { local b n=0; for b in "${bb[@]}"; do [ -e "$LEASES/$b" ] && n=$((n + 1)); done; echo $n; }
+n_b=$(present_b)
 json=$(enc --json doctor)
-status=$(printf '%s' "$json" | python3 -c 'import json,sys
+listed=$(printf '%s' "$json" | python3 -c 'import json,sys
 for c in json.load(sys.stdin)["checks"]:
-    if c["id"] == "ids.orphaned": print(c["status"], len(c.get("items") or []))')
-is "doctor warns about the deleted state dir's leases" "$status" "warn 4"
+    if c["id"] == "ids.orphaned": print(sum(sys.argv[1] in i for i in (c.get("items") or [])))' "$STATE_B")
+[ "$listed" -ge 1 ] || [ "$n_b" -eq 0 ] && [ "$listed" -le "$n_b" ] &&
+        tap_ok "doctor lists the deleted state dir's leases ($listed of $n_b)" ||
+        tap_fail "doctor lists the deleted state dir's leases" "$listed listed, $n_b present"
 out=$(enc registry repair 2>&1)
-contains "repair reclaims them" "$out" "of the deleted state dir $STATE_B"
+if [ "$(present_b)" -lt "$n_b" ] || [ "$n_b" -eq 0 ]; then tap_ok "repair reclaims them"; else tap_fail "repair reclaims them" "$out"; fi
 # A block some process runs with at that moment is kept (other test
 # runs on this host with an older build use the low blocks), and the
 # daemon says so in its log; every other lease of B goes.
 left=0 kept=0
 for b in "${bb[@]}"; do
         [ -e "$LEASES/$b" ] || continue
-        if grep -q "host id block $b of the deleted state dir $STATE_B still has processes" "$ENC_STATE/daemon.log"; then
+        if grep -q "host id block $b of the deleted state dir $STATE_B still has processes" "$ENC_STATE/daemon.log" ||
+                block_in_use "$b"; then
                 kept=$((kept + 1))
         else
                 left=$((left + 1))
@@ -150,10 +170,8 @@ done
 is "no lease of the deleted state dir is left (but those in use)" "$left" 0
 doctor_n=$(enc --json doctor | python3 -c 'import json,sys
 for c in json.load(sys.stdin)["checks"]:
-    if c["id"] == "ids.orphaned": print(len(c.get("items") or []))')
-present=0
-for b in "${bb[@]}"; do [ -e "$LEASES/$b" ] && present=$((present + 1)); done
-is "doctor lists exactly the leases still there" "$doctor_n" "$present"
+    if c["id"] == "ids.orphaned": print(sum(sys.argv[1] in i for i in (c.get("items") or [])))' "$STATE_B")
+is "doctor lists exactly those still there" "$doctor_n" "$(present_b)"
 
 # ---- the end: wipe releases every lease of this state dir ----
 ok "wipe" enc workspace wipe --yes
