@@ -815,6 +815,12 @@ static int repair_loop(Daemon *d, const Finding *f, RepairResult *ret)
                 return 0; /* the image is gone: nothing of ours holds it */
         int nr = -1;
         int k = loopdev_wait_unbound(st.st_dev, st.st_ino, 2000, &nr);
+        if (k == -EBUSY) {
+                /* Bound without a holder (by hand, losetup): unbind it; with
+                 * one, the kernel unbinds it once that goes. */
+                (void) loopdev_detach(nr);
+                k = loopdev_wait_unbound(st.st_dev, st.st_ino, 500, &nr);
+        }
         if (k == -EBUSY)
                 return note(&ret->left, "%s is still held by a mount (registry repair --strict detaches mounts "
                             "under the state dir; a mount elsewhere must be unmounted by hand)", f->what);

@@ -261,3 +261,15 @@ int loopdev_list_below(const char *dir, LoopBinding **ret, size_t *ret_n)
         *ret_n = n;
         return 0;
 }
+
+int loopdev_detach(int nr)
+{
+        char path[LOOPDEV_PATH_MAX];
+        loopdev_path(nr, path);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO)
+                return -errno;
+        return 0;
+}

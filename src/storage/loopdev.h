@@ -62,6 +62,10 @@ typedef struct LoopBinding {
 
 void loop_bindings_free(LoopBinding *v, size_t n);
 
+/* Unbind loop device nr (LOOP_CLR_FD): at once when nothing holds it,
+ * else (the kernel sets autoclear) as soon as its last user goes. */
+int loopdev_detach(int nr);
+
 /* Every loop device whose backing file lies below dir (an absolute,
  * canonical path): what doctor checks against running workspaces. */
 int loopdev_list_below(const char *dir, LoopBinding **ret, size_t *ret_n);
