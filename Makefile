@@ -25,7 +25,8 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 \
 	-Wno-unused-parameter -Wno-missing-field-initializers
-CFLAGS ?= -O2 -g
+# _FORTIFY_SOURCE as Debian builds it, so its checks and warnings are ours too.
+CFLAGS ?= -O2 -g -D_FORTIFY_SOURCE=2
 BASE_CFLAGS := -std=gnu17 $(WARNINGS) -fstack-protector-strong -D_GNU_SOURCE \
 	-DENCLAVE_VERSION='"$(VERSION)"' -DENCLAVE_LIBEXECDIR='"$(LIBEXECDIR)"' \
 	-DENCLAVE_APPARMORDIR='"$(APPARMORDIR)"' -Isrc

@@ -12,7 +12,7 @@ set -eu
 BUILD_PKGS="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev libjansson-dev
 libseccomp-dev libmnl-dev libnftables-dev libarchive-dev libcurl4-openssl-dev"
 RUNTIME_PKGS="debootstrap iproute2 nftables iptables util-linux e2fsprogs"
-TEST_PKGS="busybox-static python3 hyperfine bubblewrap zstd"
+TEST_PKGS="busybox-static python3 hyperfine bubblewrap zstd bash-completion zsh fish"
 PKGS=$(echo $BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS)
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -517,7 +517,9 @@ static bool run_commands(Proxy *p)
         uint64_t v;
         bool stop = false;
 
-        (void) read(p->wake_fd, &v, sizeof v);
+        /* Only a wake-up: the queue below is the truth. */
+        ssize_t n = read(p->wake_fd, &v, sizeof v);
+        (void) n;
         pthread_mutex_lock(&p->lock);
         Cmd *q = p->queue;
         p->queue = NULL;

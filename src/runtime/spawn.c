@@ -288,8 +288,8 @@ _noreturn_ static void child_main(SpawnChild *c)
         if (r < 0)
                 child_fail(c->sock, SPAWN_STAGE_HARDEN, -r, "masking", what);
         arrange_fds(c);
-        if (chdir("/home") < 0)
-                (void) chdir("/");
+        if (chdir("/home") < 0 && chdir("/") < 0)
+                child_fail(c->sock, SPAWN_STAGE_HARDEN, errno, "changing directory", "/");
         if (c->limits) {
                 r = rlimits_apply_full(c->limits, &what);
                 if (r < 0)

@@ -124,7 +124,8 @@ static int rt_make_rootfs(const char *d)
                 if (streq(a, "busybox"))
                         continue;
                 rt_pathf(p, sizeof p, "%s/bin/%s", d, a);
-                (void) symlink("busybox", p);
+                if (symlink("busybox", p) < 0 && errno != EEXIST)
+                        return -errno;
         }
         rt_pathf(p, sizeof p, "%s/etc/passwd", d);
         rt_write(p, "root:x:0:0:root:/root:/bin/sh\n", 0644);

@@ -245,8 +245,7 @@ TEST(leases_of_a_deleted_state_dir_are_reclaimed_unless_a_process_uses_the_block
                         if (setresgid(b2 + 7, b2 + 7, b2 + 7) < 0 || setresuid(b2 + 7, b2 + 7, b2 + 7) < 0)
                                 _exit(1);
                         char c;
-                        (void) read(p[0], &c, 1);
-                        _exit(0);
+                        _exit(read(p[0], &c, 1) < 0);
                 }
                 /* Wait until it has switched. */
                 for (int i = 0; i < 200; i++) {
