@@ -197,12 +197,19 @@ static int print_processes(Cli *cli, json_t *procs)
         json_array_foreach(procs, i, p) {
                 char pid[24];
                 snprintf(pid, sizeof pid, "%lld", (long long) json_integer_value(json_object_get(p, "pid")));
+                /* The user name and the command line are the workspace's. */
+                const char *user = json_string_value(json_object_get(p, "user")),
+                           *cmd = json_string_value(json_object_get(p, "cmd"));
+                _cleanup_free_ char *user_shown = user ? text_printable(user) : NULL,
+                                    *cmd_shown = cmd ? text_printable(cmd) : NULL;
+                if ((user && !user_shown) || (cmd && !cmd_shown))
+                        return cli_fail(cli, "out of memory");
                 const char *cells[] = {
                         json_string_value(json_object_get(p, "sandbox")),
                         json_string_value(json_object_get(p, "workspace")),
                         pid,
-                        json_string_value(json_object_get(p, "user")),
-                        json_string_value(json_object_get(p, "cmd")),
+                        user_shown,
+                        cmd_shown,
                 };
                 if (table_add_row(t, cells) < 0)
                         return cli_fail(cli, "out of memory");

@@ -11,6 +11,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <time.h>
 
@@ -28,10 +30,15 @@ static int64_t now_ms(void)
 
 /* ---- without a pty ---- */
 
+/* One direction: from -> buf -> to. Data read but not yet written waits
+ * in buf; only our own pipe ends are non-blocking (the user's fds are
+ * shared with the shell and stay as they are). */
 typedef struct Pair {
-        int from, to;     /* from is closed when done; to is 0-2 or a pipe we own */
-        bool own_to;
-        bool open;
+        int from, to;     /* our pipe end, or 0-2 */
+        bool input;       /* toward the command: to is our pipe end */
+        bool open;        /* from still delivers */
+        char *buf;
+        size_t len, off;
 } Pair;
 
 struct StdioRelay {
@@ -45,25 +52,49 @@ struct StdioRelay {
 
 static void pair_close(Pair *p)
 {
-        if (!p->open)
-                return;
-        p->open = false;
         if (p->from > 2)
-                safe_close(p->from);
-        if (p->own_to)
-                safe_close(p->to);
+                p->from = safe_close(p->from);
+        if (p->input && p->to > 2)
+                p->to = safe_close(p->to);
+        p->open = false;
+        p->len = p->off = 0;
 }
 
-/* Copy what is readable now; false at end of file or error. */
-static bool pair_copy(Pair *p)
+/* Read what from has now into buf; false at end of file or error. */
+static bool pair_fill(Pair *p)
 {
-        char buf[RELAY_BUF];
-        ssize_t n = read(p->from, buf, sizeof buf);
+        ssize_t n = read(p->from, p->buf, RELAY_BUF);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 return true;
         if (n <= 0)
                 return false;
-        return loop_write(p->to, buf, (size_t) n) >= 0;
+        p->len = (size_t) n;
+        p->off = 0;
+        return true;
+}
+
+/* Write what buf holds: all of it to the user's fds (blocking, as a
+ * direct write would), as much as fits to our non-blocking pipe. False
+ * when the other side is gone. */
+static bool pair_flush(Pair *p)
+{
+        while (p->off < p->len) {
+                ssize_t n = write(p->to, p->buf + p->off, p->len - p->off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return true;
+                if (n < 0)
+                        return false;
+                p->off += (size_t) n;
+        }
+        p->len = p->off = 0;
+        return true;
+}
+
+static bool pair_busy(const Pair *p)
+{
+        return p->open || p->len > p->off;
 }
 
 static void *relay_main(void *userdata)
@@ -73,15 +104,18 @@ static void *relay_main(void *userdata)
         for (;;) {
                 struct pollfd p[4];
                 size_t idx[4], n = 0;
-                for (size_t i = 0; i < r->n_pairs; i++)
-                        if (r->pairs[i].open) {
-                                p[n] = (struct pollfd) { r->pairs[i].from, POLLIN, 0 };
-                                idx[n++] = i;
-                        }
-                bool outputs_open = false;
-                for (size_t i = 0; i < r->n_pairs; i++)
-                        outputs_open |= r->pairs[i].open && r->pairs[i].own_to == false;
-                if (!outputs_open && deadline >= 0)
+                bool outputs_busy = false;
+                for (size_t i = 0; i < r->n_pairs; i++) {
+                        Pair *pr = &r->pairs[i];
+                        if (!pair_busy(pr))
+                                continue;
+                        outputs_busy |= !pr->input;
+                        /* Waiting for room in our pipe, or for data. */
+                        bool pending = pr->len > pr->off;
+                        p[n] = (struct pollfd) { pending ? pr->to : pr->from, pending ? POLLOUT : POLLIN, 0 };
+                        idx[n++] = i;
+                }
+                if (!outputs_busy && deadline >= 0)
                         return NULL;
                 int timeout = -1;
                 if (deadline >= 0) {
@@ -101,29 +135,41 @@ static void *relay_main(void *userdata)
                 for (size_t j = 0; j < n; j++) {
                         if (!p[j].revents)
                                 continue;
-                        if (j == stop_idx && deadline < 0) {
+                        if (j == stop_idx) {
                                 /* The command ended: no more input for it. */
                                 deadline = now_ms() + RELAY_DRAIN_MS;
                                 for (size_t i = 0; i < r->n_pairs; i++)
-                                        if (r->pairs[i].own_to)
+                                        if (r->pairs[i].input)
                                                 pair_close(&r->pairs[i]);
                                 continue;
                         }
                         Pair *pr = &r->pairs[idx[j]];
-                        if (pr->open && !pair_copy(pr))
+                        if (!pair_busy(pr))
+                                continue;
+                        /* End of file (an input's pipe closes: EOF for the
+                         * command) or the other side gone: this pair is done. */
+                        bool ok = pr->len > pr->off ? pair_flush(pr) : pair_fill(pr) && pair_flush(pr);
+                        if (!ok)
                                 pair_close(pr);
                 }
         }
 }
 
+/* /dev/null has nothing to steal: it is passed as it is. */
+static bool is_dev_null(int fd)
+{
+        struct stat st;
+        return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+/* What the command gets as fd: never one of ours, always a pipe this
+ * relay copies through (except /dev/null). Another process of the
+ * workspace could take a passed fd with pidfd_getfd() and keep using it
+ * after the command ended; a pipe of ours is dead once we stop. */
 static int stand_in(int fd, bool input, bool relay_stdin, StdioRelay *r, Error *err)
 {
-        if (!isatty(fd)) {
-                r->sent[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-                return r->sent[fd] < 0 ? error_setc(err, errno, "duplicating fd %d", fd) : 0;
-        }
-        if (input && !relay_stdin) {
-                r->sent[fd] = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (is_dev_null(fd) || (input && isatty(fd) && !relay_stdin)) {
+                r->sent[fd] = open("/dev/null", (input ? O_RDONLY : O_WRONLY) | O_CLOEXEC | O_NOCTTY);
                 return r->sent[fd] < 0 ? error_setc(err, errno, "opening /dev/null") : 0;
         }
         int p[2];
@@ -132,20 +178,24 @@ static int stand_in(int fd, bool input, bool relay_stdin, StdioRelay *r, Error *
         Pair *pr = &r->pairs[r->n_pairs++];
         if (input) {
                 r->sent[fd] = p[0];
-                *pr = (Pair) { .from = fd, .to = p[1], .own_to = true, .open = true };
+                *pr = (Pair) { .from = fd, .to = p[1], .input = true, .open = true };
+                (void) fcntl(p[1], F_SETFL, O_NONBLOCK);
         } else {
                 r->sent[fd] = p[1];
                 *pr = (Pair) { .from = p[0], .to = fd, .open = true };
         }
-        return 0;
+        pr->buf = malloc(RELAY_BUF);
+        return pr->buf ? 0 : error_set(err, ENOMEM, "out of memory");
 }
 
 static void relay_free(StdioRelay *r)
 {
         for (size_t i = 0; i < 3; i++)
                 safe_close(r->sent[i]);
-        for (size_t i = 0; i < r->n_pairs; i++)
+        for (size_t i = 0; i < r->n_pairs; i++) {
                 pair_close(&r->pairs[i]);
+                free(r->pairs[i].buf);
+        }
         safe_close(r->stop_fd);
         free(r);
 }

@@ -1,12 +1,15 @@
 /* The CLI's half of `workspace exec/run/enter`: what it puts between
  * the user's terminal or pipes and the command in the workspace.
  *
- * Without a pty the command gets the CLI's own stdin/stdout/stderr
- * (passed as fds, so pipes and redirections behave like a local command
- * and no byte is copied) — except a terminal, which is never handed
- * into a workspace: a terminal stdout/stderr is replaced by a pipe this
- * relay copies to it, and a terminal stdin by a pipe fed from it (only
- * with -i; else the command reads /dev/null).
+ * Without a pty the command never gets one of the CLI's own descriptors
+ * (another process of the workspace could take it with pidfd_getfd() and
+ * keep writing to the user's file or reading the user's pipe after the
+ * command ended): stdout and stderr are pipes this relay copies to the
+ * CLI's, and stdin a pipe fed from the CLI's, so pipes and redirections
+ * still behave like a local command. The exceptions: /dev/null is passed
+ * as it is, and a terminal stdin is fed only with -i (else the command
+ * reads /dev/null). Like ssh, the relay reads stdin as soon as it can;
+ * give `</dev/null` to a command in a loop that reads the loop's input.
  *
  * With a pty (made inside the workspace by the daemon, its master handed
  * to us) the relay copies between the terminal and the master: raw mode
@@ -21,9 +24,9 @@
 
 typedef struct StdioRelay StdioRelay;
 
-/* The three fds to send as the command's stdin/stdout/stderr, and a
- * relay for those that stand in for a terminal. relay_stdin: feed a
- * terminal stdin to the command (-i); otherwise it gets /dev/null. */
+/* The three fds to send as the command's stdin/stdout/stderr (pipes of
+ * the relay, or /dev/null), and the relay. relay_stdin: feed a terminal
+ * stdin to the command (-i); otherwise it gets /dev/null. */
 int stdio_relay_start(bool relay_stdin, int ret_fds[3], StdioRelay **ret, Error *err);
 
 /* After the command ended (the daemon replied): close the fds we sent,

@@ -479,3 +479,48 @@ void print_log_json_line(FILE *out, const char *workspace, int64_t time_usec, co
                 fputc('\n', out);
         json_decref(o);
 }
+
+/* Length of the valid UTF-8 sequence at s (1-4), 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+        size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+        if (s[0] >= 0xf8)
+                n = 0;
+        for (size_t i = 1; i < n; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        /* Overlong, surrogate and out-of-range forms. */
+        if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+            (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+                return 0;
+        return n;
+}
+
+char *text_printable(const char *s)
+{
+        size_t len = strlen(s);
+        char *out = malloc(len * 6 + 1), *o = out;
+        if (!out)
+                return NULL;
+        const unsigned char *p = (const unsigned char *) s;
+        while (*p) {
+                size_t n = *p >= 0x80 ? utf8_seq(p) : 1;
+                if (*p >= 0x20 && *p != 0x7f && n == 1) {
+                        *o++ = (char) *p++;
+                } else if (n >= 2 && !(n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+                        memcpy(o, p, n); /* printable UTF-8 */
+                        o += n;
+                        p += n;
+                } else if (n == 2) {
+                        o += sprintf(o, "\\u%04x", (unsigned) p[1]); /* a C1 control, U+0080..U+009F */
+                        p += 2;
+                } else {
+                        const char *named = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r"
+                                            : *p == 0x1b ? "\\e" : NULL;
+                        o += named ? sprintf(o, "%s", named) : sprintf(o, "\\x%02x", (unsigned) *p);
+                        p++;
+                }
+        }
+        *o = 0;
+        return out;
+}

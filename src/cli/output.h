@@ -82,5 +82,13 @@ void print_log_json_line(FILE *out, const char *workspace, int64_t time_usec, co
  * an integer. */
 void format_bytes(json_t *v, char *buf, size_t size);
 
+/* s made safe to print on a terminal (allocated; NULL when out of
+ * memory): control characters, C1 controls and bytes that are not
+ * UTF-8 become visible escapes (\n \t \e \x9b \u0085), so a string a
+ * workspace controls (a process's command line, a user name from its
+ * /etc/passwd) cannot move the cursor, retitle the window or hide rows.
+ * Valid UTF-8 text is kept. */
+char *text_printable(const char *s);
+
 /* "running" in green etc. when colour is on. */
 const char *color_state(const Cli *cli, const char *state, char *buf, size_t size);

@@ -20,12 +20,25 @@ static const MaskEntry mask_table[] = {
         /* Keyrings of the whole host user. */
         { "/proc/keys", MASK_HIDE },
         { "/proc/key-users", MASK_HIDE },
+        /* The kernel's build: its configuration, its type layout (BTF),
+         * the addresses a crash dump needs (vmcoreinfo: a KASLR leak),
+         * its ELF notes. Exploit recipes start here. */
+        { "/proc/config.gz", MASK_HIDE },
+        { "/sys/kernel/vmcoreinfo", MASK_HIDE },
+        { "/sys/kernel/btf", MASK_HIDE },
+        { "/sys/kernel/notes", MASK_HIDE },
+        /* Fill levels of every kernel slab cache: heap grooming aid. */
+        { "/sys/kernel/slab", MASK_HIDE },
+        /* Kernel logs of earlier boots kept by pstore. */
+        { "/sys/fs/pstore", MASK_HIDE },
         /* Timer and scheduler internals of every task on the host. */
         { "/proc/timer_list", MASK_HIDE },
+        { "/proc/timer_stats", MASK_HIDE },
         { "/proc/sched_debug", MASK_HIDE },
         { "/proc/latency_stats", MASK_HIDE },
         /* Hardware interfaces. */
         { "/proc/acpi", MASK_HIDE },
+        { "/proc/asound", MASK_HIDE },
         { "/proc/scsi", MASK_HIDE },
         { "/sys/firmware", MASK_HIDE },
         /* RAPL energy counters: a power side channel (CVE-2020-8694). */
@@ -50,12 +63,19 @@ const MaskEntry *masks_table(size_t *ret_n)
         return mask_table;
 }
 
-static int hide(const char *path, const struct stat *st)
+/* A directory gets an empty read-only tmpfs; the first one made is
+ * bound over the others (a bind costs a quarter of a new tmpfs, and
+ * every start pays for these). */
+static int hide(const char *path, const struct stat *st, const char **empty_dir)
 {
         if (S_ISDIR(st->st_mode)) {
+                if (*empty_dir && mount(*empty_dir, path, NULL, MS_BIND, NULL) == 0)
+                        return 0;
                 if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                           "size=0,nr_inodes=1,mode=0555") < 0)
                         return -errno;
+                if (!*empty_dir)
+                        *empty_dir = path;
                 return 0;
         }
         if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
@@ -107,6 +127,7 @@ static int make_readonly(const char *path)
 
 int masks_apply(const char **ret_path)
 {
+        const char *empty_dir = NULL;
         for (size_t i = 0; i < ELEMENTSOF(mask_table); i++) {
                 const MaskEntry *m = &mask_table[i];
                 struct stat st;
@@ -120,7 +141,7 @@ int masks_apply(const char **ret_path)
                         /* Never mount through a symlink: it could point anywhere. */
                         continue;
                 else
-                        r = m->kind == MASK_HIDE ? hide(m->path, &st) : make_readonly(m->path);
+                        r = m->kind == MASK_HIDE ? hide(m->path, &st, &empty_dir) : make_readonly(m->path);
                 if (r < 0) {
                         if (ret_path)
                                 *ret_path = m->path;

@@ -22,6 +22,9 @@
  *   boundary-probe wait-comm NAME TIMEOUT_MS
  *       Print the pid of the first process (other than itself) whose
  *       comm is NAME, waiting up to TIMEOUT_MS.
+ *   boundary-probe sleep-echo MS TEXT
+ *       Sleep MS milliseconds, then print TEXT (a victim for steal-fd,
+ *       run under a name of its own).
  *   boundary-probe setfcap FILE
  *       Give FILE file capabilities (cap_setuid, effective), the way
  *       setcap does. Prints "setfcap ok" or "setfcap: <error>".
@@ -322,11 +325,18 @@ int main(int argc, char **argv)
                 return steal_fd(atoi(argv[2]), atoi(argv[3]), argv[4], atol(argv[5]));
         if (argc == 4 && strcmp(argv[1], "wait-comm") == 0)
                 return wait_comm(argv[2], atol(argv[3]));
+        if (argc == 4 && strcmp(argv[1], "sleep-echo") == 0) {
+                long ms = atol(argv[2]);
+                struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+                nanosleep(&ts, NULL);
+                printf("%s\n", argv[3]);
+                return 0;
+        }
         if (argc == 3 && strcmp(argv[1], "setfcap") == 0)
                 return set_fcap(argv[2]);
         if (argc == 3 && strcmp(argv[1], "mknod") == 0)
                 return do_mknod(argv[2]);
         fprintf(stderr, "usage: boundary-probe inject-write PID FD MIB | read-init | steal-fd PID FD TEXT DELAY_MS |\n"
-                        "       wait-comm NAME TIMEOUT_MS | setfcap FILE | mknod PATH\n");
+                        "       wait-comm NAME TIMEOUT_MS | sleep-echo MS TEXT | setfcap FILE | mknod PATH\n");
         return 64;
 }

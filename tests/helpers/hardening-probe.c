@@ -428,9 +428,11 @@ int main(int argc, char **argv)
 
         if (with_masks) {
                 const char *files[] = { "/proc/kallsyms", "/proc/kcore", "/proc/modules", "/proc/keys",
-                                        "/proc/key-users", "/proc/timer_list", "/proc/latency_stats" };
+                                        "/proc/key-users", "/proc/timer_list", "/proc/latency_stats",
+                                        "/proc/config.gz", "/sys/kernel/vmcoreinfo", "/sys/kernel/notes" };
                 const char *dirs[] = { "/proc/acpi", "/proc/scsi", "/sys/firmware", "/sys/module",
-                                       "/sys/kernel/debug", "/sys/kernel/security", "/sys/fs/bpf" };
+                                       "/sys/kernel/debug", "/sys/kernel/security", "/sys/fs/bpf",
+                                       "/sys/kernel/btf", "/sys/kernel/slab", "/sys/fs/pstore", "/proc/asound" };
                 for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
                         expect_masked_file(files[i]);
                 for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)

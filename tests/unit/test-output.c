@@ -126,3 +126,27 @@ TEST(progress_on_a_terminal_is_a_live_bar)
         ASSERT_TRUE(strstr(buf, "copying files: done, 500/1000") != NULL);
         free(buf);
 }
+
+TEST(text_printable_escapes_what_a_terminal_would_obey)
+{
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                { "sleep 1000", "sleep 1000" },
+                { "a\x1b]0;pwned\x07" "b", "a\\e]0;pwned\\x07b" },
+                { "x\x1b[2J\x1b[Hy", "x\\e[2J\\e[Hy" },
+                { "line\nnext\ttab\rcr", "line\\nnext\\ttab\\rcr" },
+                { "del\x7f", "del\\x7f" },
+                { "c1 \xc2\x9b" "31m", "c1 \\u009b31m" },
+                { "raw \x9b" "31m", "raw \\x9b31m" },
+                { "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80" },
+                { "nbsp\xc2\xa0ok", "nbsp\xc2\xa0ok" },
+                { "trunc\xe2\x9c", "trunc\\xe2\\x9c" },
+                { "overlong\xc0\xaf", "overlong\\xc0\\xaf" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *got = text_printable(cases[i].in);
+                ASSERT_NOT_NULL(got);
+                ASSERT_STREQ(got, cases[i].out);
+        }
+}
