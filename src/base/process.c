@@ -1,5 +1,6 @@
 #include "base/process.h"
 #include "base/fs.h"
+#include "base/syscalls.h"
 
 #include <limits.h>
 #include <spawn.h>
@@ -9,7 +10,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 void pid_kill_and_reapp(pid_t *pid)
@@ -73,8 +73,8 @@ bool pid_is_same_process(pid_t pid, uint64_t start_time)
 
 int pidfd_open_fd(pid_t pid)
 {
-        long fd = syscall(SYS_pidfd_open, pid, 0);
-        return fd < 0 ? -errno : (int) fd;
+        int fd = sys_pidfd_open(pid, 0);
+        return fd < 0 ? -errno : fd;
 }
 
 static const char *const tool_dirs[] = { "/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin", "/bin" };

@@ -25,7 +25,7 @@
 #include "daemon/registry-workspace.h"
 #include "daemon/workspace-engine.h"
 #include "runtime/logs.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 #include "storage/layout.h"
 #include "base/log.h"
 #include "base/str.h"

@@ -27,13 +27,13 @@
 #include "net/resolv.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "base/syscalls.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -364,7 +364,7 @@ static int open_netns(pid_t pid, int pidfd, Error *err)
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return error_setc(err, errno, "opening the network namespace of process %d", (int) pid);
-        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+        if (pidfd >= 0 && sys_pidfd_send_signal(pidfd, 0) < 0)
                 return error_setc(err, errno, "workspace process %d is gone", (int) pid);
         return TAKE_FD(fd);
 }

@@ -2,7 +2,7 @@
 #include "daemon/project-ps.h"
 #include "daemon/registry-sandbox.h"
 #include "daemon/registry-workspace.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 #include "base/fs.h"
 #include "base/process.h"
 #include "base/str.h"

@@ -1,7 +1,7 @@
 /* The workspace side of `cp` (workspace-cp.h). */
 #include "daemon/workspace-cp.h"
 #include "daemon/workspace-engine-internal.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 #include "storage/tar-tree.h"
 #include "base/fs.h"
 #include "base/process.h"

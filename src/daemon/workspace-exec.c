@@ -2,7 +2,7 @@
  * shell (workspace-engine.h). */
 #include "daemon/workspace-engine-internal.h"
 #include "auth/inject.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 #include "base/fs.h"
 #include "base/str.h"
 

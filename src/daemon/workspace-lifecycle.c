@@ -463,7 +463,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 .ws_dir = ws_dir,
                 .home_dir = home_dir,
                 .home_dir_id = have_dir_id ? &dir_id : NULL,
-                .disk_quota = !home_dir && disk_quota_present(ws_dir),
+                .attach_disk = !home_dir && disk_quota_present(ws_dir) ? disk_quota_attach : NULL,
                 .uid_base = row->uid_base,
                 .gid_base = row->gid_base,
                 .init_fd = e->init_fd,

@@ -31,6 +31,7 @@
  *   (on-failure: with a status other than 0) after a growing delay,
  *   instead of exiting; the state goes to --state-fd
  *   (runtime/run-state.h). A termination signal still ends init. */
+#include "base/syscalls.h"
 #include "runtime/log-files.h"
 #include "runtime/run-state.h"
 
@@ -44,7 +45,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -258,7 +258,7 @@ static void log_stop_writer(Log *l)
 {
         if (l->writer <= 0)
                 return;
-        int pidfd = (int) syscall(SYS_pidfd_open, l->writer, 0);
+        int pidfd = sys_pidfd_open(l->writer, 0);
         (void) kill(l->writer, SIGTERM);
         if (pidfd >= 0) {
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };

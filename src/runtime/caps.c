@@ -2,11 +2,12 @@
  * libcap): nothing here may allocate. */
 #include "runtime/caps.h"
 
+#include "base/syscalls.h"
+
 #include <errno.h>
 #include <linux/capability.h>
 #include <stddef.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 uint64_t caps_default_set(void)
@@ -58,7 +59,7 @@ static int reduce_sets(uint64_t keep)
         struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
         struct __user_cap_data_struct data[2];
 
-        if (syscall(SYS_capget, &hdr, data) < 0)
+        if (sys_capget(&hdr, data) < 0)
                 return -errno;
         for (int i = 0; i < 2; i++) {
                 uint32_t k = (uint32_t) (keep >> (32 * i));
@@ -66,7 +67,7 @@ static int reduce_sets(uint64_t keep)
                 data[i].effective = data[i].permitted;
                 data[i].inheritable = 0;
         }
-        if (syscall(SYS_capset, &hdr, data) < 0)
+        if (sys_capset(&hdr, data) < 0)
                 return -errno;
         return 0;
 }

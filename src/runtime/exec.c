@@ -1,7 +1,7 @@
 #include "runtime/exec.h"
 
+#include "base/syscalls.h"
 #include "runtime/sync.h"
-#include "runtime/syscalls.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -9,18 +9,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
-#endif
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
 
 #define EXEC_NS_FLAGS \

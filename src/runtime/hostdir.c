@@ -1,7 +1,7 @@
 #include "runtime/hostdir.h"
 
 #include "base/str.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 
 #include <fcntl.h>
 #include <limits.h>

@@ -2,7 +2,7 @@
 
 #include "base/fs.h"
 #include "base/process.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 
 #include <sched.h>
 #include <stdio.h>

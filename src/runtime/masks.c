@@ -3,7 +3,7 @@
  * pivot_root: static tables, stack buffers, system calls only. */
 #include "runtime/masks.h"
 #include "base/macro.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 
 #include <errno.h>
 #include <sys/mount.h>

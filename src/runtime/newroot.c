@@ -1,8 +1,8 @@
 #include "runtime/newroot.h"
 
 #include "base/macro.h"
+#include "base/syscalls.h"
 #include "runtime/sync.h"
-#include "runtime/syscalls.h"
 
 #include <net/if.h>
 #include <string.h>

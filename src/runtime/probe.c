@@ -4,9 +4,9 @@
 #include "base/fs.h"
 #include "base/process.h"
 #include "base/str.h"
+#include "base/syscalls.h"
 #include "runtime/idmap.h"
 #include "runtime/rootfs.h"
-#include "runtime/syscalls.h"
 
 #include <sched.h>
 #include <stdio.h>

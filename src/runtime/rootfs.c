@@ -2,10 +2,10 @@
 
 #include "base/fs.h"
 #include "base/process.h"
+#include "base/syscalls.h"
 #include "runtime/idmap.h"
 #include "runtime/idrange.h"
 #include "runtime/sync.h"
-#include "runtime/syscalls.h"
 
 #include <sched.h>
 #include <stdatomic.h>

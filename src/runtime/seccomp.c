@@ -4,6 +4,7 @@
 #include "runtime/seccomp.h"
 #include "base/fs.h"
 #include "base/str.h"
+#include "base/syscalls.h"
 #include "config/digest.h"
 
 #include <linux/seccomp.h>
@@ -13,7 +14,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Bump when the rules built below (not the table) change shape. */
@@ -375,7 +375,7 @@ int seccomp_filter_install(const struct sock_filter *insns, size_t n_insns)
 
         if (n_insns == 0 || n_insns > BPF_MAXINSNS)
                 return -EINVAL;
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
+        if (sys_seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
                 return 0;
         if (errno != ENOSYS)
                 return -errno;

@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "base/process.h"
 #include "base/str.h"
+#include "base/syscalls.h"
 #include "runtime/hostdir.h"
 #include "runtime/idmap.h"
 #include "runtime/idrange.h"
@@ -11,8 +12,6 @@
 #include "runtime/logs.h"
 #include "runtime/rootfs.h"
 #include "runtime/sync.h"
-#include "runtime/syscalls.h"
-#include "storage/disk-quota.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -23,13 +22,6 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
 
 /* Sync steps (docs/runtime.md). Failures carry the stage they hit. */
 enum {
@@ -347,9 +339,9 @@ static int validate(const WorkspaceSpawnConfig *c, Error *err)
                                  c->gid_base);
         if (c->init_fd < 0)
                 return error_set(err, EBADF, "workspace %s: no init binary", c->name);
-        if (c->sandbox_setup && (c->disk_quota || c->home_dir))
+        if (c->sandbox_setup && (c->attach_disk || c->home_dir))
                 return error_set(err, EINVAL, "workspace %s: a sandbox setup has no /home of its own", c->name);
-        if (c->disk_quota && c->home_dir)
+        if (c->attach_disk && c->home_dir)
                 return error_set(err, EINVAL, "workspace %s: disk_mb cannot be combined with workspace_dir", c->name);
         for (size_t i = 0; i < c->n_files; i++)
                 if (!c->files[i].path || c->files[i].path[0] != '/')
@@ -384,8 +376,8 @@ static int open_home_dir(const WorkspaceSpawnConfig *c, const char *home_default
 static int prepare_home(const WorkspaceSpawnConfig *c, const char *home_default, int *ret_home, int *ret_tmp,
                         int *ret_layers, Error *err)
 {
-        if (c->disk_quota)
-                return disk_quota_attach(c->ws_dir, ret_home, ret_tmp, ret_layers, err);
+        if (c->attach_disk)
+                return c->attach_disk(c->ws_dir, ret_home, ret_tmp, ret_layers, err);
         _cleanup_close_ int dir = open_home_dir(c, home_default, err);
         if (dir < 0)
                 return dir;

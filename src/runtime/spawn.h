@@ -31,6 +31,14 @@
  * negative return aborts the spawn (the child is killed). */
 typedef int (*WorkspacePrepareFn)(pid_t pid, int pidfd, void *userdata, Error *err);
 
+/* Attaches the storage of a workspace whose /home, /tmp and writable
+ * layer live on a file system of their own (a disk quota): detached
+ * mounts of its home/ and tmp/, and of its root, whose upper/ and work/
+ * become the overlay's (closed once the overlay holds them). The
+ * caller's storage layer provides it (storage/disk-quota.h:
+ * disk_quota_attach), so the runtime never depends on storage. */
+typedef int (*WorkspaceAttachDiskFn)(const char *ws_dir, int *ret_home, int *ret_tmp, int *ret_layers, Error *err);
+
 typedef struct WorkspaceSpawnConfig {
         const char *name;           /* hostname; a valid workspace name */
         const char *rootfs;         /* sandbox rootfs: the lower layer, never written */
@@ -38,8 +46,9 @@ typedef struct WorkspaceSpawnConfig {
         const char *home_dir;       /* host dir for /home (workspace_dir); NULL: <ws_dir>/home. Opened
                                      * without following symlinks (runtime/hostdir.h) */
         const HostDirId *home_dir_id; /* what home_dir must still be (recorded at create); NULL: not checked */
-        bool disk_quota;            /* /home and /tmp from <ws_dir>/disk.img (storage/disk-quota.h)
-                                     * instead of <ws_dir>/home and a tmpfs; not with home_dir */
+        WorkspaceAttachDiskFn attach_disk; /* /home, /tmp and the writable layer from it instead of
+                                     * <ws_dir>/home, a tmpfs and <ws_dir>/upper; NULL: those;
+                                     * not with home_dir */
         uint32_t uid_base;          /* host uid of the workspace's root; 65536 ids from here */
         uint32_t gid_base;          /* same for gids */
         int init_fd;                /* sealed enclave-init from workspace_init_open() */

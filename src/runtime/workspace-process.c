@@ -1,15 +1,11 @@
 #include "runtime/workspace-process.h"
 
 #include "base/process.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 
 #include <poll.h>
 #include <sys/wait.h>
 #include <time.h>
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 
 void workspace_process_done(WorkspaceProcess *w)
 {

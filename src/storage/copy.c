@@ -1,16 +1,15 @@
 #include "storage/copy.h"
 
 #include "base/fs.h"
+#include "base/syscalls.h"
 #include "storage/copy-worker.h"
 
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
 #define COPY_MAX_DEPTH 256
 #define COPY_AUTO_THREADS_MAX 4 /* the kernel work scales little further */
@@ -137,14 +136,12 @@ static int open_beneath(CopyShared *s, int root_fd, const char *path)
         if (!*path)
                 return RET_NERRNO(openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!atomic_load_explicit(&s->no_openat2, memory_order_relaxed)) {
-                struct open_how how = {
-                        .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-                };
                 for (int attempt = 0; attempt < 8; attempt++) {
-                        long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+                        int fd = sys_openat2(root_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                                             RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+                                                     RESOLVE_NO_XDEV);
                         if (fd >= 0)
-                                return (int) fd;
+                                return fd;
                         if (errno != EAGAIN && errno != EINTR)
                                 break;
                 }

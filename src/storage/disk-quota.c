@@ -3,7 +3,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/process.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 #include "storage/copy.h"
 #include "storage/loopdev.h"
 

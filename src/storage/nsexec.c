@@ -1,6 +1,7 @@
 #include "storage/nsexec.h"
 
 #include "base/process.h"
+#include "base/syscalls.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -10,31 +11,18 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-
-/* The kernel's clone_args, version 0 (64 bytes). */
-struct clone_args_v0 {
-        uint64_t flags;
-        uint64_t pidfd;
-        uint64_t child_tid;
-        uint64_t parent_tid;
-        uint64_t exit_signal;
-        uint64_t stack;
-        uint64_t stack_size;
-        uint64_t tls;
-};
 
 /* fork()-like clone3 without glibc's atfork handlers: the caller may be
  * multi-threaded, and the child only makes syscalls before execve. */
 static pid_t raw_clone(uint64_t flags, int *ret_pidfd)
 {
-        struct clone_args_v0 a = {
+        CloneArgs a = {
                 .flags = flags | (ret_pidfd ? CLONE_PIDFD : 0),
                 .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
                 .exit_signal = SIGCHLD,
         };
-        return (pid_t) syscall(SYS_clone3, &a, sizeof a);
+        return sys_clone3(&a);
 }
 
 /* What the namespace's first process reports when a step fails. */

@@ -100,7 +100,7 @@ static int run_one(const SetupTarget *t, const char *cmd, SetupLineCtx *ctx, int
         cfg.run = NULL;
         cfg.home_dir = NULL;
         cfg.home_dir_id = NULL;
-        cfg.disk_quota = false;
+        cfg.attach_disk = NULL;
         if (!cfg.name)
                 cfg.name = "enclave-setup";
         _cleanup_(exec_cgroup_done) ExecCgroup xcg = { .dir_fd = -EBADF };

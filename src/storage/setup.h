@@ -41,7 +41,7 @@ typedef struct SetupResult {
  * ws_dir of the setup's own, uid_base/gid_base (a host id block nothing
  * else uses meanwhile), init_fd, hardening, limits, cgroup, files
  * (resolv.conf) and the prepare hook (network); setup_run() sets
- * sandbox_setup and clears run, home_dir and disk_quota. done (may be
+ * sandbox_setup and clears run, home_dir and attach_disk. done (may be
  * NULL) runs after each command's namespace is gone, to release what
  * the prepare hook made. */
 typedef struct SetupTarget {

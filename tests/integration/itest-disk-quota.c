@@ -8,8 +8,8 @@
 
 #include "base/fs.h"
 #include "base/process.h"
+#include "base/syscalls.h"
 #include "runtime/idmap.h"
-#include "runtime/syscalls.h"
 #include "storage/disk-quota.h"
 #include "storage/loopdev.h"
 

@@ -17,7 +17,7 @@
 #include "runtime/lsm.h"
 #include "runtime/rlimits.h"
 #include "runtime/seccomp.h"
-#include "runtime/syscalls.h"
+#include "base/syscalls.h"
 #include "test.h"
 
 #include <fcntl.h>

@@ -1,9 +1,12 @@
-/* Thin wrappers for the system calls glibc 2.36 does not wrap (clone3,
- * openat2, pidfd_*, close_range flags). Each is a bare syscall(2): it
- * returns -1 and sets errno like libc, takes no locks and allocates
- * nothing, so it is safe in a child cloned from a multi-threaded
- * process. The new mount API (open_tree, fsopen, fsconfig, fsmount,
- * move_mount, mount_setattr) comes from <sys/mount.h>. */
+/* The one place Enclave makes a raw system call: thin wrappers for the
+ * calls glibc 2.36 does not wrap (clone3, openat2, pidfd_*, close_range
+ * flags, capget/capset, seccomp) or must not wrap (credential changes,
+ * see below), and the constants older headers lack. Each is a bare
+ * syscall(2): it returns -1 and sets errno like libc, takes no locks and
+ * allocates nothing, so it is safe in a child cloned from a
+ * multi-threaded process. The new mount API (open_tree, fsopen,
+ * fsconfig, fsmount, move_mount, mount_setattr) comes from
+ * <sys/mount.h>. Header-only, so the static enclave-init uses it too. */
 #pragma once
 
 #include <fcntl.h>
@@ -12,12 +15,21 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/openat2.h>
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+/* An enum in glibc's <sys/wait.h> since 2.36 (hence #ifndef is always
+ * true): a macro of the same value after it is harmless. */
+#ifndef P_PIDFD
+#define P_PIDFD 3
 #endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -72,6 +84,26 @@ static inline int sys_pidfd_send_signal(int pidfd, int sig)
 static inline int sys_pidfd_open(pid_t pid, unsigned flags)
 {
         return (int) syscall(SYS_pidfd_open, pid, flags);
+}
+
+/* <linux/capability.h> and <linux/filter.h> types, declared only. */
+struct __user_cap_header_struct;
+struct __user_cap_data_struct;
+struct sock_fprog;
+
+static inline int sys_capget(struct __user_cap_header_struct *hdr, struct __user_cap_data_struct *data)
+{
+        return (int) syscall(SYS_capget, hdr, data);
+}
+
+static inline int sys_capset(struct __user_cap_header_struct *hdr, const struct __user_cap_data_struct *data)
+{
+        return (int) syscall(SYS_capset, hdr, data);
+}
+
+static inline int sys_seccomp(unsigned op, unsigned flags, const struct sock_fprog *prog)
+{
+        return (int) syscall(SYS_seccomp, op, flags, prog);
 }
 
 static inline int sys_close_range(unsigned first, unsigned last, unsigned flags)
