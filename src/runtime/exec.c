@@ -1,9 +1,9 @@
 #include "runtime/exec.h"
 
 #include "base/syscalls.h"
+#include "runtime/nsclone.h"
 #include "runtime/sync.h"
 
-#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -20,6 +20,13 @@
 #define EXEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define EXEC_STACK_SIZE (128 * 1024)
 
+/* Where a failure happened, for the exit status `exec` reports. */
+enum {
+        EXEC_STEP_JOIN = 1,    /* first helper: cgroup, namespaces, root, cwd, pty, starting the command */
+        EXEC_STEP_COMMAND = 2, /* the command before exec: stdio, rlimits, hardening */
+        EXEC_STEP_EXEC = 3,    /* execve itself: 127 when not found, 126 otherwise */
+};
+
 static char *const exec_default_env[] = {
         (char *) "PATH=" EXEC_DEFAULT_PATH,
         (char *) "HOME=/home",
@@ -33,17 +40,13 @@ typedef struct ExecShared {
         const ExecConfig *c;
         char *const *envp;
         const char *cwd_rel;    /* path below /home, "" for /home itself, NULL for / */
-        char *stack_b;          /* top of the second helper's stack */
+        char *stack_b;          /* the second helper's stack, EXEC_STACK_SIZE bytes */
         int procs_fd;           /* unified "cgroup.procs" when CLONE_INTO_CGROUP was refused */
         int pty_master;
         int pty_slave;
         int pidfd;
         pid_t pid;
-        /* failure before exec: */
-        int error;
-        const char *what;
-        const char *arg;
-        int status;             /* 125, 126 or 127 */
+        SyncMsg fail;           /* failure before exec (fail.error > 0) */
 } ExecShared;
 
 void exec_config_init(ExecConfig *c, int ws_pidfd, char *const *argv)
@@ -51,13 +54,17 @@ void exec_config_init(ExecConfig *c, int ws_pidfd, char *const *argv)
         *c = (ExecConfig) { .ws_pidfd = ws_pidfd, .argv = argv, .stdio = { -1, -1, -1 }, .cgroup_dir_fd = -EBADF };
 }
 
-static int shared_fail(ExecShared *s, int errnum, const char *what, const char *arg, int status)
+static int shared_fail(ExecShared *s, uint32_t step, int errnum, const char *what, const char *arg)
 {
-        s->error = errnum > 0 ? errnum : EIO;
-        s->what = what;
-        s->arg = arg;
-        s->status = status;
+        sync_msg_set_failure(&s->fail, step, errnum, what, arg);
         return 1;
+}
+
+static int fail_status(const SyncMsg *m)
+{
+        if (m->step != EXEC_STEP_EXEC)
+                return EXEC_STATUS_FAILED;
+        return m->error == ENOENT ? EXEC_STATUS_NOT_FOUND : EXEC_STATUS_CANNOT_EXECUTE;
 }
 
 /* ---- second helper: inside the workspace, becomes the command ---- */
@@ -79,9 +86,9 @@ static int setup_stdio(ExecShared *s)
         int fds[3];
         if (s->pty_slave >= 0) {
                 if (setsid() < 0)
-                        return shared_fail(s, errno, "creating a session", NULL, EXEC_STATUS_FAILED);
+                        return shared_fail(s, EXEC_STEP_COMMAND, errno, "creating a session", NULL);
                 if (ioctl(s->pty_slave, TIOCSCTTY, 0) < 0)
-                        return shared_fail(s, errno, "setting the controlling terminal", NULL, EXEC_STATUS_FAILED);
+                        return shared_fail(s, EXEC_STEP_COMMAND, errno, "setting the controlling terminal", NULL);
                 for (int i = 0; i < 3; i++)
                         fds[i] = s->pty_slave;
         } else
@@ -90,20 +97,20 @@ static int setup_stdio(ExecShared *s)
                         if (fds[i] < 0) {
                                 fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
                                 if (fds[i] < 0)
-                                        return shared_fail(s, errno, "opening", "/dev/null", EXEC_STATUS_FAILED);
+                                        return shared_fail(s, EXEC_STEP_COMMAND, errno, "opening", "/dev/null");
                         }
                 }
         /* Move out of 0-2 first so no dup2 overwrites a later source. */
         for (int i = 0; i < 3; i++) {
                 fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
                 if (fds[i] < 0)
-                        return shared_fail(s, errno, "duplicating stdio", NULL, EXEC_STATUS_FAILED);
+                        return shared_fail(s, EXEC_STEP_COMMAND, errno, "duplicating stdio", NULL);
         }
         for (int i = 0; i < 3; i++)
                 if (dup2(fds[i], i) < 0)
-                        return shared_fail(s, errno, "setting up stdio", NULL, EXEC_STATUS_FAILED);
+                        return shared_fail(s, EXEC_STEP_COMMAND, errno, "setting up stdio", NULL);
         if (sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                return shared_fail(s, errno, "marking descriptors close-on-exec", NULL, EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_COMMAND, errno, "marking descriptors close-on-exec", NULL);
         return 0;
 }
 
@@ -164,7 +171,7 @@ static int helper_command(void *arg)
         if (s->c->limits) {
                 int r = rlimits_apply_full(s->c->limits, &what);
                 if (r < 0) {
-                        shared_fail(s, -r, "setting resource limit", what, EXEC_STATUS_FAILED);
+                        shared_fail(s, EXEC_STEP_COMMAND, -r, "setting resource limit", what);
                         return EXEC_STATUS_FAILED;
                 }
         }
@@ -172,14 +179,13 @@ static int helper_command(void *arg)
         if (s->c->hardening) {
                 int r = hardening_apply_final_full(s->c->hardening, &what);
                 if (r < 0) {
-                        shared_fail(s, -r, what ? what : "dropping privileges", NULL, EXEC_STATUS_FAILED);
+                        shared_fail(s, EXEC_STEP_COMMAND, -r, what ? what : "dropping privileges", NULL);
                         return EXEC_STATUS_FAILED;
                 }
         }
         int e = exec_search(s->c->argv, s->envp);
-        shared_fail(s, e, "executing", s->c->argv[0],
-                    e == ENOENT ? EXEC_STATUS_NOT_FOUND : EXEC_STATUS_CANNOT_EXECUTE);
-        return s->status;
+        shared_fail(s, EXEC_STEP_EXEC, e, "executing", s->c->argv[0]);
+        return fail_status(&s->fail);
 }
 
 /* ---- first helper: joins the workspace, forks the command ---- */
@@ -192,16 +198,16 @@ static int join_cgroups(ExecShared *s)
 {
         for (size_t i = 0; i < s->c->n_cgroup_join_fds; i++)
                 if (pwrite(s->c->cgroup_join_fds[i], "0", 1, 0) != 1)
-                        return shared_fail(s, errno, "joining the workspace cgroup", NULL, EXEC_STATUS_FAILED);
+                        return shared_fail(s, EXEC_STEP_JOIN, errno, "joining the workspace cgroup", NULL);
         if (s->procs_fd >= 0 && pwrite(s->procs_fd, "0", 1, 0) != 1)
-                return shared_fail(s, errno, "joining the workspace cgroup", NULL, EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, errno, "joining the workspace cgroup", NULL);
         return 0;
 }
 
 static int become_root(ExecShared *s)
 {
         if (sys_setresgid(0, 0, 0) < 0 || sys_setgroups(0, NULL) < 0 || sys_setresuid(0, 0, 0) < 0)
-                return shared_fail(s, errno, "switching to the workspace's root", NULL, EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, errno, "switching to the workspace's root", NULL);
         return 0;
 }
 
@@ -210,16 +216,16 @@ static int become_root(ExecShared *s)
 static int enter_cwd(ExecShared *s)
 {
         if (!s->cwd_rel)
-                return chdir("/") < 0 ? shared_fail(s, errno, "changing to", "/", EXEC_STATUS_FAILED) : 0;
+                return chdir("/") < 0 ? shared_fail(s, EXEC_STEP_JOIN, errno, "changing to", "/") : 0;
         int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
-                return shared_fail(s, errno, "opening the workspace root", NULL, EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, errno, "opening the workspace root", NULL);
         int home = sys_openat2(root, "home", O_PATH | O_DIRECTORY | O_CLOEXEC,
                                RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
         int e = errno;
         close(root);
         if (home < 0)
-                return shared_fail(s, e, "opening", "/home", EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, e, "opening", "/home");
         int dir = home;
         if (s->cwd_rel[0]) {
                 dir = sys_openat2(home, s->cwd_rel, O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -227,14 +233,15 @@ static int enter_cwd(ExecShared *s)
                 e = errno;
                 close(home);
                 if (dir < 0)
-                        return shared_fail(s, e, e == EXDEV ? "working directory leaves /home:" : "opening working directory",
-                                           s->c->cwd, EXEC_STATUS_FAILED);
+                        return shared_fail(s, EXEC_STEP_JOIN, e,
+                                           e == EXDEV ? "working directory leaves /home:" : "opening working directory",
+                                           s->c->cwd);
         }
         int r = fchdir(dir);
         e = errno;
         close(dir);
         if (r < 0)
-                return shared_fail(s, e, "changing to", s->c->cwd, EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, e, "changing to", s->c->cwd);
         return 0;
 }
 
@@ -242,11 +249,11 @@ static int open_pty(ExecShared *s)
 {
         int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (m < 0)
-                return shared_fail(s, errno, "opening the workspace's", "/dev/ptmx", EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, errno, "opening the workspace's", "/dev/ptmx");
         s->pty_master = m;
         int unlock = 0;
         if (ioctl(m, TIOCSPTLCK, &unlock) < 0)
-                return shared_fail(s, errno, "unlocking the pty", NULL, EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, errno, "unlocking the pty", NULL);
         if (s->c->rows && s->c->cols) {
                 struct winsize ws = { .ws_row = s->c->rows, .ws_col = s->c->cols };
                 (void) ioctl(m, TIOCSWINSZ, &ws);
@@ -254,7 +261,7 @@ static int open_pty(ExecShared *s)
         /* The peer by fd, not by a path that could be swapped. */
         int sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (sl < 0)
-                return shared_fail(s, errno, "opening the pty peer", NULL, EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, errno, "opening the pty peer", NULL);
         s->pty_slave = sl;
         return 0;
 }
@@ -265,7 +272,7 @@ static int helper_join(void *arg)
         if (join_cgroups(s))
                 return 1;
         if (sys_setns(s->c->ws_pidfd, EXEC_NS_FLAGS) < 0)
-                return shared_fail(s, errno, "entering the workspace's namespaces", NULL, EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, errno, "entering the workspace's namespaces", NULL);
         if (become_root(s) || enter_cwd(s))
                 return 1;
         if (s->c->pty && open_pty(s))
@@ -273,64 +280,21 @@ static int helper_join(void *arg)
         /* CLONE_PARENT: the command is the caller's child, so the caller
          * can reap it and read its status. It shares this memory until
          * exec (CLONE_VM|CLONE_VFORK); its fd table is its own. */
-        int pidfd = -1;
-        pid_t pid = clone(helper_command, s->stack_b, CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD, s,
-                          &pidfd);
+        NsClone a = {
+                .flags = CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD,
+                .cgroup_fd = -EBADF,
+                .ret_pidfd = &s->pidfd,
+                .stack = s->stack_b,
+                .stack_size = EXEC_STACK_SIZE,
+        };
+        pid_t pid = ns_clone(&a, helper_command, s);
         if (pid < 0)
-                return shared_fail(s, errno, "starting the command", NULL, EXEC_STATUS_FAILED);
+                return shared_fail(s, EXEC_STEP_JOIN, errno, "starting the command", NULL);
         s->pid = pid;
-        s->pidfd = pidfd;
         return 0;
 }
 
 /* ---- caller ---- */
-
-/* clone3 with CLONE_VM on [stack, stack + stack_size) (its top 16-byte
- * aligned, as the call below needs): the child has no frame to return
- * into, so it calls fn(arg) and exits with its result from assembly.
- * Only x86-64 has it; elsewhere ENOSYS makes the caller use clone().
- * Returns like clone(). */
-static pid_t clone3_vm(uint64_t flags, int cgroup_fd, char *stack, size_t stack_size, int (*fn)(void *),
-                       void *arg)
-{
-#if defined(__x86_64__)
-        CloneArgs a = {
-                .flags = flags,
-                .exit_signal = SIGCHLD,
-                .stack = (uint64_t) (uintptr_t) stack,
-                .stack_size = stack_size,
-                .cgroup = (uint64_t) cgroup_fd,
-        };
-        register long rax __asm__("rax") = SYS_clone3;
-        register CloneArgs *rdi __asm__("rdi") = &a;
-        register long rsi __asm__("rsi") = (long) sizeof a;
-        register int (*r12)(void *) __asm__("r12") = fn;
-        register void *r13 __asm__("r13") = arg;
-        __asm__ volatile("syscall\n\t"
-                         "test %%rax, %%rax\n\t"
-                         "jnz 1f\n\t"
-                         "xor %%ebp, %%ebp\n\t"
-                         "mov %%r13, %%rdi\n\t"
-                         "call *%%r12\n\t"
-                         "mov %%eax, %%edi\n\t"
-                         "mov %[nr_exit], %%eax\n\t"
-                         "syscall\n\t"
-                         "hlt\n"
-                         "1:\n"
-                         : "+r"(rax)
-                         : "r"(rdi), "r"(rsi), "r"(r12), "r"(r13), [nr_exit] "i"(SYS_exit)
-                         : "rcx", "r11", "memory");
-        if (rax < 0) {
-                errno = (int) -rax;
-                return -1;
-        }
-        return (pid_t) rax;
-#else
-        (void) flags, (void) cgroup_fd, (void) stack, (void) stack_size, (void) fn, (void) arg;
-        errno = ENOSYS;
-        return -1;
-#endif
-}
 
 /* The first helper, born in the workspace's unified cgroup when the
  * kernel allows (CLONE_INTO_CGROUP costs nothing, unlike a move through
@@ -339,18 +303,23 @@ static pid_t clone3_vm(uint64_t flags, int cgroup_fd, char *stack, size_t stack_
  * (*procs_fd, opened here for the caller to close). */
 static pid_t clone_helper(ExecShared *s, char *stack, size_t stack_size, int *procs_fd)
 {
-        const uint64_t flags = CLONE_VM | CLONE_VFORK | CLONE_FILES;
-        int dir = s->c->cgroup_dir_fd;
-        if (dir >= 0) {
-                pid_t pid = clone3_vm(flags | CLONE_INTO_CGROUP, dir, stack, stack_size, helper_join, s);
-                if (pid >= 0 || (errno != EINVAL && errno != E2BIG && errno != EOPNOTSUPP && errno != ENOSYS))
+        NsClone a = {
+                .flags = CLONE_VM | CLONE_VFORK | CLONE_FILES,
+                .cgroup_fd = s->c->cgroup_dir_fd,
+                .stack = stack,
+                .stack_size = stack_size,
+        };
+        if (a.cgroup_fd >= 0) {
+                pid_t pid = ns_clone(&a, helper_join, s);
+                if (pid >= 0 || !ns_clone_cgroup_refused(errno))
                         return pid;
-                *procs_fd = openat(dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                *procs_fd = openat(a.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
                 if (*procs_fd < 0)
                         return -1;
                 s->procs_fd = *procs_fd;
+                a.cgroup_fd = -EBADF;
         }
-        return clone(helper_join, stack + stack_size, (int) flags | SIGCHLD, s);
+        return ns_clone(&a, helper_join, s);
 }
 
 static int check_cwd(const char *cwd, const char **ret_rel, Error *err)
@@ -405,20 +374,16 @@ int workspace_exec(const ExecConfig *c, ExecProcess *ret, int *ret_status, Error
          * the next mapping may land: start from a clean shadow. */
         ASAN_UNPOISON_MEMORY_REGION(stack, 2 * EXEC_STACK_SIZE);
 #endif
-        s.stack_b = stack + EXEC_STACK_SIZE;
+        s.stack_b = stack;
 
         /* The helpers share this memory while they hold workspace
          * credentials: nothing inside may ptrace or read it. */
         (void) prctl(PR_SET_DUMPABLE, 0);
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
         /* CLONE_FILES: the pidfd and pty master the helper opens land in
          * the caller's fd table. Not CLONE_FS: setns needs its own. */
         int procs_fd = -EBADF;
         pid_t helper = clone_helper(&s, stack + EXEC_STACK_SIZE, EXEC_STACK_SIZE, &procs_fd);
         int e = errno;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (helper > 0)
                 (void) waitpid(helper, NULL, 0);
         munmap(stack, 2 * EXEC_STACK_SIZE);
@@ -429,7 +394,7 @@ int workspace_exec(const ExecConfig *c, ExecProcess *ret, int *ret_status, Error
                 return error_setc(err, e, "starting the exec helper");
         }
 
-        if (s.error) {
+        if (s.fail.error > 0) {
                 if (s.pidfd >= 0) {
                         /* The command failed before or at exec and has exited. */
                         reap_pidfd(s.pidfd);
@@ -437,10 +402,8 @@ int workspace_exec(const ExecConfig *c, ExecProcess *ret, int *ret_status, Error
                 }
                 safe_close(s.pty_master);
                 if (ret_status)
-                        *ret_status = s.status;
-                if (s.arg)
-                        return error_setc(err, s.error, "%s %s", s.what, s.arg);
-                return error_setc(err, s.error, "%s", s.what);
+                        *ret_status = fail_status(&s.fail);
+                return sync_msg_error(&s.fail, err);
         }
         if (s.pidfd < 0) {
                 safe_close(s.pty_master);

@@ -2,10 +2,12 @@
 
 #include "base/fs.h"
 #include "base/process.h"
-#include "base/syscalls.h"
+#include "runtime/nsclone.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <unistd.h>
 
 /* The whole map in one write, as the kernel requires. */
 static int write_map(pid_t pid, const char *file, const IdMap *m, Error *err)
@@ -43,18 +45,21 @@ int idmap_write(pid_t pid, const IdMapLine *uid, const IdMapLine *gid, Error *er
         return idmap_write_maps(pid, &u, &g, err);
 }
 
+/* Only exists to own the namespace until the parent has opened it;
+ * killed right after. */
+static int hold_namespace(void *arg)
+{
+        for (;;)
+                pause();
+        return 0; /* not reached */
+}
+
 int idmap_userns_open_maps(const IdMap *uid, const IdMap *gid, Error *err)
 {
-        CloneArgs args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
-        _cleanup_pid_ pid_t pid = sys_clone3(&args);
+        NsClone args = { .flags = CLONE_NEWUSER, .cgroup_fd = -EBADF };
+        _cleanup_pid_ pid_t pid = ns_clone(&args, hold_namespace, NULL);
         if (pid < 0)
                 return error_setc(err, errno, "creating a user namespace for an idmapped mount");
-        if (pid == 0) {
-                /* Only exists to own the namespace until the parent has
-                 * opened it; killed right after. */
-                for (;;)
-                        pause();
-        }
         int r = idmap_write_maps(pid, uid, gid, err);
         if (r < 0)
                 return error_wrap(err, "mapping the idmapped-mount user namespace");

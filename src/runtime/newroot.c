@@ -10,12 +10,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#define FAIL(w, a)                              \
-        ({                                      \
-                int _e = errno;                 \
-                fail->what = (w);               \
-                fail->arg = (a);                \
-                -(_e > 0 ? _e : EIO);           \
+/* Record what failed (with errno) in *fail; evaluates to the negative
+ * errno. The caller sets the step. */
+#define FAIL(w, a)                                          \
+        ({                                                  \
+                int _e = errno > 0 ? errno : EIO;           \
+                sync_msg_set_failure(fail, 0, _e, (w), (a)); \
+                -_e;                                        \
         })
 
 /* Host device nodes bind-mounted into the private /dev. A user
@@ -50,7 +51,7 @@ static int mkdir_parents(const char *path)
         return 0;
 }
 
-static int open_dev_clones(int fds[N_DEV_NODES], NewRootFailure *fail)
+static int open_dev_clones(int fds[N_DEV_NODES], SyncMsg *fail)
 {
         for (size_t i = 0; i < N_DEV_NODES; i++) {
                 char path[32] = "/dev/";
@@ -65,7 +66,7 @@ static int open_dev_clones(int fds[N_DEV_NODES], NewRootFailure *fail)
 /* Attach the overlay on top of "/" and make it the root. cwd is the
  * overlay while it is attached, so pivot_root(".", ".") stacks the old
  * root on top of it; the caller detaches that later. */
-static int enter_new_root(int root_fd, NewRootFailure *fail)
+static int enter_new_root(int root_fd, SyncMsg *fail)
 {
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return FAIL("making the mount namespace a slave of the host", NULL);
@@ -78,7 +79,7 @@ static int enter_new_root(int root_fd, NewRootFailure *fail)
         return 0;
 }
 
-static int mount_proc_sys(NewRootFailure *fail)
+static int mount_proc_sys(SyncMsg *fail)
 {
         if (mkdir_if_missing("/proc", 0555) < 0)
                 return FAIL("creating", "/proc");
@@ -91,7 +92,7 @@ static int mount_proc_sys(NewRootFailure *fail)
         return 0;
 }
 
-static int detach_old_root(NewRootFailure *fail)
+static int detach_old_root(SyncMsg *fail)
 {
         if (umount2(".", MNT_DETACH) < 0)
                 return FAIL("detaching the host root", NULL);
@@ -126,7 +127,7 @@ static const char *tmpfs_opts(char *buf, size_t len, const char *mode, uint64_t 
         return buf;
 }
 
-static int mount_dev(const int dev_fds[N_DEV_NODES], uint64_t shm_size, NewRootFailure *fail)
+static int mount_dev(const int dev_fds[N_DEV_NODES], uint64_t shm_size, SyncMsg *fail)
 {
         if (mkdir_if_missing("/dev", 0755) < 0)
                 return FAIL("creating", "/dev");
@@ -163,7 +164,7 @@ static int mount_dev(const int dev_fds[N_DEV_NODES], uint64_t shm_size, NewRootF
         return 0;
 }
 
-static int mount_tmp(uint64_t tmp_size, uint64_t run_size, int tmp_fd, NewRootFailure *fail)
+static int mount_tmp(uint64_t tmp_size, uint64_t run_size, int tmp_fd, SyncMsg *fail)
 {
         char opts[64];
         tmpfs_opts(opts, sizeof opts, "mode=1777", tmp_size);
@@ -186,7 +187,7 @@ static int mount_tmp(uint64_t tmp_size, uint64_t run_size, int tmp_fd, NewRootFa
         return 0;
 }
 
-static int mount_home(int home_fd, NewRootFailure *fail)
+static int mount_home(int home_fd, SyncMsg *fail)
 {
         if (home_fd < 0)
                 return 0;
@@ -213,7 +214,7 @@ static int write_all(int fd, const void *data, size_t size)
         return 0;
 }
 
-static int write_files(const WorkspaceFile *files, size_t n, NewRootFailure *fail)
+static int write_files(const WorkspaceFile *files, size_t n, SyncMsg *fail)
 {
         for (size_t i = 0; i < n; i++) {
                 const WorkspaceFile *f = &files[i];
@@ -287,7 +288,7 @@ static int open_or_create(const char *path, int flags, mode_t mode, bool *ret_cr
  * layer, never the shared rootfs. Best effort, as a file the workspace
  * made unwritable (or a symlink) is its own choice: only a failed write
  * fails the start. */
-static int write_host_files(const char *name, NewRootFailure *fail)
+static int write_host_files(const char *name, SyncMsg *fail)
 {
         bool created;
         int fd = open_or_create("/etc/hostname", O_WRONLY | O_TRUNC, 0644, &created);
@@ -332,7 +333,7 @@ static int write_host_files(const char *name, NewRootFailure *fail)
  * size heaps and thread pools from memory.max, cpu.max and their v1
  * forms). The workspace's cgroup namespace is rooted at its own group,
  * so mountinfo and /proc/self/cgroup show "/" as in any container. */
-static int mount_cgroup_views(const NewRootCgroupView *v, size_t n, NewRootFailure *fail)
+static int mount_cgroup_views(const NewRootCgroupView *v, size_t n, SyncMsg *fail)
 {
         static const char dir[] = "/sys/fs/cgroup";
         if (n == 0)
@@ -344,8 +345,7 @@ static int mount_cgroup_views(const NewRootCgroupView *v, size_t n, NewRootFailu
         }
         if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k,nr_inodes=64") < 0)
                 return FAIL("mounting tmpfs on", dir);
-        /* Static: a failure names the path after this function returned. */
-        static char path[96], part[96];
+        char path[96], part[96];
         for (size_t i = 0; i < n; i++) {
                 sync_strlcpy(path, "/sys/fs/cgroup/", sizeof path);
                 sync_strlcat(path, v[i].name, sizeof path);
@@ -376,7 +376,7 @@ static int mount_cgroup_views(const NewRootCgroupView *v, size_t n, NewRootFailu
 /* data as a file on /run (src), bound read-only over dst (which must
  * exist). */
 static int bind_file(const char *src, const char *dst, const void *data, size_t size, mode_t mode,
-                     NewRootFailure *fail)
+                     SyncMsg *fail)
 {
         if (mkdir_parents(src) < 0)
                 return FAIL("creating the parent directories of", src);
@@ -401,7 +401,7 @@ static int bind_file(const char *src, const char *dst, const void *data, size_t 
  * written into the rootfs. A path that cannot exist (no /etc) is left
  * out; a missing file is created empty, a symlink is followed inside
  * the new root. */
-static int bind_files(const WorkspaceFile *files, size_t n, NewRootFailure *fail)
+static int bind_files(const WorkspaceFile *files, size_t n, SyncMsg *fail)
 {
         for (size_t i = 0; i < n; i++) {
                 char src[48] = "/run/enclave/setup-files/", num[24];
@@ -419,14 +419,14 @@ static int bind_files(const WorkspaceFile *files, size_t n, NewRootFailure *fail
 
 /* sysconf(_SC_NPROCESSORS_ONLN), os.cpu_count() and getconf count the
  * CPUs in /sys/devices/system/cpu/online: show the workspace's own. */
-static int bind_cpus_online(const char *list, NewRootFailure *fail)
+static int bind_cpus_online(const char *list, SyncMsg *fail)
 {
         if (!list)
                 return 0;
         return bind_file("/run/enclave/cpus-online", "/sys/devices/system/cpu/online", list, strlen(list), 0444, fail);
 }
 
-static int loopback_up(NewRootFailure *fail)
+static int loopback_up(SyncMsg *fail)
 {
         int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (s < 0)
@@ -446,7 +446,7 @@ static int loopback_up(NewRootFailure *fail)
         return r;
 }
 
-int newroot_setup(const NewRootSpec *s, NewRootFailure *fail)
+int newroot_setup(const NewRootSpec *s, SyncMsg *fail)
 {
         int dev_fds[N_DEV_NODES];
         int r = open_dev_clones(dev_fds, fail);

@@ -7,9 +7,11 @@
  * /proc, /sys (read-only), a minimal /dev, /tmp and /run.
  *
  * Everything here is async-signal-safe: no allocation, no stdio. A
- * failure is reported as a negative errno plus a static description
- * (and an argument such as the path) for the sync channel. */
+ * failure is reported as a negative errno plus what failed (and on
+ * which path) in the child-error message of runtime/sync.h. */
 #pragma once
+
+#include "runtime/sync.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -79,13 +81,9 @@ typedef struct NewRootTmpfsSizes {
 
 NewRootTmpfsSizes newroot_tmpfs_sizes(uint64_t memory_mb);
 
-typedef struct NewRootFailure {
-        const char *what;
-        const char *arg;
-} NewRootFailure;
-
 /* Mount /proc and /sys need the host's instances still reachable (the
  * kernel refuses a new procfs in a namespace that cannot see a full
  * one), so they are mounted after pivot_root but before the old root
- * is detached. Returns 0 or a negative errno with *fail set. */
-int newroot_setup(const NewRootSpec *s, NewRootFailure *fail);
+ * is detached. Returns 0 or a negative errno with the failure recorded
+ * in *fail (its step left to the caller). */
+int newroot_setup(const NewRootSpec *s, SyncMsg *fail);

@@ -5,6 +5,7 @@
 #include "base/syscalls.h"
 #include "runtime/idmap.h"
 #include "runtime/idrange.h"
+#include "runtime/nsclone.h"
 #include "runtime/sync.h"
 
 #include <sched.h>
@@ -172,11 +173,21 @@ static int overlay_create_direct(OverlayLowerMode mode, int lower_fd, const char
         return mfd;
 }
 
+typedef struct AttachedChild {
+        int parent_sock; /* the parent's end, closed first */
+        int sock;
+        int lower_fd;
+        const char *parent, *upper, *work;
+} AttachedChild;
+
 /* Child of overlay_create_attached(), in its own mount namespace. Only
- * async-signal-safe calls: the daemon that forked it has threads. */
-_noreturn_ static void attached_child(int sock, int lower_fd, const char *parent, const char *upper,
-                                      const char *work)
+ * async-signal-safe calls: the daemon that started it has threads. */
+static int attached_child(void *arg)
 {
+        const AttachedChild *c = arg;
+        int sock = c->sock, lower_fd = c->lower_fd;
+        const char *parent = c->parent, *upper = c->upper, *work = c->work;
+        close(c->parent_sock);
         if (unshare(CLONE_NEWNS) < 0) {
                 sync_send_failure(sock, 1, errno, "unsharing the mount namespace", NULL);
                 _exit(1);
@@ -243,14 +254,13 @@ static int overlay_create_attached(int lower_fd, const char *upper, const char *
         if (sync_pair(sv) < 0)
                 return error_setc(err, errno, "creating a socket pair");
         _cleanup_close_ int sock = sv[0];
-        _cleanup_pid_ pid_t pid = fork();
+        AttachedChild child = { .parent_sock = sv[0], .sock = sv[1], .lower_fd = lower_fd, .parent = parent,
+                                .upper = upper, .work = work };
+        NsClone a = { .cgroup_fd = -EBADF };
+        _cleanup_pid_ pid_t pid = ns_clone(&a, attached_child, &child);
         if (pid < 0) {
                 safe_close(sv[1]);
                 return error_setc(err, errno, "forking the overlay helper");
-        }
-        if (pid == 0) {
-                safe_close(sv[0]);
-                attached_child(sv[1], lower_fd, parent, upper, work);
         }
         safe_close(sv[1]);
         int mfd = -EBADF;

@@ -10,10 +10,10 @@
 #include "runtime/idrange.h"
 #include "runtime/log-files.h"
 #include "runtime/logs.h"
+#include "runtime/nsclone.h"
 #include "runtime/rootfs.h"
 #include "runtime/sync.h"
 
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -52,6 +52,7 @@ static char *const default_env[] = {
 /* Everything the child needs, prepared before clone3: the child works
  * on its copy and never allocates. */
 typedef struct SpawnChild {
+        int parent_sock; /* the parent's end, closed first */
         int sock;
         int init_fd;
         int log_fds[3];
@@ -263,10 +264,13 @@ _noreturn_ static void child_main(SpawnChild *c)
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(c->sock, SPAWN_STAGE_CREDS, errno, "creating the cgroup namespace", NULL);
 
-        NewRootFailure f = { NULL, NULL };
+        SyncMsg f;
         r = newroot_setup(&c->root, &f);
-        if (r < 0)
-                child_fail(c->sock, SPAWN_STAGE_ROOT, -r, f.what, f.arg);
+        if (r < 0) {
+                f.step = SPAWN_STAGE_ROOT;
+                sync_send_msg(c->sock, &f);
+                _exit(125);
+        }
         close(c->root.root_fd);
         for (size_t i = 0; i < c->root.n_cgroup_views; i++)
                 close(c->root.cgroup_views[i].fd);
@@ -473,7 +477,7 @@ static int wait_for_exec(int sock, Error *err)
         if (r < 0)
                 return error_setc(err, -r, "waiting for enclave-init to start");
         if (r > 0)
-                return error_setc(err, m.error > 0 ? m.error : EPROTO, "%s", m.text);
+                return sync_msg_error(&m, err);
         return 0;
 }
 
@@ -609,21 +613,18 @@ static const WorkspaceLimits *spawn_cpus_pick(const WorkspaceLimits *l, SpawnCpu
         return &sc->child_limits;
 }
 
-/* clone3 into every namespace (and the unified cgroup when dir_fd is
- * open); the child never returns. Signals must be blocked. */
-static pid_t clone_child(SpawnChild *child, int sock, int cgroup_dir_fd, int *ret_pidfd)
+static int spawn_child(void *arg)
 {
-        CloneArgs a = { .flags = SPAWN_CLONE_FLAGS, .pidfd = (uint64_t) (uintptr_t) ret_pidfd, .exit_signal = SIGCHLD };
-        if (cgroup_dir_fd >= 0) {
-                a.flags |= CLONE_INTO_CGROUP;
-                a.cgroup = (uint64_t) cgroup_dir_fd;
-        }
-        pid_t pid = sys_clone3(&a);
-        if (pid == 0) {
-                close(sock);
-                child_main(child);
-        }
-        return pid;
+        SpawnChild *c = arg;
+        close(c->parent_sock);
+        child_main(c);
+}
+
+/* Into every namespace (and the unified cgroup when dir_fd is open). */
+static pid_t clone_child(SpawnChild *child, int cgroup_dir_fd, int *ret_pidfd)
+{
+        NsClone a = { .flags = SPAWN_CLONE_FLAGS, .cgroup_fd = cgroup_dir_fd, .ret_pidfd = ret_pidfd };
+        return ns_clone(&a, spawn_child, child);
 }
 
 static int spawn_run(const WorkspaceSpawnConfig *c, const SpawnCpus *cpus, int sock, SpawnGuard *g,
@@ -715,6 +716,7 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
 
         NewRootTmpfsSizes sizes = newroot_tmpfs_sizes(c->limits ? c->limits->memory_mb : 0);
         SpawnChild child = {
+                .parent_sock = sock,
                 .sock = child_sock,
                 .init_fd = c->init_fd,
                 .log_fds = { log0, log1, logs },
@@ -738,27 +740,19 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                 return error_wrap(err, "preparing workspace %s", c->name);
         spawn_cgroup_to_child(&sc, &child);
 
-        /* No handler of the caller may run in the child before it has
-         * reset them all. */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
         int pidfd = -EBADF;
-        pid_t pid = clone_child(&child, sock, sc.dir_fd, &pidfd);
+        pid_t pid = clone_child(&child, sc.dir_fd, &pidfd);
         int e = errno;
-        if (pid < 0 && sc.dir_fd >= 0 && (e == EINVAL || e == E2BIG || e == EOPNOTSUPP)) {
+        if (pid < 0 && sc.dir_fd >= 0 && ns_clone_cgroup_refused(e)) {
                 /* A kernel without CLONE_INTO_CGROUP (before 5.7), or a
                  * group it refuses: the child joins every directory. */
                 r = spawn_cgroup_open(c->cgroup, false, &sc, err);
-                if (r < 0) {
-                        pthread_sigmask(SIG_SETMASK, &old, NULL);
+                if (r < 0)
                         return error_wrap(err, "preparing workspace %s", c->name);
-                }
                 spawn_cgroup_to_child(&sc, &child);
-                pid = clone_child(&child, sock, -EBADF, &pidfd);
+                pid = clone_child(&child, -EBADF, &pidfd);
                 e = errno;
         }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (pid < 0)
                 return error_setc(err, e, "creating the namespaces of workspace %s", c->name);
         spawn_cgroup_done(&sc); /* the child has its copies */

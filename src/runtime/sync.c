@@ -78,18 +78,33 @@ int sync_send_step(int sock, uint32_t step, const int *fds, size_t n_fds)
         return send_msg(sock, &m, fds, n_fds);
 }
 
+void sync_msg_set_failure(SyncMsg *m, uint32_t step, int errnum, const char *what, const char *arg)
+{
+        m->step = step;
+        m->error = errnum > 0 ? errnum : EIO;
+        sync_strlcpy(m->text, what ? what : "", sizeof m->text);
+        if (arg) {
+                sync_strlcat(m->text, " ", sizeof m->text);
+                sync_strlcat(m->text, arg, sizeof m->text);
+        }
+}
+
+int sync_msg_error(const SyncMsg *m, Error *err)
+{
+        return error_setc(err, m->error > 0 ? m->error : EPROTO, "%s", m->text);
+}
+
+void sync_send_msg(int sock, const SyncMsg *m)
+{
+        (void) send_msg(sock, m, NULL, 0);
+}
+
 void sync_send_failure(int sock, uint32_t step, int errnum, const char *what, const char *arg)
 {
         SyncMsg m;
         memset(&m, 0, sizeof m);
-        m.step = step;
-        m.error = errnum > 0 ? errnum : EIO;
-        sync_strlcpy(m.text, what, sizeof m.text);
-        if (arg) {
-                sync_strlcat(m.text, " ", sizeof m.text);
-                sync_strlcat(m.text, arg, sizeof m.text);
-        }
-        (void) send_msg(sock, &m, NULL, 0);
+        sync_msg_set_failure(&m, step, errnum, what, arg);
+        sync_send_msg(sock, &m);
 }
 
 int sync_recv(int sock, SyncMsg *ret, int *fds, size_t n_fds)
@@ -154,7 +169,7 @@ int sync_expect(int sock, uint32_t step, const char *what, int *fds, size_t n_fd
         if (m.error > 0) {
                 for (size_t i = 0; i < n_fds; i++)
                         fds[i] = safe_close(fds[i]);
-                return error_setc(err, m.error, "%s", m.text);
+                return sync_msg_error(&m, err);
         }
         if (m.step != step)
                 return error_set(err, EPROTO, "expected step %u (%s), got step %u", step, what, m.step);

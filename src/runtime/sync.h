@@ -1,10 +1,18 @@
-/* The parent/child synchronisation channel of a workspace spawn.
+/* The one child-error protocol, and the parent/child synchronisation
+ * channel that carries it.
  *
- * A SOCK_SEQPACKET socketpair carries fixed-size messages: a step
- * number, an errno and a short text. The parent announces numbered
+ * A child started in namespaces (runtime/nsclone.h) that fails before
+ * it executes its program describes the failure in a SyncMsg: the step
+ * it was at, the errno, and what it was doing ("mounting /proc").
+ * sync_msg_error() is the one reader that turns it into an Error. The
+ * message travels over a SOCK_SEQPACKET socketpair (workspace start,
+ * debootstrap's namespaces), or stays in memory the child shares with
+ * its parent (exec's vfork-style helpers).
+ *
+ * On the socket, fixed-size messages: the parent announces numbered
  * steps (optionally passing file descriptors with SCM_RIGHTS); the
- * child either reports the step it reached or a failure (step, errno,
- * what it was doing), which the parent turns into a precise Error.
+ * child either reports the step it reached or a failure, and a clean
+ * EOF (the socket is O_CLOEXEC) means it executed its program.
  *
  * Every function here is async-signal-safe (no malloc, no stdio, no
  * locks): the child side runs in a process cloned from a possibly
@@ -15,7 +23,10 @@
 
 #include <stdint.h>
 
-#define SYNC_TEXT_MAX 240
+#include <limits.h>
+
+/* What was done and to which path, whole. */
+#define SYNC_TEXT_MAX (PATH_MAX + 256)
 #define SYNC_MAX_FDS 8
 
 typedef struct SyncMsg {
@@ -23,6 +34,14 @@ typedef struct SyncMsg {
         int32_t error;  /* 0: step reached; > 0: failed with this errno */
         char text[SYNC_TEXT_MAX];
 } SyncMsg;
+
+/* Record a failure in *m: text is "what" followed by " " and "arg" when
+ * arg is given (truncated to fit); an errnum <= 0 becomes EIO. */
+void sync_msg_set_failure(SyncMsg *m, uint32_t step, int errnum, const char *what, const char *arg);
+
+/* The one reader: a failure becomes an Error "<text>: <strerror>" and
+ * its negative errno. */
+int sync_msg_error(const SyncMsg *m, Error *err);
 
 /* socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC). */
 int sync_pair(int fds[2]);
@@ -34,6 +53,10 @@ int sync_send_step(int sock, uint32_t step, const int *fds, size_t n_fds);
  * given (truncated to fit). Errors while sending are ignored: the
  * caller exits right after and the parent then sees EOF. */
 void sync_send_failure(int sock, uint32_t step, int errnum, const char *what, const char *arg);
+
+/* Send a failure recorded with sync_msg_set_failure(); errors ignored
+ * as above. */
+void sync_send_msg(int sock, const SyncMsg *m);
 
 /* Receive one message. Returns 1 with *ret filled (and up to n_fds
  * received descriptors in fds[], the rest set to -EBADF), 0 on EOF, or

@@ -7,7 +7,9 @@
  * a private /proc, starts the program, reaps whatever it leaves and
  * exits with its status; the kernel then kills anything still running
  * in the namespace, and every mount dies with it. No `unshare` or
- * `mount` processes are involved: only syscalls.
+ * `mount` processes are involved: only syscalls. Both processes start
+ * through runtime/nsclone.h and report a failure before exec with the
+ * child-error message of runtime/sync.h, as a workspace's do.
  *
  * Setup commands do not run here: they run confined like a workspace
  * (storage/setup.h). */
