@@ -919,6 +919,34 @@ int cgroup_open_join_fds(const Cgroup *cg, bool skip_unified, int *fds, const ch
         return (int) n;
 }
 
+void cgroup_entry_done(CgroupEntry *e)
+{
+        e->dir_fd = safe_close(e->dir_fd);
+        for (size_t i = 0; i < e->n; i++)
+                safe_close(e->fds[i]);
+        e->n = 0;
+}
+
+int cgroup_entry_open(const Cgroup *cg, bool into, CgroupEntry *e, Error *err)
+{
+        cgroup_entry_done(e);
+        if (!cg)
+                return 0;
+        if (into) {
+                int fd = cgroup_open_unified_fd(cg);
+                if (fd < 0 && fd != -ENOENT)
+                        return error_setc(err, -fd, "opening the unified cgroup of %s", cg->name);
+                e->dir_fd = fd;
+        }
+        int n = cgroup_open_join_fds(cg, e->dir_fd >= 0, e->fds, e->paths, ELEMENTSOF(e->fds));
+        if (n < 0) {
+                cgroup_entry_done(e);
+                return error_setc(err, -n, "opening the cgroup files of %s", cg->name);
+        }
+        e->n = (size_t) n;
+        return 0;
+}
+
 bool cgroup_needs_attach(const Cgroup *cg)
 {
         for (size_t i = 0; i < cg->n_nodes; i++)

@@ -164,6 +164,25 @@ int cgroup_open_procs_fds(const Cgroup *cg, int *fds, size_t n_fds);
  * directory of fds[i], for messages. Returns the number opened or a
  * negative errno (nothing left open). */
 int cgroup_open_join_fds(const Cgroup *cg, bool skip_unified, int *fds, const char **paths, size_t n_fds);
+/* How a new process enters a group: born in its unified directory
+ * (dir_fd, for ns_clone()'s cgroup_fd; -EBADF when it has none or when
+ * not asked for) and joining every other directory itself by writing
+ * "0" to fds[] (paths[] name them, for messages). */
+typedef struct CgroupEntry {
+        int dir_fd;
+        int fds[CGROUP_HIERARCHIES_MAX];
+        const char *paths[CGROUP_HIERARCHIES_MAX];
+        size_t n;
+} CgroupEntry;
+
+#define CGROUP_ENTRY_NULL { .dir_fd = -EBADF }
+
+/* Open the entry of cg (NULL: an empty entry). With into, the unified
+ * directory is opened for CLONE_INTO_CGROUP and left out of fds[];
+ * without (the kernel refused it), the child joins every directory. */
+int cgroup_entry_open(const Cgroup *cg, bool into, CgroupEntry *e, Error *err);
+void cgroup_entry_done(CgroupEntry *e);
+
 /* True when v1 directories exist, i.e. cgroup_attach() is needed even
  * after CLONE_INTO_CGROUP. */
 bool cgroup_needs_attach(const Cgroup *cg);

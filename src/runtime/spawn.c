@@ -481,46 +481,7 @@ static int wait_for_exec(int sock, Error *err)
         return 0;
 }
 
-/* The cgroup descriptors of a spawn: the unified directory for
- * CLONE_INTO_CGROUP and the files the child joins itself. */
-typedef struct SpawnCgroup {
-        int dir_fd;
-        int fds[CGROUP_HIERARCHIES_MAX];
-        const char *paths[CGROUP_HIERARCHIES_MAX];
-        size_t n;
-} SpawnCgroup;
-
-#define SPAWN_CGROUP_NULL { .dir_fd = -EBADF }
-
-static void spawn_cgroup_done(SpawnCgroup *sc)
-{
-        sc->dir_fd = safe_close(sc->dir_fd);
-        for (size_t i = 0; i < sc->n; i++)
-                safe_close(sc->fds[i]);
-        sc->n = 0;
-}
-
-static int spawn_cgroup_open(const Cgroup *cg, bool into, SpawnCgroup *sc, Error *err)
-{
-        spawn_cgroup_done(sc);
-        if (!cg)
-                return 0;
-        if (into) {
-                int fd = cgroup_open_unified_fd(cg);
-                if (fd < 0 && fd != -ENOENT)
-                        return error_setc(err, -fd, "opening the unified cgroup of %s", cg->name);
-                sc->dir_fd = fd;
-        }
-        int n = cgroup_open_join_fds(cg, sc->dir_fd >= 0, sc->fds, sc->paths, ELEMENTSOF(sc->fds));
-        if (n < 0) {
-                spawn_cgroup_done(sc);
-                return error_setc(err, -n, "opening the cgroup files of %s", cg->name);
-        }
-        sc->n = (size_t) n;
-        return 0;
-}
-
-static void spawn_cgroup_to_child(const SpawnCgroup *sc, SpawnChild *child)
+static void spawn_cgroup_to_child(const CgroupEntry *sc, SpawnChild *child)
 {
         for (size_t i = 0; i < sc->n; i++) {
                 child->cgroup_fds[i] = sc->fds[i];
@@ -734,8 +695,8 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
                 .die_with_caller = c->sandbox_setup,
         };
 
-        _cleanup_(spawn_cgroup_done) SpawnCgroup sc = SPAWN_CGROUP_NULL;
-        r = spawn_cgroup_open(c->cgroup, true, &sc, err);
+        _cleanup_(cgroup_entry_done) CgroupEntry sc = CGROUP_ENTRY_NULL;
+        r = cgroup_entry_open(c->cgroup, true, &sc, err);
         if (r < 0)
                 return error_wrap(err, "preparing workspace %s", c->name);
         spawn_cgroup_to_child(&sc, &child);
@@ -746,7 +707,7 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
         if (pid < 0 && sc.dir_fd >= 0 && ns_clone_cgroup_refused(e)) {
                 /* A kernel without CLONE_INTO_CGROUP (before 5.7), or a
                  * group it refuses: the child joins every directory. */
-                r = spawn_cgroup_open(c->cgroup, false, &sc, err);
+                r = cgroup_entry_open(c->cgroup, false, &sc, err);
                 if (r < 0)
                         return error_wrap(err, "preparing workspace %s", c->name);
                 spawn_cgroup_to_child(&sc, &child);
@@ -755,7 +716,7 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
         }
         if (pid < 0)
                 return error_setc(err, e, "creating the namespaces of workspace %s", c->name);
-        spawn_cgroup_done(&sc); /* the child has its copies */
+        cgroup_entry_done(&sc); /* the child has its copies */
         spawn_cgroup_views_done(&views);
         _cleanup_(spawn_guard_done) SpawnGuard g = { pid, pidfd };
         child_sock = safe_close(child_sock);

@@ -4,6 +4,8 @@
 #include "base/log.h"
 #include "base/process.h"
 #include "base/syscalls.h"
+#include "runtime/nsclone.h"
+#include "runtime/sync.h"
 #include "storage/copy.h"
 #include "storage/loopdev.h"
 
@@ -13,7 +15,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -252,91 +253,55 @@ static int reset_tmp(int mfd, Error *err)
 
 /* ---- splitting into home/ and tmp/ ---- */
 
-static int send_fds(int sock, int error, const int fds[2])
-{
-        struct iovec iov = { .iov_base = &error, .iov_len = sizeof error };
-        union {
-                char buf[CMSG_SPACE(2 * sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (error == 0) {
-                memset(&u, 0, sizeof u);
-                mh.msg_control = u.buf;
-                mh.msg_controllen = sizeof u.buf;
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(2 * sizeof(int));
-                memcpy(CMSG_DATA(c), fds, 2 * sizeof(int));
-        }
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
+#define SPLIT_WHAT "cloning home/ and tmp/ of the disk image (in a helper)"
 
-/* 0 with fds[] set, or the helper's negative errno. */
-static int recv_fds(int sock, int fds[2])
-{
-        int error = EPROTO;
-        struct iovec iov = { .iov_base = &error, .iov_len = sizeof error };
-        union {
-                char buf[CMSG_SPACE(2 * sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-        ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        if (n < 0)
-                return -errno;
-        if (n != sizeof error)
-                return -EPROTO;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-            c->cmsg_len == CMSG_LEN(2 * sizeof(int))) {
-                memcpy(fds, CMSG_DATA(c), 2 * sizeof(int));
-                if (error == 0)
-                        return 0;
-                safe_close(fds[0]);
-                safe_close(fds[1]);
-        }
-        return -(error > 0 ? error : EPROTO);
-}
+typedef struct SplitHelper {
+        int parent_sock; /* the parent's end, closed first */
+        int sock;
+        int mfd;
+        const char *anchor;
+} SplitHelper;
 
-/* In the helper (a clone3 child in a new mount namespace): only raw
- * system calls until _exit, the parent may have other threads. */
-_noreturn_ static void helper_main(int sock, int mfd, const char *anchor)
+/* In the helper (a child in a new mount namespace): only raw system
+ * calls until _exit, the parent may have other threads. It sends the
+ * two mounts as step 1, or the failure (runtime/sync.h). */
+static int helper_main(void *arg)
 {
+        const SplitHelper *h = arg;
+        close(h->parent_sock);
         int fds[2] = { -EBADF, -EBADF };
-        int e = 0;
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            move_mount(mfd, "", AT_FDCWD, anchor, MOVE_MOUNT_F_EMPTY_PATH) < 0 ||
-            (fds[0] = open_tree(mfd, "home", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 ||
-            (fds[1] = open_tree(mfd, "tmp", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0)
-                e = errno;
-        _exit(send_fds(sock, e, fds) < 0 ? 1 : 0);
+            move_mount(h->mfd, "", AT_FDCWD, h->anchor, MOVE_MOUNT_F_EMPTY_PATH) < 0 ||
+            (fds[0] = open_tree(h->mfd, "home", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 ||
+            (fds[1] = open_tree(h->mfd, "tmp", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0) {
+                sync_send_failure(h->sock, 1, errno, SPLIT_WHAT, NULL);
+                _exit(1);
+        }
+        _exit(sync_send_step(h->sock, 1, fds, 2) < 0 ? 1 : 0);
 }
 
 static int split_in_helper(int mfd, const char *anchor, int fds[2], Error *err)
 {
         int pair[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-                return error_setc(err, errno, "creating a socket pair");
+        int r = sync_pair(pair);
+        if (r < 0)
+                return error_setc(err, -r, "creating a socket pair");
         _cleanup_close_ int sock = pair[0], child_sock = pair[1];
-        /* No signal handler of the caller may run in the helper. */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        CloneArgs a = { .flags = CLONE_NEWNS, .exit_signal = SIGCHLD };
-        pid_t pid = sys_clone3(&a);
-        if (pid == 0)
-                helper_main(child_sock, mfd, anchor);
-        int e = errno;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        SplitHelper h = { .parent_sock = sock, .sock = child_sock, .mfd = mfd, .anchor = anchor };
+        NsClone a = { .flags = CLONE_NEWNS, .cgroup_fd = -EBADF };
+        pid_t pid = ns_clone(&a, helper_main, &h);
         if (pid < 0)
-                return error_setc(err, e, "starting the mount helper");
+                return error_setc(err, errno, "starting the mount helper");
         _cleanup_pid_ pid_t child = pid;
         child_sock = safe_close(child_sock);
-        int r = recv_fds(sock, fds);
+        r = sync_expect(sock, 1, SPLIT_WHAT, fds, 2, err);
+        if (r >= 0 && (fds[0] < 0 || fds[1] < 0)) {
+                fds[0] = safe_close(fds[0]);
+                fds[1] = safe_close(fds[1]);
+                r = error_set(err, EPROTO, "the mount helper sent no mounts");
+        }
         if (r < 0)
-                return error_setc(err, -r, "cloning home/ and tmp/ of the disk image (in a helper)");
+                return r;
         (void) wait_for_exit(child);
         child = 0;
         return 0;

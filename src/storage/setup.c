@@ -57,41 +57,6 @@ static int announce(const StorageMonitor *mon, const char *cmd, size_t i, size_t
         return storage_monitor_report(mon, &p, true, NULL);
 }
 
-/* The setup namespace's cgroup, for the command to join (it does not
- * inherit init's: it enters from the daemon's). */
-typedef struct ExecCgroup {
-        int dir_fd;
-        int fds[CGROUP_HIERARCHIES_MAX];
-        size_t n;
-} ExecCgroup;
-
-static void exec_cgroup_done(ExecCgroup *x)
-{
-        x->dir_fd = safe_close(x->dir_fd);
-        for (size_t i = 0; i < x->n; i++)
-                safe_close(x->fds[i]);
-        x->n = 0;
-}
-
-static int exec_cgroup_open(const Cgroup *cg, ExecCgroup *x, Error *err)
-{
-        *x = (ExecCgroup) { .dir_fd = -EBADF };
-        if (!cg)
-                return 0;
-        int fd = cgroup_open_unified_fd(cg);
-        if (fd < 0 && fd != -ENOENT)
-                return error_setc(err, -fd, "opening the setup's cgroup");
-        x->dir_fd = fd;
-        const char *paths[CGROUP_HIERARCHIES_MAX];
-        int n = cgroup_open_join_fds(cg, x->dir_fd >= 0, x->fds, paths, ELEMENTSOF(x->fds));
-        if (n < 0) {
-                exec_cgroup_done(x);
-                return error_setc(err, -n, "opening the setup's cgroup files");
-        }
-        x->n = (size_t) n;
-        return 0;
-}
-
 /* One command in a namespace of its own; *ret_status is its exit status. */
 static int run_one(const SetupTarget *t, const char *cmd, SetupLineCtx *ctx, int *ret_status, Error *err)
 {
@@ -103,8 +68,10 @@ static int run_one(const SetupTarget *t, const char *cmd, SetupLineCtx *ctx, int
         cfg.attach_disk = NULL;
         if (!cfg.name)
                 cfg.name = "enclave-setup";
-        _cleanup_(exec_cgroup_done) ExecCgroup xcg = { .dir_fd = -EBADF };
-        int r = exec_cgroup_open(cfg.cgroup, &xcg, err);
+        /* The command enters the setup's cgroup like init (it does not
+         * inherit init's: it starts from the daemon's). */
+        _cleanup_(cgroup_entry_done) CgroupEntry xcg = CGROUP_ENTRY_NULL;
+        int r = cgroup_entry_open(cfg.cgroup, true, &xcg, err);
         if (r < 0)
                 return r;
         int pipefd[2];
