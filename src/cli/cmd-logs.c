@@ -31,6 +31,7 @@ typedef struct Stream {
         int64_t tail;            /* < 0: all */
         LineBuf lines;
         int64_t time_usec;       /* of the event being cut into lines */
+        char stream[8];          /* and its stream */
         int rc;
 } Stream;
 
@@ -39,7 +40,7 @@ static void print_line(const char *line, size_t len, void *userdata)
         Stream *s = userdata;
         pthread_mutex_lock(&out_lock);
         if (s->cli->json)
-                print_log_json_line(stdout, s->workspace, s->time_usec, line, len);
+                print_log_json_line(stdout, s->workspace, s->time_usec, s->stream, line, len);
         else if (s->color)
                 printf("\033[%sm%-*s |\033[0m %.*s\n", s->color, s->width, s->workspace, (int) len, line);
         else
@@ -56,6 +57,7 @@ static int on_event(json_t *ev, void *userdata)
                 return 0;
         json_t *t = json_object_get(ev, "time_usec");
         s->time_usec = json_is_integer(t) ? json_integer_value(t) : -1;
+        log_event_stream(ev, s->stream);
         line_buf_feed(&s->lines, json_string_value(data), json_string_length(data), print_line, s);
         return 0;
 }
@@ -80,6 +82,8 @@ static void *run_stream(void *userdata)
         _cleanup_client_ Client *c = NULL;
         json_t *params = json_pack("{s:s, s:s, s:b}", "sandbox", s->sandbox, "workspace", s->workspace, "follow",
                                    s->follow);
+        if (params)
+                json_object_set_new(params, "records", json_boolean(s->cli->json));
         if (params && s->tail >= 0)
                 json_object_set_new(params, "tail", json_integer(s->tail));
         json_t *res = NULL;
@@ -166,6 +170,7 @@ static int cmd_logs(Cli *cli, const CliArgs *a)
                         .cli = cli, .socket_path = socket_path, .sandbox = ef->sandbox.name,
                         .workspace = list[i]->name, .width = width, .follow = follow, .tail = tail,
                         .color = cli->color ? colors[i % ELEMENTSOF(colors)] : NULL,
+                        .stream = "output",
                 };
                 if (!follow)
                         run_stream(&streams[i]);

@@ -478,12 +478,13 @@ typedef struct LogView {
         bool json;
         LineBuf lines;
         int64_t time_usec; /* of the event being cut into lines */
+        char stream[8];    /* and its stream */
 } LogView;
 
 static void log_json_line(const char *line, size_t len, void *userdata)
 {
         LogView *v = userdata;
-        print_log_json_line(stdout, NULL, v->time_usec, line, len);
+        print_log_json_line(stdout, NULL, v->time_usec, v->stream, line, len);
 }
 
 static int on_log_event(json_t *event, void *userdata)
@@ -495,6 +496,7 @@ static int on_log_event(json_t *event, void *userdata)
         if (v->json) {
                 json_t *t = json_object_get(event, "time_usec");
                 v->time_usec = json_is_integer(t) ? json_integer_value(t) : -1;
+                log_event_stream(event, v->stream);
                 line_buf_feed(&v->lines, json_string_value(data), json_string_length(data), log_json_line, v);
         } else
                 fwrite(json_string_value(data), 1, json_string_length(data), stdout);
@@ -514,6 +516,7 @@ static int cmd_logs(Cli *cli, const CliArgs *a)
         if (tail >= 0)
                 json_object_set_new(params, "tail", json_integer(tail));
         json_object_set_new(params, "follow", json_boolean(follow));
+        json_object_set_new(params, "records", json_boolean(cli->json));
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_client_ Client *cl = NULL;
         if (client_open(cli, &cl, &err) < 0) {
@@ -521,7 +524,7 @@ static int cmd_logs(Cli *cli, const CliArgs *a)
                 return cli_fail_error(cli, &err);
         }
         json_t *res = NULL;
-        LogView v = { .json = cli->json, .time_usec = -1 };
+        LogView v = { .json = cli->json, .time_usec = -1, .stream = "output" };
         int r = client_call(cl, "workspace.logs", params, NULL, 0, on_log_event, &v, &res, NULL, &err);
         line_buf_flush(&v.lines, log_json_line, &v);
         line_buf_done(&v.lines);

@@ -460,7 +460,14 @@ void line_buf_done(LineBuf *b)
         *b = (LineBuf) {};
 }
 
-void print_log_json_line(FILE *out, const char *workspace, int64_t time_usec, const char *line, size_t len)
+void log_event_stream(json_t *event, char out[8])
+{
+        const char *s = json_string_value(json_object_get(event, "stream"));
+        snprintf(out, 8, "%s", s && (strcmp(s, "stdout") == 0 || strcmp(s, "stderr") == 0) ? s : "output");
+}
+
+void print_log_json_line(FILE *out, const char *workspace, int64_t time_usec, const char *stream, const char *line,
+                         size_t len)
 {
         json_t *time = json_null();
         if (time_usec >= 0) {
@@ -472,7 +479,7 @@ void print_log_json_line(FILE *out, const char *workspace, int64_t time_usec, co
                         time = json_string(buf);
                 }
         }
-        json_t *o = json_pack("{s:o, s:s, s:s%}", "time", time, "stream", "output", "line", line, len);
+        json_t *o = json_pack("{s:o, s:s, s:s%}", "time", time, "stream", stream, "line", line, len);
         if (o && workspace)
                 json_object_set_new(o, "workspace", json_string(workspace));
         if (o && json_dumpf(o, out, JSON_COMPACT) >= 0)

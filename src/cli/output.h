@@ -76,7 +76,10 @@ void line_buf_done(LineBuf *b);
 
 /* One log line as a JSON line (docs/json.md): {"time", "stream",
  * "line"} plus "workspace" when given; time_usec < 0 = unknown. */
-void print_log_json_line(FILE *out, const char *workspace, int64_t time_usec, const char *line, size_t len);
+void print_log_json_line(FILE *out, const char *workspace, int64_t time_usec, const char *stream, const char *line,
+                         size_t len);
+/* The "stream" of a log event: "stdout", "stderr", or "output" when unknown. */
+void log_event_stream(json_t *event, char out[8]);
 
 /* A byte count for people: "512B", "1.5KiB", "2.0GiB"; "-" when v is not
  * an integer. */

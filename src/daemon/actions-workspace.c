@@ -467,29 +467,74 @@ static json_t *utf8_string(const char *s, size_t n)
         return json_stringn(b.data ? b.data : "", b.len);
 }
 
-/* Output that arrives while following carries the time it was read
- * (within a few ms of its writing); what was already in the log has no
- * time of its own. */
-static int send_log(Call *c, const char *data, size_t n, bool live)
+/* Sends a log to the client. Plain: the text, in chunks of up to
+ * LOG_CHUNK. With records (`logs --json`): one event per line, with the
+ * time init's writer stamped on it and its stream. A line of an older
+ * log has no stamp: it gets the time it was read while following, and
+ * none otherwise. */
+typedef struct LogSender {
+        Call *c;
+        bool records;
+        bool live;
+        StrBuf text;  /* plain text not yet sent */
+        StrBuf carry; /* the start of a line whose end is still being written */
+} LogSender;
+
+static void log_sender_done(LogSender *s)
 {
-        for (size_t off = 0; off < n;) {
-                size_t len = n - off > LOG_CHUNK ? LOG_CHUNK : n - off;
-                json_t *ev = json_pack("{s:s, s:o}", "type", "log", "data", utf8_string(data + off, len));
-                if (ev && live) {
-                        struct timespec ts;
-                        clock_gettime(CLOCK_REALTIME, &ts);
-                        json_object_set_new(ev, "time_usec",
-                                            json_integer((json_int_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000));
-                }
-                int r = call_event(c, ev);
-                if (r < 0)
-                        return r;
-                off += len;
-        }
-        return 0;
+        strbuf_done(&s->text);
+        strbuf_done(&s->carry);
 }
 
-static int follow_logs(Call *c, const char *ws_dir, size_t tail, Error *err)
+static int log_send_text(LogSender *s)
+{
+        if (s->text.len == 0)
+                return 0;
+        json_t *ev = json_pack("{s:s, s:o}", "type", "log", "data", utf8_string(s->text.data, s->text.len));
+        s->text.len = 0;
+        return call_event(s->c, ev);
+}
+
+static int log_send_record(const LogRecord *rec, void *userdata)
+{
+        LogSender *s = userdata;
+        if (!s->records) {
+                if (strbuf_append(&s->text, rec->text, rec->len) < 0 ||
+                    (!rec->partial && strbuf_append(&s->text, "\n", 1) < 0))
+                        return -ENOMEM;
+                return s->text.len >= LOG_CHUNK ? log_send_text(s) : 0;
+        }
+        _cleanup_strbuf_ StrBuf line = STRBUF_INIT;
+        if (strbuf_append(&line, rec->text, rec->len) < 0 || (!rec->partial && strbuf_append(&line, "\n", 1) < 0))
+                return -ENOMEM;
+        json_t *ev = json_pack("{s:s, s:o, s:s}", "type", "log", "data", utf8_string(line.data ? line.data : "", line.len),
+                               "stream", log_stream_name(rec->stream));
+        int64_t t = rec->time_usec;
+        if (t < 0 && s->live) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                t = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        }
+        if (ev && t >= 0)
+                json_object_set_new(ev, "time_usec", json_integer((json_int_t) t));
+        return call_event(s->c, ev);
+}
+
+/* Send the whole lines of data (with what was carried over before it);
+ * keep an incomplete last one for later, unless final. */
+static int log_send(LogSender *s, const char *data, size_t n, bool final)
+{
+        if (strbuf_append(&s->carry, data, n) < 0)
+                return -ENOMEM;
+        ssize_t used = log_records_each(s->carry.data ? s->carry.data : "", s->carry.len, final, log_send_record, s);
+        if (used < 0)
+                return (int) used;
+        memmove(s->carry.data, s->carry.data + used, s->carry.len - (size_t) used);
+        s->carry.len -= (size_t) used;
+        return log_send_text(s);
+}
+
+static int follow_logs(Call *c, LogSender *s, const char *ws_dir, size_t tail, Error *err)
 {
         _cleanup_log_follow_ LogFollow *f = NULL;
         _cleanup_free_ char *initial = NULL;
@@ -497,7 +542,8 @@ static int follow_logs(Call *c, const char *ws_dir, size_t tail, Error *err)
         int r = log_follow_open(ws_dir, tail, &f, &initial, &initial_len, err);
         if (r < 0)
                 return r;
-        r = send_log(c, initial, initial_len, false);
+        r = log_send(s, initial, initial_len, false);
+        s->live = true;
         int cancel = call_cancel_fd(c);
         if (cancel < 0)
                 return error_setc(err, -cancel, "following the log");
@@ -512,10 +558,11 @@ static int follow_logs(Call *c, const char *ws_dir, size_t tail, Error *err)
                 r = log_follow_read(f, &buf, err);
                 if (r == -ENOENT) {
                         error_clear(err);
+                        (void) log_send(s, "", 0, true);
                         return call_reply(c, json_pack("{s:s}", "ended", "the workspace was destroyed"), -EBADF);
                 }
                 if (r > 0)
-                        r = send_log(c, buf.data, buf.len, true);
+                        r = log_send(s, buf.data, buf.len, false);
         }
         return r == -ECONNRESET ? 0 : r;
 }
@@ -527,12 +574,14 @@ static int action_workspace_logs(Call *c, Error *err)
                 return -EIO;
         _cleanup_(workspace_row_done) WorkspaceRow row = {};
         int64_t tail;
-        bool follow;
+        bool follow, records;
         int r = target_row(c, reg, &row, err);
         if (r >= 0)
                 r = call_param_int(c, "tail", false, -1, INT32_MAX, -1, &tail, err);
         if (r >= 0)
                 r = call_param_bool(c, "follow", false, &follow, err);
+        if (r >= 0)
+                r = call_param_bool(c, "records", false, &records, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *ws_dir = NULL;
@@ -540,14 +589,15 @@ static int action_workspace_logs(Call *c, Error *err)
         if (r < 0)
                 return r;
         size_t n_tail = tail < 0 ? LOG_TAIL_ALL : (size_t) tail;
+        _cleanup_(log_sender_done) LogSender s = { .c = c, .records = records };
         if (follow)
-                return follow_logs(c, ws_dir, n_tail, err);
+                return follow_logs(c, &s, ws_dir, n_tail, err);
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         r = workspace_log_read(ws_dir, n_tail, &text, &len, err);
         if (r < 0)
                 return r;
-        r = send_log(c, text, len, false);
+        r = log_send(&s, text, len, true);
         return r == -ECONNRESET ? 0 : r;
 }
 

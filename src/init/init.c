@@ -11,10 +11,12 @@
  *   --log-fds: three inherited descriptors, the two halves of the log
  *   and the rotation count that says which half is active
  *   (runtime/log-files.h).
- *   The run command's stdout and stderr go through a pipe that the log
- *   writer (a child of init, "enclave-log") drains into the active
- *   half; past --log-max bytes (default 8 MiB) it truncates the other
- *   half and continues there. The daemon is never in this path.
+ *   The run command's stdout and stderr go through two pipes that the
+ *   log writer (a child of init, "enclave-log") drains into the active
+ *   half, each line stamped with its time and stream
+ *   (runtime/log-record.h); past --log-max bytes (default 8 MiB) it
+ *   truncates the other half and continues there. The daemon is never
+ *   in this path.
  *
  * Neither process can be inspected from inside the workspace: init is
  * executed from a file the workspace may not read, so the kernel makes
@@ -33,6 +35,7 @@
  *   (runtime/run-state.h). A termination signal still ends init. */
 #include "base/syscalls.h"
 #include "runtime/log-files.h"
+#include "runtime/log-record.h"
 #include "runtime/run-state.h"
 
 #include <errno.h>
@@ -50,6 +53,20 @@
 #include <time.h>
 #include <unistd.h>
 
+/* One output stream of the run command: a pipe, and the part of a line
+ * read from it but not yet logged. */
+typedef struct LogPipe {
+        int rd, wr;
+        LogStream stream;
+        char pending[LOG_RECORD_TEXT_MAX];
+        size_t len;
+        uint64_t since_usec; /* CLOCK_REALTIME when pending's first byte was read */
+        uint64_t since_ms;   /* the same on CLOCK_MONOTONIC, for the flush timer */
+} LogPipe;
+
+/* A partial line waits this long for its end before it is logged as is. */
+#define LOG_PARTIAL_WAIT_MS 1000
+
 typedef struct Log {
         int fd[2];          /* the two halves, O_APPEND */
         int state_fd;       /* rotation count; half count % 2 is active */
@@ -57,18 +74,24 @@ typedef struct Log {
         int active;
         unsigned long long size; /* bytes in the active half */
         unsigned long long max;
-        int pipe_rd;        /* run command's stdout+stderr */
-        int pipe_wr;
+        LogPipe pipe[2];    /* the run command's stdout and stderr */
         pid_t writer;       /* the log writer process; 0 when there is none (any more) */
 } Log;
 
 static Log *the_log; /* only for say(); init is single-threaded */
 
-/* Init's own messages go where the run command's output goes. */
+/* Init's own messages go where the run command's errors go. */
 static void say(const char *msg)
 {
-        int fd = the_log && the_log->pipe_wr >= 0 ? the_log->pipe_wr : STDERR_FILENO;
+        int fd = the_log && the_log->pipe[1].wr >= 0 ? the_log->pipe[1].wr : STDERR_FILENO;
         (void) !write(fd, msg, strlen(msg));
+}
+
+static uint64_t clock_usec(clockid_t id)
+{
+        struct timespec ts;
+        clock_gettime(id, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 static void log_rotate(Log *l)
@@ -125,14 +148,72 @@ static void log_write_data(Log *l, const char *buf, size_t n)
                 log_rotate(l);
 }
 
-/* Move everything the pipe holds into the log (or nowhere, when the
+/* Log what p holds as one record (runtime/log-record.h). */
+static void log_emit(Log *l, LogPipe *p, int partial)
+{
+        static char rec[LOG_RECORD_HEADER_MAX + LOG_RECORD_TEXT_MAX + 1];
+        size_t n = log_record_header(rec, p->since_usec, p->stream, partial);
+        memcpy(rec + n, p->pending, p->len);
+        n += p->len;
+        rec[n++] = '\n';
+        p->len = 0;
+        log_write_data(l, rec, n);
+}
+
+/* Cut what was read from p into lines, each logged as a record; the
+ * end of a line not yet seen waits in p->pending. */
+static void log_take(Log *l, LogPipe *p, const char *buf, size_t n)
+{
+        while (n > 0) {
+                if (p->len == 0) {
+                        p->since_usec = clock_usec(CLOCK_REALTIME);
+                        p->since_ms = clock_usec(CLOCK_MONOTONIC) / 1000;
+                }
+                const char *nl = memchr(buf, '\n', n);
+                size_t upto = nl ? (size_t) (nl - buf) : n;
+                size_t room = sizeof p->pending - p->len;
+                size_t take = upto < room ? upto : room;
+                memcpy(p->pending + p->len, buf, take);
+                p->len += take;
+                buf += take;
+                n -= take;
+                if (take < upto) {
+                        log_emit(l, p, 1); /* longer than a record holds */
+                } else if (nl) {
+                        log_emit(l, p, 0);
+                        buf++;
+                        n--;
+                }
+        }
+}
+
+/* Log a partial line that waited long enough for its end (all of them
+ * when force). Returns the ms until the next one is due, or -1. */
+static int log_flush_partial(Log *l, int force)
+{
+        int wait = -1;
+        uint64_t now = clock_usec(CLOCK_MONOTONIC) / 1000;
+        for (int i = 0; i < 2; i++) {
+                LogPipe *p = &l->pipe[i];
+                if (p->len == 0)
+                        continue;
+                uint64_t due = p->since_ms + LOG_PARTIAL_WAIT_MS;
+                if (force || now >= due)
+                        log_emit(l, p, 1);
+                else if (wait < 0 || due - now < (uint64_t) wait)
+                        wait = (int) (due - now);
+        }
+        return wait;
+}
+
+/* Move everything pipe p holds into the log (or nowhere, when the
  * writer is gone and init keeps the command from SIGPIPE). Non-blocking.
  * Returns 0 at end of file (no writer left), 1 otherwise. */
-static int log_drain(Log *l, int discard)
+static int log_drain(Log *l, LogPipe *p, int discard)
 {
         char buf[65536];
         for (;;) {
-                ssize_t n = read(l->pipe_rd, buf, sizeof buf);
+                ssize_t n = read(p->rd, buf, sizeof buf);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n == 0)
@@ -140,7 +221,7 @@ static int log_drain(Log *l, int discard)
                 if (n < 0)
                         return 1;
                 if (!discard)
-                        log_write_data(l, buf, (size_t) n);
+                        log_take(l, p, buf, (size_t) n);
         }
 }
 
@@ -185,40 +266,61 @@ static int log_setup(Log *l, const int fds[3], unsigned long long max)
         else
                 (void) log_state_write(l->state_fd, l->count);
 
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -1;
-        l->pipe_rd = p[0];
-        l->pipe_wr = p[1];
-        (void) fcntl(l->pipe_rd, F_SETFL, O_NONBLOCK);
-        (void) fcntl(l->pipe_rd, F_SETPIPE_SZ, 256 * 1024);
+        for (int i = 0; i < 2; i++) {
+                int p[2];
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return -1;
+                l->pipe[i] = (LogPipe) { .rd = p[0], .wr = p[1],
+                                         .stream = i ? LOG_STREAM_STDERR : LOG_STREAM_STDOUT };
+                (void) fcntl(p[0], F_SETFL, O_NONBLOCK);
+                (void) fcntl(p[0], F_SETPIPE_SZ, 256 * 1024);
+        }
         return 0;
+}
+
+/* Drain both pipes (into the log unless discard); a pipe whose every
+ * writer is gone is closed, its partial line logged. */
+static void log_drain_all(Log *l, const struct pollfd *p, int discard)
+{
+        for (int i = 0; i < 2; i++) {
+                LogPipe *lp = &l->pipe[i];
+                if (lp->rd < 0 || (p && !p[i].revents))
+                        continue;
+                if (log_drain(l, lp, discard) == 0) {
+                        lp->rd = (close(lp->rd), -1);
+                        if (!discard && lp->len)
+                                log_emit(l, lp, 1);
+                }
+        }
 }
 
 /* The log writer: the only process that holds the log files. Its
  * RLIMIT_FSIZE is the cap (soft = hard; raising it needs
  * CAP_SYS_RESOURCE in the host's user namespace), so no half can grow
- * beyond it whatever this process is made to do. It drains the pipe
+ * beyond it whatever this process is made to do. It drains the pipes
  * until init sends SIGTERM (drain once more, exit); the signalfd it
  * inherits reads its own signals. */
 static void log_writer_main(Log *l, int sfd)
 {
         (void) prctl(PR_SET_NAME, "enclave-log", 0, 0, 0);
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        close(l->pipe_wr);
-        l->pipe_wr = -1;
+        for (int i = 0; i < 2; i++)
+                l->pipe[i].wr = (close(l->pipe[i].wr), -1);
         struct rlimit fsize = { (rlim_t) l->max, (rlim_t) l->max };
         if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
                 _exit(125);
+        int wait = -1;
         for (;;) {
-                struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = l->pipe_rd, .events = POLLIN } };
-                if (poll(p, 2, -1) < 0) {
+                struct pollfd p[3] = { { .fd = l->pipe[0].rd, .events = POLLIN },
+                                       { .fd = l->pipe[1].rd, .events = POLLIN },
+                                       { .fd = sfd, .events = POLLIN } };
+                if (poll(p, 3, wait) < 0) {
                         if (errno == EINTR)
                                 continue;
                         _exit(125);
                 }
-                if (p[1].revents && log_drain(l, 0) == 0)
-                        l->pipe_rd = (close(l->pipe_rd), -1); /* every writer gone: wait for SIGTERM */
+                log_drain_all(l, p, 0);
+                wait = log_flush_partial(l, 0);
                 for (;;) {
                         struct signalfd_siginfo si;
                         ssize_t n = read(sfd, &si, sizeof si);
@@ -227,8 +329,8 @@ static void log_writer_main(Log *l, int sfd)
                         if (n != (ssize_t) sizeof si)
                                 break;
                         if (si.ssi_signo == SIGTERM) {
-                                if (l->pipe_rd >= 0)
-                                        (void) log_drain(l, 0);
+                                log_drain_all(l, NULL, 0);
+                                (void) log_flush_partial(l, 1);
                                 _exit(0);
                         }
                 }
@@ -236,7 +338,7 @@ static void log_writer_main(Log *l, int sfd)
 }
 
 /* Fork the writer; init then closes its own descriptors of the log
- * files and keeps only the pipe's read end, to drain (and drop) output
+ * files and keeps only the pipes' read ends, to drain (and drop) output
  * should the writer die, so the run command never gets SIGPIPE. */
 static int log_start_writer(Log *l, int sfd)
 {
@@ -278,7 +380,7 @@ static pid_t spawn_command(const char *command, const Log *log)
         /* Its own process group, so a signal reaches its children too. */
         setpgid(0, 0);
         if (log) {
-                if (dup2(log->pipe_wr, STDOUT_FILENO) < 0 || dup2(log->pipe_wr, STDERR_FILENO) < 0)
+                if (dup2(log->pipe[0].wr, STDOUT_FILENO) < 0 || dup2(log->pipe[1].wr, STDERR_FILENO) < 0)
                         _exit(125);
         }
         execl("/bin/sh", "sh", "-c", command, (char *) NULL);
@@ -534,19 +636,22 @@ int main(int argc, char **argv)
          * of everything it started) shows as EOF. With a restart policy
          * init keeps it for the next run. */
         if (the_log && rs.policy == RUN_RESTART_NO)
-                log.pipe_wr = (close(log.pipe_wr), -1);
+                for (int i = 0; i < 2; i++)
+                        log.pipe[i].wr = (close(log.pipe[i].wr), -1);
 
         int cmd_status = 0, cmd_done = 0, stopping = 0, ret = 0;
         for (;;) {
-                /* The pipe is init's to drain only once the writer is gone. */
-                int drain = the_log && log.writer == 0 ? log.pipe_rd : -1;
-                struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = drain, .events = POLLIN } };
+                /* The pipes are init's to drain only once the writer is gone. */
+                int drain = the_log && log.writer == 0;
+                struct pollfd p[3] = { { .fd = drain ? log.pipe[0].rd : -1, .events = POLLIN },
+                                       { .fd = drain ? log.pipe[1].rd : -1, .events = POLLIN },
+                                       { .fd = sfd, .events = POLLIN } };
                 int timeout = -1;
                 if (rs.due_ms) {
                         uint64_t now = clock_ms(CLOCK_MONOTONIC);
                         timeout = rs.due_ms > now ? (int) (rs.due_ms - now) : 0;
                 }
-                if (poll(p, 2, timeout) < 0) {
+                if (poll(p, 3, timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
                         say("enclave-init: poll failed\n");
@@ -566,8 +671,8 @@ int main(int argc, char **argv)
                         }
                         restart_publish(&rs);
                 }
-                if (p[1].revents && log_drain(&log, 1) == 0)
-                        log.pipe_rd = (close(log.pipe_rd), -1);
+                if (drain)
+                        log_drain_all(&log, p, 1);
                 for (;;) {
                         struct signalfd_siginfo si;
                         ssize_t n = read(sfd, &si, sizeof si);

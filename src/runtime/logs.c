@@ -410,3 +410,23 @@ LogFollow *log_follow_free(LogFollow *f)
         free(f);
         return NULL;
 }
+
+ssize_t log_records_each(const char *data, size_t n, bool final, LogRecordFn fn, void *userdata)
+{
+        size_t off = 0;
+        while (off < n) {
+                const char *nl = memchr(data + off, '\n', n - off);
+                if (!nl && !final)
+                        break;
+                size_t len = nl ? (size_t) (nl - (data + off)) : n - off;
+                LogRecord rec;
+                log_record_parse(data + off, len, &rec);
+                if (!nl && rec.stream == LOG_STREAM_UNKNOWN)
+                        rec.partial = true; /* a bare last line: no newline follows it */
+                int r = fn(&rec, userdata);
+                if (r < 0)
+                        return r;
+                off += len + (nl != NULL);
+        }
+        return (ssize_t) off;
+}

@@ -10,6 +10,9 @@
 
 #include "base/error.h"
 #include "base/str.h"
+#include "runtime/log-record.h"
+
+#include <sys/types.h>
 
 #define LOG_TAIL_ALL SIZE_MAX
 
@@ -42,3 +45,10 @@ int log_follow_read(LogFollow *f, StrBuf *out, Error *err);
 LogFollow *log_follow_free(LogFollow *f);
 DEFINE_CLEANUP_FUNC(LogFollow, log_follow_free);
 #define _cleanup_log_follow_ _cleanup_(log_follow_freep)
+
+/* Calls fn for each line of data[0..n) as a record (runtime/log-record.h).
+ * A last line without its newline is left for the next call (its rest
+ * is still being written), unless final. Returns the bytes consumed, or
+ * fn's negative result. */
+typedef int (*LogRecordFn)(const LogRecord *rec, void *userdata);
+ssize_t log_records_each(const char *data, size_t n, bool final, LogRecordFn fn, void *userdata);

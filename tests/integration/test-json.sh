@@ -77,9 +77,9 @@ check "workspace port unpublish" "$(j workspace port unpublish "$SB" w1 "127.0.0
 for _ in $(seq 50); do enc workspace logs "$SB" w1 | grep -q two && break; sleep 0.1; done
 logs=$(j workspace logs "$SB" w1)
 check "workspace logs" "$logs"
-is "logs --json: one line per log line, time unknown when read back" \
-        "$(python3 -c 'import json,sys; print([(d["line"], d["time"], d["stream"]) for d in map(json.loads, sys.stdin)])' <<<"$logs")" \
-        "[('one', None, 'output'), ('two', None, 'output')]"
+is "logs --json: one line per log line, with its stream and a time when read back" \
+        "$(python3 -c 'import json,sys; print([(d["line"], d["stream"], d["time"] is not None) for d in map(json.loads, sys.stdin)])' <<<"$logs")" \
+        "[('one', 'stdout', True), ('two', 'stderr', True)]"
 # Following: a line written meanwhile carries its time.
 enc workspace logs "$SB" w1 --follow --json >"$ENC_DIR/follow.json" 2>/dev/null &
 fpid=$!

@@ -102,7 +102,7 @@ contains "and beta's, aligned" "$out" "beta  | beta-one"
 lacks "no colour off a terminal" "$out" $'\033'
 is "logs WORKSPACE: only that one" "$(p logs beta | cut -d'|' -f1 | sort -u | tr -d ' ')" beta
 is "logs --json carries the workspace" "$(p logs --json alpha | python3 -c 'import json,sys; d=json.loads(sys.stdin.readline()); print(d["workspace"], d["line"], d["stream"])')" \
-        "alpha alpha-one output"
+        "alpha alpha-one stdout"
 p logs --follow >"$ENC_DIR/follow.out" 2>&1 &
 fpid=$!
 sleep 0.5
