@@ -145,16 +145,23 @@ static int overlay_set_lower(int fsfd, OverlayLowerMode mode, int lower_fd)
 }
 
 /* One attempt with a fresh context (a failed create leaves a context
- * unusable). Returns the detached mount's fd. */
+ * unusable). Returns the detached mount's fd. *ret_refused says whether
+ * the failure means "not this way on this kernel": the kernel refused
+ * the way the lower layer was passed (whatever errno it chose for that:
+ * 6.1 says EOPNOTSUPP, 6.12 EBADF for an fd it does not take), or the
+ * create refused the layer (EINVAL, EOPNOTSUPP). Anything else is about
+ * the dirs themselves. */
 static int overlay_create_direct(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work,
-                                 Error *err)
+                                 bool *ret_refused, Error *err)
 {
+        *ret_refused = false;
         _cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fsfd < 0)
                 return error_setc(err, errno, "opening an overlay filesystem context");
         char why[256];
         if (overlay_set_lower(fsfd, mode, lower_fd) < 0) {
                 int e = errno;
+                *ret_refused = true;
                 return error_setc(err, e, "setting the overlay lower layer%s",
                                   fs_context_message(fsfd, why, sizeof why));
         }
@@ -164,6 +171,7 @@ static int overlay_create_direct(OverlayLowerMode mode, int lower_fd, const char
                 return error_setc(err, errno, "setting the overlay work dir %s", work);
         if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 int e = errno;
+                *ret_refused = e == EINVAL || e == EOPNOTSUPP;
                 return error_setc(err, e, "creating the overlay (upper %s)%s", upper,
                                   fs_context_message(fsfd, why, sizeof why));
         }
@@ -274,13 +282,21 @@ static int overlay_create_attached(int lower_fd, const char *upper, const char *
         return mfd;
 }
 
-int rootfs_open_overlay_as(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work, Error *err)
+static int overlay_try(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work, bool *ret_refused,
+                       Error *err)
 {
+        *ret_refused = false;
         if (mode < 0 || mode >= _OVERLAY_LOWER_MAX)
                 return error_set(err, EINVAL, "unknown overlay lower mode %d", (int) mode);
         if (mode == OVERLAY_LOWER_ATTACHED)
                 return overlay_create_attached(lower_fd, upper, work, err);
-        return overlay_create_direct(mode, lower_fd, upper, work, err);
+        return overlay_create_direct(mode, lower_fd, upper, work, ret_refused, err);
+}
+
+int rootfs_open_overlay_as(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work, Error *err)
+{
+        bool refused;
+        return overlay_try(mode, lower_fd, upper, work, &refused, err);
 }
 
 /* The way this kernel takes the lower layer, learnt from the first
@@ -298,13 +314,13 @@ int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
                         *ret_mode = (OverlayLowerMode) known;
                 return r;
         }
-        /* Most direct way first. An unknown option or a refused layer
-         * (EINVAL, EOPNOTSUPP) means "not this way on this kernel": try
-         * the next one. Any other error is about the dirs themselves. */
+        /* Most direct way first. A way this kernel refuses (see
+         * overlay_create_direct) means: try the next one. */
         _cleanup_error_ Error first = ERROR_INIT;
         for (OverlayLowerMode mode = 0; mode < _OVERLAY_LOWER_MAX; mode++) {
                 _cleanup_error_ Error e = ERROR_INIT;
-                int r = rootfs_open_overlay_as(mode, lower_fd, upper, work, &e);
+                bool refused;
+                int r = overlay_try(mode, lower_fd, upper, work, &refused, &e);
                 if (r >= 0) {
                         overlay_known_mode = (int) mode;
                         if (ret_mode)
@@ -313,7 +329,7 @@ int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
                 }
                 if (mode == 0)
                         error_move(&first, &e);
-                if ((r != -EINVAL && r != -EOPNOTSUPP) || mode + 1 == _OVERLAY_LOWER_MAX) {
+                if (!refused || mode + 1 == _OVERLAY_LOWER_MAX) {
                         if (e.code == 0)
                                 error_move(&e, &first);
                         error_move(err, &e);
