@@ -22,6 +22,7 @@ struct LogFollow {
         uint64_t count; /* rotation count when last read; half count % 2 is followed */
         int fd;         /* that half, or -EBADF when it does not exist yet */
         off_t pos;      /* bytes of it already returned */
+        bool lost;      /* a rotation overtook the last read: start again after the gap */
 };
 
 static char *logs_dir(const char *ws_dir)
@@ -364,6 +365,57 @@ static void follow_switch(LogFollow *f, uint64_t count)
         f->pos = 0;
 }
 
+/* One pass of log_follow_read(). What it read is good only if neither
+ * half it read from was truncated meanwhile: the half of count N is
+ * truncated when the count reaches N + 2. Returns the bytes appended,
+ * or -ESTALE when a rotation overtook the read (nothing appended). */
+static int follow_pass(LogFollow *f, StrBuf *out)
+{
+        size_t mark = out->len;
+        int total = 0, r;
+        uint64_t count = read_count(f->dir);
+        uint64_t good_until; /* the highest count at the end that keeps the read good */
+        if (!f->lost && count == f->count) {
+                good_until = count + 1;
+        } else if (!f->lost && count == f->count + 1) {
+                /* One rotation: finish the old half (init wrote its tail
+                 * before switching), then the new one from its start. */
+                r = read_new(f, out);
+                if (r < 0)
+                        return r;
+                total += r;
+                follow_switch(f, count);
+                good_until = count;
+        } else {
+                /* Lapped: what we had not read yet was rotated away. The
+                 * inactive half is complete and continues after the gap. */
+                if (count > 0) {
+                        follow_switch(f, count - 1);
+                        r = read_new(f, out);
+                        if (r < 0)
+                                return r;
+                        total += r;
+                }
+                follow_switch(f, count);
+                f->lost = false;
+                good_until = count;
+        }
+        r = read_new(f, out);
+        if (r < 0)
+                return r;
+        total += r;
+        if (read_count(f->dir) > good_until) {
+                /* A half was rewritten under the read: drop it all and
+                 * take the log up again after the gap, never out of order. */
+                out->len = mark;
+                if (out->data)
+                        out->data[mark] = 0;
+                f->lost = true;
+                return -ESTALE;
+        }
+        return total;
+}
+
 int log_follow_read(LogFollow *f, StrBuf *out, Error *err)
 {
         int r = drain_events(f);
@@ -372,32 +424,18 @@ int log_follow_read(LogFollow *f, StrBuf *out, Error *err)
                         return r;
                 return error_setc(err, -r, "reading inotify events for %s", f->dir);
         }
-        int total = 0;
-        uint64_t count = read_count(f->dir);
-        if (count == f->count + 1) {
-                /* One rotation: finish the old half (init wrote its tail
-                 * before switching), then the new one from its start. */
-                r = read_new(f, out);
-                if (r < 0)
-                        return error_setc(err, -r, "reading the log in %s", f->dir);
-                total += r;
-                follow_switch(f, count);
-        } else if (count != f->count) {
-                /* Lapped: what we had not read yet was rotated away. The
-                 * inactive half is complete and continues after the gap. */
-                if (count > 0) {
-                        follow_switch(f, count - 1);
-                        r = read_new(f, out);
-                        if (r < 0)
-                                return error_setc(err, -r, "reading the log in %s", f->dir);
-                        total += r;
-                }
-                follow_switch(f, count);
+        /* A writer faster than us may overtake a pass; the next inotify
+         * event brings another try when all of these lose. */
+        for (int attempt = 0; attempt < 8; attempt++) {
+                r = follow_pass(f, out);
+                if (r != -ESTALE)
+                        break;
         }
-        r = read_new(f, out);
+        if (r == -ESTALE)
+                return 0;
         if (r < 0)
                 return error_setc(err, -r, "reading the log in %s", f->dir);
-        return total + r;
+        return r;
 }
 
 LogFollow *log_follow_free(LogFollow *f)
