@@ -9,9 +9,12 @@
 #include "storage/copy.h"
 #include "storage/inode-map.h"
 #include "storage/staging.h"
+#include "storage/xattr.h"
 
 #include <fcntl.h>
+#include <endian.h>
 #include <jansson.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -1132,6 +1135,82 @@ static int chown_keep(int dfd, const char *name, const struct stat *st, uid_t ui
         return 0;
 }
 
+/* A file capability as the importing workspace's own: the form a
+ * `setcap` inside it stores (revision 3, its root's host id), which acts
+ * only in that workspace's user namespace. Revisions 1 and 2 (what a
+ * copy-up of a rootfs file like ping carries) would act for host root,
+ * so they become the workspace's; a revision 3 moves with the owners and
+ * one for an id outside the exporting workspace is refused. */
+static int adopt_capability(IdShift *s, const Xattr *x, struct vfs_ns_cap_data *ret)
+{
+        struct vfs_ns_cap_data in = { 0 };
+        uint32_t magic = 0;
+        if (x->size >= sizeof magic)
+                memcpy(&magic, x->value, sizeof magic);
+        uint32_t rev = le32toh(magic) & VFS_CAP_REVISION_MASK;
+        size_t want = rev == VFS_CAP_REVISION_1 ? XATTR_CAPS_SZ_1
+                      : rev == VFS_CAP_REVISION_2 ? XATTR_CAPS_SZ_2
+                      : rev == VFS_CAP_REVISION_3 ? XATTR_CAPS_SZ_3
+                                                  : 0;
+        if (!want || x->size != want)
+                return shift_refuse(s, "carries a malformed security.capability");
+        memcpy(&in, x->value, x->size);
+        uint32_t root = s->dst_uid;
+        if (rev == VFS_CAP_REVISION_3 &&
+            shift_id(le32toh(in.rootid), s->src_uid, s->dst_uid, &root) < 0)
+                return shift_refuse(s, "carries file capabilities for uid %u, outside the exporting workspace's "
+                                    "ids (from %u)", le32toh(in.rootid), s->src_uid);
+        *ret = in;
+        ret->magic_etc = htole32(VFS_CAP_REVISION_3 | (le32toh(magic) & VFS_CAP_FLAGS_EFFECTIVE));
+        ret->rootid = htole32(root);
+        return 0;
+}
+
+/* overlayfs's own bookkeeping of an upper layer that a restore needs;
+ * the rest of trusted.* (metacopy and origin point the overlay at data
+ * elsewhere) only host root can write, and an archive is not host root. */
+static bool overlay_key_kept(const char *key)
+{
+        static const char *const kept[] = { "opaque", "redirect", "impure", "nlink", "uuid" };
+        const char *k = startswith(key, "trusted.overlay.");
+        for (size_t i = 0; k && i < ELEMENTSOF(kept); i++)
+                if (streq(k, kept[i]))
+                        return true;
+        return false;
+}
+
+/* The archive's extended attributes were set by host root as the
+ * archive said: keep what the workspace or its overlay could have made
+ * (user.*, POSIX ACLs, overlay bookkeeping, file capabilities as the
+ * importing workspace's); drop the rest (other trusted.*, security.*
+ * labels such as security.selinux). */
+static int adopt_xattrs(IdShift *s, int dfd, const char *name)
+{
+        _cleanup_xattr_list_ XattrList l = XATTR_LIST_INIT;
+        int r = xattr_list_read(-1, dfd, name, &l);
+        if (r < 0)
+                return error_setc(s->err, -r, "reading the extended attributes of %s", shift_path(s));
+        for (size_t i = 0; i < l.n; i++) {
+                const char *key = l.items[i].name;
+                if (startswith(key, "user.") || streq(key, "system.posix_acl_access") ||
+                    streq(key, "system.posix_acl_default") || overlay_key_kept(key))
+                        continue;
+                if (streq(key, "security.capability")) {
+                        struct vfs_ns_cap_data cap;
+                        r = adopt_capability(s, &l.items[i], &cap);
+                        if (r < 0)
+                                return r;
+                        r = xattr_set(-1, dfd, name, key, &cap, sizeof cap);
+                } else
+                        r = xattr_remove(-1, dfd, name, key);
+                if (r < 0)
+                        return error_setc(s->err, -r, "%s the extended attribute %s of %s",
+                                          streq(key, "security.capability") ? "rewriting" : "removing", key,
+                                          shift_path(s));
+        }
+        return 0;
+}
+
 static int shift_dir(IdShift *s, int dfd);
 
 static int shift_entry(IdShift *s, int dfd, const char *name)
@@ -1164,6 +1243,11 @@ static int shift_entry(IdShift *s, int dfd, const char *name)
                 int r = chown_keep(dfd, name, &st, uid, gid);
                 if (r < 0)
                         return error_setc(s->err, -r, "changing the owner of %s", shift_path(s));
+        }
+        if (!keep) {
+                int r = adopt_xattrs(s, dfd, name);
+                if (r < 0)
+                        return r;
         }
         if (!S_ISDIR(st.st_mode))
                 return 0;

@@ -133,6 +133,21 @@ int xattr_set(int fd, int dirfd, const char *name, const char *key, const void *
         return RET_NERRNO(lsetxattr(path, key, value, size, 0));
 }
 
+int xattr_remove(int fd, int dirfd, const char *name, const char *key)
+{
+        int r;
+        if (fd >= 0)
+                r = RET_NERRNO(fremovexattr(fd, key));
+        else {
+                char path[PATH_MAX];
+                r = proc_path(path, sizeof path, dirfd, name);
+                if (r < 0)
+                        return r;
+                r = RET_NERRNO(lremovexattr(path, key));
+        }
+        return r == -ENODATA ? 0 : r;
+}
+
 int xattr_copy(int src_fd, int src_dirfd, const char *src_name, int dst_fd, int dst_dirfd,
                const char *dst_name, const char **ret_key, XattrList *scratch)
 {

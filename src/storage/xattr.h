@@ -30,6 +30,10 @@ int xattr_list_read(int fd, int dirfd, const char *name, XattrList *ret);
 /* Set one attribute (same addressing as xattr_list_read). */
 int xattr_set(int fd, int dirfd, const char *name, const char *key, const void *value, size_t size);
 
+/* Remove one attribute (same addressing as xattr_list_read); one that
+ * is not there is no error. */
+int xattr_remove(int fd, int dirfd, const char *name, const char *key);
+
 /* Copy every attribute from src to dst. On failure *ret_key (may be
  * NULL) names the attribute that could not be set. */
 int xattr_copy(int src_fd, int src_dirfd, const char *src_name, int dst_fd, int dst_dirfd,

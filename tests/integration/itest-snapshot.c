@@ -95,8 +95,13 @@ static void whiteout(const char *base, const char *rel, uid_t uid, gid_t gid)
         ASSERT_OK(lchown(p, uid, gid));
 }
 
-/* VFS_CAP_REVISION_2 | effective, permitted = CAP_NET_BIND_SERVICE. */
-static const uint32_t capability[5] = { 0x02000001, 1u << 10, 0, 0, 0 };
+/* What `setcap cap_net_bind_service+ep` inside the workspace whose
+ * root is host id b stores: VFS_CAP_REVISION_3 | effective, permitted =
+ * CAP_NET_BIND_SERVICE, root id b. An import moves the root id with the
+ * owners (and makes a revision 2 one, which acts for host root, the
+ * importing workspace's: test-boundary-snapshot-xattrs.sh). */
+#define CAPABILITY(b) { 0x03000001, 1u << 10, 0, 0, 0, (b) }
+static const uint32_t capability[6] = CAPABILITY(0);
 
 /* <ws>/{upper,work,home,snapshots} like layout_workspace_create, with
  * an upper layer that holds everything an overlay upper can. */
@@ -125,7 +130,8 @@ static char *make_ws(const char *name, uint32_t b)
         put(u, "data/suid", "#!/bin/sh\n", 04755, b + 1000, b + 1000);
         put(u, "data/capable", "ELF?", 0755, b, b);
         _cleanup_free_ char *capable = at(u, "data/capable"), *fifo = at(u, "data/fifo");
-        ASSERT_OK(setxattr(capable, "security.capability", capability, sizeof capability, 0));
+        const uint32_t cap[6] = CAPABILITY(b);
+        ASSERT_OK(setxattr(capable, "security.capability", cap, sizeof cap, 0));
         ASSERT_OK(setxattr(capable, "user.note", "v\0x", 3, 0));
         ASSERT_OK(mkfifo(fifo, 0620));
         ASSERT_OK(chown(fifo, b + 7, b + 8));
@@ -679,8 +685,9 @@ TEST(import_into_another_id_range)
         ASSERT_OK(lstat(main_c, &st));
         ASSERT_EQ(st.st_uid, B2 + 1000);
         char v[64];
-        ASSERT_EQ(getxattr(capable, "security.capability", v, sizeof v), sizeof capability);
-        ASSERT_TRUE(memcmp(v, capability, sizeof capability) == 0);
+        const uint32_t moved[6] = CAPABILITY(B2);
+        ASSERT_EQ(getxattr(capable, "security.capability", v, sizeof v), sizeof moved);
+        ASSERT_TRUE(memcmp(v, moved, sizeof moved) == 0);
         /* Everything but times equals the tree built for this range. */
         assert_same_but_times(got, want);
         _cleanup_free_ char *got_home = describe_at(snap, "home");
