@@ -198,12 +198,48 @@ static int port_owner(Registry *r, uint16_t host_port, int64_t *ret_id, char **r
         return 0;
 }
 
+/* Each published port is a listener in the daemon: without a bound,
+ * users together could fill its descriptor table. Root is exempt. */
+#define PORTS_PER_USER_MAX 256
+
+static int workspace_owner_uid(Registry *r, int64_t workspace_id, int64_t *ret, Error *err)
+{
+        int k = registry_query_int64(r, ret, err, "SELECT owner_uid FROM workspaces WHERE id = ?", "i",
+                                     workspace_id);
+        if (k == -ENOENT) {
+                error_clear(err);
+                return error_set(err, ENOENT, "workspace %lld does not exist", (long long) workspace_id);
+        }
+        return k;
+}
+
 static int port_taken_error(uint16_t host_port, const char *owner, Error *err)
 {
         return error_set(err, EEXIST,
                          "127.0.0.1:%u is already published by workspace %s; choose another host port or "
                          "unpublish it there first",
                          host_port, owner ? owner : "?");
+}
+
+/* Room for one more port of the workspace's owner. */
+static int port_check_cap(Registry *r, int64_t workspace_id, Error *err)
+{
+        int64_t owner = 0, n = 0;
+        int k = workspace_owner_uid(r, workspace_id, &owner, err);
+        if (k < 0 || owner == 0)
+                return k;
+        k = registry_query_int64(r, &n, err,
+                                 "SELECT count(*) FROM ports p JOIN workspaces w ON w.id = p.workspace_id "
+                                 "WHERE w.owner_uid = ?",
+                                 "i", owner);
+        if (k < 0)
+                return k;
+        if (n >= PORTS_PER_USER_MAX)
+                return error_set(err, EDQUOT,
+                                 "uid %lld already publishes %lld port(s), the most a user may; unpublish some "
+                                 "first ('enclave workspace port unpublish')",
+                                 (long long) owner, (long long) n);
+        return 0;
 }
 
 static int ports_declare_locked(Registry *r, int64_t workspace_id, const PortSpec *ports, size_t n, Error *err)
@@ -227,12 +263,17 @@ static int ports_declare_locked(Registry *r, int64_t workspace_id, const PortSpe
                                          "WHERE workspace_id = ? AND host_port = ? AND host_ip = '127.0.0.1'",
                                          "iii", (int64_t) ports[i].workspace_port, workspace_id,
                                          (int64_t) ports[i].host_port);
-                } else if (k == -ENOENT)
+                } else if (k == -ENOENT) {
+                        error_clear(err);
+                        k = port_check_cap(r, workspace_id, err);
+                        if (k < 0)
+                                return k;
                         k = registry_run(r, err,
                                          "INSERT INTO ports (workspace_id, host_port, workspace_port, declared) "
                                          "VALUES (?, ?, ?, 1)",
                                          "iii", workspace_id, (int64_t) ports[i].host_port,
                                          (int64_t) ports[i].workspace_port);
+                }
                 if (k == -ENOENT)
                         return error_set(err, ENOENT, "workspace %lld does not exist", (long long) workspace_id);
                 if (k < 0)
@@ -264,6 +305,10 @@ int registry_port_add(Registry *r, int64_t workspace_id, const PortSpec *p, bool
         if (k == 0)
                 return port_taken_error(p->host_port, owner_name, err);
         if (k != -ENOENT)
+                return k;
+        error_clear(err);
+        k = port_check_cap(r, workspace_id, err);
+        if (k < 0)
                 return k;
         k = registry_run(r, err,
                          "INSERT INTO ports (workspace_id, host_port, workspace_port, declared) VALUES (?, ?, ?, ?)",

@@ -23,6 +23,17 @@
 /* A splice that moved at least this much is part of a bulk transfer. */
 #define PROXY_BULK_BYTES (32 * 1024)
 #define PROXY_MAX_EVENTS 64
+/* Anyone on the host may connect to a published port, and each relayed
+ * connection costs the daemon six descriptors and up to two pipes of
+ * queued data. So a port relays at most PROXY_MAX_CONNS_PER_PORT
+ * connections at once and all ports together PROXY_MAX_CONNS; more wait
+ * in the listener's backlog until one ends. Only the first
+ * PROXY_BIG_PIPES connections get PROXY_PIPE_SIZE pipes, the others the
+ * kernel's default (64 KiB): at most about 250 MiB of queued data and
+ * 6144 descriptors, whoever connects. */
+#define PROXY_MAX_CONNS_PER_PORT 256
+#define PROXY_MAX_CONNS 1024
+#define PROXY_BIG_PIPES 64
 
 typedef enum HandlerKind {
         H_WAKE,
@@ -52,6 +63,7 @@ typedef struct Conn {
         int client, upstream;
         bool connecting;
         bool dead;       /* closed; freed after the current epoll round */
+        bool big;        /* its pipes are PROXY_PIPE_SIZE */
         Relay c2u, u2c;
         Mapping *m;
         struct Conn *prev, *next;
@@ -60,7 +72,7 @@ typedef struct Conn {
 struct Mapping {
         Handler h;
         int listen_fd;
-        bool paused;     /* out of fds: accept resumes when one frees */
+        bool paused;     /* out of fds or at a cap: accept resumes when a connection ends */
         bool dead;       /* unpublished; freed after the current epoll round */
         uint16_t host_port, ws_port;
         uint32_t ws_addr;
@@ -101,6 +113,7 @@ struct Proxy {
         Handler wake_h;
         Mapping *mappings;
         unsigned paused;
+        unsigned nconns, nbig; /* open connections, and those with big pipes */
         /* Closed connections and mappings wait here until no event of the
          * current epoll round can point to them any more. */
         Conn *dead_conns;
@@ -162,20 +175,24 @@ static void conn_close(Proxy *p, Conn *c)
         if (c->next)
                 c->next->prev = c->prev;
         m->nconns--;
+        p->nconns--;
+        if (c->big)
+                p->nbig--;
         c->dead = true;
         c->next = p->dead_conns;
         p->dead_conns = c;
         resume_paused(p);
 }
 
-static int relay_open(Relay *r)
+static int relay_open(Relay *r, bool big)
 {
         int fds[2];
         if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
                 return -errno;
         r->rd = fds[0];
         r->wr = fds[1];
-        (void) fcntl(r->wr, F_SETPIPE_SZ, PROXY_PIPE_SIZE);
+        if (big)
+                (void) fcntl(r->wr, F_SETPIPE_SZ, PROXY_PIPE_SIZE);
         return 0;
 }
 
@@ -305,11 +322,15 @@ static int conn_start(Proxy *p, Mapping *m, int client_fd)
         m->conns = c;
         m->nconns++;
         m->accepted++;
+        p->nconns++;
+        c->big = p->nbig < PROXY_BIG_PIPES;
+        if (c->big)
+                p->nbig++;
         c->client = TAKE_FD(client);
 
-        int r = relay_open(&c->c2u);
+        int r = relay_open(&c->c2u, c->big);
         if (r >= 0)
-                r = relay_open(&c->u2c);
+                r = relay_open(&c->u2c, c->big);
         if (r >= 0) {
                 c->upstream = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
                 if (c->upstream < 0)
@@ -344,22 +365,30 @@ static int conn_start(Proxy *p, Mapping *m, int client_fd)
         return 0;
 }
 
+/* Stop polling the listener until a connection closes. */
+static void mapping_pause(Proxy *p, Mapping *m)
+{
+        struct epoll_event ev = { .events = 0, .data.ptr = &m->h };
+        (void) epoll_ctl(p->epfd, EPOLL_CTL_MOD, m->listen_fd, &ev);
+        m->paused = true;
+        p->paused++;
+}
+
 static void mapping_accept(Proxy *p, Mapping *m)
 {
         if (m->dead)
                 return;
         for (;;) {
+                if (m->nconns >= PROXY_MAX_CONNS_PER_PORT || p->nconns >= PROXY_MAX_CONNS) {
+                        mapping_pause(p, m);
+                        return;
+                }
                 int fd = accept4(m->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
                         if (errno == EINTR || errno == ECONNABORTED)
                                 continue;
-                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                                /* Stop polling this listener until a connection closes. */
-                                struct epoll_event ev = { .events = 0, .data.ptr = &m->h };
-                                (void) epoll_ctl(p->epfd, EPOLL_CTL_MOD, m->listen_fd, &ev);
-                                m->paused = true;
-                                p->paused++;
-                        }
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                                mapping_pause(p, m);
                         return;
                 }
                 int r = conn_start(p, m, fd);

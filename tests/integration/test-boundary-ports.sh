@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# docs/security.md, "Client file descriptors and quotas": a published
+# port is open to everyone on the host, and the daemon relays each
+# connection itself (six descriptors, two pipes). A local user who is not
+# even in the socket's group floods one port whose workspace listener
+# never sends a request: the daemon relays at most a bounded number of those
+# connections at once (the rest wait in the backlog), stays far from its
+# descriptor limit, and root and the other ports keep working. On the
+# code before, every connection was relayed: 3,400 of them took the
+# daemon to its 20,000 descriptors and root's `exec` failed with "Too
+# many open files".
+#
+# Each published port is a listener in the daemon too: a member of the
+# group publishes at most 256 (root is exempt), where before 20,000
+# `port publish` calls by one user filled the daemon's descriptors.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/workspace-setup.sh"
+require_root
+ws_setup
+PY=$(command -v python3)
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3 # another uid may not read root's shims
+U=$(( 62000 + RANDOM % 1000 ))
+P1=$(( 20000 + RANDOM % 20000 ))
+P2=$(( P1 + 1 ))
+FLOOD=600
+
+ok "a workspace with two published ports" enc workspace create "$SB" web \
+        --port "127.0.0.1:$P1:8080/tcp" --port "127.0.0.1:$P2:8081/tcp"
+ok "starts" enc workspace start "$SB" web
+# Both serve a file (busybox httpd); a connection that sends no request
+# holds its server process for a minute.
+enc workspace exec "$SB" web -- sh -c 'mkdir -p /tmp/www && echo served >/tmp/www/f' >/dev/null 2>&1
+enc workspace exec "$SB" web -- sh -c 'httpd -p 8080 -h /tmp/www; httpd -p 8081 -h /tmp/www' \
+        </dev/null >/dev/null 2>&1
+fetch() { "$PY" - "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET /f HTTP/1.0\r\n\r\n")
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+print(data.split(b"\r\n\r\n", 1)[-1].decode().strip())
+PY
+}
+for _ in $(seq 50); do [ "$(fetch "$P1" 2>/dev/null)" = served ] && break; sleep 0.1; done
+is "the published port relays (positive control)" "$(fetch "$P1" 2>&1)" served
+
+DPID=$(cat "$ENC_PIDFILE")
+fds() { ls "/proc/$DPID/fd" | wc -l; }
+before=$(fds)
+diag "daemon descriptors before: $before"
+
+# The flood: a uid outside the socket's group holds FLOOD connections.
+cat >"$ENC_DIR/flood.py" <<'PY'
+import resource, socket, sys, time
+n, port, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(n + 64, hard), hard))
+held = []
+for _ in range(n):
+    try:
+        held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+    except OSError:
+        break
+open(ready, "w").write(str(len(held)))
+time.sleep(120)
+PY
+chmod 644 "$ENC_DIR/flood.py"
+mkdir -p "$ENC_DIR/flood" && chown "$U" "$ENC_DIR/flood"
+READY=$ENC_DIR/flood/ready
+setpriv --reuid "$U" --regid "$U" --clear-groups "$PY" "$ENC_DIR/flood.py" "$FLOOD" "$P2" "$READY" &
+flood_pid=$!
+on_exit "kill $flood_pid"
+for _ in $(seq 300); do [ -s "$READY" ] && break; sleep 0.1; done
+diag "connections the flood holds: $(cat "$READY" 2>/dev/null)"
+# Let the daemon relay what it will.
+sleep 2
+during=$(fds)
+diag "daemon descriptors during the flood: $during"
+[ $((during - before)) -le $((256 * 6 + 64)) ] &&
+        tap_ok "the daemon relays a bounded number of one port's connections ($((during - before)) more descriptors)" ||
+        tap_fail "the daemon relays a bounded number of one port's connections" \
+                "$((during - before)) more descriptors for $FLOOD connections"
+is "another port still relays" "$(fetch "$P1" 2>&1)" served
+ok "root still execs" enc workspace exec "$SB" web -- true
+ok "and pings" enc ping
+kill "$flood_pid" 2>/dev/null
+wait "$flood_pid" 2>/dev/null
+# The relayed connections end when their server closes them (busybox
+# httpd waits a minute for a request), or when the workspace stops.
+ok "the workspace stops" enc workspace stop "$SB" web
+for _ in $(seq 100); do [ "$(fds)" -le $((before + 16)) ] && break; sleep 0.1; done
+[ "$(fds)" -le $((before + 16)) ] && tap_ok "the flood's descriptors are released" ||
+        tap_fail "the flood's descriptors are released" "$(fds) open, $before before"
+
+# ---- published ports per user ----
+enc_open_socket
+G=$(( U + 1000 ))
+W=$ENC_DIR/g && mkdir -p "$W" && chown "$G:$G" "$W"
+genc() { as_uid "$G" sh -c 'cd "$1" && shift && exec "$@"' sh "$W" "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" "$@"; }
+ok "a group member makes a sandbox" genc create gsb --bootstrap-method cached_rootfs
+ok "and a workspace" genc workspace create gsb gw
+enc workspace create "$SB" w2 >/dev/null 2>&1
+Q=$(( 40000 + RANDOM % 20000 ))
+n=0
+for i in $(seq 0 255); do
+        genc -q workspace port publish gsb gw "127.0.0.1:$((Q + i)):80" >/dev/null 2>&1 && n=$((n + 1))
+done
+is "the member publishes 256 ports" "$n" 256
+out=$(genc workspace port publish gsb gw "127.0.0.1:$((Q + 256)):80" 2>&1)
+contains "the 257th is refused" "$out" "the most a user may"
+out=$(genc workspace create gsb gw2 --port "127.0.0.1:$((Q + 257)):80" 2>&1)
+contains "also when declared at create" "$out" "the most a user may"
+ok "root is exempt" enc workspace port publish "$SB" w2 "127.0.0.1:$((Q + 258)):80"
+ok "unpublishing one makes room again" genc workspace port unpublish gsb gw "127.0.0.1:$Q"
+ok "for the member" genc workspace port publish gsb gw "127.0.0.1:$((Q + 259)):80"
+genc destroy gsb --force >/dev/null 2>&1
+
+done_testing
