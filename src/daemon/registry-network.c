@@ -213,12 +213,25 @@ static int workspace_owner_uid(Registry *r, int64_t workspace_id, int64_t *ret, 
         return k;
 }
 
-static int port_taken_error(uint16_t host_port, const char *owner, Error *err)
+/* The holder is named only to root and to its own owner: another uid's
+ * sandbox and workspace names are not the caller's to learn
+ * (docs/security.md "Multi-user model"). */
+static int port_taken_error(Registry *r, uint16_t host_port, int64_t holder, const char *holder_name,
+                            int64_t workspace_id, Error *err)
 {
+        int64_t mine = 0, theirs = 0;
+        int k = workspace_owner_uid(r, workspace_id, &mine, err);
+        if (k >= 0)
+                k = workspace_owner_uid(r, holder, &theirs, err);
+        if (k < 0)
+                return k;
+        if (mine != 0 && mine != theirs)
+                return error_set(err, EEXIST, "127.0.0.1:%u is already in use; choose another host port",
+                                 host_port);
         return error_set(err, EEXIST,
                          "127.0.0.1:%u is already published by workspace %s; choose another host port or "
                          "unpublish it there first",
-                         host_port, owner ? owner : "?");
+                         host_port, holder_name ? holder_name : "?");
 }
 
 /* Room for one more port of the workspace's owner. */
@@ -255,7 +268,7 @@ static int ports_declare_locked(Registry *r, int64_t workspace_id, const PortSpe
                 _cleanup_free_ char *owner_name = NULL;
                 k = port_owner(r, ports[i].host_port, &owner, &owner_name, err);
                 if (k == 0 && owner != workspace_id)
-                        return port_taken_error(ports[i].host_port, owner_name, err);
+                        return port_taken_error(r, ports[i].host_port, owner, owner_name, workspace_id, err);
                 if (k == 0) {
                         /* Published by hand before; the declaration takes it over. */
                         k = registry_run(r, err,
@@ -303,7 +316,7 @@ int registry_port_add(Registry *r, int64_t workspace_id, const PortSpec *p, bool
         _cleanup_free_ char *owner_name = NULL;
         int k = port_owner(r, p->host_port, &owner, &owner_name, err);
         if (k == 0)
-                return port_taken_error(p->host_port, owner_name, err);
+                return port_taken_error(r, p->host_port, owner, owner_name, workspace_id, err);
         if (k != -ENOENT)
                 return k;
         error_clear(err);
