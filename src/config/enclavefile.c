@@ -773,9 +773,15 @@ static int load_env_files(Enclavefile *ef, const char *display_path, Diagnostics
                 _cleanup_free_ char *shown = NULL;
                 if (!full || asprintf(&shown, "%s%s", absolute ? "" : shown_dir, ws->env_file) < 0)
                         return -ENOMEM;
+                /* A relative env_file is a project file, as a relative
+                 * workspace_dir is a project directory: it stays below
+                 * the Enclavefile's directory, also after symlinks (root
+                 * bringing up someone's project reads it as root). */
+                _cleanup_free_ char *project = absolute ? NULL : realpath(ef->base_dir, NULL);
+                const char *within = absolute ? NULL : project ? project : ef->base_dir;
                 _cleanup_strv_free_ char **file_env = NULL;
-                int k = envfile_load(full, shown, display_path, ws->env_file_pos.line, ws->env_file_pos.col, diag,
-                                     &file_env);
+                int k = envfile_load(full, shown, within, display_path, ws->env_file_pos.line, ws->env_file_pos.col,
+                                     diag, &file_env);
                 if (k == -ENOMEM)
                         return k;
                 if (k >= 0 && (k = merge_env(ws, file_env)) == -E2BIG)

@@ -1,11 +1,14 @@
 #include "config/envfile.h"
+#include "runtime/hostdir.h"
 #include "config/values.h"
 #include "base/fs.h"
 #include "base/str.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,18 +157,38 @@ int envfile_parse(const char *data, size_t len, const char *display, Diagnostics
         return 0;
 }
 
-int envfile_load(const char *path, const char *display, const char *ef_file, unsigned line, unsigned col,
-                 Diagnostics *diag, char ***ret_entries)
+/* Where the file behind fd is, for the containment check. */
+static char *fd_path(int fd)
+{
+        char proc[64], buf[PATH_MAX];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(proc, buf, sizeof buf - 1);
+        if (n <= 0)
+                return NULL;
+        buf[n] = 0;
+        return strdup(buf);
+}
+
+int envfile_load(const char *path, const char *display, const char *within, const char *ef_file, unsigned line,
+                 unsigned col, Diagnostics *diag, char ***ret_entries)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         struct stat st;
         const char *why = NULL;
+        _cleanup_free_ char *opened = NULL;
         if (fd < 0)
                 why = strerror(errno);
         else if (fstat(fd, &st) < 0)
                 why = strerror(errno);
         else if (!S_ISREG(st.st_mode))
                 why = "not a regular file";
+        else if (within && (!(opened = fd_path(fd)) || !hostdir_path_within(opened, within))) {
+                (void) diagnostics_add(diag, ef_file, line, col, NULL,
+                                       "env_file '%s' leaves the project directory (it resolves to %s); a relative "
+                                       "path must stay below %s, write a file elsewhere as an absolute path",
+                                       display, opened ? opened : "?", within);
+                return -EINVAL;
+        }
         else if ((uint64_t) st.st_size > ENVFILE_MAX_SIZE)
                 why = "larger than 1 MiB";
         _cleanup_free_ char *data = NULL;

@@ -27,6 +27,8 @@ int envfile_parse(const char *data, size_t len, const char *display, Diagnostics
 
 /* Read and parse the file at path (a regular file of at most
  * ENVFILE_MAX_SIZE bytes). A file that cannot be read is one problem
- * at the Enclavefile's env_file key: (ef_file, line, col). */
-int envfile_load(const char *path, const char *display, const char *ef_file, unsigned line, unsigned col,
-                 Diagnostics *diag, char ***ret_entries);
+ * at the Enclavefile's env_file key: (ef_file, line, col). With within
+ * set, the file opened must lie below that directory (judged by what
+ * was opened, after every symlink), or it is such a problem too. */
+int envfile_load(const char *path, const char *display, const char *within, const char *ef_file, unsigned line,
+                 unsigned col, Diagnostics *diag, char ***ret_entries);

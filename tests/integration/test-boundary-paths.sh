@@ -3,7 +3,7 @@
 # a workspace_dir, re-checks at every start that it is the directory
 # recorded at create, and refuses a workspace_dir nested with another
 # workspace's, inside its state dir, or a system directory; `validate`
-# refuses a relative workspace_dir that leaves the project.
+# refuses a relative workspace_dir or env_file that leaves the project.
 #
 # The attacks of issue 14: a user swaps her workspace_dir for a symlink
 # to a root-only directory between create and start; a workspace whose
@@ -137,5 +137,28 @@ out=$(vf "/etc")
 contains "validate refuses an absolute system directory" "$out" "system directory"
 ok "positive control: ./app validates" sh -c "cd '$P' && printf '[sandbox]\nname = \"v\"\n[workspace.w]\nworkspace_dir = \"./app\"\n' >Enclavefile && '$ENCLAVE' validate"
 ok "and so does an explicit absolute path" sh -c "cd '$P' && printf '[sandbox]\nname = \"v\"\n[workspace.w]\nworkspace_dir = \"$ENC_DIR/elsewhere\"\n' >Enclavefile && '$ENCLAVE' validate"
+
+# ---- 6. validate and up: a relative env_file stays in the project ----
+# The CLI reads env_file itself, as whoever runs it: root bringing up a
+# project someone else wrote must not read root's files for it.
+echo 'SECRET=root-only-value' >"$ENC_DIR/elsewhere/secret.env"
+chmod 600 "$ENC_DIR/elsewhere/secret.env"
+mkdir -p "$P/conf"
+echo 'FROM_PROJECT=yes' >"$P/conf/app.env"
+ln -sf "$ENC_DIR/elsewhere/secret.env" "$P/secret-link.env"
+ln -sf conf/app.env "$P/inside-link.env"
+ef() {
+        printf '[sandbox]\nname = "v"\n[workspace.w]\nenv_file = "%s"\n' "$1" >"$P/Enclavefile"
+        (cd "$P" && "$ENCLAVE" --json validate 2>&1)
+}
+out=$(ef "../elsewhere/secret.env")
+contains "validate refuses an env_file ../ out of the project" "$out" "leaves the project directory"
+lacks "and does not read it" "$out" "root-only-value"
+out=$(ef "./secret-link.env")
+contains "validate refuses an env_file symlinked out of the project" "$out" "leaves the project directory"
+lacks "and does not read that either" "$out" "root-only-value"
+contains "positive control: conf/app.env is read" "$(ef conf/app.env)" "\"FROM_PROJECT\": \"yes\""
+contains "and so is a symlink that stays inside" "$(ef ./inside-link.env)" "\"FROM_PROJECT\": \"yes\""
+contains "and an explicit absolute path, on purpose" "$(ef "$ENC_DIR/elsewhere/secret.env")" "root-only-value"
 
 done_testing
