@@ -101,7 +101,14 @@ int rootfs_open_lower(const char *rootfs, int userns_fd, Error *err)
 int rootfs_open_writable(const char *rootfs, int userns_fd, Error *err)
 {
         _cleanup_close_ int fd = open_tree(AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV, .userns_fd = (uint64_t) userns_fd };
+        /* Private: a clone of a shared mount (every mount of a systemd
+         * host) is the host mount's peer, and pivot_root refuses a shared
+         * mount as the new root. */
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV,
+                .propagation = MS_PRIVATE,
+                .userns_fd = (uint64_t) userns_fd,
+        };
         if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
                 return error_setc(err, errno, "%s the rootfs %s for setup", fd < 0 ? "cloning" : "idmapping", rootfs);
         return TAKE_FD(fd);

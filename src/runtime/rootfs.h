@@ -39,10 +39,11 @@ int workspace_dirs_ensure(const char *ws_dir, uid_t uid, gid_t gid, Error *err);
 /* Detached read-only idmapped clone of the rootfs directory. */
 int rootfs_open_lower(const char *rootfs, int userns_fd, Error *err);
 
-/* Detached read-write idmapped nodev clone of the rootfs directory: the
- * root of a sandbox's setup, which changes the rootfs itself while its
- * files stay owned by real root on disk (on-disk ids 0-65535 are the
- * setup's own). */
+/* Detached read-write idmapped nodev private clone of the rootfs
+ * directory: the root of a sandbox's setup, which changes the rootfs
+ * itself while its files stay owned by real root on disk (on-disk ids
+ * 0-65535 are the setup's own). Private, so it can be the root of a
+ * mount namespace even when the rootfs lies on a shared mount. */
 int rootfs_open_writable(const char *rootfs, int userns_fd, Error *err);
 
 /* Detached nodev overlay mount over lower_fd with the given upper and

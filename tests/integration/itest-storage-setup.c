@@ -16,9 +16,12 @@
 #include "storage/setup.h"
 #include "itest-net-util.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -430,4 +433,54 @@ TEST(device_nodes_in_the_rootfs_are_dead)
         unlink(node);
         strv_free(c.lines);
         strv_free(c.infos);
+}
+
+/* In a mount namespace of the caller's own: a rootfs on a shared mount
+ * (as on any systemd host), one command. The rootfs is removed with the
+ * scratch dir. Returns the exit status for
+ * the parent: 0 when the command ran and printed its line. */
+static int shared_rootfs_child(void)
+{
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return 2;
+        _cleanup_free_ char *dir = path_join(scratch, "shared");
+        /* A bind mount of the scratch dir's own file system: tmpfs takes
+         * idmapped mounts only from Linux 6.3. */
+        if (mkdir(dir, 0755) < 0 || mount(dir, dir, NULL, MS_BIND, NULL) < 0 ||
+            mount(NULL, dir, NULL, MS_SHARED, NULL) < 0)
+                return 3;
+        _cleanup_free_ char *root = path_join(dir, "rootfs");
+        make_busybox_rootfs(root);
+        char *cmds[] = { "echo on-a-shared-mount", NULL };
+        Collected c = { 0 };
+        _cleanup_error_ Error err = ERROR_INIT;
+        StorageMonitor mon = { .progress = collect, .userdata = &c, .cancel = &c.cancel };
+        SetupTarget t = target_for(root);
+        if (setup_run(&t, cmds, &mon, NULL, &err) < 0) {
+                printf("# %s\n", error_msg(&err));
+                return 1;
+        }
+        return strv_contains(c.lines, "on-a-shared-mount") ? 0 : 4;
+}
+
+/* systemd makes every mount shared; the setup's root, a clone of the
+ * rootfs's mount, must still become the root of its namespace (it was
+ * a peer of the host's mount, and pivot_root refused it: EINVAL). */
+TEST(a_rootfs_on_a_shared_mount)
+{
+        make_world();
+        fflush(stdout);
+        pid_t pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                int r = shared_rootfs_child();
+                fflush(stdout);
+                _exit(r);
+        }
+        int status;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        _cleanup_free_ char *dir = path_join(scratch, "shared");
+        (void) rmdir(dir);
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ(WEXITSTATUS(status), 0);
 }
