@@ -59,6 +59,10 @@ static int open_dev_clones(int fds[N_DEV_NODES], SyncMsg *fail)
                 fds[i] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
                 if (fds[i] < 0)
                         return FAIL("cloning host device", dev_nodes[i]);
+                /* Not a peer of the host's /dev (shared under systemd). */
+                struct mount_attr a = { .propagation = MS_PRIVATE };
+                if (mount_setattr(fds[i], "", AT_EMPTY_PATH, &a, sizeof a) < 0)
+                        return FAIL("making private the clone of host device", dev_nodes[i]);
         }
         return 0;
 }

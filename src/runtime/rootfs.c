@@ -90,6 +90,7 @@ int rootfs_open_lower(const char *rootfs, int userns_fd, Error *err)
                 return error_setc(err, errno, "cloning the rootfs mount %s", rootfs);
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV,
+                .propagation = MS_PRIVATE, /* see rootfs_open_writable() */
                 .userns_fd = (uint64_t) userns_fd,
         };
         if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
@@ -98,12 +99,14 @@ int rootfs_open_lower(const char *rootfs, int userns_fd, Error *err)
         return TAKE_FD(fd);
 }
 
+/* A clone of a mount joins its peer group when the mount is shared, as
+ * every mount is under systemd: it would stay linked to the host's mount
+ * (mount events propagating between them), and pivot_root refuses a
+ * shared mount as the new root (EINVAL). Every clone a workspace gets is
+ * made private. */
 int rootfs_open_writable(const char *rootfs, int userns_fd, Error *err)
 {
         _cleanup_close_ int fd = open_tree(AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        /* Private: a clone of a shared mount (every mount of a systemd
-         * host) is the host mount's peer, and pivot_root refuses a shared
-         * mount as the new root. */
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV,
                 .propagation = MS_PRIVATE,
@@ -375,7 +378,7 @@ int home_open_mount(int dir_fd, const char *dir, uint32_t uid_base, uint32_t gid
         if (!S_ISDIR(st.st_mode))
                 return error_set(err, ENOTDIR, "%s is not a directory", dir);
 
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, .propagation = MS_PRIVATE };
         _cleanup_close_ int userns = -EBADF;
         IdMap u, g;
         int r = range_map(st.st_uid, uid_base, "owner", &u, err);

@@ -538,6 +538,7 @@ static int spawn_cgroup_views_open(const Cgroup *cg, SpawnCgroupViews *sv, Error
                         return error_setc(err, errno, "cloning cgroup %s", node->path);
                 struct mount_attr a = {
                         .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                        .propagation = MS_PRIVATE, /* not a peer of the host's cgroup mount */
                 };
                 if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
                         return error_setc(err, errno, "making the clone of cgroup %s read-only", node->path);
