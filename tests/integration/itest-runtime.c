@@ -374,12 +374,19 @@ TEST(run_command_logs_tail_and_follow)
         TestWsOptions o = { .run = "echo first; echo err >&2; mkfifo /tmp/f; cat /tmp/f; sleep 1000" };
         TestWs *t = rt_ws_start("logs", &o);
         _cleanup_error_ Error err = ERROR_INIT;
-        /* Wait for the fifo: the run command has printed its lines. */
-        _cleanup_free_ char *out = NULL;
+        /* Wait for the fifo: the run command has printed its lines; the
+         * log writer, a process of its own, writes them soon after. */
         ASSERT_EQ(rt_exec(t, "while [ ! -p /tmp/f ]; do sleep 0.01; done", NULL), 0);
         _cleanup_free_ char *tail = NULL;
-        ASSERT_OK(workspace_log_read(t->dir, 2, &tail, NULL, &err));
-        tail = plain(tail);
+        for (double deadline = rt_now_ms() + 5000;;) {
+                ASSERT_OK(workspace_log_read(t->dir, 2, &tail, NULL, &err));
+                tail = plain(tail);
+                if (streq(tail, "first\nerr\n") || rt_now_ms() > deadline)
+                        break;
+                free(tail);
+                tail = NULL;
+                usleep(10000);
+        }
         ASSERT_STREQ(tail, "first\nerr\n");
         _cleanup_free_ char *one = NULL;
         ASSERT_OK(workspace_log_read(t->dir, 1, &one, NULL, &err));
