@@ -45,7 +45,7 @@ static int enter_workspace(int pidfd, const HardeningPlan *plan, Error *err)
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return error_setc(err, errno, "setting no_new_privs");
         const char *what = NULL;
-        int r = plan ? hardening_apply_final_full(plan, &what) : 0;
+        int r = plan ? hardening_apply_no_exec(plan, &what) : 0;
         if (r < 0)
                 return error_setc(err, -r, "%s", what ? what : "dropping privileges");
         return 0;

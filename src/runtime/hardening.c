@@ -67,7 +67,7 @@ int hardening_apply_masks(void)
         return masks_apply(NULL);
 }
 
-int hardening_apply_final_full(const HardeningPlan *p, const char **ret_what)
+static int apply_final(const HardeningPlan *p, bool exec_label, const char **ret_what)
 {
         const char *what = NULL;
         int r = caps_reduce(p->caps, &what);
@@ -75,7 +75,7 @@ int hardening_apply_final_full(const HardeningPlan *p, const char **ret_what)
         /* The exec label is written before no_new_privs: with
          * no_new_privs set, LSMs restrict which transitions an exec may
          * make. */
-        if (r == 0) {
+        if (r == 0 && exec_label) {
                 what = "writing the LSM exec label";
                 r = lsm_exec_apply(&p->lsm);
         }
@@ -91,6 +91,16 @@ int hardening_apply_final_full(const HardeningPlan *p, const char **ret_what)
         if (r < 0 && ret_what)
                 *ret_what = what;
         return r;
+}
+
+int hardening_apply_final_full(const HardeningPlan *p, const char **ret_what)
+{
+        return apply_final(p, true, ret_what);
+}
+
+int hardening_apply_no_exec(const HardeningPlan *p, const char **ret_what)
+{
+        return apply_final(p, false, ret_what);
 }
 
 int hardening_apply_final(const HardeningPlan *p)

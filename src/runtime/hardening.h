@@ -68,3 +68,10 @@ int hardening_apply_masks_full(const char **ret_path);
  * (if not NULL) is a static description of the step that failed. */
 int hardening_apply_final(const HardeningPlan *p);
 int hardening_apply_final_full(const HardeningPlan *p, const char **ret_what);
+
+/* The same for a process that runs the daemon's own code in a workspace
+ * and never execs (workspace cp): without the LSM exec label, which
+ * only takes effect at an exec. Its procfs path would not even resolve
+ * there: such a process joins the workspace's mount namespace, whose
+ * /proc belongs to a PID namespace it is not in (no /proc/thread-self). */
+int hardening_apply_no_exec(const HardeningPlan *p, const char **ret_what);
