@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -89,6 +90,32 @@ static int copy_out(const WorkspaceCpSpec *spec, char **ret_target, Error *err)
         return *ret_target ? 0 : error_set(err, ENOMEM, "out of memory");
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+        return *(const int *) a - *(const int *) b;
+}
+
+/* The child is a fork of the daemon: it holds every descriptor the
+ * daemon had (its socket, the registry, other clients' connections,
+ * the other end of its own stream relay). Keep only what the copy uses,
+ * so it never carries root's descriptors into the workspace and a
+ * reader that went away gives it EPIPE instead of a pipe that another
+ * copy of the read end keeps open forever. */
+static int close_other_fds(int a, int b, int c)
+{
+        int keep[3] = { a, b, c };
+        qsort(keep, 3, sizeof keep[0], cmp_int);
+        unsigned from = 3;
+        for (size_t i = 0; i < 3; i++) {
+                if (keep[i] < (int) from)
+                        continue;
+                if ((unsigned) keep[i] > from && sys_close_range(from, (unsigned) keep[i] - 1, 0) < 0)
+                        return -errno;
+                from = (unsigned) keep[i] + 1;
+        }
+        return RET_NERRNO(sys_close_range(from, ~0U, 0));
+}
+
 static _noreturn_ void run_child(int pidfd, const HardeningPlan *plan, const WorkspaceCpSpec *spec, int report_fd)
 {
         _cleanup_error_ Error err = ERROR_INIT;
@@ -96,6 +123,11 @@ static _noreturn_ void run_child(int pidfd, const HardeningPlan *plan, const Wor
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        int r = close_other_fds(pidfd, spec->fd, report_fd);
+        if (r < 0) {
+                error_setc(&err, -r, "closing the daemon's descriptors");
+                _exit(child_fail(report_fd, &err));
+        }
         _cleanup_free_ char *target = NULL;
         if (enter_workspace(pidfd, plan, &err) < 0 ||
             (spec->direction == WORKSPACE_CP_IN ? copy_in(spec, &target, &err) : copy_out(spec, &target, &err)) < 0)
