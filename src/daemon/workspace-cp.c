@@ -37,7 +37,11 @@ static int child_fail(int report_fd, Error *err)
 
 static int enter_workspace(int pidfd, const HardeningPlan *plan, Error *err)
 {
-        if (sys_setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS) < 0)
+        /* Every namespace that reading a path can show: /proc/sys/net,
+         * /proc/sys/kernel and /proc/sysvipc follow the reader's
+         * network, UTS and IPC namespaces, not the mount's. */
+        if (sys_setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
+                                     CLONE_NEWCGROUP) < 0)
                 return error_setc(err, errno, "entering the workspace's namespaces");
         if (sys_setresgid(0, 0, 0) < 0 || sys_setgroups(0, NULL) < 0 || sys_setresuid(0, 0, 0) < 0)
                 return error_setc(err, errno, "switching to the workspace's root");

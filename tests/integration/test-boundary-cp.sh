@@ -5,7 +5,9 @@
 # socket, registry or other clients' connections, which would travel
 # into the workspace with it. And a reader that goes away ends the copy
 # (before, the child's inherited copy of its relay pipe kept the pipe
-# open: `cp ... - | head -c 1` hung forever, holding a worker).
+# open: `cp ... - | head -c 1` hung forever, holding a worker). It is in
+# all of the workspace's namespaces that a path can show, so copying out
+# of /proc/sys/net lists the workspace's interfaces, not the host's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/workspace-setup.sh"
 require_root
@@ -46,6 +48,13 @@ rc=$?
         tap_fail "a copy whose reader left ends" "still running after 60 s"
 sleep 1
 is "no copy child is left" "$(pgrep -P "$DPID" -x enclave-daemon | wc -l)" 0
+# The copy sees what the workspace sees: /proc/sys/net follows the
+# reader's network namespace, so a child left in the host's listed the
+# host's interfaces (this run's bridge among them).
+names=$(timeout 30 sh -c "'$ENCLAVE' --config '$ENC_CONFIG' --socket '$ENC_SOCK' workspace cp '$SB/w:/proc/sys/net/ipv4/conf' - | tar -t 2>/dev/null" | cut -d/ -f2 | sort -u | tr '\n' ' ')
+diag "interfaces a copy out of /proc/sys/net/ipv4/conf shows: $names"
+contains "a copy shows the workspace's own interfaces (positive control)" "$names" "eth0"
+lacks "and none of the host's" "$names" "$ENC_BRIDGE"
 # Positive control: copies still work, both ways.
 ok "a whole copy out works" sh -c "'$ENCLAVE' --config '$ENC_CONFIG' --socket '$ENC_SOCK' workspace cp '$SB/w:/home/big' - | tar -t | grep -qx big"
 echo hello >"$ENC_DIR/small"
