@@ -12,7 +12,7 @@
 #include "runtime/run-state.h"
 
 #include "config/diagnostics.h"
-#include "config/digest.h"
+#include "base/sha256.h"
 #include "config/values.h"
 
 #include <jansson.h>

@@ -16,7 +16,7 @@
 #include "daemon/sandbox-setup.h"
 #include "daemon/sandbox-resume.h"
 #include "daemon/workspace-engine.h"
-#include "config/digest.h"
+#include "base/sha256.h"
 #include "config/enclavefile.h"
 #include "config/values.h"
 #include "storage/bootstrap.h"

@@ -4,8 +4,8 @@
 #include "runtime/seccomp.h"
 #include "base/fs.h"
 #include "base/str.h"
+#include "base/sha256.h"
 #include "base/syscalls.h"
-#include "config/digest.h"
 
 #include <linux/seccomp.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-#include "config/digest.h"
+#include "base/sha256.h"
 #include "base/str.h"
 
 #include <string.h>

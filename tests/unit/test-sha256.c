@@ -1,4 +1,4 @@
-#include "config/digest.h"
+#include "base/sha256.h"
 #include "test.h"
 
 static void hex_of(const void *data, size_t len, char out[SHA256_HEX_SIZE])
