@@ -33,7 +33,7 @@ BASE_CFLAGS := -std=gnu17 $(WARNINGS) -fstack-protector-strong -D_GNU_SOURCE \
 ALL_CFLAGS := $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread
 
-MODULES := base config auth daemon runtime net storage cli
+MODULES := base spec config auth daemon runtime net storage cli
 MAINS := src/cli/main.c src/daemon/main.c
 LIB_SRC := $(filter-out $(MAINS),$(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -155,6 +155,7 @@ man: $(BUILD)/enclave
 
 docs: $(BUILD)/enclave
 	$(BUILD)/enclave __gen markdown > docs/commands.md
+	$(BUILD)/enclave __gen limits > docs/limits.md
 
 completions:
 	@mkdir -p $(BUILD)/completions

@@ -1,7 +1,6 @@
 /* The injection plan of a workspace (see inject.h). */
 #include "auth/inject.h"
-#include "auth/provider.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "base/str.h"
 
 #include <fcntl.h>

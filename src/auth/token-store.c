@@ -1,7 +1,7 @@
 /* The token store: <state_dir>/auth/[users/<uid>/]<provider>.token
  * (see token-store.h). */
 #include "auth/token-store.h"
-#include "auth/provider.h"
+#include "spec/values.h"
 #include "base/fs.h"
 #include "base/str.h"
 

@@ -53,6 +53,17 @@ char **strv_copy(char *const *v)
         return r;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort(char **v)
+{
+        if (v)
+                qsort(v, strv_length(v), sizeof *v, cmp_str);
+}
+
 bool strv_contains(char *const *v, const char *s)
 {
         STRV_FOREACH(p, v)

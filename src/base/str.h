@@ -16,6 +16,8 @@ int strv_push(char ***v, const char *s);
 int strv_consume(char ***v, char *s);
 char **strv_copy(char *const *v);
 bool strv_contains(char *const *v, const char *s);
+/* In strcmp() order. */
+void strv_sort(char **v);
 static inline void strv_freep(char ***v)
 {
         strv_free(*v);

@@ -7,10 +7,9 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
-#include "auth/provider.h"
 #include "auth/token-input.h"
 #include "auth/token-store.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "base/str.h"
 
 #include <malloc.h>

@@ -3,7 +3,7 @@
 #include "cli/cli.h"
 #include "config/enclavefile.h"
 #include "config/settings.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "base/fs.h"
 #include "base/str.h"
 

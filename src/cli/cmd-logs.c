@@ -108,12 +108,12 @@ static void *run_stream(void *userdata)
 }
 
 /* The workspaces to show: those named, else every one of the file. */
-static int pick(Cli *cli, const CliArgs *a, const Enclavefile *ef, const EnclavefileWorkspace ***ret, size_t *ret_n)
+static int pick(Cli *cli, const CliArgs *a, const Enclavefile *ef, const WorkspaceSpec ***ret, size_t *ret_n)
 {
         size_t n_named;
         char *const *named = cli_arg_many(a, "WORKSPACE", &n_named);
         size_t n = n_named ? n_named : ef->n_workspaces;
-        const EnclavefileWorkspace **list = calloc(n + 1, sizeof *list);
+        const WorkspaceSpec **list = calloc(n + 1, sizeof *list);
         if (!list)
                 return cli_fail(cli, "out of memory");
         for (size_t i = 0; i < n; i++) {
@@ -139,7 +139,7 @@ static int cmd_logs(Cli *cli, const CliArgs *a)
         int r = cli_load_enclavefile(cli, &ef);
         if (r != 0)
                 return r;
-        _cleanup_free_ const EnclavefileWorkspace **list = NULL;
+        _cleanup_free_ const WorkspaceSpec **list = NULL;
         size_t n = 0;
         if ((r = pick(cli, a, ef, &list, &n)) != 0)
                 return r;

@@ -4,7 +4,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "base/str.h"
 
 #include <stdio.h>

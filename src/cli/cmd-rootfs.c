@@ -11,6 +11,7 @@
 #include "cli/archive-arg.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "spec/values.h"
 #include "storage/archive.h"
 #include "storage/fetch.h"
 #include "storage/layout.h"
@@ -34,7 +35,7 @@ static int parse_args(Cli *cli, const CliArgs *c, bool is_export, RootfsArgs *a)
         if (!!a->suite == a->base)
                 return cli_usage_error(cli, "name exactly one cache: --suite S (bookworm, trixie, ...) or --base");
         _cleanup_error_ Error err = ERROR_INIT;
-        if (a->suite && layout_check_suite(a->suite, false, &err) < 0)
+        if (a->suite && debian_suite_check(a->suite, NULL, &err) < 0)
                 return cli_usage_error(cli, "%s", error_msg(&err));
         if (is_export) {
                 a->output = cli_arg_value(c, "output");

@@ -5,8 +5,9 @@
  * sent), then again by the daemon, which owns the rules. */
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/limit-options.h"
 #include "cli/output.h"
-#include "config/values.h"
+#include "spec/spec.h"
 #include "storage/layout.h"
 #include "base/str.h"
 
@@ -58,57 +59,43 @@ static double now_secs(void)
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static int create_options(Cli *cli, const CliArgs *a, json_t *params)
+/* The spec of the sandbox from the line; the daemon fills in what is
+ * left out from config.toml. 0 or an exit code. */
+static int create_spec(Cli *cli, const CliArgs *a, SandboxSpec *ret)
 {
         _cleanup_error_ Error err = ERROR_INIT;
         const char *v;
-        if ((v = cli_arg_value(a, "suite"))) {
-                if (layout_check_suite(v, false, &err) < 0)
-                        return cli_usage_error(cli, "%s", error_msg(&err));
-                json_object_set_new(params, "suite", json_string(v));
-        }
-        if ((v = cli_arg_value(a, "mirror"))) {
-                if (mirror_url_check(v, &err) < 0)
-                        return cli_usage_error(cli, "invalid --mirror '%s': %s", v, error_msg(&err));
-                json_object_set_new(params, "mirror", json_string(v));
-        }
-        if ((v = cli_arg_value(a, "bootstrap-method"))) {
-                if (!bootstrap_method_is_known(v))
-                        return cli_usage_error(cli, "invalid --bootstrap-method '%s': use debootstrap or cached_rootfs",
-                                               v);
-                json_object_set_new(params, "bootstrap_method", json_string(v));
-        }
-        static const struct {
-                const char *opt, *key;
-                int64_t max;
-        } caps[] = {
-                { "memory-mb", "memory_mb", 16ll << 20 },
-                { "cpu-percent", "cpu_percent", 100 },
-                { "max-procs", "max_procs", 4194304 },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(caps); i++) {
-                int64_t n;
-                int r = cli_arg_int(cli, a, caps[i].opt, 1, caps[i].max, &n);
-                if (r < 0)
-                        return EXIT_USAGE;
-                if (r > 0)
-                        json_object_set_new(params, caps[i].key, json_integer(n));
-        }
-        return check_name(cli, cli_arg(a, "NAME"));
+        int r = check_name(cli, cli_arg(a, "NAME"));
+        if (r != 0)
+                return r;
+        if ((v = cli_arg_value(a, "suite")) && debian_suite_check(v, NULL, &err) < 0)
+                return cli_usage_error(cli, "%s", error_msg(&err));
+        if ((v = cli_arg_value(a, "mirror")) && mirror_url_check(v, &err) < 0)
+                return cli_usage_error(cli, "invalid --mirror '%s': %s", v, error_msg(&err));
+        if ((v = cli_arg_value(a, "bootstrap-method")) && !bootstrap_method_is_known(v))
+                return cli_usage_error(cli, "invalid --bootstrap-method '%s': use debootstrap or cached_rootfs", v);
+        r = cli_limits(cli, a, LIMIT_SANDBOX, &ret->caps);
+        if (r != 0)
+                return r;
+        const char *strings[] = { cli_arg(a, "NAME"), cli_arg_value(a, "suite"), cli_arg_value(a, "mirror"),
+                                  cli_arg_value(a, "bootstrap-method") };
+        char **fields[] = { &ret->name, &ret->suite, &ret->mirror, &ret->bootstrap_method };
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (strings[i] && !(*fields[i] = strdup(strings[i])))
+                        return cli_fail(cli, "out of memory");
+        return 0;
 }
 
 static int cmd_create(Cli *cli, const CliArgs *a)
 {
-        json_t *params = json_object();
+        _cleanup_(sandbox_spec_done) SandboxSpec spec = {};
+        const char *name = cli_arg(a, "NAME");
+        int r = create_spec(cli, a, &spec);
+        if (r != 0)
+                return r;
+        json_t *params = sandbox_spec_to_json(&spec, SPEC_JSON_WIRE);
         if (!params)
                 return cli_fail(cli, "out of memory");
-        const char *name = cli_arg(a, "NAME");
-        int r = create_options(cli, a, params);
-        if (r != 0) {
-                json_decref(params);
-                return r;
-        }
-        json_object_set_new(params, "name", json_string(name));
         double start = now_secs();
         json_t *res = NULL;
         r = call_with_progress(cli, "sandbox.create", params, &res);
@@ -221,15 +208,8 @@ static void format_time(json_t *t, char *buf, size_t size)
 
 static void print_caps(json_t *s)
 {
-        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
-        json_t *v;
-        if (json_is_integer(v = json_object_get(s, "memory_mb")))
-                strbuf_printf(&b, "memory %lld MB", (long long) json_integer_value(v));
-        if (json_is_integer(v = json_object_get(s, "cpu_percent")))
-                strbuf_printf(&b, "%scpu %lld%%", b.len ? ", " : "", (long long) json_integer_value(v));
-        if (json_is_integer(v = json_object_get(s, "max_procs")))
-                strbuf_printf(&b, "%s%lld processes", b.len ? ", " : "", (long long) json_integer_value(v));
-        printf("caps:        %s\n", b.len ? b.data : "none");
+        _cleanup_free_ char *caps = cli_limits_text(s, LIMIT_SANDBOX);
+        printf("caps:        %s\n", caps && *caps ? caps : "none");
 }
 
 static void print_status(Cli *cli, json_t *s)
@@ -379,9 +359,7 @@ static const CliOption create_opts[] = {
         { "mirror", 0, "URL", "Debian package mirror, http:// or https://" },
         { "bootstrap-method", 0, "METHOD", "debootstrap, or cached_rootfs (a copy of a cached rootfs)",
           .complete = CLI_COMPLETE_CHOICES, .choices = "debootstrap|cached_rootfs" },
-        { "memory-mb", 0, "N", "memory cap of all its workspaces together, MiB" },
-        { "cpu-percent", 0, "N", "CPU cap of all its workspaces together, percent of the machine (1-100)" },
-        { "max-procs", 0, "N", "process cap of all its workspaces together" },
+        CLI_SANDBOX_LIMIT_OPTIONS
         {},
 };
 

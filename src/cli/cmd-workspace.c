@@ -8,9 +8,10 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/exec-relay.h"
+#include "cli/limit-options.h"
 #include "cli/output.h"
 #include "cli/project-file.h"
-#include "config/values.h"
+#include "spec/spec.h"
 #include "runtime/run-state.h"
 #include "base/str.h"
 
@@ -67,41 +68,17 @@ static void format_duration(json_int_t secs, char *buf, size_t size)
 
 /* ---- create ---- */
 
-static int set_limits(Cli *cli, const CliArgs *a, json_t *params)
+/* Every value of a repeatable option, each first checked by check()
+ * when given. */
+static int string_list(Cli *cli, const CliArgs *a, const char *opt, int (*check)(Cli *, const char *), char ***ret)
 {
-        static const char *const limits[] = { "cpu-seconds", "cpu-percent", "memory-mb", "max-procs",
-                                              "max-open-files", "disk-mb" };
-        for (size_t i = 0; i < ELEMENTSOF(limits); i++) {
-                int64_t v;
-                int r = cli_arg_int(cli, a, limits[i], 1, INT64_MAX, &v);
-                if (r < 0)
-                        return EXIT_USAGE;
-                if (r == 0)
-                        continue;
-                char key[32];
-                snprintf(key, sizeof key, "%s", limits[i]);
-                for (char *k = key; *k; k++)
-                        if (*k == '-')
-                                *k = '_';
-                json_object_set_new(params, key, json_integer(v));
-        }
-        return 0;
-}
-
-/* Every value of a repeatable option as a JSON array, each first
- * checked by check() when given. */
-static int string_list(Cli *cli, const CliArgs *a, const char *opt, int (*check)(Cli *, const char *),
-                       json_t *params, const char *key)
-{
-        json_t *list = json_array();
-        if (!list || json_object_set_new(params, key, list) < 0)
-                return cli_fail(cli, "out of memory");
         const char *v;
         for (size_t i = 0; (v = cli_arg_nth(a, opt, i)); i++) {
                 int r = check ? check(cli, v) : 0;
                 if (r != 0)
                         return r;
-                json_array_append_new(list, json_string(v));
+                if (strv_push(ret, v) < 0)
+                        return cli_fail(cli, "out of memory");
         }
         return 0;
 }
@@ -113,54 +90,57 @@ static int check_env(Cli *cli, const char *v)
         return 0;
 }
 
-static int check_port(Cli *cli, const char *v)
+static int read_ports(Cli *cli, const CliArgs *a, WorkspaceSpec *s)
 {
-        _cleanup_error_ Error err = ERROR_INIT;
-        PortSpec p;
-        if (port_spec_parse(v, &p, &err) < 0)
-                return cli_usage_error(cli, "--port %s: %s", v, error_msg(&err));
+        const char *v;
+        for (size_t i = 0; (v = cli_arg_nth(a, "port", i)); i++) {
+                _cleanup_error_ Error err = ERROR_INIT;
+                PortSpec *p = realloc(s->ports, (s->n_ports + 1) * sizeof *p);
+                if (!p)
+                        return cli_fail(cli, "out of memory");
+                s->ports = p;
+                if (port_spec_parse(v, &s->ports[s->n_ports], &err) < 0)
+                        return cli_usage_error(cli, "--port %s: %s", v, error_msg(&err));
+                s->n_ports++;
+        }
         return 0;
 }
 
-static int create_params(Cli *cli, const CliArgs *a, json_t *params)
+/* The spec of the workspace from the line; 0 or an exit code. */
+static int create_spec(Cli *cli, const CliArgs *a, WorkspaceSpec *s)
 {
-        int r = set_limits(cli, a, params);
+        int r = cli_limits(cli, a, LIMIT_WORKSPACE, &s->limits);
         if (r != 0)
                 return r;
+        if (!(s->name = strdup(cli_arg(a, "NAME"))))
+                return cli_fail(cli, "out of memory");
         const char *dir = cli_arg_value(a, "workspace-dir") ?: cli_arg_value(a, "path");
-        if (dir) {
-                char buf[PATH_MAX];
-                if (!realpath(dir, buf))
-                        return cli_usage_error(cli, "--workspace-dir %s: %m; give an existing directory (it becomes "
-                                               "the workspace's /home)", dir);
-                json_object_set_new(params, "workspace_dir", json_string(buf));
-        }
-        if (cli_arg_value(a, "run"))
-                json_object_set_new(params, "run", json_string(cli_arg_value(a, "run")));
+        if (dir && !(s->workspace_dir = realpath(dir, NULL)))
+                return cli_usage_error(cli, "--workspace-dir %s: %m; give an existing directory (it becomes "
+                                       "the workspace's /home)", dir);
+        if (cli_arg_value(a, "run") && !(s->run = strdup(cli_arg_value(a, "run"))))
+                return cli_fail(cli, "out of memory");
         const char *restart = cli_arg_value(a, "restart");
-        if (restart && run_restart_from_string(restart) == _RUN_RESTART_INVALID)
+        if (restart && (s->restart = run_restart_from_string(restart)) == _RUN_RESTART_INVALID)
                 return cli_usage_error(cli, "--restart wants no, on-failure or always, got '%s'", restart);
-        if (restart)
-                json_object_set_new(params, "restart", json_string(restart));
-        if ((r = string_list(cli, a, "env", check_env, params, "env")) != 0 ||
-            (r = string_list(cli, a, "port", check_port, params, "ports")) != 0 ||
-            (r = string_list(cli, a, "auth", NULL, params, "auth")) != 0 ||
-            (r = string_list(cli, a, "env-token", NULL, params, "env_tokens")) != 0)
+        if ((r = string_list(cli, a, "env", check_env, &s->env)) != 0 || (r = read_ports(cli, a, s)) != 0 ||
+            (r = string_list(cli, a, "auth", NULL, &s->auth)) != 0 ||
+            (r = string_list(cli, a, "env-token", NULL, &s->env_tokens)) != 0)
                 return r;
-        json_object_set_new(params, "sandbox", json_string(cli_arg(a, "SANDBOX")));
-        json_object_set_new(params, "workspace", json_string(cli_arg(a, "NAME")));
         return 0;
 }
 
 static int cmd_create(Cli *cli, const CliArgs *a)
 {
-        json_t *params = json_object();
-        if (!params)
-                return cli_fail(cli, "out of memory");
-        int r = create_params(cli, a, params);
-        if (r != 0) {
-                json_decref(params);
+        _cleanup_(workspace_spec_done) WorkspaceSpec spec = {};
+        int r = create_spec(cli, a, &spec);
+        if (r != 0)
                 return r;
+        json_t *params = workspace_spec_to_json(&spec, SPEC_JSON_WIRE);
+        if (!params || json_object_set_new(params, "sandbox", json_string(cli_arg(a, "SANDBOX"))) < 0 ||
+            json_object_set_new(params, "workspace", json_string(spec.name)) < 0) {
+                json_decref(params);
+                return cli_fail(cli, "out of memory");
         }
         json_t *res;
         r = call(cli, "workspace.create", params, &res);
@@ -312,14 +292,10 @@ static void print_usage_lines(json_t *u)
         status_line("tasks:", line);
 }
 
-static void print_limits(json_t *limits)
+static void print_limits(json_t *cfg)
 {
-        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
-        const char *key;
-        json_t *v;
-        json_object_foreach(limits, key, v)
-                strbuf_printf(&b, "%s%s=%lld", b.len ? " " : "", key, (long long) json_integer_value(v));
-        status_line("limits:", b.len ? b.data : "none");
+        _cleanup_free_ char *text = cli_limits_text(cfg, LIMIT_WORKSPACE);
+        status_line("limits:", text && *text ? text : "none");
 }
 
 /* "on-failure (2 restarts, next start in 0.4 s, last status 3)" */
@@ -368,7 +344,7 @@ static void print_status(Cli *cli, json_t *s)
         status_line("run:", str_of(cfg, "run"));
         print_restart(s);
         status_line("home:", str_of(cfg, "workspace_dir") ? str_of(cfg, "workspace_dir") : "managed");
-        print_limits(json_object_get(cfg, "limits"));
+        print_limits(cfg);
         _cleanup_strbuf_ StrBuf ports = STRBUF_INIT;
         size_t i;
         json_t *p;
@@ -687,7 +663,7 @@ static int cmd_exec(Cli *cli, const CliArgs *a)
 static int cmd_project_exec(Cli *cli, const CliArgs *a)
 {
         _cleanup_enclavefile_ Enclavefile *ef = NULL;
-        const EnclavefileWorkspace *ws;
+        const WorkspaceSpec *ws;
         int r = cli_load_enclavefile(cli, &ef);
         if (r == 0)
                 r = cli_project_workspace(cli, ef, cli_arg(a, "WORKSPACE"), &ws);
@@ -699,12 +675,7 @@ static int cmd_project_exec(Cli *cli, const CliArgs *a)
 /* ---- the tables ---- */
 
 static const CliOption create_options[] = {
-        { "cpu-seconds", 0, "N", "CPU time limit in seconds (RLIMIT_CPU)" },
-        { "cpu-percent", 0, "N", "CPU quota, percent of the whole machine" },
-        { "memory-mb", 0, "N", "memory limit in MiB (cgroup)" },
-        { "max-procs", 0, "N", "process limit (cgroup pids + RLIMIT_NPROC)" },
-        { "max-open-files", 0, "N", "open file limit (RLIMIT_NOFILE)" },
-        { "disk-mb", 0, "N", "quota of the managed /home and /tmp in MiB; not with --workspace-dir" },
+        CLI_WORKSPACE_LIMIT_OPTIONS
         { "workspace-dir", 0, "PATH", "host directory shown as /home", .complete = CLI_COMPLETE_DIR },
         { "path", 0, "PATH", "alias of --workspace-dir", CLI_OPT_HIDDEN, CLI_COMPLETE_DIR },
         { "run", 0, "CMD", "command started with the workspace (without it, the workspace starts idle)" },

@@ -27,10 +27,10 @@ int cli_load_enclavefile(Cli *cli, Enclavefile **ret)
         return cli_fail(cli, "%s: %zu problem%s found; nothing was changed", ENCLAVEFILE_NAME, n, n == 1 ? "" : "s");
 }
 
-int cli_project_workspace(Cli *cli, const Enclavefile *ef, const char *name, const EnclavefileWorkspace **ret)
+int cli_project_workspace(Cli *cli, const Enclavefile *ef, const char *name, const WorkspaceSpec **ret)
 {
         for (size_t i = 0; i < ef->n_workspaces; i++)
-                if (streq(ef->workspaces[i].name, name) || streq(ef->workspaces[i].key, name)) {
+                if (streq(ef->workspaces[i].name, name) || (ef->tables && streq(ef->tables[i].key, name))) {
                         *ret = &ef->workspaces[i];
                         return 0;
                 }

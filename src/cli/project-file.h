@@ -12,4 +12,4 @@ int cli_load_enclavefile(Cli *cli, Enclavefile **ret);
 
 /* The workspace the Enclavefile declares under name (its name or its
  * table key). 0, or an exit code after naming the declared ones. */
-int cli_project_workspace(Cli *cli, const Enclavefile *ef, const char *name, const EnclavefileWorkspace **ret);
+int cli_project_workspace(Cli *cli, const Enclavefile *ef, const char *name, const WorkspaceSpec **ret);

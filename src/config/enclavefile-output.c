@@ -1,137 +1,49 @@
-/* Presenting a resolved Enclavefile: the setup digest, JSON and the
- * human-readable listing of `enclave validate`. */
+/* Presenting a resolved Enclavefile: its JSON and the human-readable
+ * listing of `enclave validate`. */
 #include "config/enclavefile.h"
 #include "base/str.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-void enclavefile_setup_digest(const Enclavefile *ef, char out[static SHA256_HEX_SIZE])
-{
-        static const char domain[] = "enclave-setup-v1";
-        uint8_t d[SHA256_DIGEST_SIZE];
-        Sha256 s;
-
-        /* Each command is length-prefixed, so ["a b"] and ["a", "b"]
-         * (or a moved boundary) never hash alike. */
-        sha256_init(&s);
-        sha256_update(&s, domain, sizeof domain);
-        STRV_FOREACH(cmd, ef->sandbox.setup) {
-                uint64_t n = strlen(*cmd);
-                uint8_t len[8];
-                for (unsigned i = 0; i < 8; i++)
-                        len[i] = (uint8_t) (n >> (56 - 8 * i));
-                sha256_update(&s, len, sizeof len);
-                sha256_update(&s, *cmd, n);
-        }
-        sha256_final(&s, d);
-        digest_to_hex(d, sizeof d, out);
-}
-
 /* ---- JSON ---- */
 
-static json_t *json_limit(int64_t v)
+static json_t *sandbox_to_json(const SandboxSpec *sb)
 {
-        return v > 0 ? json_integer(v) : json_null();
-}
-
-static json_t *json_strv(char *const *v)
-{
-        json_t *a = json_array();
-        STRV_FOREACH(s, v)
-                if (!a || json_array_append_new(a, json_string(*s)) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
-}
-
-static json_t *json_optional_string(const char *s)
-{
-        return s ? json_string(s) : json_null();
-}
-
-static json_t *sandbox_to_json(const Enclavefile *ef)
-{
-        const EnclavefileSandbox *sb = &ef->sandbox;
         char digest[SHA256_HEX_SIZE];
-        enclavefile_setup_digest(ef, digest);
-        return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}",
-                         "name", sb->name,
-                         "suite", sb->suite,
-                         "bootstrap_method", sb->bootstrap_method,
-                         "mirror", sb->mirror,
-                         "memory_mb", json_limit(sb->memory_mb),
-                         "cpu_percent", json_limit(sb->cpu_percent),
-                         "max_procs", json_limit(sb->max_procs),
-                         "setup", json_strv(sb->setup),
-                         "setup_digest", digest);
-}
-
-static json_t *ports_to_json(const EnclavefileWorkspace *ws)
-{
-        json_t *a = json_array();
-        for (size_t i = 0; a && i < ws->n_ports; i++) {
-                char spec[PORT_SPEC_STRING_MAX];
-                port_spec_format(&ws->ports[i], spec);
-                json_t *p = json_pack("{s:s, s:s, s:i, s:i, s:s}", "spec", spec, "host_ip", "127.0.0.1",
-                                      "host_port", (int) ws->ports[i].host_port, "workspace_port",
-                                      (int) ws->ports[i].workspace_port, "protocol", "tcp");
-                if (json_array_append_new(a, p) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        }
-        return a;
-}
-
-static json_t *env_to_json(char *const *env)
-{
-        json_t *o = json_object();
-        STRV_FOREACH(e, env) {
-                const char *eq = strchr(*e, '=');
-                _cleanup_free_ char *name = strndup(*e, (size_t) (eq - *e));
-                if (!o || !name || json_object_set_new(o, name, json_string(eq + 1)) < 0) {
-                        json_decref(o);
-                        return NULL;
-                }
-        }
+        spec_setup_digest(sb->setup, digest);
+        json_t *o = sandbox_spec_to_json(sb, SPEC_JSON_WIRE);
+        if (o && json_object_set_new(o, "setup_digest", json_string(digest)) < 0)
+                return (json_decref(o), NULL);
         return o;
 }
 
-static json_t *workspace_to_json(const EnclavefileWorkspace *ws)
+/* The table key right after the name, as `validate` always showed it. */
+static json_t *workspace_to_json(const WorkspaceSpec *ws, const EnclavefileTable *t)
 {
-        return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                         "name", ws->name,
-                         "key", ws->key,
-                         "run", json_optional_string(ws->run),
-                         "restart", run_restart_to_string(ws->restart) ?: "no",
-                         "workspace_dir", json_optional_string(ws->workspace_dir),
-                         "cpu_seconds", json_limit(ws->cpu_seconds),
-                         "cpu_percent", json_limit(ws->cpu_percent),
-                         "memory_mb", json_limit(ws->memory_mb),
-                         "max_procs", json_limit(ws->max_procs),
-                         "max_open_files", json_limit(ws->max_open_files),
-                         "disk_mb", json_limit(ws->disk_mb),
-                         "auth", json_strv(ws->auth),
-                         "env_tokens", json_strv(ws->env_tokens),
-                         "ports", ports_to_json(ws),
-                         "env", env_to_json(ws->env));
+        json_t *o = json_pack("{s:s, s:s}", "name", ws->name, "key", t ? t->key : ws->name);
+        json_t *spec = workspace_spec_to_json(ws, SPEC_JSON_WIRE);
+        if (!o || !spec || json_object_update(o, spec) < 0)
+                o = (json_decref(o), NULL);
+        json_decref(spec);
+        return o;
 }
 
 json_t *enclavefile_to_json(const Enclavefile *ef)
 {
         json_t *workspaces = json_array();
         for (size_t i = 0; workspaces && i < ef->n_workspaces; i++)
-                if (json_array_append_new(workspaces, workspace_to_json(&ef->workspaces[i])) < 0) {
+                if (json_array_append_new(workspaces, workspace_to_json(&ef->workspaces[i],
+                                                                        ef->tables ? &ef->tables[i] : NULL)) < 0) {
                         json_decref(workspaces);
                         return NULL;
                 }
         /* json_pack steals "o" arguments even when it fails. */
         return json_pack("{s:o, s:s, s:o, s:o}",
-                         "path", json_optional_string(ef->path ? ef->path : ef->display_name),
+                         "path", ef->path || ef->display_name ? json_string(ef->path ? ef->path : ef->display_name)
+                                                              : json_null(),
                          "base_dir", ef->base_dir,
-                         "sandbox", sandbox_to_json(ef),
+                         "sandbox", sandbox_to_json(&ef->sandbox),
                          "workspaces", workspaces);
 }
 
@@ -144,12 +56,21 @@ static void put_row(StrBuf *b, const char *label, const char *value)
         strbuf_printf(b, "  %-*s %s\n", LABEL_WIDTH, label, value);
 }
 
-static void put_limit(StrBuf *b, const char *label, int64_t v, const char *unit)
+static void put_limits(StrBuf *b, const Limits *l, unsigned scope, bool with_dir)
 {
-        if (v > 0)
-                strbuf_printf(b, "  %-*s %" PRId64 "%s%s\n", LABEL_WIDTH, label, v, unit ? " " : "", unit ? unit : "");
-        else
-                put_row(b, label, "unlimited");
+        LIMIT_FOREACH(d) {
+                int64_t v = limit_get(l, d);
+                char text[LIMIT_TEXT_MAX];
+                if (!(d->scopes & scope))
+                        continue;
+                if (with_dir && streq(d->key, "disk_mb"))
+                        put_row(b, d->key, "(not applicable with workspace_dir)");
+                else if (v > 0)
+                        strbuf_printf(b, "  %-*s %s%s%s\n", LABEL_WIDTH, d->key, limit_format(d, v, text),
+                                      *d->symbol ? " " : "", d->symbol);
+                else
+                        put_row(b, d->key, "unlimited");
+        }
 }
 
 static void put_list(StrBuf *b, const char *label, char *const *v, const char *none)
@@ -175,43 +96,32 @@ static void put_command(StrBuf *b, size_t idx, const char *cmd)
                 strbuf_putc(b, '\n');
 }
 
-static void format_sandbox(StrBuf *b, const Enclavefile *ef)
+static void format_sandbox(StrBuf *b, const SandboxSpec *sb)
 {
-        const EnclavefileSandbox *sb = &ef->sandbox;
         char digest[SHA256_HEX_SIZE];
         size_t n = strv_length(sb->setup);
 
-        enclavefile_setup_digest(ef, digest);
+        spec_setup_digest(sb->setup, digest);
         strbuf_printf(b, "sandbox %s\n", sb->name);
         put_row(b, "suite", sb->suite);
         put_row(b, "bootstrap_method", sb->bootstrap_method);
         put_row(b, "mirror", sb->mirror);
-        put_limit(b, "memory_mb", sb->memory_mb, "MiB");
-        put_limit(b, "cpu_percent", sb->cpu_percent, "%");
-        put_limit(b, "max_procs", sb->max_procs, NULL);
+        put_limits(b, &sb->caps, LIMIT_SANDBOX, false);
         strbuf_printf(b, "  %-*s %zu command%s (sha256 %.12s)\n", LABEL_WIDTH, "setup", n, n == 1 ? "" : "s", digest);
         for (size_t i = 0; i < n; i++)
                 put_command(b, i + 1, sb->setup[i]);
 }
 
-static void format_workspace(StrBuf *b, const EnclavefileWorkspace *ws)
+static void format_workspace(StrBuf *b, const WorkspaceSpec *ws, const EnclavefileTable *t)
 {
         strbuf_printf(b, "\nworkspace %s", ws->name);
-        if (!streq(ws->name, ws->key))
-                strbuf_printf(b, " (table workspace.%s)", ws->key);
+        if (t && !streq(ws->name, t->key))
+                strbuf_printf(b, " (table workspace.%s)", t->key);
         strbuf_putc(b, '\n');
         put_row(b, "run", ws->run ? ws->run : "(none: starts idle)");
         put_row(b, "restart", run_restart_to_string(ws->restart) ?: "no");
         put_row(b, "workspace_dir", ws->workspace_dir ? ws->workspace_dir : "(managed /home)");
-        put_limit(b, "cpu_seconds", ws->cpu_seconds, "s");
-        put_limit(b, "cpu_percent", ws->cpu_percent, "%");
-        put_limit(b, "memory_mb", ws->memory_mb, "MiB");
-        put_limit(b, "max_procs", ws->max_procs, NULL);
-        put_limit(b, "max_open_files", ws->max_open_files, NULL);
-        if (ws->workspace_dir)
-                put_row(b, "disk_mb", "(not applicable with workspace_dir)");
-        else
-                put_limit(b, "disk_mb", ws->disk_mb, "MiB");
+        put_limits(b, &ws->limits, LIMIT_WORKSPACE, ws->workspace_dir != NULL);
         put_list(b, "auth", ws->auth, "(none)");
         put_list(b, "env_tokens", ws->env_tokens, "(none)");
         strbuf_printf(b, "  %-*s ", LABEL_WIDTH, "ports");
@@ -223,8 +133,8 @@ static void format_workspace(StrBuf *b, const EnclavefileWorkspace *ws)
                 strbuf_printf(b, "%s%s", i ? ", " : "", spec);
         }
         strbuf_putc(b, '\n');
-        if (ws->env_file)
-                put_row(b, "env_file", ws->env_file);
+        if (t && t->env_file)
+                put_row(b, "env_file", t->env_file);
         put_list(b, "env", ws->env, "(none)");
 }
 
@@ -232,9 +142,9 @@ char *enclavefile_format(const Enclavefile *ef)
 {
         _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
         strbuf_printf(&b, "%s: valid\nbase directory: %s\n\n", ef->path ? ef->path : ef->display_name, ef->base_dir);
-        format_sandbox(&b, ef);
+        format_sandbox(&b, &ef->sandbox);
         for (size_t i = 0; i < ef->n_workspaces; i++)
-                format_workspace(&b, &ef->workspaces[i]);
+                format_workspace(&b, &ef->workspaces[i], ef->tables ? &ef->tables[i] : NULL);
         if (ef->n_workspaces == 0)
                 strbuf_puts(&b, "\n(no workspaces)\n");
         return strbuf_steal(&b);

@@ -4,8 +4,8 @@
  * as each workspace completes. */
 #include "config/enclavefile.h"
 #include "config/envfile.h"
-#include "runtime/hostdir.h"
 #include "config/reader.h"
+#include "runtime/hostdir.h"
 #include "base/fs.h"
 #include "base/str.h"
 
@@ -16,42 +16,17 @@
 
 static const char *const top_keys[] = { "sandbox", "workspace", NULL };
 
-static const char *const sandbox_keys[] = {
-        "name", "suite", "bootstrap_method", "mirror", "memory_mb", "cpu_percent", "max_procs", "setup", NULL,
+/* The keys of each table; "" stands for the limits of its scope
+ * (spec/limits.h). */
+static const char *const sandbox_fixed_keys[] = {
+        "name", "suite", "bootstrap_method", "mirror", "", "setup", NULL,
 };
 
-static const char *const workspace_keys[] = {
-        "name", "run", "restart", "workspace_dir", "path", "cpu_seconds", "cpu_percent", "memory_mb", "max_procs",
-        "max_open_files", "disk_mb", "auth", "env_tokens", "ports", "env", "env_file", NULL,
+static const char *const workspace_fixed_keys[] = {
+        "name", "run", "restart", "workspace_dir", "path", "", "auth", "env_tokens", "ports", "env", "env_file", NULL,
 };
 
-/* Numeric keys: where they live in the model and their range. */
-typedef struct LimitKey {
-        const char *key;
-        size_t offset;
-        int64_t min, max;
-        const char *unit;
-} LimitKey;
-
-static const LimitKey sandbox_limits[] = {
-        { "memory_mb", offsetof(EnclavefileSandbox, memory_mb), LIMIT_MEMORY_MB_MIN, LIMIT_MEMORY_MB_MAX, "MiB" },
-        { "cpu_percent", offsetof(EnclavefileSandbox, cpu_percent), LIMIT_CPU_PERCENT_MIN, LIMIT_CPU_PERCENT_MAX,
-          "percent of the whole machine" },
-        { "max_procs", offsetof(EnclavefileSandbox, max_procs), LIMIT_MAX_PROCS_MIN, LIMIT_MAX_PROCS_MAX, "processes" },
-};
-
-static const LimitKey workspace_limits[] = {
-        { "cpu_seconds", offsetof(EnclavefileWorkspace, cpu_seconds), LIMIT_CPU_SECONDS_MIN, LIMIT_CPU_SECONDS_MAX,
-          "seconds of CPU time" },
-        { "cpu_percent", offsetof(EnclavefileWorkspace, cpu_percent), LIMIT_CPU_PERCENT_MIN, LIMIT_CPU_PERCENT_MAX,
-          "percent of the whole machine" },
-        { "memory_mb", offsetof(EnclavefileWorkspace, memory_mb), LIMIT_MEMORY_MB_MIN, LIMIT_MEMORY_MB_MAX, "MiB" },
-        { "max_procs", offsetof(EnclavefileWorkspace, max_procs), LIMIT_MAX_PROCS_MIN, LIMIT_MAX_PROCS_MAX,
-          "processes" },
-        { "max_open_files", offsetof(EnclavefileWorkspace, max_open_files), LIMIT_MAX_OPEN_FILES_MIN,
-          LIMIT_MAX_OPEN_FILES_MAX, "open files" },
-        { "disk_mb", offsetof(EnclavefileWorkspace, disk_mb), LIMIT_DISK_MB_MIN, LIMIT_DISK_MB_MAX, "MiB" },
-};
+#define TABLE_KEYS_MAX (ELEMENTSOF(workspace_fixed_keys) + N_LIMITS)
 
 /* The first user of each host port, to name it when a port repeats. */
 typedef struct PortOwner {
@@ -62,6 +37,8 @@ typedef struct PortOwner {
 typedef struct Loader {
         ConfigReader r;
         const char *base_dir;
+        const char *sandbox_keys[TABLE_KEYS_MAX];   /* every valid key, for suggestions */
+        const char *workspace_keys[TABLE_KEYS_MAX];
         PortOwner *ports; /* indexed by host port; calloc'ed 65536 */
         TomlPos *name_pos; /* per workspace, where its name was set */
 } Loader;
@@ -90,18 +67,46 @@ static char *path_of(Loader *l, const char *table, const char *key)
         return p;
 }
 
-static const LimitKey *find_limit(const LimitKey *defs, size_t n, const char *key)
+static void table_keys(const char *const *fixed, unsigned scope, const char **ret)
 {
-        for (size_t i = 0; i < n; i++)
-                if (streq(defs[i].key, key))
-                        return &defs[i];
-        return NULL;
+        size_t n = 0;
+        for (; *fixed; fixed++) {
+                if (**fixed) {
+                        ret[n++] = *fixed;
+                        continue;
+                }
+                LIMIT_FOREACH(d)
+                        if (d->scopes & scope)
+                                ret[n++] = d->key;
+        }
+        ret[n] = NULL;
 }
 
-static void read_limit(Loader *l, const LimitKey *def, const TomlValue *v, const char *path, void *obj)
+/* A limit of the table's scope (spec/limits.h): a whole number, or for
+ * a DECIMAL one any number with up to three decimal places. */
+static void read_limit(Loader *l, const LimitDef *d, const TomlValue *v, const char *path, Limits *limits)
 {
-        int64_t *field = (int64_t *) ((char *) obj + def->offset);
-        (void) reader_int(&l->r, v, def->key, path, def->min, def->max, def->unit, field);
+        int64_t n;
+        if (d->kind == LIMIT_INTEGER) {
+                if (reader_int(&l->r, v, d->key, path, d->min, d->max, d->unit, &n))
+                        limit_set(limits, d, n);
+                return;
+        }
+        if (v->type != TOML_INTEGER && v->type != TOML_FLOAT) {
+                reader_problem(&l->r, v->pos, path, "'%s' must be a number, got %s%s", d->key,
+                               toml_type_name(v->type), v->type == TOML_STRING ? "; write the number without quotes" : "");
+                return;
+        }
+        double x = v->type == TOML_INTEGER ? (double) v->integer : v->flt;
+        char range[2 * LIMIT_TEXT_MAX];
+        int r = limit_from_double(d, x, &n);
+        if (r == -ERANGE)
+                reader_problem(&l->r, v->pos, path, "'%s' must be between %s (%s), got %g", d->key,
+                               limit_range_text(d, range), d->unit, x);
+        else if (r < 0)
+                reader_problem(&l->r, v->pos, path, "'%s' has more than three decimal places: %g", d->key, x);
+        else
+                limit_set(limits, d, n);
 }
 
 static void read_choice(Loader *l, const TomlValue *v, const char *key, const char *path,
@@ -143,9 +148,9 @@ static void read_list(Loader *l, const TomlValue *v, const char *key, const char
         if (!reader_expect(&l->r, v, TOML_ARRAY, key, path))
                 return;
         size_t n = toml_array_size(v);
-        if (n > ENCLAVEFILE_MAX_LIST) {
+        if (n > SPEC_MAX_LIST) {
                 reader_problem(&l->r, v->pos, path, "'%s' has %zu entries; at most %u are allowed", key, n,
-                               ENCLAVEFILE_MAX_LIST);
+                               SPEC_MAX_LIST);
                 return;
         }
         for (size_t i = 0; i < n; i++) {
@@ -171,7 +176,7 @@ static bool push_item(Loader *l, char ***list, const char *s)
 static bool check_setup_item(Loader *l, const TomlValue *item, const char *key, const char *path, char ***list)
 {
         _cleanup_free_ char *s = NULL;
-        if (!reader_string(&l->r, item, "setup command", path, ENCLAVEFILE_MAX_STRING, &s))
+        if (!reader_string(&l->r, item, "setup command", path, SPEC_MAX_STRING, &s))
                 return false;
         if (is_blank(s)) {
                 reader_problem(&l->r, item->pos, path, "empty command in 'setup'; remove it");
@@ -221,9 +226,10 @@ static bool check_token_item(Loader *l, const TomlValue *item, const char *key, 
 
 /* ---- [sandbox] ---- */
 
-static void parse_sandbox(Loader *l, const TomlValue *t, EnclavefileSandbox *sb)
+static void parse_sandbox(Loader *l, const TomlValue *t, Enclavefile *ef)
 {
-        sb->pos = (EnclavefilePos) { t->pos.line, t->pos.col };
+        SandboxSpec *sb = &ef->sandbox;
+        ef->sandbox_pos = (EnclavefilePos) { t->pos.line, t->pos.col };
         if (!reader_expect(&l->r, t, TOML_TABLE, "sandbox", "sandbox"))
                 return;
         for (size_t i = 0; i < toml_table_size(t); i++) {
@@ -231,10 +237,10 @@ static void parse_sandbox(Loader *l, const TomlValue *t, EnclavefileSandbox *sb)
                 const char *key = toml_table_key(t, i, &kpos);
                 const TomlValue *v = toml_table_value(t, i);
                 _cleanup_free_ char *path = path_of(l, "sandbox", key);
-                const LimitKey *lim = find_limit(sandbox_limits, ELEMENTSOF(sandbox_limits), key);
+                const LimitDef *lim = limit_find(key);
 
-                if (lim)
-                        read_limit(l, lim, v, path, sb);
+                if (lim && (lim->scopes & LIMIT_SANDBOX))
+                        read_limit(l, lim, v, path, &sb->caps);
                 else if (streq(key, "name"))
                         read_name(l, v, "sandbox", path, &sb->name);
                 else if (streq(key, "suite"))
@@ -255,7 +261,7 @@ static void parse_sandbox(Loader *l, const TomlValue *t, EnclavefileSandbox *sb)
                 } else if (streq(key, "setup"))
                         read_list(l, v, "setup", path, check_setup_item, &sb->setup);
                 else
-                        reader_unknown_key(&l->r, key, kpos, "[sandbox]", path, sandbox_keys);
+                        reader_unknown_key(&l->r, key, kpos, "[sandbox]", path, l->sandbox_keys);
         }
         if (!sb->name && !toml_table_get(t, "name"))
                 reader_problem(&l->r, t->pos, "sandbox.name",
@@ -264,14 +270,14 @@ static void parse_sandbox(Loader *l, const TomlValue *t, EnclavefileSandbox *sb)
 
 /* ---- [workspace.<key>] ---- */
 
-static void read_ports(Loader *l, const TomlValue *v, const char *ws_key, const char *path, EnclavefileWorkspace *ws)
+static void read_ports(Loader *l, const TomlValue *v, const char *ws_key, const char *path, WorkspaceSpec *ws)
 {
         if (!reader_expect(&l->r, v, TOML_ARRAY, "ports", path))
                 return;
         size_t n = toml_array_size(v);
-        if (n > ENCLAVEFILE_MAX_LIST) {
+        if (n > SPEC_MAX_LIST) {
                 reader_problem(&l->r, v->pos, path, "'ports' has %zu entries; at most %u are allowed", n,
-                               ENCLAVEFILE_MAX_LIST);
+                               SPEC_MAX_LIST);
                 return;
         }
         free(ws->ports);
@@ -315,14 +321,14 @@ static bool is_token_variable(const char *name)
         return auth_token_provider(name) != NULL;
 }
 
-static void read_env(Loader *l, const TomlValue *v, const char *path, EnclavefileWorkspace *ws)
+static void read_env(Loader *l, const TomlValue *v, const char *path, WorkspaceSpec *ws)
 {
         if (!reader_expect(&l->r, v, TOML_TABLE, "env", path))
                 return;
         size_t n = toml_table_size(v);
-        if (n > ENCLAVEFILE_MAX_LIST) {
+        if (n > SPEC_MAX_LIST) {
                 reader_problem(&l->r, v->pos, path, "'env' has %zu variables; at most %u are allowed", n,
-                               ENCLAVEFILE_MAX_LIST);
+                               SPEC_MAX_LIST);
                 return;
         }
         for (size_t i = 0; i < n; i++) {
@@ -355,7 +361,7 @@ static void read_env(Loader *l, const TomlValue *v, const char *path, Enclavefil
                                        name, toml_type_name(val->type));
                         continue;
                 }
-                if (!reader_string(&l->r, val, name, vpath, ENCLAVEFILE_MAX_STRING - strlen(name) - 1, &s))
+                if (!reader_string(&l->r, val, name, vpath, SPEC_MAX_STRING - strlen(name) - 1, &s))
                         continue;
                 if (asprintf(&entry, "%s=%s", name, s) < 0) {
                         entry = NULL;
@@ -368,7 +374,7 @@ static void read_env(Loader *l, const TomlValue *v, const char *path, Enclavefil
 }
 
 static void read_dir(Loader *l, const TomlValue *v, const char *key, const char *path, WorkspaceScratch *sc,
-                     EnclavefileWorkspace *ws)
+                     WorkspaceSpec *ws)
 {
         _cleanup_free_ char *raw = NULL, *joined = NULL;
         char shown[PRINTABLE_MAX];
@@ -442,23 +448,23 @@ static void read_dir(Loader *l, const TomlValue *v, const char *key, const char 
 }
 
 static void workspace_key(Loader *l, const char *key, TomlPos kpos, const TomlValue *v, const char *ws_key,
-                          const char *table, WorkspaceScratch *sc, EnclavefileWorkspace *ws)
+                          const char *table, WorkspaceScratch *sc, WorkspaceSpec *ws, EnclavefileTable *t)
 {
         _cleanup_free_ char *path = path_of(l, table, key);
-        const LimitKey *lim = find_limit(workspace_limits, ELEMENTSOF(workspace_limits), key);
+        const LimitDef *lim = limit_find(key);
 
-        if (lim) {
+        if (lim && (lim->scopes & LIMIT_WORKSPACE)) {
                 if (streq(key, "disk_mb")) {
                         sc->has_disk = true;
                         sc->disk_pos = v->pos;
                 }
-                read_limit(l, lim, v, path, ws);
+                read_limit(l, lim, v, path, &ws->limits);
         } else if (streq(key, "name")) {
                 sc->has_name = true;
                 sc->name_pos = v->pos;
                 read_name(l, v, "workspace", path, &ws->name);
         } else if (streq(key, "run")) {
-                if (reader_string(&l->r, v, "run", path, ENCLAVEFILE_MAX_STRING, &ws->run) && is_blank(ws->run)) {
+                if (reader_string(&l->r, v, "run", path, SPEC_MAX_STRING, &ws->run) && is_blank(ws->run)) {
                         reader_problem(&l->r, v->pos, path, "'run' is empty; remove it to start the workspace idle");
                         free(ws->run);
                         ws->run = NULL;
@@ -483,31 +489,31 @@ static void workspace_key(Loader *l, const char *key, TomlPos kpos, const TomlVa
                 read_env(l, v, path, ws);
         else if (streq(key, "env_file")) {
                 /* Read by enclavefile_load(), relative to the file's directory. */
-                if (reader_string(&l->r, v, "env_file", path, PATH_MAX - 1, &ws->env_file) && !ws->env_file[0]) {
+                if (reader_string(&l->r, v, "env_file", path, PATH_MAX - 1, &t->env_file) && !t->env_file[0]) {
                         reader_problem(&l->r, v->pos, path, "'env_file' is empty; name a file such as \".env\"");
-                        free(ws->env_file);
-                        ws->env_file = NULL;
+                        free(t->env_file);
+                        t->env_file = NULL;
                 }
-                ws->env_file_pos = (EnclavefilePos) { v->pos.line, v->pos.col };
+                t->env_file_pos = (EnclavefilePos) { v->pos.line, v->pos.col };
         } else {
                 _cleanup_free_ char *where = NULL;
                 if (asprintf(&where, "[%s]", table) < 0) {
                         oom(l);
                         return;
                 }
-                reader_unknown_key(&l->r, key, kpos, where, path, workspace_keys);
+                reader_unknown_key(&l->r, key, kpos, where, path, l->workspace_keys);
         }
 }
 
 static void check_unique_name(Loader *l, const Enclavefile *ef, size_t idx)
 {
-        const EnclavefileWorkspace *ws = &ef->workspaces[idx];
+        const WorkspaceSpec *ws = &ef->workspaces[idx];
         if (!ws->name)
                 return;
         for (size_t i = 0; i < idx; i++) {
                 if (!ef->workspaces[i].name || !streq(ef->workspaces[i].name, ws->name))
                         continue;
-                _cleanup_free_ char *path = path_of(l, "workspace", ws->key);
+                _cleanup_free_ char *path = path_of(l, "workspace", ef->tables[idx].key);
                 reader_problem(&l->r, l->name_pos[idx], path,
                                "workspace name '%s' is already used at %s:%u:%u; workspace names must be unique",
                                ws->name, l->r.file, l->name_pos[i].line, l->name_pos[i].col);
@@ -517,14 +523,15 @@ static void check_unique_name(Loader *l, const Enclavefile *ef, size_t idx)
 
 static void parse_workspace(Loader *l, const char *key, TomlPos kpos, const TomlValue *t, Enclavefile *ef)
 {
-        EnclavefileWorkspace *ws = &ef->workspaces[ef->n_workspaces++];
+        WorkspaceSpec *ws = &ef->workspaces[ef->n_workspaces];
+        EnclavefileTable *tab = &ef->tables[ef->n_workspaces++];
         WorkspaceScratch sc = {};
         char shown[PRINTABLE_MAX];
         _cleanup_free_ char *table = path_of(l, "workspace", key);
 
-        ws->pos = (EnclavefilePos) { kpos.line, kpos.col };
-        ws->key = strdup(key);
-        if (!ws->key || !table) {
+        tab->pos = (EnclavefilePos) { kpos.line, kpos.col };
+        tab->key = strdup(key);
+        if (!tab->key || !table) {
                 oom(l);
                 return;
         }
@@ -533,7 +540,7 @@ static void parse_workspace(Loader *l, const char *key, TomlPos kpos, const Toml
         for (size_t i = 0; i < toml_table_size(t); i++) {
                 TomlPos p;
                 const char *k = toml_table_key(t, i, &p);
-                workspace_key(l, k, p, toml_table_value(t, i), key, table, &sc, ws);
+                workspace_key(l, k, p, toml_table_value(t, i), key, table, &sc, ws, tab);
         }
 
         if (sc.has_disk && sc.dir_key)
@@ -574,8 +581,9 @@ static void parse_workspaces(Loader *l, const TomlValue *t, Enclavefile *ef)
                 n = ENCLAVEFILE_MAX_WORKSPACES;
         }
         ef->workspaces = calloc(n ? n : 1, sizeof *ef->workspaces);
+        ef->tables = calloc(n ? n : 1, sizeof *ef->tables);
         l->name_pos = calloc(n ? n : 1, sizeof *l->name_pos);
-        if (!ef->workspaces || !l->name_pos) {
+        if (!ef->workspaces || !ef->tables || !l->name_pos) {
                 oom(l);
                 return;
         }
@@ -600,7 +608,7 @@ static void unknown_top_level(Loader *l, const char *key, TomlPos kpos, const To
                 reader_problem(&l->r, kpos, path,
                                "unknown table [%s]; an Enclavefile has a [sandbox] table and [workspace.<name>] tables",
                                printable(key, shown));
-        else if (strv_contains((char *const *) sandbox_keys, key) || strv_contains((char *const *) workspace_keys, key))
+        else if (strv_contains((char *const *) l->sandbox_keys, key) || strv_contains((char *const *) l->workspace_keys, key))
                 reader_problem(&l->r, kpos, path,
                                "key '%s' is outside any table; move it below [sandbox] or a [workspace.<name>] header",
                                key);
@@ -610,7 +618,7 @@ static void unknown_top_level(Loader *l, const char *key, TomlPos kpos, const To
                                printable(key, shown));
 }
 
-static void fill_defaults(Loader *l, EnclavefileSandbox *sb)
+static void fill_defaults(Loader *l, SandboxSpec *sb)
 {
         if (!sb->suite)
                 sb->suite = strdup(DEFAULT_SUITE);
@@ -624,7 +632,7 @@ static void fill_defaults(Loader *l, EnclavefileSandbox *sb)
                 oom(l);
 }
 
-static void fill_workspace_defaults(Loader *l, EnclavefileWorkspace *ws)
+static void fill_workspace_defaults(Loader *l, WorkspaceSpec *ws)
 {
         if (!ws->auth)
                 ws->auth = calloc(1, sizeof(char *));
@@ -645,7 +653,7 @@ static void parse_document(Loader *l, const TomlValue *root, Enclavefile *ef)
                 const TomlValue *v = toml_table_value(root, i);
                 if (streq(key, "sandbox")) {
                         sandbox = v;
-                        parse_sandbox(l, v, &ef->sandbox);
+                        parse_sandbox(l, v, ef);
                 } else if (streq(key, "workspace"))
                         parse_workspaces(l, v, ef);
                 else
@@ -681,6 +689,8 @@ int enclavefile_parse_buffer(const char *data, size_t len, const char *display_n
                 .r = { .file = display_name, .diag = diag },
                 .base_dir = base_dir,
         };
+        table_keys(sandbox_fixed_keys, LIMIT_SANDBOX, l.sandbox_keys);
+        table_keys(workspace_fixed_keys, LIMIT_WORKSPACE, l.workspace_keys);
         _cleanup_toml_ TomlValue *root = NULL;
         _cleanup_enclavefile_ Enclavefile *ef = NULL;
 
@@ -730,7 +740,7 @@ static int read_config_file(const char *path, size_t max, char **ret, size_t *re
 
 /* The variables of each workspace's env_file go before its env table,
  * whose values win (as in docker compose). */
-static int merge_env(EnclavefileWorkspace *ws, char **file_env)
+static int merge_env(WorkspaceSpec *ws, char **file_env)
 {
         _cleanup_strv_free_ char **merged = NULL;
         STRV_FOREACH(e, file_env) {
@@ -744,7 +754,7 @@ static int merge_env(EnclavefileWorkspace *ws, char **file_env)
         STRV_FOREACH(w, ws->env)
                 if (strv_push(&merged, *w) < 0)
                         return -ENOMEM;
-        if (strv_length(merged) > ENCLAVEFILE_MAX_LIST)
+        if (strv_length(merged) > SPEC_MAX_LIST)
                 return -E2BIG;
         if (!merged && !(merged = calloc(1, sizeof(char *))))
                 return -ENOMEM;
@@ -765,13 +775,14 @@ static int load_env_files(Enclavefile *ef, const char *display_path, Diagnostics
                 shown_dir[0] = 0;
         int r = 0;
         for (size_t i = 0; i < ef->n_workspaces; i++) {
-                EnclavefileWorkspace *ws = &ef->workspaces[i];
-                if (!ws->env_file)
+                WorkspaceSpec *ws = &ef->workspaces[i];
+                const EnclavefileTable *t = &ef->tables[i];
+                if (!t->env_file)
                         continue;
-                bool absolute = ws->env_file[0] == '/';
-                _cleanup_free_ char *full = absolute ? strdup(ws->env_file) : path_join(ef->base_dir, ws->env_file);
+                bool absolute = t->env_file[0] == '/';
+                _cleanup_free_ char *full = absolute ? strdup(t->env_file) : path_join(ef->base_dir, t->env_file);
                 _cleanup_free_ char *shown = NULL;
-                if (!full || asprintf(&shown, "%s%s", absolute ? "" : shown_dir, ws->env_file) < 0)
+                if (!full || asprintf(&shown, "%s%s", absolute ? "" : shown_dir, t->env_file) < 0)
                         return -ENOMEM;
                 /* A relative env_file is a project file, as a relative
                  * workspace_dir is a project directory: it stays below
@@ -780,14 +791,14 @@ static int load_env_files(Enclavefile *ef, const char *display_path, Diagnostics
                 _cleanup_free_ char *project = absolute ? NULL : realpath(ef->base_dir, NULL);
                 const char *within = absolute ? NULL : project ? project : ef->base_dir;
                 _cleanup_strv_free_ char **file_env = NULL;
-                int k = envfile_load(full, shown, within, display_path, ws->env_file_pos.line, ws->env_file_pos.col,
+                int k = envfile_load(full, shown, within, display_path, t->env_file_pos.line, t->env_file_pos.col,
                                      diag, &file_env);
                 if (k == -ENOMEM)
                         return k;
                 if (k >= 0 && (k = merge_env(ws, file_env)) == -E2BIG)
-                        diagnostics_add(diag, display_path, ws->env_file_pos.line, ws->env_file_pos.col, NULL,
+                        diagnostics_add(diag, display_path, t->env_file_pos.line, t->env_file_pos.col, NULL,
                                         "env and env_file '%s' have more than %u variables together", shown,
-                                        ENCLAVEFILE_MAX_LIST);
+                                        SPEC_MAX_LIST);
                 if (k < 0)
                         r = k == -ENOMEM ? k : -EINVAL;
         }
@@ -830,19 +841,6 @@ int enclavefile_load(const char *path, Enclavefile **ret, Diagnostics *diag)
         return 0;
 }
 
-static void workspace_done(EnclavefileWorkspace *ws)
-{
-        free(ws->key);
-        free(ws->name);
-        free(ws->run);
-        free(ws->workspace_dir);
-        free(ws->env_file);
-        strv_free(ws->auth);
-        strv_free(ws->env_tokens);
-        free(ws->ports);
-        strv_free(ws->env);
-}
-
 Enclavefile *enclavefile_free(Enclavefile *ef)
 {
         if (!ef)
@@ -850,19 +848,21 @@ Enclavefile *enclavefile_free(Enclavefile *ef)
         free(ef->display_name);
         free(ef->path);
         free(ef->base_dir);
-        free(ef->sandbox.name);
-        free(ef->sandbox.suite);
-        free(ef->sandbox.bootstrap_method);
-        free(ef->sandbox.mirror);
-        strv_free(ef->sandbox.setup);
-        for (size_t i = 0; i < ef->n_workspaces; i++)
-                workspace_done(&ef->workspaces[i]);
+        sandbox_spec_done(&ef->sandbox);
+        for (size_t i = 0; i < ef->n_workspaces; i++) {
+                workspace_spec_done(&ef->workspaces[i]);
+                if (ef->tables) {
+                        free(ef->tables[i].key);
+                        free(ef->tables[i].env_file);
+                }
+        }
         free(ef->workspaces);
+        free(ef->tables);
         free(ef);
         return NULL;
 }
 
-const EnclavefileWorkspace *enclavefile_find_workspace(const Enclavefile *ef, const char *name)
+const WorkspaceSpec *enclavefile_find_workspace(const Enclavefile *ef, const char *name)
 {
         for (size_t i = 0; i < ef->n_workspaces; i++)
                 if (ef->workspaces[i].name && streq(ef->workspaces[i].name, name))

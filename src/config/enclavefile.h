@@ -9,80 +9,41 @@
  * canonical directory. */
 #pragma once
 
-#include "runtime/run-state.h"
-
 #include "config/diagnostics.h"
-#include "base/sha256.h"
-#include "config/values.h"
+#include "spec/spec.h"
 
 #include <jansson.h>
 
 #define ENCLAVEFILE_NAME "Enclavefile"
 #define ENCLAVEFILE_MAX_SIZE (1024u * 1024)      /* bytes */
 #define ENCLAVEFILE_MAX_WORKSPACES 1000u
-#define ENCLAVEFILE_MAX_LIST 1000u               /* setup, ports, env, auth, env_tokens entries */
-#define ENCLAVEFILE_MAX_STRING (128u * 1024 - 1) /* run, a setup command, an env value (MAX_ARG_STRLEN) */
-
-/* Ranges of the numeric keys (inclusive). 0 in the model means "not set". */
-#define LIMIT_MEMORY_MB_MIN 16
-#define LIMIT_MEMORY_MB_MAX (16 * 1024 * 1024)      /* 16 TiB */
-#define LIMIT_CPU_PERCENT_MIN 1
-#define LIMIT_CPU_PERCENT_MAX 100                   /* % of the whole machine */
-#define LIMIT_MAX_PROCS_MIN 1
-#define LIMIT_MAX_PROCS_MAX 4194304                 /* PID_MAX_LIMIT */
-#define LIMIT_CPU_SECONDS_MIN 1
-#define LIMIT_CPU_SECONDS_MAX (10 * 365 * 24 * 3600) /* ten years */
-#define LIMIT_MAX_OPEN_FILES_MIN 16
-#define LIMIT_MAX_OPEN_FILES_MAX 1048576            /* default fs.nr_open */
-#define LIMIT_DISK_MB_MIN 16 /* DISK_QUOTA_MIN_MB: ext4's journal alone takes 4 MiB */
-#define LIMIT_DISK_MB_MAX (16 * 1024 * 1024)        /* 16 TiB */
 
 /* Where a table started, for messages of later stages ("up"). */
 typedef struct EnclavefilePos {
         unsigned line, col;
 } EnclavefilePos;
 
-typedef struct EnclavefileSandbox {
-        char *name;
-        char *suite;            /* default DEFAULT_SUITE */
-        char *bootstrap_method; /* default DEFAULT_BOOTSTRAP_METHOD */
-        char *mirror;           /* default DEFAULT_MIRROR */
-        int64_t memory_mb;      /* aggregate caps; 0 = no cap */
-        int64_t cpu_percent;
-        int64_t max_procs;
-        char **setup;           /* NULL-terminated, never NULL (may be empty) */
-        EnclavefilePos pos;
-} EnclavefileSandbox;
-
-typedef struct EnclavefileWorkspace {
-        char *key;            /* the table key of [workspace.<key>] */
-        char *name;           /* "name", default the key */
-        char *run;            /* NULL: the workspace starts idle */
-        RunRestart restart;   /* "restart": when init starts run again; default no */
-        char *workspace_dir;  /* absolute canonical directory; NULL: managed /home */
-        int64_t cpu_seconds;  /* 0 = not set, for every limit */
-        int64_t cpu_percent;
-        int64_t memory_mb;
-        int64_t max_procs;
-        int64_t max_open_files;
-        int64_t disk_mb;
-        char **auth;          /* provider names, NULL-terminated, never NULL */
-        char **env_tokens;    /* token variable names, NULL-terminated, never NULL */
-        PortSpec *ports;
-        size_t n_ports;
-        char **env;           /* "NAME=value" in document order, NULL-terminated, never NULL; after
-                               * enclavefile_load() also those of env_file (env wins) */
+/* Where one workspace came from in the file. */
+typedef struct EnclavefileTable {
+        char *key;            /* the table key of [workspace.<key>]; the name defaults to it */
         char *env_file;       /* "env_file": as written, relative to the Enclavefile; NULL: none */
         EnclavefilePos env_file_pos;
         EnclavefilePos pos;
-} EnclavefileWorkspace;
+} EnclavefileTable;
 
+/* The project: the specs of its sandbox and workspaces (spec/spec.h),
+ * every default filled in: the sandbox's suite, bootstrap_method, mirror
+ * and setup, and each workspace's auth, env_tokens and env are set
+ * (possibly empty); workspace_dir is absolute and canonical; env holds
+ * the variables of env_file first (env wins, enclavefile_load()). */
 typedef struct Enclavefile {
         char *display_name;   /* as given, used in messages */
         char *path;           /* absolute path of the file; NULL when parsed from a buffer */
         char *base_dir;       /* absolute directory relative paths resolve against */
-        EnclavefileSandbox sandbox;
-        EnclavefileWorkspace *workspaces; /* in document order */
+        SandboxSpec sandbox;
+        EnclavefilePos sandbox_pos;
+        WorkspaceSpec *workspaces; /* in document order */
+        EnclavefileTable *tables;  /* one per workspace; NULL when rebuilt from JSON */
         size_t n_workspaces;
 } Enclavefile;
 
@@ -102,14 +63,12 @@ Enclavefile *enclavefile_free(Enclavefile *ef);
 DEFINE_CLEANUP_FUNC(Enclavefile, enclavefile_free);
 #define _cleanup_enclavefile_ _cleanup_(enclavefile_freep)
 
-const EnclavefileWorkspace *enclavefile_find_workspace(const Enclavefile *ef, const char *name);
+/* The workspace of that name, or NULL. */
+const WorkspaceSpec *enclavefile_find_workspace(const Enclavefile *ef, const char *name);
 
-/* SHA-256 over the setup list: a change of any command, their order or
- * number changes it. Lower-case hex. */
-void enclavefile_setup_digest(const Enclavefile *ef, char out[static SHA256_HEX_SIZE]);
-
-/* The resolved configuration, defaults filled in. Unset limits are
- * JSON null. NULL on OOM. */
+/* The resolved configuration, defaults filled in: {"path", "base_dir",
+ * "sandbox": SPEC_JSON_WIRE + "setup_digest", "workspaces": [SPEC_JSON_WIRE
+ * + "key"]}. Unset limits are JSON null. NULL on OOM. */
 json_t *enclavefile_to_json(const Enclavefile *ef);
 
 /* The same as an aligned, human-readable listing. NULL on OOM. */

@@ -1,6 +1,6 @@
 #include "config/envfile.h"
 #include "runtime/hostdir.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "base/fs.h"
 #include "base/str.h"
 

@@ -4,7 +4,7 @@
 #include "config/settings.h"
 #include "config/reader.h"
 #include "config/trust.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "storage/fetch-dest.h"
 #include "base/fs.h"
 #include "base/str.h"

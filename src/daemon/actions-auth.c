@@ -8,9 +8,8 @@
  * bytes are wiped in place once the action is done with them. */
 #include "daemon/action.h"
 #include "daemon/daemon.h"
-#include "auth/provider.h"
 #include "auth/token-store.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "base/log.h"
 #include "base/str.h"
 

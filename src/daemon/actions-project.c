@@ -115,47 +115,26 @@ static void current_done(Current *c)
 }
 
 /* What the registry says a workspace is: its config plus its declared
- * ports, as a definition project_workspace_definition() can compare. */
+ * ports, as a definition the plan compares (spec/spec.h). */
 static int definition_of_row(Registry *reg, const WorkspaceRow *row, json_t **ret, Error *err)
 {
-        WorkspaceLimits l;
-        workspace_config_limits(row->config, &l);
-        _cleanup_strv_free_ char **auth = NULL, **env_tokens = NULL, **env = NULL;
-        if (workspace_config_strv(row->config, "auth", &auth) < 0 ||
-            workspace_config_strv(row->config, "env_tokens", &env_tokens) < 0 ||
-            workspace_config_strv(row->config, "env", &env) < 0)
-                return error_set(err, ENOMEM, "out of memory");
-        NetPort *ports = NULL;
-        size_t n_ports = 0;
-        int r = registry_ports_list(reg, row->id, &ports, &n_ports, err);
+        _cleanup_(workspace_spec_done) WorkspaceSpec spec = {};
+        int r = workspace_config_spec(row, &spec, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ PortSpec *specs = calloc(n_ports + 1, sizeof *specs);
-        size_t n_specs = 0;
-        for (size_t i = 0; specs && i < n_ports; i++)
+        NetPort *ports = NULL;
+        size_t n_ports = 0;
+        r = registry_ports_list(reg, row->id, &ports, &n_ports, err);
+        if (r < 0)
+                return r;
+        spec.ports = calloc(n_ports + 1, sizeof *spec.ports);
+        for (size_t i = 0; spec.ports && i < n_ports; i++)
                 if (ports[i].declared)
-                        specs[n_specs++] = (PortSpec) { ports[i].host_port, ports[i].workspace_port };
+                        spec.ports[spec.n_ports++] = (PortSpec) { ports[i].host_port, ports[i].workspace_port };
         free(ports);
-        if (!specs)
+        if (!spec.ports)
                 return error_set(err, ENOMEM, "out of memory");
-        EnclavefileWorkspace ws = {
-                .name = row->name,
-                .run = (char *) json_string_value(json_object_get(row->config, "run")),
-                .restart = workspace_config_restart(row->config),
-                .workspace_dir = (char *) json_string_value(json_object_get(row->config, "workspace_dir")),
-                .cpu_seconds = (int64_t) l.cpu_seconds,
-                .cpu_percent = (int64_t) l.cpu_percent,
-                .memory_mb = (int64_t) l.memory_mb,
-                .max_procs = (int64_t) l.max_procs,
-                .max_open_files = (int64_t) l.max_open_files,
-                .disk_mb = (int64_t) l.disk_mb,
-                .auth = auth,
-                .env_tokens = env_tokens,
-                .env = env,
-                .ports = specs,
-                .n_ports = n_specs,
-        };
-        *ret = project_workspace_definition(&ws);
+        *ret = workspace_spec_to_json(&spec, SPEC_JSON_DEFINITION);
         return *ret ? 0 : error_set(err, ENOMEM, "out of memory");
 }
 
@@ -198,9 +177,7 @@ static ProjectCurrent current_view(const Current *c)
                 .suite = c->sandbox.suite,
                 .mirror = c->sandbox.mirror,
                 .bootstrap_method = c->sandbox.bootstrap_method,
-                .memory_mb = c->sandbox.memory_mb,
-                .cpu_percent = c->sandbox.cpu_percent,
-                .max_procs = c->sandbox.max_procs,
+                .caps = c->sandbox.caps,
                 .workspaces = c->workspaces,
                 .n_workspaces = c->n_rows,
         };
@@ -332,28 +309,6 @@ static int up_setup(Up *u, Error *err)
 
 /* -- workspace steps (a failure is recorded; the others go on) -- */
 
-/* Limits as the engine stores them: only the set ones. disk_mb stays
- * as it was made (project.c: a disk is made at create). */
-static json_t *limits_json(const EnclavefileWorkspace *ws, json_t *stored)
-{
-        const struct {
-                const char *key;
-                int64_t v;
-        } l[] = {
-                { "cpu_seconds", ws->cpu_seconds }, { "cpu_percent", ws->cpu_percent },
-                { "memory_mb", ws->memory_mb },     { "max_procs", ws->max_procs },
-                { "max_open_files", ws->max_open_files },
-        };
-        json_t *o = json_object();
-        for (size_t i = 0; o && i < ELEMENTSOF(l); i++)
-                if (l[i].v > 0 && json_object_set_new(o, l[i].key, json_integer(l[i].v)) < 0)
-                        o = (json_decref(o), NULL);
-        json_t *disk = json_object_get(json_object_get(stored, "limits"), "disk_mb");
-        if (o && disk && json_object_set(o, "disk_mb", disk) < 0)
-                o = (json_decref(o), NULL);
-        return o;
-}
-
 static json_t *strv_json(char *const *v)
 {
         json_t *a = json_array();
@@ -365,24 +320,28 @@ static json_t *strv_json(char *const *v)
         return a;
 }
 
-/* The workspace area has no "update" yet: write the documented config
+/* The workspace area has no "update" yet: write the spec's config
  * members (registry-workspace.h) over the stored ones, keeping any
- * member it keeps besides, and replace the declared ports — one
- * transaction. The engine reads both at the next start. */
-static int workspace_update_config(Registry *reg, const WorkspaceRow *row, const EnclavefileWorkspace *ws,
-                                   Error *err)
+ * member it keeps besides (workspace_dir_id) and the limits made at
+ * create (disk_mb: project.c notes that change), and replace the
+ * declared ports — one transaction. The engine reads both at the next
+ * start. */
+static int workspace_update_config(Registry *reg, const WorkspaceRow *row, const WorkspaceSpec *ws, Error *err)
 {
+        _cleanup_(workspace_spec_done) WorkspaceSpec stored = {};
+        int r = workspace_config_spec(row, &stored, err);
+        if (r < 0)
+                return r;
+        WorkspaceSpec next = *ws;
+        LIMIT_FOREACH(d)
+                if (d->when == LIMIT_AT_CREATE)
+                        limit_set(&next.limits, d, limit_get(&stored.limits, d));
         json_auto_t *cfg = json_deep_copy(row->config);
-        if (!cfg || json_object_set_new(cfg, "run", ws->run ? json_string(ws->run) : json_null()) < 0 ||
-            json_object_set_new(cfg, "restart", json_string(run_restart_to_string(ws->restart) ?: "no")) < 0 ||
-            json_object_set_new(cfg, "workspace_dir", ws->workspace_dir ? json_string(ws->workspace_dir) : json_null()) < 0 ||
-            json_object_set_new(cfg, "limits", limits_json(ws, row->config)) < 0 ||
-            json_object_set_new(cfg, "env", strv_json(ws->env)) < 0 ||
-            json_object_set_new(cfg, "auth", strv_json(ws->auth)) < 0 ||
-            json_object_set_new(cfg, "env_tokens", strv_json(ws->env_tokens)) < 0)
+        json_auto_t *spec = workspace_spec_to_json(&next, SPEC_JSON_REGISTRY);
+        if (!cfg || !spec || json_object_update(cfg, spec) < 0)
                 return error_set(err, ENOMEM, "out of memory");
         _cleanup_txn_ RegistryTxn txn = {};
-        int r = registry_txn_begin(reg, &txn, err);
+        r = registry_txn_begin(reg, &txn, err);
         if (r < 0)
                 return r;
         r = registry_run(reg, err, "UPDATE workspaces SET config = ?, updated_at = unixepoch() WHERE id = ?", "ji", cfg,
@@ -394,32 +353,10 @@ static int workspace_update_config(Registry *reg, const WorkspaceRow *row, const
         return registry_txn_commit(&txn, err);
 }
 
-static int up_ws_create(Up *u, const EnclavefileWorkspace *ws, Error *err)
+static int up_ws_create(Up *u, const WorkspaceSpec *ws, Error *err)
 {
-        WorkspaceLimits l = {
-                .cpu_seconds = (uint64_t) ws->cpu_seconds,
-                .memory_mb = (uint64_t) ws->memory_mb,
-                .max_procs = (uint64_t) ws->max_procs,
-                .max_open_files = (uint64_t) ws->max_open_files,
-                .cpu_percent = (unsigned) ws->cpu_percent,
-                .disk_mb = (uint64_t) ws->disk_mb,
-        };
-        WorkspaceCreateSpec spec = {
-                .owner = call_uid(u->call),
-                .sandbox = sandbox_name(u),
-                .name = ws->name,
-                .limits = l,
-                .workspace_dir = ws->workspace_dir,
-                .run = ws->run,
-                .restart = ws->restart,
-                .env = ws->env,
-                .auth = ws->auth,
-                .env_tokens = ws->env_tokens,
-                .ports = ws->ports,
-                .n_ports = ws->n_ports,
-        };
         int64_t id;
-        return workspace_engine_create(u->d, u->reg, &spec, &id, err);
+        return workspace_engine_create(u->d, u->reg, call_uid(u->call), sandbox_name(u), ws, &id, err);
 }
 
 static int up_ws_stop(Up *u, const char *name, Error *err)
@@ -432,7 +369,7 @@ static int up_ws_stop(Up *u, const char *name, Error *err)
  * after all are defined. Returns < 0 with err on failure. */
 static int up_ws_define(Up *u, const Current *cur, const ProjectWorkspaceStep *s, Error *err)
 {
-        const EnclavefileWorkspace *ws = s->ws;
+        const WorkspaceSpec *ws = s->ws;
         const WorkspaceRow *row = current_row(cur, ws->name);
         int r;
 
@@ -651,7 +588,7 @@ static int up_params(Call *c, Enclavefile **ret_ef, ProjectOptions *ret_opts, Er
 static int check_workspace_dirs(Call *c, const Enclavefile *ef, Error *err)
 {
         for (size_t i = 0; i < ef->n_workspaces; i++) {
-                const EnclavefileWorkspace *ws = &ef->workspaces[i];
+                const WorkspaceSpec *ws = &ef->workspaces[i];
                 struct stat st;
                 if (!ws->workspace_dir)
                         continue;

@@ -10,6 +10,7 @@
 #include "daemon/call.h"
 #include "daemon/client-fd.h"
 #include "daemon/daemon.h"
+#include "spec/values.h"
 #include "storage/layout.h"
 #include "storage/rootfs-cache.h"
 #include "base/log.h"
@@ -34,7 +35,7 @@ static int param_cache(Call *c, const char **ret, Error *err)
                 *ret = LAYOUT_CACHE_BASE;
                 return 0;
         }
-        r = layout_check_suite(suite, false, err);
+        r = debian_suite_check(suite, NULL, err);
         if (r < 0)
                 return r;
         *ret = suite;

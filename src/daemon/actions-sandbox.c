@@ -16,19 +16,12 @@
 #include "daemon/sandbox-setup.h"
 #include "daemon/sandbox-resume.h"
 #include "daemon/workspace-engine.h"
-#include "base/sha256.h"
-#include "config/enclavefile.h"
-#include "config/values.h"
+#include "spec/spec.h"
 #include "storage/bootstrap.h"
 #include "storage/layout.h"
 #include "storage/setup.h"
 #include "base/log.h"
 #include "base/str.h"
-
-#define SANDBOX_MEMORY_MB_MAX (16ll << 20) /* 16 TiB */
-#define SANDBOX_MAX_PROCS_MAX 4194304      /* the kernel's PID_MAX_LIMIT */
-#define SETUP_COMMANDS_MAX 1000
-#define SETUP_COMMAND_LEN_MAX (256u * 1024)
 
 /* ---- streaming storage progress as events ---- */
 
@@ -159,45 +152,27 @@ static int action_sandbox_list(Call *c, Error *err)
 
 /* ---- create ---- */
 
-typedef struct CreateParams {
-        const char *name;
-        const char *suite;
-        const char *mirror;
-        const char *method;
-        int64_t memory_mb, cpu_percent, max_procs;
-} CreateParams;
-
-static int create_params(Call *c, CreateParams *p, Error *err)
+/* {name, and the members of a sandbox spec (spec/spec.h)}; what is not
+ * given comes from config.toml, else the built-in defaults. */
+static int create_params(Call *c, SandboxSpec *p, Error *err)
 {
         const Settings *s = &call_daemon(c)->settings;
-        int r = param_name(c, &p->name, err);
+        const char *name;
+        int r = param_name(c, &name, err);
         if (r >= 0)
-                r = call_param_string(c, "suite", false, &p->suite, err);
-        if (r >= 0)
-                r = call_param_string(c, "mirror", false, &p->mirror, err);
-        if (r >= 0)
-                r = call_param_string(c, "bootstrap_method", false, &p->method, err);
-        if (r >= 0)
-                r = call_param_int(c, "memory_mb", false, 0, SANDBOX_MEMORY_MB_MAX, 0, &p->memory_mb, err);
-        if (r >= 0)
-                r = call_param_int(c, "cpu_percent", false, 0, 100, 0, &p->cpu_percent, err);
-        if (r >= 0)
-                r = call_param_int(c, "max_procs", false, 0, SANDBOX_MAX_PROCS_MAX, 0, &p->max_procs, err);
+                r = sandbox_spec_from_json(call_params(c), p, err);
         if (r < 0)
                 return r;
-        p->suite = p->suite ?: s->suite ?: DEFAULT_SUITE;
-        p->mirror = p->mirror ?: s->mirror ?: DEFAULT_MIRROR;
-        p->method = p->method ?: s->bootstrap_method ?: DEFAULT_BOOTSTRAP_METHOD;
-        r = layout_check_suite(p->suite, false, err);
+        char **fields[] = { &p->suite, &p->mirror, &p->bootstrap_method };
+        const char *defaults[] = { s->suite ?: DEFAULT_SUITE, s->mirror ?: DEFAULT_MIRROR,
+                                   s->bootstrap_method ?: DEFAULT_BOOTSTRAP_METHOD };
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (!*fields[i] && !(*fields[i] = strdup(defaults[i])))
+                        return error_set(err, ENOMEM, "out of memory");
+        r = sandbox_spec_check(p, err);
         if (r < 0)
                 return r;
-        r = mirror_url_check(p->mirror, err);
-        if (r < 0)
-                return error_wrap(err, "invalid mirror '%s'", p->mirror);
-        if (bootstrap_method_from_string(p->method) < 0)
-                return error_set(err, EINVAL, "invalid bootstrap method '%s': use 'debootstrap' or 'cached_rootfs'",
-                                 p->method);
-        if (bootstrap_method_from_string(p->method) == BOOTSTRAP_DEBOOTSTRAP)
+        if (bootstrap_method_from_string(p->bootstrap_method) == BOOTSTRAP_DEBOOTSTRAP)
                 return owner_check_mirror(c, s, p->mirror, err);
         return 0;
 }
@@ -260,41 +235,41 @@ static int create_steps(Call *c, Daemon *d, Registry *reg, const SandboxRow *row
 static int action_sandbox_create(Call *c, Error *err)
 {
         Daemon *d = call_daemon(c);
-        CreateParams p = {};
-        int r = create_params(c, &p, err);
+        _cleanup_(sandbox_spec_done) SandboxSpec spec = {};
+        int r = create_params(c, &spec, err);
         if (r < 0)
                 return r;
         Registry *reg = call_registry(c, err);
         if (!reg)
                 return -EIO;
+        const SandboxSpec *p = &spec;
         SandboxRow row = {
                 .owner_uid = call_uid(c),
-                .name = (char *) p.name,
-                .suite = (char *) p.suite,
-                .mirror = (char *) p.mirror,
-                .bootstrap_method = (char *) p.method,
-                .memory_mb = p.memory_mb,
-                .cpu_percent = p.cpu_percent,
-                .max_procs = p.max_procs,
+                .name = p->name,
+                .suite = p->suite,
+                .mirror = p->mirror,
+                .bootstrap_method = p->bootstrap_method,
+                .caps = p->caps,
         };
         r = registry_sandbox_insert(reg, &row, owner_cap(c, d->settings.max_sandboxes_per_user), &row.id, err);
         if (r < 0)
                 return r;
-        log_info("sandbox %s: creating (%s, %s, by uid %u)", p.name, p.suite, p.method, (unsigned) call_uid(c));
+        log_info("sandbox %s: creating (%s, %s, by uid %u)", p->name, p->suite, p->bootstrap_method,
+                 (unsigned) call_uid(c));
 
         r = create_steps(c, d, reg, &row, err);
         if (r < 0) {
-                undo_create(d, reg, row.id, p.name);
+                undo_create(d, reg, row.id, p->name);
                 if (r == -ECANCELED)
-                        log_info("sandbox %s: creation cancelled; removed what was made", p.name);
+                        log_info("sandbox %s: creation cancelled; removed what was made", p->name);
                 else
-                        log_warn("sandbox %s: creation failed: %s", p.name, error_msg(err));
-                return error_wrap(err, "creating sandbox %s (nothing was kept)", p.name);
+                        log_warn("sandbox %s: creation failed: %s", p->name, error_msg(err));
+                return error_wrap(err, "creating sandbox %s (nothing was kept)", p->name);
         }
-        log_info("sandbox %s: ready", p.name);
+        log_info("sandbox %s: ready", p->name);
 
         _cleanup_(sandbox_row_done) SandboxRow done = {};
-        r = registry_sandbox_get(reg, p.name, &done, err);
+        r = registry_sandbox_get(reg, p->name, &done, err);
         if (r < 0)
                 return r;
         json_t *j = row_status_json(d, &done, true);
@@ -557,8 +532,8 @@ static int setup_commands(Call *c, char ***ret, Error *err)
         json_t *a = json_object_get(call_params(c), "commands");
         if (!json_is_array(a))
                 return error_set(err, EINVAL, "parameter 'commands' must be an array of strings");
-        if (json_array_size(a) > SETUP_COMMANDS_MAX)
-                return error_set(err, E2BIG, "too many setup commands (at most %d)", SETUP_COMMANDS_MAX);
+        if (json_array_size(a) > SPEC_MAX_LIST)
+                return error_set(err, E2BIG, "too many setup commands (at most %u)", SPEC_MAX_LIST);
         _cleanup_strv_free_ char **cmds = calloc(json_array_size(a) + 1, sizeof *cmds);
         if (!cmds)
                 return error_set(err, ENOMEM, "out of memory");
@@ -566,22 +541,14 @@ static int setup_commands(Call *c, char ***ret, Error *err)
         json_t *v;
         json_array_foreach(a, i, v) {
                 if (!json_is_string(v) || json_string_length(v) == 0 ||
-                    json_string_length(v) > SETUP_COMMAND_LEN_MAX)
+                    json_string_length(v) > SPEC_MAX_STRING)
                         return error_set(err, EINVAL, "setup command %zu must be a non-empty string of at most %u "
-                                         "bytes", i + 1, SETUP_COMMAND_LEN_MAX);
+                                         "bytes", i + 1, SPEC_MAX_STRING);
                 if (!(cmds[i] = strdup(json_string_value(v))))
                         return error_set(err, ENOMEM, "out of memory");
         }
         *ret = TAKE_PTR(cmds);
         return 0;
-}
-
-/* The same fingerprint `enclave validate` shows and `up` compares:
- * enclavefile_setup_digest() over exactly this list. */
-static void setup_digest(char *const *commands, char out[static SHA256_HEX_SIZE])
-{
-        Enclavefile ef = { .sandbox.setup = (char **) commands };
-        enclavefile_setup_digest(&ef, out);
 }
 
 static int run_setup(Call *c, Daemon *d, Registry *reg, const SandboxRow *row, char *const *cmds, SetupResult *res,
@@ -619,8 +586,9 @@ static int action_sandbox_setup(Call *c, Error *err)
 
         SetupResult res = {};
         r = run_setup(c, d, reg, &row, cmds, &res, err);
+        /* The fingerprint `enclave validate` shows and `up` compares. */
         char digest[SHA256_HEX_SIZE];
-        setup_digest(cmds, digest);
+        spec_setup_digest(cmds, digest);
 
         /* A failed or cancelled setup changed the rootfs part way: the
          * old digest no longer describes it, so `up` must run setup

@@ -1,7 +1,7 @@
 /* workspace.* actions (docs/actions.md) on top of the workspace engine.
  *
- *   create   {sandbox, workspace, cpu_seconds?, cpu_percent?, memory_mb?, max_procs?, max_open_files?,
- *             disk_mb?, workspace_dir?, run?, env?: ["K=V"], auth?: [..], env_tokens?: [..],
+ *   create   {sandbox, workspace, and the members of a workspace spec (spec/spec.h): run?, restart?,
+ *             workspace_dir?, each limit of spec/limits.h?, env?: ["K=V"], auth?: [..], env_tokens?: [..],
  *             ports?: ["127.0.0.1:H:W/tcp"]}                          -> the workspace
  *   start    {sandbox, workspace}          -> {state, pid, ip, already_running, elapsed_ms, warnings}
  *   stop     {sandbox, workspace, timeout?: seconds (default 10)}   -> {was_running, killed, elapsed_ms}
@@ -110,92 +110,34 @@ static int owned_target(Call *c, const char **ret_sb, const char **ret_ws, Regis
         return 0;
 }
 
-static int64_t param_limit(Call *c, const char *key, Error *err, int *r)
-{
-        int64_t v = 0;
-        if (*r >= 0)
-                *r = call_param_int(c, key, false, 0, INT64_MAX, 0, &v, err);
-        return v;
-}
-
 /* ---- create ---- */
 
-/* The workspace_dir's owner is checked by the engine against the
- * workspace's owner (workspace_engine_create). */
-static int check_dir_path(const char *path, Error *err)
-{
-        if (path[0] != '/')
-                return error_set(err, EINVAL, "workspace_dir must be an absolute path, got '%s'", path);
-        return 0;
-}
-
-static int parse_ports(char *const *specs, PortSpec **ret, size_t *ret_n, Error *err)
-{
-        size_t n = strv_length(specs);
-        _cleanup_free_ PortSpec *p = calloc(n + 1, sizeof *p);
-        if (!p)
-                return error_set(err, ENOMEM, "out of memory");
-        for (size_t i = 0; i < n; i++)
-                if (port_spec_parse(specs[i], &p[i], err) < 0)
-                        return error_wrap(err, "port '%s'", specs[i]);
-        *ret = TAKE_PTR(p);
-        *ret_n = n;
-        return 0;
-}
-
+/* {sandbox, workspace} and the spec's members (spec/spec.h, any form). */
 static int action_workspace_create(Call *c, Error *err)
 {
-        WorkspaceCreateSpec s = {};
-        _cleanup_strv_free_ char **env = NULL, **auth = NULL, **env_tokens = NULL, **ports = NULL;
-        _cleanup_free_ PortSpec *port_specs = NULL;
-        int r = param_target(c, true, &s.sandbox, &s.name, err);
-        s.limits.cpu_seconds = (uint64_t) param_limit(c, "cpu_seconds", err, &r);
-        s.limits.cpu_percent = (unsigned) param_limit(c, "cpu_percent", err, &r);
-        s.limits.memory_mb = (uint64_t) param_limit(c, "memory_mb", err, &r);
-        s.limits.max_procs = (uint64_t) param_limit(c, "max_procs", err, &r);
-        s.limits.max_open_files = (uint64_t) param_limit(c, "max_open_files", err, &r);
-        s.limits.disk_mb = (uint64_t) param_limit(c, "disk_mb", err, &r);
+        const char *sandbox, *name;
+        _cleanup_(workspace_spec_done) WorkspaceSpec s = {};
+        int r = param_target(c, true, &sandbox, &name, err);
         if (r >= 0)
-                r = call_param_string(c, "workspace_dir", false, &s.workspace_dir, err);
-        if (r >= 0)
-                r = call_param_string(c, "run", false, &s.run, err);
-        const char *restart = NULL;
-        if (r >= 0)
-                r = call_param_string(c, "restart", false, &restart, err);
-        if (r >= 0 && restart && (s.restart = run_restart_from_string(restart)) == _RUN_RESTART_INVALID)
-                r = error_set(err, EINVAL, "invalid restart policy '%s': no, on-failure or always", restart);
-        if (r >= 0)
-                r = param_strv(c, "env", &env, err);
-        if (r >= 0)
-                r = param_strv(c, "auth", &auth, err);
-        if (r >= 0)
-                r = param_strv(c, "env_tokens", &env_tokens, err);
-        if (r >= 0)
-                r = param_strv(c, "ports", &ports, err);
-        if (r >= 0)
-                r = parse_ports(ports, &port_specs, &s.n_ports, err);
-        if (r >= 0)
-                r = owner_check_ports(c, port_specs, s.n_ports, err);
-        if (r >= 0 && s.workspace_dir)
-                r = check_dir_path(s.workspace_dir, err);
+                r = workspace_spec_from_json(call_params(c), &s, err);
         if (r < 0)
                 return r;
-        s.env = env;
-        s.auth = auth;
-        s.env_tokens = env_tokens;
-        s.ports = port_specs;
-        s.owner = call_uid(c);
-        Daemon *d = call_daemon(c);
+        free(s.name);
+        if (!(s.name = strdup(name)))
+                return error_set(err, ENOMEM, "out of memory");
+        r = owner_check_ports(c, s.ports, s.n_ports, err);
+        if (r < 0)
+                return r;
         Registry *reg = call_registry(c, err);
         if (!reg)
                 return -EIO;
-        r = owner_check_sandbox_for_adding(c, reg, s.sandbox, err);
+        r = owner_check_sandbox_for_adding(c, reg, sandbox, err);
         if (r >= 0)
-                r = workspace_engine_create(d, reg, &s, NULL, err);
+                r = workspace_engine_create(call_daemon(c), reg, call_uid(c), sandbox, &s, NULL, err);
         if (r < 0)
                 return r;
         _cleanup_(workspace_row_done) WorkspaceRow row = {};
-        r = registry_workspace_get(reg, s.sandbox, s.name, &row, err);
+        r = registry_workspace_get(reg, sandbox, name, &row, err);
         if (r < 0)
                 return r;
         return call_reply(c, workspace_row_to_json(&row), -EBADF);

@@ -30,7 +30,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "daemon/daemon.h"
 #include "runtime/newroot.h"
 

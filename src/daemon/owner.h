@@ -15,7 +15,7 @@
 
 #include "base/error.h"
 #include "config/settings.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "daemon/action.h"
 #include "daemon/registry.h"
 

@@ -65,7 +65,7 @@ static int create_steps(Daemon *d, Registry *reg, const SandboxRow *row, const S
         return r == 0 ? changed_meanwhile(row->name, err) : r;
 }
 
-int project_sandbox_create(Daemon *d, Registry *reg, const EnclavefileSandbox *sb, uid_t owner, int64_t max_per_owner,
+int project_sandbox_create(Daemon *d, Registry *reg, const SandboxSpec *sb, uid_t owner, int64_t max_per_owner,
                            const StorageMonitor *mon, char ***warnings, Error *err)
 {
         SandboxRow row = {
@@ -74,17 +74,12 @@ int project_sandbox_create(Daemon *d, Registry *reg, const EnclavefileSandbox *s
                 .suite = sb->suite,
                 .mirror = sb->mirror,
                 .bootstrap_method = sb->bootstrap_method,
-                .memory_mb = sb->memory_mb,
-                .cpu_percent = sb->cpu_percent,
-                .max_procs = sb->max_procs,
+                .caps = sb->caps,
         };
         if (streq(sb->name, LAYOUT_ROOTFS_CACHE))
                 return error_set(err, EINVAL, "'%s' is reserved for the rootfs cache; choose another sandbox name",
                                  sb->name);
-        int r = layout_check_suite(sb->suite, false, err);
-        if (r < 0)
-                return r;
-        r = registry_sandbox_insert(reg, &row, max_per_owner, &row.id, err);
+        int r = registry_sandbox_insert(reg, &row, max_per_owner, &row.id, err);
         if (r < 0)
                 return r;
         r = create_steps(d, reg, &row, mon, warnings, err);
@@ -150,9 +145,8 @@ int project_sandbox_setup(Daemon *d, Registry *reg, const char *name, char *cons
 
         /* A failed setup changed the rootfs part way: no digest, so the
          * next up runs the whole list again. */
-        Enclavefile ef = { .sandbox.setup = (char **) setup };
         char digest[SHA256_HEX_SIZE];
-        enclavefile_setup_digest(&ef, digest);
+        spec_setup_digest(setup, digest);
         _cleanup_error_ Error serr = ERROR_INIT;
         static const char *const from[] = { SANDBOX_STATE_SETTING_UP, NULL };
         int k = registry_sandbox_set_setup_digest(reg, row.id, r < 0 ? NULL : digest, &serr);
@@ -179,9 +173,9 @@ static int ensure_cgroup(Daemon *d, Registry *reg, const char *name, char ***war
         return sandbox_cgroup_ensure(d, &row, &cg, warnings, err);
 }
 
-int project_sandbox_set_caps(Daemon *d, Registry *reg, const EnclavefileSandbox *sb, char ***warnings, Error *err)
+int project_sandbox_set_caps(Daemon *d, Registry *reg, const SandboxSpec *sb, char ***warnings, Error *err)
 {
-        int r = registry_project_set_caps(reg, sb->name, sb->memory_mb, sb->cpu_percent, sb->max_procs, err);
+        int r = registry_project_set_caps(reg, sb->name, &sb->caps, err);
         if (r < 0)
                 return r;
         return ensure_cgroup(d, reg, sb->name, warnings, err);

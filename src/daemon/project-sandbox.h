@@ -23,7 +23,7 @@
 /* Create the sandbox of sb (caps included) for owner, who may hold at
  * most max_per_owner sandboxes (< 0: no cap). warnings (may be NULL)
  * get caps this host cannot enforce. On failure nothing of it remains. */
-int project_sandbox_create(Daemon *d, Registry *reg, const EnclavefileSandbox *sb, uid_t owner, int64_t max_per_owner,
+int project_sandbox_create(Daemon *d, Registry *reg, const SandboxSpec *sb, uid_t owner, int64_t max_per_owner,
                            const StorageMonitor *mon, char ***warnings, Error *err);
 
 /* Destroy the sandbox and every workspace in it. */
@@ -35,7 +35,7 @@ int project_sandbox_setup(Daemon *d, Registry *reg, const char *name, char *cons
                           Error *err);
 
 /* Store new caps (0 = none) and apply them to the sandbox's cgroup. */
-int project_sandbox_set_caps(Daemon *d, Registry *reg, const EnclavefileSandbox *sb, char ***warnings, Error *err);
+int project_sandbox_set_caps(Daemon *d, Registry *reg, const SandboxSpec *sb, char ***warnings, Error *err);
 
 /* 'stopped' -> 'ready', re-creating the cgroup a reboot removed. */
 int project_sandbox_start(Daemon *d, Registry *reg, const char *name, char ***warnings, Error *err);

@@ -4,17 +4,19 @@
  * The CLI loads and validates the Enclavefile and sends the resolved
  * configuration (enclavefile_to_json()) in one project.up request. The
  * daemon rebuilds the model from that JSON with project_config_from_json()
- * — checking every value again, because a request is not a parsed file —
- * and compares it with the registry: project_plan_build() is a pure
- * function from (desired, current, options) to the ordered steps, so the
- * decisions "create", "run setup again", "restart only the changed
- * workspace" are unit-tested without a daemon (tests/unit/test-project-plan.c).
+ * — the spec codec checks every value again, because a request is not a
+ * parsed file — and compares it with the registry: project_plan_build()
+ * is a pure function from (desired, current, options) to the ordered
+ * steps, so the decisions "create", "run setup again", "restart only the
+ * changed workspace" are unit-tested without a daemon
+ * (tests/unit/test-project-plan.c).
  *
- * A workspace's *definition* is everything of its Enclavefile table that
- * decides how it runs: run, workspace_dir, the six limits, auth,
- * env_tokens, ports and env (not its name or table key). Definitions are
- * compared as normalised JSON objects (project_workspace_definition()),
- * so a reordered port list or env table is no change. */
+ * A workspace's *definition* is everything of its spec that decides how
+ * it runs: run, restart, workspace_dir, the limits, auth, env_tokens,
+ * ports and env (not its name or table key). Definitions are compared as
+ * their SPEC_JSON_DEFINITION objects (spec/spec.h), built from the
+ * decoded spec on both sides, so a reordered port list or env table is
+ * no change and the way the registry stores a spec does not matter. */
 #pragma once
 
 #include "base/error.h"
@@ -24,27 +26,19 @@
 
 /* ---- the desired state ---- */
 
-/* Rebuild an Enclavefile model from the JSON of enclavefile_to_json()
- * (with "path" the project identity), validating names, ranges, ports,
- * providers, token variables, environment names and that workspace_dir
- * is absolute. Unknown members are ignored (newer CLIs). err names the
- * offending member ("workspaces[2].memory_mb: ..."). */
+/* Rebuild an Enclavefile model (without tables) from the JSON of
+ * enclavefile_to_json() (with "path" the project identity), checking
+ * every spec (sandbox_spec_check(), workspace_spec_check()) and that
+ * names and host ports are unique. Unknown members are ignored (newer
+ * CLIs). err names the place ("workspaces[2]: memory_mb must be ..."). */
 int project_config_from_json(json_t *config, Enclavefile **ret, Error *err);
-
-/* The normalised definition of one workspace (see above). NULL on OOM. */
-json_t *project_workspace_definition(const EnclavefileWorkspace *ws);
-
-/* Keys whose values differ between two definitions, in a fixed order,
- * as a NULL-terminated list (empty when equal; NULL on OOM). A NULL
- * definition differs in every key. */
-char **project_definition_diff(json_t *a, json_t *b);
 
 /* ---- the current state ---- */
 
 typedef struct ProjectCurrentWorkspace {
         const char *name;
         const char *state;   /* workspaces.state: created, running, stopped, ... */
-        json_t *definition;  /* as stored by the last up (borrowed); NULL when unknown */
+        json_t *definition;  /* SPEC_JSON_DEFINITION of its stored spec (borrowed); NULL when unknown */
 } ProjectCurrentWorkspace;
 
 typedef struct ProjectCurrent {
@@ -54,9 +48,7 @@ typedef struct ProjectCurrent {
         const char *suite;
         const char *mirror;
         const char *bootstrap_method;
-        int64_t memory_mb;         /* aggregate caps, 0 = none */
-        int64_t cpu_percent;
-        int64_t max_procs;
+        Limits caps;               /* aggregate caps, 0 = none */
         const ProjectCurrentWorkspace *workspaces;
         size_t n_workspaces;
 } ProjectCurrent;
@@ -77,7 +69,7 @@ typedef enum ProjectWorkspaceAction {
 } ProjectWorkspaceAction;
 
 typedef struct ProjectWorkspaceStep {
-        const EnclavefileWorkspace *ws; /* borrowed from the desired Enclavefile */
+        const WorkspaceSpec *ws; /* borrowed from the desired Enclavefile */
         ProjectWorkspaceAction action;
         char **changed;   /* changed definition keys (UPDATE), NULL-terminated, never NULL */
         bool running;     /* running now (before the plan) */
@@ -132,6 +124,5 @@ struct Registry;
 int registry_project_get(struct Registry *r, const char *sandbox, char **ret, Error *err);
 int registry_project_set(struct Registry *r, const char *sandbox, const char *project, Error *err);
 
-/* Store the aggregate caps of a sandbox (0 = none), one transaction. */
-int registry_project_set_caps(struct Registry *r, const char *sandbox, int64_t memory_mb, int64_t cpu_percent,
-                              int64_t max_procs, Error *err);
+/* Store the aggregate caps of a sandbox, one transaction. */
+int registry_project_set_caps(struct Registry *r, const char *sandbox, const Limits *caps, Error *err);

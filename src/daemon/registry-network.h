@@ -6,7 +6,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "daemon/registry.h"
 #include "net/ipam.h"
 

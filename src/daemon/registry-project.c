@@ -1,6 +1,7 @@
 /* Which Enclavefile owns a sandbox (sandboxes.project) and the
  * aggregate caps `up` applies to an existing sandbox (project.h). */
 #include "daemon/project.h"
+#include "daemon/registry-sandbox.h"
 #include "daemon/registry.h"
 
 #include <string.h>
@@ -31,14 +32,13 @@ int registry_project_set(Registry *r, const char *sandbox, const char *project, 
         return k == 0 ? error_set(err, ENOENT, "no sandbox named '%s'", sandbox) : 0;
 }
 
-int registry_project_set_caps(Registry *r, const char *sandbox, int64_t memory_mb, int64_t cpu_percent,
-                              int64_t max_procs, Error *err)
+int registry_project_set_caps(Registry *r, const char *sandbox, const Limits *caps, Error *err)
 {
-        int k = registry_run(r, err,
-                             "UPDATE sandboxes SET memory_mb = nullif(?, 0), cpu_percent = nullif(?, 0), "
-                             "max_procs = nullif(?, 0), updated_at = unixepoch() WHERE name = ?",
-                             "iiit", memory_mb > 0 ? memory_mb : 0, cpu_percent > 0 ? cpu_percent : 0,
-                             max_procs > 0 ? max_procs : 0, sandbox);
+        json_auto_t *j = sandbox_caps_json(caps);
+        if (!j)
+                return error_set(err, ENOMEM, "out of memory");
+        int k = registry_run(r, err, "UPDATE sandboxes SET caps = ?, updated_at = unixepoch() WHERE name = ?", "jt", j,
+                             sandbox);
         if (k < 0)
                 return error_wrap(err, "storing the caps of sandbox %s", sandbox);
         return k == 0 ? error_set(err, ENOENT, "no sandbox named '%s'", sandbox) : 0;

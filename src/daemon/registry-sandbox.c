@@ -8,8 +8,8 @@
 #define RUNNING_STATES "('running', 'starting', 'stopping')"
 
 #define SELECT_COLUMNS                                                                                          \
-        "SELECT s.id, s.name, s.suite, s.mirror, s.bootstrap_method, s.state, s.setup_digest, s.memory_mb, "    \
-        "s.cpu_percent, s.max_procs, s.created_at, s.updated_at, "                                              \
+        "SELECT s.id, s.name, s.suite, s.mirror, s.bootstrap_method, s.state, s.setup_digest, s.caps, "         \
+        "s.created_at, s.updated_at, "                                                                          \
         "(SELECT count(*) FROM workspaces w WHERE w.sandbox_id = s.id), "                                       \
         "(SELECT count(*) FROM workspaces w WHERE w.sandbox_id = s.id AND w.state IN " RUNNING_STATES "), "     \
         "s.owner_uid "                                                                                          \
@@ -33,19 +33,28 @@ void sandbox_rows_free(SandboxRow *rows, size_t n)
         free(rows);
 }
 
+/* Caps the registry holds were checked when they were stored; one that
+ * no longer reads (a cap this build does not know) is left unset. */
+static void caps_from_column(sqlite3_stmt *s, int col, Limits *ret)
+{
+        const char *text = (const char *) sqlite3_column_text(s, col);
+        json_auto_t *o = text ? json_loads(text, 0, NULL) : NULL;
+        if (o && limits_from_json(o, LIMIT_SANDBOX, ret, NULL) >= 0)
+                return;
+        *ret = (Limits) {};
+}
+
 static int row_from_stmt(sqlite3_stmt *s, SandboxRow *ret, Error *err)
 {
         SandboxRow row = {
                 .id = sqlite3_column_int64(s, 0),
-                .memory_mb = sqlite3_column_int64(s, 7),
-                .cpu_percent = sqlite3_column_int64(s, 8),
-                .max_procs = sqlite3_column_int64(s, 9),
-                .created_at = sqlite3_column_int64(s, 10),
-                .updated_at = sqlite3_column_int64(s, 11),
-                .n_workspaces = sqlite3_column_int64(s, 12),
-                .n_running = sqlite3_column_int64(s, 13),
-                .owner_uid = (uid_t) sqlite3_column_int64(s, 14),
+                .created_at = sqlite3_column_int64(s, 8),
+                .updated_at = sqlite3_column_int64(s, 9),
+                .n_workspaces = sqlite3_column_int64(s, 10),
+                .n_running = sqlite3_column_int64(s, 11),
+                .owner_uid = (uid_t) sqlite3_column_int64(s, 12),
         };
+        caps_from_column(s, 7, &row.caps);
         if (registry_column_strdup(s, 1, &row.name) < 0 || registry_column_strdup(s, 2, &row.suite) < 0 ||
             registry_column_strdup(s, 3, &row.mirror) < 0 || registry_column_strdup(s, 4, &row.bootstrap_method) < 0 ||
             registry_column_strdup(s, 5, &row.state) < 0 || registry_column_strdup(s, 6, &row.setup_digest) < 0) {
@@ -56,10 +65,12 @@ static int row_from_stmt(sqlite3_stmt *s, SandboxRow *ret, Error *err)
         return 0;
 }
 
-/* A cap of 0 is stored as NULL ("no cap"). */
-static int64_t cap_or_zero(int64_t v)
+json_t *sandbox_caps_json(const Limits *caps)
 {
-        return v > 0 ? v : 0;
+        json_t *o = json_object();
+        if (o && limits_to_json(caps, LIMIT_SANDBOX, SPEC_JSON_REGISTRY, o) < 0)
+                return (json_decref(o), NULL);
+        return o;
 }
 
 int registry_sandbox_insert(Registry *r, const SandboxRow *row, int64_t max_per_owner, int64_t *ret_id, Error *err)
@@ -80,14 +91,15 @@ int registry_sandbox_insert(Registry *r, const SandboxRow *row, int64_t max_per_
                                          "(max_sandboxes_per_user in config.toml); destroy one first",
                                          (unsigned) row->owner_uid, (long long) n);
         }
+        json_auto_t *caps = sandbox_caps_json(&row->caps);
+        if (!caps)
+                return error_set(err, ENOMEM, "out of memory");
         _cleanup_error_ Error ierr = ERROR_INIT;
         k = registry_run(r, &ierr,
-                         "INSERT INTO sandboxes (owner_uid, name, suite, mirror, bootstrap_method, memory_mb, "
-                         "cpu_percent, max_procs, state) VALUES (?, ?, ?, ?, ?, nullif(?, 0), nullif(?, 0), "
-                         "nullif(?, 0), ?)",
-                         "uttttiiit", (uint32_t) row->owner_uid, row->name, row->suite, row->mirror,
-                         row->bootstrap_method, cap_or_zero(row->memory_mb), cap_or_zero(row->cpu_percent),
-                         cap_or_zero(row->max_procs), SANDBOX_STATE_CREATING);
+                         "INSERT INTO sandboxes (owner_uid, name, suite, mirror, bootstrap_method, caps, state) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         "uttttjt", (uint32_t) row->owner_uid, row->name, row->suite, row->mirror,
+                         row->bootstrap_method, caps, SANDBOX_STATE_CREATING);
         if (k == -EEXIST)
                 return error_set(err, EEXIST,
                                  "sandbox %s already exists (sandbox names are shared by all users); choose another "
@@ -287,27 +299,26 @@ int registry_sandbox_workspace_names(Registry *r, int64_t id, char **ret, Error 
         return 0;
 }
 
-static json_t *json_cap(int64_t v)
-{
-        return v > 0 ? json_integer((json_int_t) v) : json_null();
-}
-
 json_t *sandbox_row_to_json(const SandboxRow *row)
 {
-        return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s?, s:I, s:I, s:I, s:I}",
-                         "id", (json_int_t) row->id,
-                         "owner_uid", (json_int_t) row->owner_uid,
-                         "name", row->name,
-                         "suite", row->suite,
-                         "mirror", row->mirror,
-                         "bootstrap_method", row->bootstrap_method,
-                         "state", row->state,
-                         "memory_mb", json_cap(row->memory_mb),
-                         "cpu_percent", json_cap(row->cpu_percent),
-                         "max_procs", json_cap(row->max_procs),
-                         "setup_digest", row->setup_digest,
-                         "created_at", (json_int_t) row->created_at,
-                         "updated_at", (json_int_t) row->updated_at,
-                         "workspaces", (json_int_t) row->n_workspaces,
-                         "workspaces_running", (json_int_t) row->n_running);
+        json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s}",
+                              "id", (json_int_t) row->id,
+                              "owner_uid", (json_int_t) row->owner_uid,
+                              "name", row->name,
+                              "suite", row->suite,
+                              "mirror", row->mirror,
+                              "bootstrap_method", row->bootstrap_method,
+                              "state", row->state);
+        json_t *rest = json_pack("{s:s?, s:I, s:I, s:I, s:I}",
+                                 "setup_digest", row->setup_digest,
+                                 "created_at", (json_int_t) row->created_at,
+                                 "updated_at", (json_int_t) row->updated_at,
+                                 "workspaces", (json_int_t) row->n_workspaces,
+                                 "workspaces_running", (json_int_t) row->n_running);
+        /* Every cap, null when not set. */
+        if (!o || !rest || limits_to_json(&row->caps, LIMIT_SANDBOX, SPEC_JSON_WIRE, o) < 0 ||
+            json_object_update(o, rest) < 0)
+                o = (json_decref(o), NULL);
+        json_decref(rest);
+        return o;
 }

@@ -22,6 +22,7 @@
 
 #include "base/error.h"
 #include "daemon/registry.h"
+#include "spec/spec.h"
 
 #include <jansson.h>
 #include <sys/types.h>
@@ -41,9 +42,7 @@ typedef struct SandboxRow {
         char *bootstrap_method;
         char *state;
         char *setup_digest;       /* NULL until setup succeeded once */
-        int64_t memory_mb;        /* aggregate caps; 0 = none */
-        int64_t cpu_percent;
-        int64_t max_procs;
+        Limits caps;              /* aggregate caps (spec/limits.h); 0 = none */
         int64_t created_at;
         int64_t updated_at;
         int64_t n_workspaces;     /* filled by get/list */
@@ -91,8 +90,11 @@ int registry_sandbox_delete(Registry *r, int64_t id, Error *err);
  * messages); "" when none. */
 int registry_sandbox_workspace_names(Registry *r, int64_t id, char **ret, Error *err);
 
-/* The row as the JSON of sandbox.status / sandbox.list. */
+/* The row as the JSON of sandbox.status / sandbox.list: every cap, null
+ * when not set. */
 json_t *sandbox_row_to_json(const SandboxRow *row);
+/* Caps as the caps column keeps them: the set ones. NULL on OOM. */
+json_t *sandbox_caps_json(const Limits *caps);
 
 struct Daemon;
 

@@ -136,10 +136,23 @@ static const char migration_2[] =
 static const char migration_3[] =
         "ALTER TABLE workspaces ADD COLUMN resume INTEGER NOT NULL DEFAULT 0 CHECK (resume IN (0, 1));\n";
 
+/* Version 4: a sandbox's caps are its spec's (spec/limits.h), kept as
+ * JSON of the set ones like a workspace's limits, so a new cap needs no
+ * new column. The old columns' values move over (json_patch drops the
+ * NULL ones). */
+static const char migration_4[] =
+        "ALTER TABLE sandboxes ADD COLUMN caps TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(caps));\n"
+        "UPDATE sandboxes SET caps = json_patch('{}', json_object('memory_mb', memory_mb, 'cpu_percent', cpu_percent,\n"
+        "  'max_procs', max_procs));\n"
+        "ALTER TABLE sandboxes DROP COLUMN memory_mb;\n"
+        "ALTER TABLE sandboxes DROP COLUMN cpu_percent;\n"
+        "ALTER TABLE sandboxes DROP COLUMN max_procs;\n";
+
 static const char *const migrations[] = {
         migration_1,
         migration_2,
         migration_3,
+        migration_4,
 };
 
 _Static_assert(ELEMENTSOF(migrations) == REGISTRY_SCHEMA_VERSION,

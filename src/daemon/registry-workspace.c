@@ -307,35 +307,22 @@ json_t *workspace_row_to_json(const WorkspaceRow *row)
         return o;
 }
 
-static uint64_t limit_of(json_t *limits, const char *key)
+int workspace_config_spec(const WorkspaceRow *row, WorkspaceSpec *ret, Error *err)
 {
-        json_int_t v = json_integer_value(json_object_get(limits, key));
-        return v > 0 ? (uint64_t) v : 0;
-}
-
-void workspace_config_limits(json_t *config, WorkspaceLimits *ret)
-{
-        json_t *l = json_object_get(config, "limits");
-        *ret = (WorkspaceLimits) {
-                .cpu_seconds = limit_of(l, "cpu_seconds"),
-                .memory_mb = limit_of(l, "memory_mb"),
-                .max_procs = limit_of(l, "max_procs"),
-                .max_open_files = limit_of(l, "max_open_files"),
-                .cpu_percent = (unsigned) limit_of(l, "cpu_percent"),
-                .disk_mb = limit_of(l, "disk_mb"),
-        };
-}
-
-int workspace_config_strv(json_t *config, const char *key, char ***ret)
-{
-        _cleanup_strv_free_ char **v = calloc(1, sizeof *v);
-        if (!v)
-                return -ENOMEM;
-        size_t i;
-        json_t *e;
-        json_array_foreach(json_object_get(config, key), i, e)
-                if (json_is_string(e) && strv_push(&v, json_string_value(e)) < 0)
-                        return -ENOMEM;
-        *ret = TAKE_PTR(v);
+        int r = workspace_spec_from_json(row->config, ret, err);
+        if (r < 0)
+                return error_wrap(err, "the stored configuration of workspace %s/%s is not valid", row->sandbox,
+                                  row->name);
+        free(ret->name);
+        if (!(ret->name = strdup(row->name))) {
+                workspace_spec_done(ret);
+                return error_set(err, ENOMEM, "out of memory");
+        }
         return 0;
+}
+
+RunRestart workspace_config_restart(json_t *config)
+{
+        RunRestart r = run_restart_from_string(json_string_value(json_object_get(config, "restart")));
+        return r == _RUN_RESTART_INVALID ? RUN_RESTART_NO : r;
 }

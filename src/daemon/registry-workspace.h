@@ -8,16 +8,16 @@
  * ("starting"/"stopping" are never written: an operation in flight is
  * kept in the daemon's memory, so a crash never leaves a half state.)
  *
- * The config column holds the workspace's declared settings as JSON:
- * run, env (["K=V", ...]), limits {cpu_seconds, cpu_percent, memory_mb,
- * max_procs, max_open_files, disk_mb}, workspace_dir, auth (provider
- * NAMES) and env_tokens (variable NAMES) — never a token. Ports live in
- * the ports table (network.h). */
+ * The config column holds the workspace's spec (spec/spec.h) in its
+ * SPEC_JSON_REGISTRY form: run, restart, env (["K=V", ...]), limits
+ * {the set ones of spec/limits.h}, workspace_dir, auth (provider NAMES)
+ * and env_tokens (variable NAMES) — never a token — plus the engine's
+ * workspace_dir_id. Ports live in the ports table (network.h). */
 #pragma once
 
 #include "base/error.h"
 #include "daemon/registry.h"
-#include "runtime/rlimits.h"
+#include "spec/spec.h"
 
 #include <jansson.h>
 #include <sys/types.h>
@@ -103,8 +103,7 @@ int registry_workspace_delete(Registry *r, int64_t id, Error *err);
 /* The row as the JSON of workspace.status / workspace.list. */
 json_t *workspace_row_to_json(const WorkspaceRow *row);
 
-/* Limits from a config JSON's "limits" object (missing keys: 0). */
-void workspace_config_limits(json_t *config, WorkspaceLimits *ret);
-/* A NULL-terminated copy of a string array member (never NULL on
- * success, may be empty). */
-int workspace_config_strv(json_t *config, const char *key, char ***ret);
+/* The row's spec, decoded from its config (the name is the row's). */
+int workspace_config_spec(const WorkspaceRow *row, WorkspaceSpec *ret, Error *err);
+/* The restart policy stored in a config ("no" when none). */
+RunRestart workspace_config_restart(json_t *config);

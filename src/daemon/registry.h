@@ -21,7 +21,7 @@
 #include <sqlite3.h>
 
 #define REGISTRY_FILE "registry.db"
-#define REGISTRY_SCHEMA_VERSION 3
+#define REGISTRY_SCHEMA_VERSION 4
 #define REGISTRY_BUSY_TIMEOUT_MS 5000
 
 typedef struct Registry Registry;

@@ -71,15 +71,6 @@ static int open_root(const Daemon *d, const Cgroup **ret, char ***warnings, Erro
         return 0;
 }
 
-static WorkspaceLimits row_caps(const SandboxRow *row)
-{
-        return (WorkspaceLimits) {
-                .memory_mb = row->memory_mb > 0 ? (uint64_t) row->memory_mb : 0,
-                .max_procs = row->max_procs > 0 ? (uint64_t) row->max_procs : 0,
-                .cpu_percent = row->cpu_percent > 0 ? (unsigned) row->cpu_percent : 0,
-        };
-}
-
 int sandbox_cgroup_ensure(const Daemon *d, const SandboxRow *row, Cgroup **ret, char ***warnings, Error *err)
 {
         _unused_ _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
@@ -87,8 +78,7 @@ int sandbox_cgroup_ensure(const Daemon *d, const SandboxRow *row, Cgroup **ret, 
         int r = open_root(d, &root, warnings, err);
         if (r < 0)
                 return r;
-        WorkspaceLimits caps = row_caps(row);
-        r = cgroup_create(root, row->name, &caps, ret, warnings, err);
+        r = cgroup_create(root, row->name, &row->caps, ret, warnings, err);
         if (r < 0)
                 return error_wrap(err, "creating the cgroup of sandbox %s", row->name);
         return 0;

@@ -109,7 +109,7 @@ int sandbox_setup_run(Daemon *d, Registry *reg, const SandboxRow *row, char *con
         _cleanup_strv_free_ char **warnings = NULL;
         r = sandbox_cgroup_ensure(d, row, &s.sbcg, &warnings, err);
         if (r >= 0)
-                r = cgroup_create(s.sbcg, SETUP_CGROUP_NAME, &(WorkspaceLimits) {}, &s.cg, &warnings, err);
+                r = cgroup_create(s.sbcg, SETUP_CGROUP_NAME, &(Limits) {}, &s.cg, &warnings, err);
         if (r < 0)
                 return error_wrap(err, "creating the setup's cgroup");
         log_warnings(row->name, warnings);

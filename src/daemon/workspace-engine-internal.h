@@ -34,9 +34,9 @@ uint64_t engine_now_us(void);
 int engine_claim(WorkspaceEngine *e, int64_t id, const char *sandbox, const char *name, Error *err);
 void engine_release(WorkspaceEngine *e, int64_t id);
 
-/* A new RunningWorkspace (one reference) from its row; takes proc and cg. */
-RunningWorkspace *running_new(int64_t id, const char *sandbox, const char *name, json_t *config, uint32_t uid_base,
-                              WorkspaceProcess *proc, Cgroup **cg);
+/* A new RunningWorkspace (one reference); takes spec, proc and cg. */
+RunningWorkspace *running_new(int64_t id, const char *sandbox, const char *name, WorkspaceSpec *spec,
+                              uint32_t uid_base, WorkspaceProcess *proc, Cgroup **cg);
 
 /* Put it in the table (which takes a reference) and watch its pidfd. */
 int engine_track(WorkspaceEngine *e, RunningWorkspace *rw, Error *err);

@@ -28,8 +28,8 @@ uint64_t engine_now_us(void)
 
 /* ---- RunningWorkspace ---- */
 
-RunningWorkspace *running_new(int64_t id, const char *sandbox, const char *name, json_t *config, uint32_t uid_base,
-                              WorkspaceProcess *proc, Cgroup **cg)
+RunningWorkspace *running_new(int64_t id, const char *sandbox, const char *name, WorkspaceSpec *spec,
+                              uint32_t uid_base, WorkspaceProcess *proc, Cgroup **cg)
 {
         RunningWorkspace *rw = calloc(1, sizeof *rw);
         if (!rw)
@@ -41,16 +41,15 @@ RunningWorkspace *running_new(int64_t id, const char *sandbox, const char *name,
         rw->exit_status = -1;
         rw->started_at = time(NULL);
         rw->sample_ns = engine_now_us() * 1000u;
-        workspace_config_limits(config, &rw->limits);
-        rw->limits.cpu_seed = uid_base / IDRANGE_BLOCK; /* as at start: exec'd commands get init's CPUs */
+        rw->cpu_seed = uid_base / IDRANGE_BLOCK; /* as at start: exec'd commands get init's CPUs */
         rw->sandbox = strdup(sandbox);
         rw->name = strdup(name);
-        if (!rw->sandbox || !rw->name || workspace_config_strv(config, "env", &rw->env) < 0 ||
-            workspace_config_strv(config, "auth", &rw->auth) < 0 ||
-            workspace_config_strv(config, "env_tokens", &rw->env_tokens) < 0) {
+        if (!rw->sandbox || !rw->name) {
                 workspace_running_unref(rw);
                 return NULL;
         }
+        rw->spec = *spec;
+        *spec = (WorkspaceSpec) {};
         rw->proc = *proc;
         *proc = WORKSPACE_PROCESS_NULL;
         rw->cgroup = TAKE_PTR(*cg);
@@ -63,9 +62,7 @@ void workspace_running_unref(RunningWorkspace *rw)
                 return;
         workspace_process_done(&rw->proc);
         cgroup_free(rw->cgroup);
-        strv_free(rw->env);
-        strv_free(rw->auth);
-        strv_free(rw->env_tokens);
+        workspace_spec_done(&rw->spec);
         free(rw->sandbox);
         free(rw->name);
         free(rw);
@@ -224,7 +221,7 @@ static void log_end(const RunningWorkspace *rw, bool requested, int status, uint
 {
         if (oom > 0)
                 log_warn("workspace %s/%s: the kernel's OOM killer ended %llu process(es) in it (memory_mb = %llu)",
-                         rw->sandbox, rw->name, (unsigned long long) oom, (unsigned long long) rw->limits.memory_mb);
+                         rw->sandbox, rw->name, (unsigned long long) oom, (unsigned long long) rw->spec.limits.memory_mb);
         if (requested)
                 log_info("workspace %s/%s stopped", rw->sandbox, rw->name);
         else if (status == 0)
@@ -550,8 +547,13 @@ int workspace_engine_adopt(Daemon *d, const ReconcileWorkspace *ws, Error *err)
         if (!cg)
                 log_warn("workspace %s/%s: its cgroup is gone; limits and stats are not available until it "
                          "restarts", ws->sandbox, ws->name);
+        _cleanup_(workspace_spec_done) WorkspaceSpec spec = {};
+        _cleanup_error_ Error serr = ERROR_INIT;
+        if (workspace_config_spec(&row, &spec, &serr) < 0)
+                log_warn("workspace %s/%s: %s; its commands run without its environment until it restarts",
+                         ws->sandbox, ws->name, error_msg(&serr));
         _cleanup_running_ RunningWorkspace *rw =
-                running_new(row.id, row.sandbox, row.name, row.config, row.uid_base, &proc, &cg);
+                running_new(row.id, row.sandbox, row.name, &spec, row.uid_base, &proc, &cg);
         if (!rw)
                 return error_set(err, ENOMEM, "out of memory");
         rw->owner_uid = row.owner_uid;

@@ -21,15 +21,14 @@
 #pragma once
 
 #include "base/error.h"
-#include "config/values.h"
 #include "daemon/daemon.h"
 #include "runtime/cgroup.h"
 #include "runtime/exec.h"
 #include "runtime/hardening.h"
-#include "runtime/rlimits.h"
 #include "runtime/run-state.h"
 #include "runtime/stats.h"
 #include "runtime/workspace-process.h"
+#include "spec/spec.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
@@ -49,11 +48,9 @@ typedef struct RunningWorkspace {
         char *name;
         WorkspaceProcess proc;
         Cgroup *cgroup;          /* NULL when its cgroup could not be opened (adopted) */
-        WorkspaceLimits limits;
-        char **env;              /* the config's "K=V" list */
-        char **auth;             /* provider names */
-        char **env_tokens;       /* token variable names */
+        WorkspaceSpec spec;      /* as stored when it started: limits, env, auth, env_tokens for exec */
         uint32_t uid_base;
+        unsigned cpu_seed;       /* from its id block: exec'd commands get init's CPUs */
         int64_t started_at;      /* wall clock */
         /* under the engine's lock */
         bool stop_requested;
@@ -99,27 +96,13 @@ int workspace_engine_cleanup_dead(Daemon *d, const ReconcileWorkspace *ws, Error
 
 /* ---- operations ---- */
 
-typedef struct WorkspaceCreateSpec {
-        uid_t owner;                 /* the caller: the sandbox must be its own */
-        const char *sandbox;
-        const char *name;
-        WorkspaceLimits limits;
-        const char *workspace_dir;   /* NULL: managed /home */
-        const char *run;             /* NULL: idle */
-        RunRestart restart;          /* when init starts run again (stored as "restart": "no"|...) */
-        char *const *env;            /* "K=V", may be NULL */
-        char *const *auth;           /* provider names, may be NULL */
-        char *const *env_tokens;     /* token variable names, may be NULL */
-        const PortSpec *ports;
-        size_t n_ports;
-} WorkspaceCreateSpec;
-
-/* Validate, allocate an id block, record the row (with its ports) and
+/* Validate (workspace_spec_check()), allocate an id block, record the
+ * row (its config: the spec's SPEC_JSON_REGISTRY form; its ports) and
  * create the workspace's directories, all or nothing. The sandbox must
- * belong to spec->owner, and a workspace_dir of a non-root owner must
- * be that owner's (it becomes root's /home inside). */
-int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec *spec, int64_t *ret_id,
-                            Error *err);
+ * belong to owner (the caller), and a workspace_dir of a non-root owner
+ * must be that owner's (it becomes root's /home inside). */
+int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *sandbox, const WorkspaceSpec *spec,
+                            int64_t *ret_id, Error *err);
 
 typedef struct WorkspaceStartInfo {
         bool already_running;
@@ -182,9 +165,6 @@ int workspace_engine_exec(Daemon *d, RunningWorkspace *rw, const WorkspaceExecSp
 /* The login shell of the workspace's root from its /etc/passwd (read
  * inside the workspace, never through a host path), else /bin/sh. */
 char *workspace_engine_shell(RunningWorkspace *rw);
-
-/* The restart policy stored in a workspace's config ("no" when none). */
-RunRestart workspace_config_restart(json_t *config);
 
 /* The run command's restart state of a running workspace, as its init
  * last wrote it (run-state.h); -ENOENT when there is none. */

@@ -62,11 +62,11 @@ int workspace_engine_exec(Daemon *d, RunningWorkspace *rw, const WorkspaceExecSp
         *ret_status = EXEC_STATUS_FAILED;
         /* Tokens are read at each exec, so a login in between counts. */
         _cleanup_auth_plan_ AuthPlan *plan = NULL;
-        int r = auth_plan_build(d->settings.state_dir, rw->owner_uid, rw->auth, rw->env_tokens, &plan, err);
+        int r = auth_plan_build(d->settings.state_dir, rw->owner_uid, rw->spec.auth, rw->spec.env_tokens, &plan, err);
         if (r < 0)
                 return error_wrap(err, "preparing the workspace's tokens");
         _cleanup_strv_free_ char **env = NULL;
-        if (engine_env_build(&env, rw->env, plan->env, spec->env) < 0)
+        if (engine_env_build(&env, rw->spec.env, plan->env, spec->env) < 0)
                 return error_set(err, ENOMEM, "out of memory");
         if (spec->pty) {
                 _cleanup_free_ char *term = NULL;
@@ -104,7 +104,8 @@ int workspace_engine_exec(Daemon *d, RunningWorkspace *rw, const WorkspaceExecSp
         c.cgroup_join_fds = joins;
         c.n_cgroup_join_fds = (size_t) n_joins;
         c.hardening = e->plan;
-        c.limits = &rw->limits;
+        c.limits = &rw->spec.limits;
+        c.cpu_seed = rw->cpu_seed;
         r = workspace_exec(&c, ret, ret_status, err);
         close_fds(joins, (size_t) n_joins);
         return r;

@@ -2,8 +2,6 @@
 #include "daemon/workspace-engine-internal.h"
 #include "base/crashpoint.h"
 #include "auth/inject.h"
-#include "auth/provider.h"
-#include "config/enclavefile.h"
 #include "daemon/network.h"
 #include "daemon/registry-sandbox.h"
 #include "daemon/registry-workspace.h"
@@ -27,149 +25,40 @@
 
 /* ---- create ---- */
 
-static int check_limit(const char *key, uint64_t v, int64_t min, int64_t max, Error *err)
+/* The config column: the spec's registry form plus, with a
+ * workspace_dir, the identity of that directory at create. */
+static json_t *config_json(const WorkspaceSpec *s, const HostDirId *dir_id)
 {
-        if (v == 0 || ((int64_t) v >= min && (int64_t) v <= max))
-                return 0;
-        return error_set(err, ERANGE, "%s must be between %lld and %lld, got %llu", key, (long long) min,
-                         (long long) max, (unsigned long long) v);
-}
-
-static int check_limits(const WorkspaceLimits *l, Error *err)
-{
-        int r = check_limit("cpu_seconds", l->cpu_seconds, LIMIT_CPU_SECONDS_MIN, LIMIT_CPU_SECONDS_MAX, err);
-        if (r >= 0)
-                r = check_limit("cpu_percent", l->cpu_percent, LIMIT_CPU_PERCENT_MIN, LIMIT_CPU_PERCENT_MAX, err);
-        if (r >= 0)
-                r = check_limit("memory_mb", l->memory_mb, LIMIT_MEMORY_MB_MIN, LIMIT_MEMORY_MB_MAX, err);
-        if (r >= 0)
-                r = check_limit("max_procs", l->max_procs, LIMIT_MAX_PROCS_MIN, LIMIT_MAX_PROCS_MAX, err);
-        if (r >= 0)
-                r = check_limit("max_open_files", l->max_open_files, LIMIT_MAX_OPEN_FILES_MIN, LIMIT_MAX_OPEN_FILES_MAX,
-                                err);
-        if (r >= 0)
-                r = check_limit("disk_mb", l->disk_mb, LIMIT_DISK_MB_MIN, LIMIT_DISK_MB_MAX, err);
-        return r;
-}
-
-static int check_env(char *const *env, Error *err)
-{
-        STRV_FOREACH(e, env) {
-                const char *eq = strchr(*e, '=');
-                _cleanup_free_ char *name = eq ? strndup(*e, (size_t) (eq - *e)) : NULL;
-                /* The value is never quoted: it may be a secret typed by mistake. */
-                if (!eq)
-                        return error_set(err, EINVAL, "invalid environment entry (no '='): expected NAME=VALUE");
-                if (!name || !env_name_is_valid(name))
-                        return error_set(err, EINVAL, "invalid environment variable name '%s': letters, digits and "
-                                         "'_', not starting with a digit", name ? name : "");
-                if (auth_token_provider(name))
-                        return error_set(err, EINVAL, "%s is a token variable and cannot be set with env (a secret "
-                                         "must not live in the configuration); store the token with 'enclave auth "
-                                         "login %s' and list %s in env_tokens", name, auth_token_provider(name), name);
-        }
-        return 0;
-}
-
-static int check_auth(char *const *auth, char *const *env_tokens, Error *err)
-{
-        STRV_FOREACH(p, auth)
-                if (auth_provider_check(*p, err) < 0)
-                        return -EINVAL;
-        STRV_FOREACH(t, env_tokens)
-                if (!auth_token_provider(*t))
-                        return error_set(err, EINVAL, "unknown token variable '%s' in env_tokens; known: %s", *t,
-                                         auth_token_names_list());
-        return 0;
-}
-
-static json_t *strv_to_json(char *const *v)
-{
-        json_t *a = json_array();
-        STRV_FOREACH(s, v)
-                json_array_append_new(a, json_string(*s));
-        return a;
-}
-
-static json_t *limits_to_json(const WorkspaceLimits *l)
-{
-        json_t *o = json_object();
-        if (!o)
-                return NULL;
-#define PUT(k, v) if ((v) > 0) json_object_set_new(o, k, json_integer((json_int_t) (v)))
-        PUT("cpu_seconds", l->cpu_seconds);
-        PUT("cpu_percent", l->cpu_percent);
-        PUT("memory_mb", l->memory_mb);
-        PUT("max_procs", l->max_procs);
-        PUT("max_open_files", l->max_open_files);
-        PUT("disk_mb", l->disk_mb);
-#undef PUT
+        json_t *o = workspace_spec_to_json(s, SPEC_JSON_REGISTRY);
+        if (o && s->workspace_dir && json_object_set_new(o, "workspace_dir_id", workspace_dir_id_to_json(dir_id)) < 0)
+                return (json_decref(o), NULL);
         return o;
-}
-
-static json_t *config_json(const WorkspaceCreateSpec *s, const HostDirId *dir_id)
-{
-        json_t *o = json_object();
-        if (!o)
-                return NULL;
-        json_object_set_new(o, "run", s->run ? json_string(s->run) : json_null());
-        json_object_set_new(o, "restart", json_string(run_restart_to_string(s->restart) ?: "no"));
-        json_object_set_new(o, "env", strv_to_json(s->env));
-        json_object_set_new(o, "limits", limits_to_json(&s->limits));
-        json_object_set_new(o, "workspace_dir", s->workspace_dir ? json_string(s->workspace_dir) : json_null());
-        if (s->workspace_dir)
-                json_object_set_new(o, "workspace_dir_id", workspace_dir_id_to_json(dir_id));
-        json_object_set_new(o, "auth", strv_to_json(s->auth));
-        json_object_set_new(o, "env_tokens", strv_to_json(s->env_tokens));
-        return o;
-}
-
-static int validate_spec(const WorkspaceCreateSpec *s, Error *err)
-{
-        if (!name_is_valid(s->name))
-                return error_set(err, EINVAL, "invalid workspace name '%s': 1-63 characters of letters, digits, '_' "
-                                 "and '-', starting with a letter or digit", s->name);
-        int r = check_limits(&s->limits, err);
-        if (r >= 0)
-                r = check_env(s->env, err);
-        if (r >= 0)
-                r = check_auth(s->auth, s->env_tokens, err);
-        if (r < 0)
-                return r;
-        if (s->workspace_dir && s->limits.disk_mb > 0)
-                return error_set(err, EINVAL, "disk_mb applies to the managed /home only and cannot be combined "
-                                 "with workspace_dir");
-        if (!run_restart_to_string(s->restart))
-                return error_set(err, EINVAL, "invalid restart policy: no, on-failure or always");
-        if (s->run && strlen(s->run) > ENCLAVEFILE_MAX_STRING)
-                return error_set(err, E2BIG, "the run command is longer than %u bytes", ENCLAVEFILE_MAX_STRING);
-        return 0;
 }
 
 /* A failed create: row (when committed), directory, then the lease. */
-static void create_undo(Daemon *d, Registry *reg, const WorkspaceCreateSpec *spec, int64_t id, uint32_t base)
+static void create_undo(Daemon *d, Registry *reg, const char *sandbox, const char *name, int64_t id, uint32_t base)
 {
         _cleanup_error_ Error err = ERROR_INIT;
         if (id > 0)
                 (void) registry_workspace_delete(reg, id, &err);
-        if (layout_workspace_remove(d->settings.state_dir, spec->sandbox, spec->name, &err) >= 0)
+        if (layout_workspace_remove(d->settings.state_dir, sandbox, name, &err) >= 0)
                 (void) workspace_ids_release(base, &err);
         else
-                log_warn("workspace %s/%s: %s", spec->sandbox, spec->name, error_msg(&err));
+                log_warn("workspace %s/%s: %s", sandbox, name, error_msg(&err));
 }
 
-int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec *spec, int64_t *ret_id,
-                            Error *err)
+int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *sandbox, const WorkspaceSpec *spec,
+                            int64_t *ret_id, Error *err)
 {
         const char *state_dir = d->settings.state_dir;
-        int r = validate_spec(spec, err);
+        int r = workspace_spec_check(spec, err);
         if (r < 0)
                 return r;
         _cleanup_(sandbox_row_done) SandboxRow sb = {};
-        r = registry_sandbox_get(reg, spec->sandbox, &sb, err);
+        r = registry_sandbox_get(reg, sandbox, &sb, err);
         if (r < 0)
                 return r;
-        if (sb.owner_uid != spec->owner)
+        if (sb.owner_uid != owner)
                 return error_set(err, EPERM, "sandbox %s belongs to uid %u: only its owner adds workspaces to it",
                                  sb.name, (unsigned) sb.owner_uid);
         HostDirId dir_id = {};
@@ -178,7 +67,7 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         if (streq(sb.state, SANDBOX_STATE_CREATING) || streq(sb.state, SANDBOX_STATE_DESTROYING))
                 return error_set(err, EBUSY, "sandbox %s is %s; wait until it is ready", sb.name, sb.state);
         _cleanup_free_ char *ws_dir = NULL;
-        r = layout_workspace_dir(state_dir, spec->sandbox, spec->name, &ws_dir, err);
+        r = layout_workspace_dir(state_dir, sandbox, spec->name, &ws_dir, err);
         if (r < 0)
                 return r;
         json_t *config = config_json(spec, &dir_id);
@@ -188,66 +77,60 @@ int workspace_engine_create(Daemon *d, Registry *reg, const WorkspaceCreateSpec 
         /* The host-wide lease first: a crash before the commit leaves a
          * lease without a row, which the next daemon start releases. */
         uint32_t base = 0;
-        r = workspace_ids_allocate(d, reg, spec->sandbox, spec->name, &base, err);
+        r = workspace_ids_allocate(d, reg, sandbox, spec->name, &base, err);
         if (r < 0) {
                 json_decref(config);
-                return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
+                return error_wrap(err, "creating workspace %s/%s", sandbox, spec->name);
         }
         crash_point(CRASH_POINT_WORKSPACE_CREATE_LEASED);
         _cleanup_txn_ RegistryTxn txn = {};
         r = registry_txn_begin(reg, &txn, err);
         int64_t id = 0;
         if (r >= 0)
-                r = registry_workspace_insert(reg, sb.id, spec->owner, spec->name, config, base,
-                                              spec->owner == 0 ? -1 : d->settings.max_workspaces_per_user, &id, err);
+                r = registry_workspace_insert(reg, sb.id, owner, spec->name, config, base,
+                                              owner == 0 ? -1 : d->settings.max_workspaces_per_user, &id, err);
         json_decref(config);
         if (r >= 0 && spec->n_ports > 0)
                 r = network_ports_declare(reg, id, spec->ports, spec->n_ports, err);
         if (r < 0) {
                 registry_txn_done(&txn);
-                create_undo(d, reg, spec, -1, base);
-                return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
+                create_undo(d, reg, sandbox, spec->name, -1, base);
+                return error_wrap(err, "creating workspace %s/%s", sandbox, spec->name);
         }
         /* No row, so anything at the path is what a crash left behind:
          * a new workspace must never inherit an old upper layer. */
         if (access(ws_dir, F_OK) == 0) {
-                log_warn("workspace %s/%s: removing leftovers of an earlier workspace of that name", spec->sandbox,
+                log_warn("workspace %s/%s: removing leftovers of an earlier workspace of that name", sandbox,
                          spec->name);
-                r = layout_workspace_remove(state_dir, spec->sandbox, spec->name, err);
+                r = layout_workspace_remove(state_dir, sandbox, spec->name, err);
         }
         if (r >= 0)
-                r = layout_workspace_create(state_dir, spec->sandbox, spec->name, base, base, err);
+                r = layout_workspace_create(state_dir, sandbox, spec->name, base, base, err);
         if (r >= 0)
                 crash_point(CRASH_POINT_WORKSPACE_CREATE_DIR);
         if (r >= 0)
                 r = registry_txn_commit(&txn, err);
         if (r < 0) {
                 registry_txn_done(&txn);
-                create_undo(d, reg, spec, -1, base);
-                return error_wrap(err, "creating workspace %s/%s", spec->sandbox, spec->name);
+                create_undo(d, reg, sandbox, spec->name, -1, base);
+                return error_wrap(err, "creating workspace %s/%s", sandbox, spec->name);
         }
         crash_point(CRASH_POINT_WORKSPACE_CREATE_COMMITTED);
         if (spec->limits.disk_mb > 0) {
                 /* mke2fs takes a while: outside the transaction, undone
                  * with the row on failure. */
-                r = disk_quota_create(ws_dir, spec->limits.disk_mb, base, base, err);
+                r = disk_quota_create(ws_dir, (uint64_t) spec->limits.disk_mb, base, base, err);
                 if (r < 0) {
-                        create_undo(d, reg, spec, id, base);
+                        create_undo(d, reg, sandbox, spec->name, id, base);
                         return error_wrap(err, "creating the %llu MiB disk of workspace %s/%s",
-                                          (unsigned long long) spec->limits.disk_mb, spec->sandbox, spec->name);
+                                          (unsigned long long) spec->limits.disk_mb, sandbox, spec->name);
                 }
         }
         workspace_ids_settled(base);
-        log_info("workspace %s/%s created (host ids %u-%u)", spec->sandbox, spec->name, base, base + IDRANGE_BLOCK - 1);
+        log_info("workspace %s/%s created (host ids %u-%u)", sandbox, spec->name, base, base + IDRANGE_BLOCK - 1);
         if (ret_id)
                 *ret_id = id;
         return 0;
-}
-
-RunRestart workspace_config_restart(json_t *config)
-{
-        RunRestart r = run_restart_from_string(json_string_value(json_object_get(config, "restart")));
-        return r == _RUN_RESTART_INVALID ? RUN_RESTART_NO : r;
 }
 
 int workspace_engine_run_state(Daemon *d, const char *sandbox, const char *name, RunState *ret)
@@ -388,19 +271,15 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
 {
         WorkspaceEngine *e = d->engine;
         const char *state_dir = d->settings.state_dir;
-        WorkspaceLimits limits;
-        workspace_config_limits(row->config, &limits);
-        limits.cpu_seed = row->uid_base / IDRANGE_BLOCK;
-        _cleanup_strv_free_ char **env = NULL, **auth = NULL, **env_tokens = NULL;
-        if (workspace_config_strv(row->config, "env", &env) < 0 ||
-            workspace_config_strv(row->config, "auth", &auth) < 0 ||
-            workspace_config_strv(row->config, "env_tokens", &env_tokens) < 0)
-                return error_set(err, ENOMEM, "out of memory");
-        const char *run = json_string_value(json_object_get(row->config, "run"));
-        const char *home_dir = json_string_value(json_object_get(row->config, "workspace_dir"));
+        /* Decoded once: the spawn uses it, then the RunningWorkspace keeps it. */
+        _cleanup_(workspace_spec_done) WorkspaceSpec spec = {};
+        int r = workspace_config_spec(row, &spec, err);
+        if (r < 0)
+                return r;
+        const char *home_dir = spec.workspace_dir;
 
         _cleanup_free_ char *ws_dir = NULL, *rootfs = NULL;
-        int r = layout_workspace_dir(state_dir, row->sandbox, row->name, &ws_dir, err);
+        r = layout_workspace_dir(state_dir, row->sandbox, row->name, &ws_dir, err);
         if (r >= 0)
                 r = layout_sandbox_rootfs(state_dir, row->sandbox, &rootfs, err);
         if (r < 0)
@@ -415,12 +294,12 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         r = workspace_ids_check(row, err);
         if (r < 0)
                 return r;
-        if (limits.disk_mb > 0 && !home_dir && !disk_quota_present(ws_dir)) {
+        if (spec.limits.disk_mb > 0 && !home_dir && !disk_quota_present(ws_dir)) {
                 /* Its create was cut short between the row and the image:
                  * never start it without the limit it was created with. */
                 log_warn("workspace %s/%s: its %llu MiB disk image is missing (its create did not finish); making "
-                         "it now", row->sandbox, row->name, (unsigned long long) limits.disk_mb);
-                r = disk_quota_create(ws_dir, limits.disk_mb, row->uid_base, row->gid_base, err);
+                         "it now", row->sandbox, row->name, (unsigned long long) spec.limits.disk_mb);
+                r = disk_quota_create(ws_dir, spec.limits.disk_mb, row->uid_base, row->gid_base, err);
                 if (r < 0)
                         return error_wrap(err, "making its disk image");
         }
@@ -433,14 +312,14 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         _cleanup_cgroup_ Cgroup *sbcg = NULL, *cg = NULL;
         r = sandbox_cgroup_ensure(d, &sb, &sbcg, &ret->warnings, err);
         if (r >= 0)
-                r = cgroup_create(sbcg, row->name, &limits, &cg, &ret->warnings, err);
+                r = cgroup_create(sbcg, row->name, &spec.limits, &cg, &ret->warnings, err);
         if (r < 0)
                 return error_wrap(err, "creating its cgroup");
         crash_point(CRASH_POINT_WORKSPACE_START_CGROUP);
 
         uint64_t t1 = engine_now_us();
         _cleanup_auth_plan_ AuthPlan *plan = NULL;
-        r = auth_plan_build(state_dir, row->owner_uid, auth, env_tokens, &plan, err);
+        r = auth_plan_build(state_dir, row->owner_uid, spec.auth, spec.env_tokens, &plan, err);
         if (r < 0) {
                 start_undo(d, &(PrepareCtx) {}, cg);
                 return error_wrap(err, "preparing its tokens");
@@ -449,7 +328,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         _cleanup_(start_files_done) StartFiles files = {};
         _cleanup_strv_free_ char **full_env = NULL;
         r = start_files(d, plan, &files, err);
-        if (r >= 0 && engine_env_build(&full_env, env, plan->env, NULL) < 0)
+        if (r >= 0 && engine_env_build(&full_env, spec.env, plan->env, NULL) < 0)
                 r = error_set(err, ENOMEM, "out of memory");
         if (r < 0) {
                 start_undo(d, &(PrepareCtx) {}, cg);
@@ -467,8 +346,8 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 .uid_base = row->uid_base,
                 .gid_base = row->gid_base,
                 .init_fd = e->init_fd,
-                .run = run,
-                .restart = workspace_config_restart(row->config),
+                .run = spec.run,
+                .restart = spec.restart,
                 .env = full_env,
                 .files = files.files,
                 .n_files = files.n,
@@ -476,7 +355,8 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 .prepare = prepare_child,
                 .prepare_userdata = &ctx,
                 .hardening = e->plan,
-                .limits = &limits,
+                .limits = &spec.limits,
+                .cpu_seed = row->uid_base / IDRANGE_BLOCK,
         };
         SpawnJob job = { .cfg = &cfg, .proc = WORKSPACE_PROCESS_NULL };
         uint64_t t2 = engine_now_us();
@@ -506,7 +386,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         crash_point(CRASH_POINT_WORKSPACE_START_RECORDED);
         pid_t pid = job.proc.pid;
         _cleanup_running_ RunningWorkspace *rw =
-                running_new(row->id, row->sandbox, row->name, row->config, row->uid_base, &job.proc, &cg);
+                running_new(row->id, row->sandbox, row->name, &spec, row->uid_base, &job.proc, &cg);
         if (!rw) {
                 workspace_process_done(&job.proc);
                 return error_set(err, ENOMEM, "out of memory");

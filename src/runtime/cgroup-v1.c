@@ -115,18 +115,18 @@ static void enable_io_accounting(const CgroupNode *n)
         closedir(dir);
 }
 
-int cgroup_v1_set_limits(const CgroupNode *n, const WorkspaceLimits *l, unsigned ncpus, char ***warnings,
+int cgroup_v1_set_limits(const CgroupNode *n, const Limits *l, unsigned ncpus, char ***warnings,
                          Error *err)
 {
         int r = 0;
         if (n->controllers & CGROUP_MASK(CGROUP_IO))
                 enable_io_accounting(n);
         if (n->controllers & CGROUP_MASK(CGROUP_MEMORY))
-                r = set_memory(n, l->memory_mb, err);
+                r = set_memory(n, (uint64_t) l->memory_mb, err);
         if (r == 0 && (n->controllers & CGROUP_MASK(CGROUP_PIDS))) {
                 char value[32] = "max";
                 if (l->max_procs)
-                        snprintf(value, sizeof value, "%" PRIu64, l->max_procs);
+                        snprintf(value, sizeof value, "%" PRId64, l->max_procs);
                 r = write_or_fail(n, "pids.max", value, err);
         }
         if (r == 0 && (n->controllers & CGROUP_MASK(CGROUP_CPU))) {
@@ -134,7 +134,7 @@ int cgroup_v1_set_limits(const CgroupNode *n, const WorkspaceLimits *l, unsigned
                 if (cgroup_read_u64(n->path, "cpu.cfs_period_us", &period) < 0 || period == 0 ||
                     period == CGROUP_UNLIMITED)
                         period = 100000;
-                r = set_cpu_quota(n, cgroup_cpu_quota_us(l->cpu_percent, ncpus, period), warnings, err);
+                r = set_cpu_quota(n, cgroup_cpu_quota_us(l, ncpus, period), warnings, err);
         }
         return r;
 }

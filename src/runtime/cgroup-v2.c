@@ -71,7 +71,7 @@ static int set_memory(const CgroupNode *n, uint64_t memory_mb, Error *err)
         return 0;
 }
 
-static int set_cpu(const CgroupNode *n, unsigned percent, unsigned ncpus, Error *err)
+static int set_cpu(const CgroupNode *n, const Limits *l, unsigned ncpus, Error *err)
 {
         uint64_t period = 100000;
         _cleanup_free_ char *cur = NULL;
@@ -82,7 +82,7 @@ static int set_cpu(const CgroupNode *n, unsigned percent, unsigned ncpus, Error 
                         period = p;
         }
         char value[64];
-        uint64_t quota = cgroup_cpu_quota_us(percent, ncpus, period);
+        uint64_t quota = cgroup_cpu_quota_us(l, ncpus, period);
         if (quota)
                 snprintf(value, sizeof value, "%" PRIu64 " %" PRIu64, quota, period);
         else
@@ -90,20 +90,20 @@ static int set_cpu(const CgroupNode *n, unsigned percent, unsigned ncpus, Error 
         return write_or_fail(n, "cpu.max", value, err);
 }
 
-int cgroup_v2_set_limits(const CgroupNode *n, const WorkspaceLimits *l, unsigned ncpus, char ***warnings,
+int cgroup_v2_set_limits(const CgroupNode *n, const Limits *l, unsigned ncpus, char ***warnings,
                          Error *err)
 {
         int r = 0;
         if (n->controllers & CGROUP_MASK(CGROUP_MEMORY))
-                r = set_memory(n, l->memory_mb, err);
+                r = set_memory(n, (uint64_t) l->memory_mb, err);
         if (r == 0 && (n->controllers & CGROUP_MASK(CGROUP_PIDS))) {
                 char value[32] = "max";
                 if (l->max_procs)
-                        snprintf(value, sizeof value, "%" PRIu64, l->max_procs);
+                        snprintf(value, sizeof value, "%" PRId64, l->max_procs);
                 r = write_or_fail(n, "pids.max", value, err);
         }
         if (r == 0 && (n->controllers & CGROUP_MASK(CGROUP_CPU)))
-                r = set_cpu(n, l->cpu_percent, ncpus, err);
+                r = set_cpu(n, l, ncpus, err);
         return r;
 }
 

@@ -769,7 +769,7 @@ static int child_handle(const Cgroup *parent, const char *name, Cgroup **ret, Er
         return 0;
 }
 
-int cgroup_create(const Cgroup *parent, const char *name, const WorkspaceLimits *limits, Cgroup **ret,
+int cgroup_create(const Cgroup *parent, const char *name, const Limits *limits, Cgroup **ret,
                   char ***warnings, Error *err)
 {
         _cleanup_cgroup_ Cgroup *cg = NULL;
@@ -812,30 +812,30 @@ int cgroup_open(const Cgroup *parent, const char *name, Cgroup **ret, Error *err
         return 0;
 }
 
-uint64_t cgroup_cpu_quota_us(unsigned percent, unsigned ncpus, uint64_t period_us)
+uint64_t cgroup_cpu_quota_us(const Limits *l, unsigned ncpus, uint64_t period_us)
 {
-        if (percent == 0)
+        if (l->cpu_percent == 0)
                 return 0;
         if (ncpus == 0)
                 ncpus = 1;
-        uint64_t q = (uint64_t) percent * ncpus * period_us / 100;
+        uint64_t q = (uint64_t) l->cpu_percent * ncpus * period_us / 100;
         return q < 1000 ? 1000 : q;
 }
 
-int cgroup_set_limits(const Cgroup *cg, const WorkspaceLimits *l, char ***warnings, Error *err)
+int cgroup_set_limits(const Cgroup *cg, const Limits *l, char ***warnings, Error *err)
 {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         unsigned ncpus = n > 0 ? (unsigned) n : 1;
         unsigned have = provided(cg);
 
         if (l->memory_mb && !(have & CGROUP_MASK(CGROUP_MEMORY)))
-                (void) warn(warnings, "memory_mb=%" PRIu64 " cannot be enforced for the whole group: no memory "
+                (void) warn(warnings, "memory_mb=%" PRId64 " cannot be enforced for the whole group: no memory "
                                       "cgroup controller on this host", l->memory_mb);
         if (l->max_procs && !(have & CGROUP_MASK(CGROUP_PIDS)))
-                (void) warn(warnings, "max_procs=%" PRIu64 " cannot be enforced for the whole group: no pids "
+                (void) warn(warnings, "max_procs=%" PRId64 " cannot be enforced for the whole group: no pids "
                                       "cgroup controller on this host", l->max_procs);
         if (l->cpu_percent && !(have & CGROUP_MASK(CGROUP_CPU)))
-                (void) warn(warnings, "cpu_percent=%u cannot be enforced: no cpu cgroup controller on this host",
+                (void) warn(warnings, "cpu_percent=%" PRId64 " cannot be enforced: no cpu cgroup controller on this host",
                             l->cpu_percent);
 
         for (size_t i = 0; i < cg->n_nodes; i++) {

@@ -23,7 +23,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "runtime/rlimits.h"
+#include "spec/limits.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -127,7 +127,7 @@ int cgroup_root_open_layout(const CgroupLayout *layout, const char *name, const 
                             Cgroup **ret, char ***warnings, Error *err);
 
 /* Create (or reuse) parent/name and apply limits (NULL: none). */
-int cgroup_create(const Cgroup *parent, const char *name, const WorkspaceLimits *limits, Cgroup **ret,
+int cgroup_create(const Cgroup *parent, const char *name, const Limits *limits, Cgroup **ret,
                   char ***warnings, Error *err);
 /* Open an existing parent/name (daemon restart); -ENOENT when absent. */
 int cgroup_open(const Cgroup *parent, const char *name, Cgroup **ret, Error *err);
@@ -139,12 +139,12 @@ DEFINE_CLEANUP_FUNC(Cgroup, cgroup_free);
 /* memory_mb (RAM + swap: swap is not a way around the limit), max_procs
  * (pids.max), cpu_percent (quota = percent * ncpus * period / 100). An
  * unset (0) field removes that limit, so a changed Enclavefile applies. */
-int cgroup_set_limits(const Cgroup *cg, const WorkspaceLimits *l, char ***warnings, Error *err);
+int cgroup_set_limits(const Cgroup *cg, const Limits *l, char ***warnings, Error *err);
 
-/* CPU quota in microseconds per period for percent of a machine with
- * ncpus CPUs; 0 when percent is 0 (no limit). Never below 1000 us, the
- * kernel's minimum. */
-uint64_t cgroup_cpu_quota_us(unsigned percent, unsigned ncpus, uint64_t period_us);
+/* The CPU quota of l in microseconds per period on a machine with ncpus
+ * CPUs: cpu_percent of all of them; 0 when no CPU limit is set. Never
+ * below 1000 us, the kernel's minimum. */
+uint64_t cgroup_cpu_quota_us(const Limits *l, unsigned ncpus, uint64_t period_us);
 
 /* Move pid into the group in every hierarchy. */
 int cgroup_attach(const Cgroup *cg, pid_t pid, Error *err);
@@ -241,13 +241,13 @@ int cgroup_parse_self(const char *proc_self_cgroup, const char *controller, char
 
 /* ---- backends (cgroup-v1.c, cgroup-v2.c), used by cgroup.c ---- */
 
-int cgroup_v1_set_limits(const CgroupNode *n, const WorkspaceLimits *l, unsigned ncpus, char ***warnings,
+int cgroup_v1_set_limits(const CgroupNode *n, const Limits *l, unsigned ncpus, char ***warnings,
                          Error *err);
 int cgroup_v1_freeze(const CgroupNode *n, bool freeze, Error *err);
 int cgroup_v1_read_stats(const CgroupNode *n, CgroupStats *st);
 
 int cgroup_v2_enable_controllers(const char *dir, unsigned want, unsigned *ret_enabled, Error *err);
-int cgroup_v2_set_limits(const CgroupNode *n, const WorkspaceLimits *l, unsigned ncpus, char ***warnings,
+int cgroup_v2_set_limits(const CgroupNode *n, const Limits *l, unsigned ncpus, char ***warnings,
                          Error *err);
 int cgroup_v2_freeze(const CgroupNode *n, bool freeze, Error *err);
 /* 1 when cgroup.kill was written, 0 when the kernel has none. */

@@ -169,7 +169,7 @@ static int helper_command(void *arg)
                 return EXEC_STATUS_FAILED;
         const char *what = NULL;
         if (s->c->limits) {
-                int r = rlimits_apply_full(s->c->limits, &what);
+                int r = rlimits_apply_full(s->c->limits, s->c->cpu_seed, &what);
                 if (r < 0) {
                         shared_fail(s, EXEC_STEP_COMMAND, -r, "setting resource limit", what);
                         return EXEC_STATUS_FAILED;

@@ -44,7 +44,8 @@ typedef struct ExecConfig {
         const int *cgroup_join_fds;
         size_t n_cgroup_join_fds;
         const HardeningPlan *hardening; /* same plan as the workspace's init; NULL: no drop (tests) */
-        const WorkspaceLimits *limits;  /* rlimits; NULL: inherited from the caller */
+        const Limits *limits;           /* rlimits; NULL: inherited from the caller */
+        unsigned cpu_seed;              /* as the workspace's init got it (rlimits_cpu_pick()) */
 } ExecConfig;
 
 typedef struct ExecProcess {

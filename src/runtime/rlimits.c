@@ -60,48 +60,47 @@ void rlimits_cpu_list(const cpu_set_t *set, char *buf, size_t size)
         }
 }
 
-static int set_affinity(const WorkspaceLimits *l)
+static int set_affinity(const Limits *l, unsigned cpu_seed)
 {
         cpu_set_t allowed, pick;
         if (l->cpu_percent == 0)
                 return 0;
         if (sched_getaffinity(0, sizeof allowed, &allowed) < 0)
                 return -errno;
-        if (rlimits_cpu_pick(&allowed, l->cpu_percent, l->cpu_seed, &pick) == 0)
+        if (rlimits_cpu_pick(&allowed, (unsigned) l->cpu_percent, cpu_seed, &pick) == 0)
                 return 0;
         return sched_setaffinity(0, sizeof pick, &pick) < 0 ? -errno : 0;
 }
 
-int rlimits_apply_full(const WorkspaceLimits *l, const char **ret_what)
+int rlimits_apply_full(const Limits *l, unsigned cpu_seed, const char **ret_what)
 {
         const char *what = NULL;
         int r = 0;
 
         if (l->cpu_seconds > 0) {
-                uint64_t hard = l->cpu_seconds + RLIMITS_CPU_GRACE_SECONDS;
-                if (hard < l->cpu_seconds)
-                        hard = UINT64_MAX;
+                /* cpu_seconds is at most ten years: no overflow. */
                 what = "RLIMIT_CPU";
-                r = set_limit(RLIMIT_CPU, l->cpu_seconds, hard);
+                uint64_t soft = (uint64_t) l->cpu_seconds;
+                r = set_limit(RLIMIT_CPU, soft, soft + RLIMITS_CPU_GRACE_SECONDS);
         }
         if (r == 0 && l->max_procs > 0) {
                 what = "RLIMIT_NPROC";
-                r = set_limit(RLIMIT_NPROC, l->max_procs, l->max_procs);
+                r = set_limit(RLIMIT_NPROC, (uint64_t) l->max_procs, (uint64_t) l->max_procs);
         }
         if (r == 0 && l->max_open_files > 0) {
                 what = "RLIMIT_NOFILE";
-                r = set_limit(RLIMIT_NOFILE, l->max_open_files, l->max_open_files);
+                r = set_limit(RLIMIT_NOFILE, (uint64_t) l->max_open_files, (uint64_t) l->max_open_files);
         }
         if (r == 0) {
                 what = "CPU affinity";
-                r = set_affinity(l);
+                r = set_affinity(l, cpu_seed);
         }
         if (r < 0 && ret_what)
                 *ret_what = what;
         return r;
 }
 
-int rlimits_apply(const WorkspaceLimits *l)
+int rlimits_apply(const Limits *l, unsigned cpu_seed)
 {
-        return rlimits_apply_full(l, NULL);
+        return rlimits_apply_full(l, cpu_seed, NULL);
 }

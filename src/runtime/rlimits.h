@@ -20,20 +20,11 @@
  * memory limit bounds what is really used. */
 #pragma once
 
+#include "spec/limits.h"
+
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* 0 means unset for every field. */
-typedef struct WorkspaceLimits {
-        uint64_t cpu_seconds;    /* RLIMIT_CPU */
-        uint64_t memory_mb;      /* cgroup memory limit only (see below) */
-        uint64_t max_procs;      /* cgroup pids limit + RLIMIT_NPROC */
-        uint64_t max_open_files; /* RLIMIT_NOFILE */
-        unsigned cpu_percent;    /* cgroup cpu quota, % of the whole machine (+ CPU affinity) */
-        unsigned cpu_seed;       /* spreads workspaces' CPU sets over the machine (any per-workspace number) */
-        uint64_t disk_mb;        /* quota of managed /home and /tmp (storage) */
-} WorkspaceLimits;
 
 /* CPU seconds between SIGXCPU (soft limit, the program may clean up)
  * and SIGKILL (hard limit). */
@@ -49,7 +40,8 @@ typedef struct WorkspaceLimits {
  * that many CPUs at full use); it only trades bursts across more CPUs
  * for pools of the right size. It is a default, not a bound: programs
  * may widen their own affinity again. rlimits_cpu_pick() returns the
- * number of CPUs in *ret, or 0 when the workspace keeps all of them. */
+ * number of CPUs in *ret, or 0 when the workspace keeps all of them.
+ * cpu_seed is any number of the workspace's own (its id block). */
 size_t rlimits_cpu_pick(const cpu_set_t *allowed, unsigned percent, unsigned seed, cpu_set_t *ret);
 /* "0-1,3\n" (the form of /sys/devices/system/cpu/online); no allocation. */
 void rlimits_cpu_list(const cpu_set_t *set, char *buf, size_t size);
@@ -62,5 +54,5 @@ void rlimits_cpu_list(const cpu_set_t *set, char *buf, size_t size);
  * namespace). Unset fields leave the inherited limit.
  * Returns 0 or a negative errno; *ret_what (if not NULL) names the
  * limit that failed. */
-int rlimits_apply(const WorkspaceLimits *l);
-int rlimits_apply_full(const WorkspaceLimits *l, const char **ret_what);
+int rlimits_apply(const Limits *l, unsigned cpu_seed);
+int rlimits_apply_full(const Limits *l, unsigned cpu_seed, const char **ret_what);

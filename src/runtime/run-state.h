@@ -1,6 +1,7 @@
-/* The restart policy of a workspace's run command and the state
- * enclave-init keeps of it, shared by init (the writer) and the daemon
- * (status, ps). Header-only: the static init links nothing but libc.
+/* How enclave-init carries out the restart policy of a workspace's run
+ * command (spec/restart.h) and the state it keeps of it, shared by init
+ * (the writer) and the daemon (status, ps). Header-only: the static
+ * init links nothing but libc.
  *
  * Restarts happen inside the workspace: init starts `run` again in the
  * same namespaces, so they go on while no daemon runs, cost no new
@@ -20,45 +21,17 @@
  * through init): bounded, numbers only. */
 #pragma once
 
+#include "spec/restart.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
-typedef enum RunRestart {
-        RUN_RESTART_NO,
-        RUN_RESTART_ON_FAILURE,
-        RUN_RESTART_ALWAYS,
-        _RUN_RESTART_MAX,
-        _RUN_RESTART_INVALID = -1,
-} RunRestart;
-
 #define RUN_STATE_FILE "run-state"
 #define RUN_RESTART_DELAY_FIRST_MS 100ULL
 #define RUN_RESTART_DELAY_MAX_MS 60000ULL
 #define RUN_RESTART_RESET_MS 10000ULL
-
-static inline const char *run_restart_to_string(RunRestart r)
-{
-        switch (r) {
-        case RUN_RESTART_NO:
-                return "no";
-        case RUN_RESTART_ON_FAILURE:
-                return "on-failure";
-        case RUN_RESTART_ALWAYS:
-                return "always";
-        default:
-                return NULL;
-        }
-}
-
-static inline RunRestart run_restart_from_string(const char *s)
-{
-        for (int r = 0; r < _RUN_RESTART_MAX; r++)
-                if (s && strcmp(s, run_restart_to_string((RunRestart) r)) == 0)
-                        return (RunRestart) r;
-        return _RUN_RESTART_INVALID;
-}
 
 /* Whether a run that ended with exit status `status` (128+N for a
  * signal) is started again. */

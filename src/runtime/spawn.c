@@ -61,7 +61,7 @@ typedef struct SpawnChild {
         char *const *argv;
         char *const *envp;
         const HardeningPlan *hardening;
-        const WorkspaceLimits *limits;
+        const Limits *limits;     /* affinity already done: no cpu_percent */
         bool die_with_caller;
         int cgroup_fds[CGROUP_HIERARCHIES_MAX]; /* joined with "0" (cgroup_open_join_fds) */
         /* root.cgroup_views[].fd are inherited too (kept open) */
@@ -287,7 +287,7 @@ _noreturn_ static void child_main(SpawnChild *c)
         if (chdir("/home") < 0 && chdir("/") < 0)
                 child_fail(c->sock, SPAWN_STAGE_HARDEN, errno, "changing directory", "/");
         if (c->limits) {
-                r = rlimits_apply_full(c->limits, &what);
+                r = rlimits_apply_full(c->limits, 0, &what);
                 if (r < 0)
                         child_fail(c->sock, SPAWN_STAGE_HARDEN, -r, "setting resource limit", what);
         }
@@ -559,14 +559,14 @@ typedef struct SpawnCpus {
         bool pinned;
         cpu_set_t set;
         char list[256];
-        WorkspaceLimits child_limits; /* the limits without the affinity, which is done */
+        Limits child_limits; /* the limits without the affinity, which is done */
 } SpawnCpus;
 
-static const WorkspaceLimits *spawn_cpus_pick(const WorkspaceLimits *l, SpawnCpus *sc)
+static const Limits *spawn_cpus_pick(const Limits *l, unsigned cpu_seed, SpawnCpus *sc)
 {
         cpu_set_t allowed;
         if (!l || l->cpu_percent == 0 || sched_getaffinity(0, sizeof allowed, &allowed) < 0 ||
-            rlimits_cpu_pick(&allowed, l->cpu_percent, l->cpu_seed, &sc->set) == 0)
+            rlimits_cpu_pick(&allowed, (unsigned) l->cpu_percent, cpu_seed, &sc->set) == 0)
                 return l;
         sc->pinned = true;
         rlimits_cpu_list(&sc->set, sc->list, sizeof sc->list);
@@ -668,7 +668,7 @@ int workspace_spawn(const WorkspaceSpawnConfig *c, WorkspaceProcess *ret, Error 
         if (r < 0)
                 return error_wrap(err, "preparing workspace %s", c->name);
         SpawnCpus cpus = {};
-        const WorkspaceLimits *child_limits = spawn_cpus_pick(c->limits, &cpus);
+        const Limits *child_limits = spawn_cpus_pick(c->limits, c->cpu_seed, &cpus);
 
         int pair[2];
         r = sync_pair(pair);

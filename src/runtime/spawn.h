@@ -71,7 +71,8 @@ typedef struct WorkspaceSpawnConfig {
          * drop (library tests); the daemon always passes its plan. The
          * kernel-path masks are applied in every case. */
         const HardeningPlan *hardening;
-        const WorkspaceLimits *limits; /* rlimits of init and run; NULL: inherited */
+        const Limits *limits;          /* rlimits of init and run; NULL: inherited */
+        unsigned cpu_seed;             /* where its CPU set starts (rlimits_cpu_pick()) */
         /* A sandbox's setup (storage/setup.h) rather than a workspace: the
          * root is the rootfs itself, idmapped read-write (on-disk ids
          * 0-65535 are the setup's own, so its files stay owned by real

@@ -3,6 +3,7 @@
 #include "base/crashpoint.h"
 #include "base/fs.h"
 #include "base/str.h"
+#include "spec/values.h"
 #include "storage/copy.h"
 #include "storage/debootstrap-progress.h"
 #include "config/trust.h"
@@ -181,7 +182,7 @@ static char **debootstrap_env(void)
 static int prepare(const BootstrapOptions *o, char **ret_rootfs, char **ret_tmp, Error *err)
 {
         const char *suite = o->suite ? o->suite : BOOTSTRAP_DEFAULT_SUITE;
-        int r = layout_check_suite(suite, false, err);
+        int r = debian_suite_check(suite, NULL, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *rootfs = NULL, *tmp = NULL;

@@ -1,4 +1,5 @@
 #include "storage/layout.h"
+#include "spec/values.h"
 
 #include "base/fs.h"
 #include "base/str.h"
@@ -7,10 +8,6 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
-
-const char *const layout_suites[] = {
-        "bookworm", "bullseye", "trixie", "sid", "stable", "testing", "oldstable", NULL,
-};
 
 static const char *const workspace_dir_names[_WORKSPACE_DIR_MAX] = {
         [WORKSPACE_DIR_UPPER] = "upper",
@@ -27,11 +24,6 @@ const char *workspace_dir_to_string(WorkspaceDir d)
         return workspace_dir_names[d];
 }
 
-bool layout_suite_is_valid(const char *suite)
-{
-        return suite && strv_contains((char *const *) layout_suites, suite);
-}
-
 bool layout_sandbox_name_is_valid(const char *name)
 {
         return name_is_valid(name) && !streq(name, LAYOUT_ROOTFS_CACHE);
@@ -39,7 +31,7 @@ bool layout_sandbox_name_is_valid(const char *name)
 
 bool layout_cache_name_is_valid(const char *name)
 {
-        return name && (streq(name, LAYOUT_CACHE_BASE) || layout_suite_is_valid(name));
+        return name && (streq(name, LAYOUT_CACHE_BASE) || debian_suite_is_known(name));
 }
 
 int layout_check_state_dir(const char *state_dir, Error *err)
@@ -214,23 +206,9 @@ int layout_rootfs_cache_root(const char *state_dir, char **ret, Error *err)
         return build(ret, err, state_dir, "sandboxes", LAYOUT_ROOTFS_CACHE, NULL);
 }
 
-int layout_check_suite(const char *suite, bool allow_base, Error *err)
-{
-        if (layout_suite_is_valid(suite) || (allow_base && suite && streq(suite, LAYOUT_CACHE_BASE)))
-                return 0;
-        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
-        for (size_t i = 0; layout_suites[i]; i++)
-                strbuf_printf(&b, "%s%s", i ? ", " : "", layout_suites[i]);
-        const char *guess = suite ? closest_match(suite, layout_suites, strv_length((char *const *) layout_suites))
-                                  : NULL;
-        return error_set(err, EINVAL, "unknown suite \"%s\"%s%s%s: use one of %s%s", suite ? suite : "",
-                         guess ? " (did you mean " : "", guess ? guess : "", guess ? "?)" : "",
-                         b.data ? b.data : "", allow_base ? " (or base)" : "");
-}
-
 int layout_rootfs_cache_dir(const char *state_dir, const char *cache_name, char **ret, Error *err)
 {
-        int r = layout_check_suite(cache_name, true, err);
+        int r = debian_suite_check(cache_name, LAYOUT_CACHE_BASE, err);
         if (r < 0)
                 return r;
         return build(ret, err, state_dir, "sandboxes", LAYOUT_ROOTFS_CACHE, cache_name, NULL);

@@ -21,18 +21,10 @@
 #define LAYOUT_ROOTFS_CACHE "rootfs-cache" /* reserved sandbox name */
 #define LAYOUT_CACHE_BASE "base"          /* generic cached rootfs */
 
-/* Debian suites Enclave bootstraps (SPEC §3). */
-extern const char *const layout_suites[]; /* NULL-terminated */
-bool layout_suite_is_valid(const char *suite);
-
 /* name_is_valid() and not the reserved "rootfs-cache". */
 bool layout_sandbox_name_is_valid(const char *name);
 
-/* An Error naming the valid suites (and a close match) unless suite
- * is one of them, or "base" when allow_base. */
-int layout_check_suite(const char *suite, bool allow_base, Error *err);
-
-/* A suite from layout_suites or "base". */
+/* A suite (spec/values.h debian_suites) or "base". */
 bool layout_cache_name_is_valid(const char *name);
 
 typedef enum WorkspaceDir {

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void exercise_model(const Enclavefile *ef)
 {
         char digest[SHA256_HEX_SIZE];
-        enclavefile_setup_digest(ef, digest);
+        spec_setup_digest(ef->sandbox.setup, digest);
         json_t *j = enclavefile_to_json(ef);
         if (!j)
                 abort();

@@ -128,7 +128,7 @@ TEST(sandbox_limits_are_written)
 {
         Cgroup *r = get_root();
         ASSERT_NOT_NULL(r);
-        WorkspaceLimits l = { .memory_mb = 512, .cpu_percent = 50, .max_procs = 100 };
+        Limits l = { .memory_mb = 512, .cpu_percent = 50, .max_procs = 100 };
         _cleanup_cgroup_ Cgroup *sb = NULL;
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
@@ -149,7 +149,7 @@ TEST(sandbox_limits_are_written)
                 ASSERT_EQ(read_in(sb, "pids.max"), 100);
 
         /* Unset fields lift the limit again (a changed Enclavefile). */
-        WorkspaceLimits none = { 0 };
+        Limits none = { 0 };
         ASSERT_OK(cgroup_set_limits(sb, &none, &warnings, &err));
         if (node_has(sb, "memory.limit_in_bytes") >= 0)
                 ASSERT_EQ(read_in(sb, "memory.limit_in_bytes"), CGROUP_UNLIMITED);
@@ -179,7 +179,7 @@ TEST(memory_limit_is_enforced_and_oom_counted)
         ASSERT_NOT_NULL(r);
         _cleanup_cgroup_ Cgroup *ws = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
-        WorkspaceLimits l = { .memory_mb = 64 };
+        Limits l = { .memory_mb = 64 };
         ASSERT_OK(cgroup_create(r, "oom", &l, &ws, NULL, &err));
         CgroupStats st;
         ASSERT_OK(cgroup_read_stats(ws, &st, &err));
@@ -220,7 +220,7 @@ TEST(pids_limit_is_enforced)
         ASSERT_NOT_NULL(r);
         _cleanup_cgroup_ Cgroup *ws = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
-        WorkspaceLimits l = { .max_procs = 20 };
+        Limits l = { .max_procs = 20 };
         ASSERT_OK(cgroup_create(r, "pids", &l, &ws, NULL, &err));
         CgroupStats st;
         ASSERT_OK(cgroup_read_stats(ws, &st, &err));
@@ -264,7 +264,7 @@ TEST(sandbox_pids_cap_holds_for_its_workspaces)
         ASSERT_NOT_NULL(r);
         _cleanup_cgroup_ Cgroup *sb = NULL, *ws = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
-        WorkspaceLimits cap = { .max_procs = 20 };
+        Limits cap = { .max_procs = 20 };
         ASSERT_OK(cgroup_create(r, "sbpids", &cap, &sb, NULL, &err));
         ASSERT_OK(cgroup_create(sb, "ws", NULL, &ws, NULL, &err));
         CgroupStats st;
@@ -307,7 +307,7 @@ TEST(stats_report_memory_pids_and_cpu)
         ASSERT_NOT_NULL(r);
         _cleanup_cgroup_ Cgroup *ws = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
-        WorkspaceLimits l = { .memory_mb = 128, .max_procs = 50 };
+        Limits l = { .memory_mb = 128, .max_procs = 50 };
         ASSERT_OK(cgroup_create(r, "stats", &l, &ws, NULL, &err));
         pid_t pid = spawn_in(ws, hold_memory, NULL);
         ASSERT_TRUE(pid > 0);
@@ -434,7 +434,7 @@ TEST(unified_tree_only)
 
         _cleanup_cgroup_ Cgroup *ws = NULL;
         _cleanup_strv_free_ char **w2 = NULL;
-        WorkspaceLimits l = { .memory_mb = 64, .max_procs = 10, .cpu_percent = 10 };
+        Limits l = { .memory_mb = 64, .max_procs = 10, .cpu_percent = 10 };
         ASSERT_OK(cgroup_create(v2_root, "ws", &l, &ws, &w2, &err));
         if (!has_mem) {
                 bool named = false;

@@ -94,8 +94,8 @@ _noreturn_ static void probe_child(int sync_fd, int out_fd, const char *probe, c
                 r = hardening_apply_masks_full(&what);
                 if (r < 0)
                         child_fail(out_fd, what ? what : "masks", r);
-                WorkspaceLimits l = { .max_open_files = 512, .cpu_seconds = 600 };
-                r = rlimits_apply_full(&l, &what);
+                Limits l = { .max_open_files = 512, .cpu_seconds = 600 };
+                r = rlimits_apply_full(&l, 0, &what);
                 if (r < 0)
                         child_fail(out_fd, what, r);
                 r = hardening_apply_final_full(plan, &what);
@@ -363,9 +363,9 @@ TEST(rlimits_are_applied)
         pid_t pid = fork();
         ASSERT_TRUE(pid >= 0);
         if (pid == 0) {
-                WorkspaceLimits l = { .cpu_seconds = 30, .memory_mb = 4096, .max_procs = 77, .max_open_files = 99 };
+                Limits l = { .cpu_seconds = 30, .memory_mb = 4096, .max_procs = 77, .max_open_files = 99 };
                 struct rlimit rl, as_before;
-                if (getrlimit(RLIMIT_AS, &as_before) < 0 || rlimits_apply(&l) < 0)
+                if (getrlimit(RLIMIT_AS, &as_before) < 0 || rlimits_apply(&l, 0) < 0)
                         _exit(1);
                 if (getrlimit(RLIMIT_CPU, &rl) < 0 || rl.rlim_cur != 30 || rl.rlim_max != 30 + RLIMITS_CPU_GRACE_SECONDS)
                         _exit(2);
@@ -377,8 +377,8 @@ TEST(rlimits_are_applied)
                 if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur != 99)
                         _exit(5);
                 /* Unset fields keep what was inherited. */
-                WorkspaceLimits none = { 0 };
-                if (rlimits_apply(&none) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur != 99)
+                Limits none = { 0 };
+                if (rlimits_apply(&none, 0) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur != 99)
                         _exit(6);
                 _exit(0);
         }

@@ -621,7 +621,7 @@ TEST(hardening_applied_to_init_and_exec)
         _cleanup_hardening_plan_ HardeningPlan *plan = NULL;
         HardeningConfig hc = { NULL, NULL, NULL };
         ASSERT_OK(hardening_plan_new(&hc, &plan, &err));
-        WorkspaceLimits limits = { .max_open_files = 321 };
+        Limits limits = { .max_open_files = 321 };
         TestWs *t = rt_ws_new("hardened");
         WorkspaceSpawnConfig c = {
                 .name = t->name, .rootfs = rt.rootfs, .ws_dir = t->dir, .uid_base = t->base,

@@ -425,7 +425,7 @@ contains "committed policy survived" "$(enc --json policy show)" '"rule": "deny 
 is "the dead workspace was marked stopped" "$(sqlite3 "$DB" "SELECT state || ',' || ifnull(pid, 'null') FROM workspaces WHERE name = 'dead'")" "stopped,null"
 is "the live workspace is still running" "$(sqlite3 "$DB" "SELECT state FROM workspaces WHERE name = 'alive'")" running
 is "health counts them" "$(enc --json health | jq_py 'c=d["counts"]; print(c["sandboxes"], c["workspaces"], c["workspaces_running"])')" "1 2 1"
-is "the schema has a version" "$(sqlite3 "$DB" 'SELECT version FROM schema_version')" 3
+is "the schema has a version" "$(sqlite3 "$DB" 'SELECT version FROM schema_version')" 4
 
 # kill -9 at arbitrary instants while policy changes are committed.
 bad=0

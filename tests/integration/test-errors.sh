@@ -65,7 +65,7 @@ err "an extra argument" 2 "too many arguments ('x'); usage: enclave status SANDB
 err "an unknown option suggests one" 2 "unknown option '--forse' for 'enclave destroy'; did you mean '--force'?" \
         enc destroy "$SB" --forse
 err "an option without its value" 2 "option '--tail' needs a value (N)" enc workspace logs "$SB" ws1 --tail
-err "a bad number names the option and its range" 2 "--memory-mb wants a whole number from 1 to" \
+err "a bad number names the option and its range" 2 "--memory-mb wants a whole number from 16 to 16777216" \
         enc create x --memory-mb lots
 err "exec usage errors exit 125" 125 "no command given; usage: enclave workspace exec" enc workspace exec "$SB" ws1
 done_testing

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What is generated from the CLI's command tables (issue 19 item 7):
-# docs/commands.md must match the tables (a stale copy fails here; run
+# What is generated from the CLI's command tables (issue 19 item 7) and
+# the table of limits (src/spec/limits.h): docs/commands.md and
+# docs/limits.md must match them (a stale copy fails here; run
 # 'make docs'), every man page renders without warnings, every command
 # answers --help, and the bash, zsh and fish completions offer commands,
 # options and values through 'enclave __complete' (names from the
@@ -15,6 +16,14 @@ else
         tap_fail "docs/commands.md is stale: run 'make docs'" "$(head -20 "${TMPDIR:-/tmp}/commands-md.$$.diff")"
 fi
 rm -f "${TMPDIR:-/tmp}/commands-md.$$.diff"
+
+# ---- docs/limits.md ----
+if diff -u "$ROOT/docs/limits.md" <("$ENCLAVE" __gen limits) >"${TMPDIR:-/tmp}/limits-md.$$.diff"; then
+        tap_ok "docs/limits.md matches the table of limits"
+else
+        tap_fail "docs/limits.md is stale: run 'make docs'" "$(head -20 "${TMPDIR:-/tmp}/limits-md.$$.diff")"
+fi
+rm -f "${TMPDIR:-/tmp}/limits-md.$$.diff"
 
 # ---- every command has --help ----
 bad=

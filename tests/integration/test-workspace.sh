@@ -30,8 +30,11 @@ out=$(enc workspace create "$SB" 'bad/name' 2>&1)
 contains "an invalid name is refused" "$out" "invalid workspace name"
 out=$(enc workspace create "$SB" ws3 --workspace-dir "$HOMEDIR" --disk-mb 64 2>&1)
 contains "disk_mb with workspace_dir is refused" "$out" "cannot be combined"
-out=$(enc workspace create "$SB" ws3 --memory-mb 1 2>&1)
-contains "an out-of-range limit is refused" "$out" "memory_mb must be between"
+out=$(enc workspace create "$SB" ws3 --memory-mb 1 2>&1); rc=$?
+is "an out-of-range limit is a usage error" "$rc" 2
+contains "... naming the range of the Enclavefile" "$out" "--memory-mb wants a whole number from 16 to 16777216"
+out=$(enc_call workspace.create "{\"sandbox\": \"$SB\", \"workspace\": \"ws3\", \"memory_mb\": 1}")
+contains "the daemon refuses it with the same range" "$out" "memory_mb must be between 16 and 16777216"
 out=$(enc workspace create "$SB" ws3 --env GITHUB_TOKEN=x 2>&1)
 contains "a token variable in env is refused" "$out" "token variable"
 is "refused creates left no workspace" "$(enc --json workspace list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2

@@ -1,8 +1,7 @@
 /* The token store: validation, atomic root-only files, refusal of files
  * with another owner or mode (with the fix in the message), wiping. */
-#include "auth/provider.h"
 #include "auth/token-store.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "base/fs.h"
 #include "base/str.h"
 #include "test.h"

@@ -153,14 +153,14 @@ TEST(count_lines)
 TEST(cpu_quota_math)
 {
         /* percent of the whole machine: 50 % of 2 CPUs = one full CPU. */
-        ASSERT_EQ(cgroup_cpu_quota_us(50, 2, 100000), 100000);
-        ASSERT_EQ(cgroup_cpu_quota_us(25, 2, 100000), 50000);
-        ASSERT_EQ(cgroup_cpu_quota_us(100, 8, 100000), 800000);
-        ASSERT_EQ(cgroup_cpu_quota_us(10, 1, 250000), 25000);
-        ASSERT_EQ(cgroup_cpu_quota_us(0, 4, 100000), 0);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpu_percent = 50 }, 2, 100000), 100000);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpu_percent = 25 }, 2, 100000), 50000);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpu_percent = 100 }, 8, 100000), 800000);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpu_percent = 10 }, 1, 250000), 25000);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpu_percent = 0 }, 4, 100000), 0);
         /* Never below the kernel's 1 ms minimum. */
-        ASSERT_EQ(cgroup_cpu_quota_us(1, 1, 10000), 1000);
-        ASSERT_EQ(cgroup_cpu_quota_us(50, 0, 100000), 50000);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpu_percent = 1 }, 1, 10000), 1000);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpu_percent = 50 }, 0, 100000), 50000);
 }
 
 TEST(controller_names)

@@ -78,9 +78,9 @@ TEST(minimal_file_gets_defaults)
         ASSERT_STREQ(ef->sandbox.suite, "bookworm");
         ASSERT_STREQ(ef->sandbox.bootstrap_method, "debootstrap");
         ASSERT_STREQ(ef->sandbox.mirror, "http://deb.debian.org/debian");
-        ASSERT_EQ(ef->sandbox.memory_mb, 0);
-        ASSERT_EQ(ef->sandbox.cpu_percent, 0);
-        ASSERT_EQ(ef->sandbox.max_procs, 0);
+        ASSERT_EQ(ef->sandbox.caps.memory_mb, 0);
+        ASSERT_EQ(ef->sandbox.caps.cpu_percent, 0);
+        ASSERT_EQ(ef->sandbox.caps.max_procs, 0);
         ASSERT_NOT_NULL(ef->sandbox.setup);
         ASSERT_EQ(strv_length(ef->sandbox.setup), 0);
         ASSERT_EQ(ef->n_workspaces, 0);
@@ -88,7 +88,7 @@ TEST(minimal_file_gets_defaults)
         ASSERT_STREQ(ef->display_name, "Enclavefile");
         ASSERT_NULL(ef->path);
         ASSERT_EQ(diag.n, 0);
-        ASSERT_EQ(ef->sandbox.pos.line, 1);
+        ASSERT_EQ(ef->sandbox_pos.line, 1);
 }
 
 static const char spec_example[] =
@@ -130,31 +130,31 @@ TEST(every_key_is_read)
 {
         make_dir("agents/coder");
         ASSERT_VALID(spec_example);
-        const EnclavefileSandbox *sb = &ef->sandbox;
+        const SandboxSpec *sb = &ef->sandbox;
         ASSERT_STREQ(sb->name, "agents");
         ASSERT_STREQ(sb->suite, "trixie");
         ASSERT_STREQ(sb->bootstrap_method, "cached_rootfs");
         ASSERT_STREQ(sb->mirror, "https://mirror.example.org:8443/debian");
-        ASSERT_EQ(sb->memory_mb, 4096);
-        ASSERT_EQ(sb->cpu_percent, 50);
-        ASSERT_EQ(sb->max_procs, 512);
+        ASSERT_EQ(sb->caps.memory_mb, 4096);
+        ASSERT_EQ(sb->caps.cpu_percent, 50);
+        ASSERT_EQ(sb->caps.max_procs, 512);
         ASSERT_EQ(strv_length(sb->setup), 2);
         ASSERT_STREQ(sb->setup[0], "apt-get install -y git nodejs python3");
         ASSERT_STREQ(sb->setup[1], "set -e\necho two lines\n");
 
         ASSERT_EQ(ef->n_workspaces, 2);
-        const EnclavefileWorkspace *c = &ef->workspaces[0];
-        ASSERT_STREQ(c->key, "coder");
+        const WorkspaceSpec *c = &ef->workspaces[0];
+        ASSERT_STREQ(ef->tables[0].key, "coder");
         ASSERT_STREQ(c->name, "coder");
         ASSERT_STREQ(c->run, "./agent.sh coder");
         _cleanup_free_ char *want = path_join(base(), "agents/coder");
         ASSERT_STREQ(c->workspace_dir, want);
-        ASSERT_EQ(c->cpu_seconds, 3600);
-        ASSERT_EQ(c->cpu_percent, 25);
-        ASSERT_EQ(c->memory_mb, 2048);
-        ASSERT_EQ(c->max_procs, 256);
-        ASSERT_EQ(c->max_open_files, 4096);
-        ASSERT_EQ(c->disk_mb, 0);
+        ASSERT_EQ(c->limits.cpu_seconds, 3600);
+        ASSERT_EQ(c->limits.cpu_percent, 25);
+        ASSERT_EQ(c->limits.memory_mb, 2048);
+        ASSERT_EQ(c->limits.max_procs, 256);
+        ASSERT_EQ(c->limits.max_open_files, 4096);
+        ASSERT_EQ(c->limits.disk_mb, 0);
         ASSERT_EQ(strv_length(c->auth), 2);
         ASSERT_STREQ(c->auth[0], "github");
         ASSERT_STREQ(c->auth[1], "npm");
@@ -165,13 +165,13 @@ TEST(every_key_is_read)
         ASSERT_EQ(c->ports[0].workspace_port, 3000);
         ASSERT_EQ(strv_length(c->env), 1);
         ASSERT_STREQ(c->env[0], "NODE_ENV=development");
-        ASSERT_EQ(c->pos.line, 14);
+        ASSERT_EQ(ef->tables[0].pos.line, 14);
 
-        const EnclavefileWorkspace *w = &ef->workspaces[1];
+        const WorkspaceSpec *w = &ef->workspaces[1];
         ASSERT_STREQ(w->name, "web");
         ASSERT_NULL(w->run);
         ASSERT_NULL(w->workspace_dir);
-        ASSERT_EQ(w->disk_mb, 2048);
+        ASSERT_EQ(w->limits.disk_mb, 2048);
         ASSERT_EQ(w->n_ports, 2);
         ASSERT_EQ(w->ports[1].host_port, 8081);
         /* Document order, "=" in values kept. */
@@ -275,7 +275,7 @@ TEST(sandbox_limits)
 {
         ASSERT_VALID("[sandbox]\nname = \"x\"\nmemory_mb = 16\ncpu_percent = 1\nmax_procs = 1\n");
         ASSERT_VALID("[sandbox]\nname = \"x\"\nmemory_mb = 16777216\ncpu_percent = 100\nmax_procs = 4194304\n");
-        ASSERT_EQ(ef->sandbox.memory_mb, 16777216);
+        ASSERT_EQ(ef->sandbox.caps.memory_mb, 16777216);
         ASSERT_INVALID("[sandbox]\nname = \"x\"\nmemory_mb = 0\ncpu_percent = 101\nmax_procs = -1\n");
         ASSERT_EQ(diag.n, 3);
         ASSERT_DIAG(3, 13, "'memory_mb' must be between 16 and 16777216 (MiB), got 0");
@@ -363,7 +363,7 @@ TEST(workspace_names)
         ASSERT_VALID("[sandbox]\nname = \"x\"\n[workspace.api]\n[workspace.web]\nname = \"www\"\n");
         ASSERT_STREQ(ef->workspaces[0].name, "api");
         ASSERT_STREQ(ef->workspaces[1].name, "www");
-        ASSERT_STREQ(ef->workspaces[1].key, "web");
+        ASSERT_STREQ(ef->tables[1].key, "web");
 
         /* Key-derived and explicit names collide. */
         ASSERT_INVALID("[sandbox]\nname = \"x\"\n[workspace.api]\n[workspace.web]\nname = \"api\"\n");
@@ -375,7 +375,7 @@ TEST(workspace_names)
         ASSERT_STREQ(diag.items[0].key, "workspace.\"my api\"");
         /* A table key that is not a name is fine once name is set. */
         ASSERT_VALID("[sandbox]\nname = \"x\"\n[workspace.\"my api\"]\nname = \"my-api\"\n");
-        ASSERT_STREQ(ef->workspaces[0].key, "my api");
+        ASSERT_STREQ(ef->tables[0].key, "my api");
         ASSERT_INVALID("[sandbox]\nname = \"x\"\n[workspace.a]\nname = \"b c\"\n");
         ASSERT_DIAG(4, 8, "workspace name 'b c' is not valid");
 }
@@ -436,7 +436,7 @@ TEST(disk_mb_not_with_workspace_dir)
         ASSERT_INVALID("[sandbox]\nname = \"x\"\n[workspace.a]\npath = \"proj\"\ndisk_mb = 100\n");
         ASSERT_DIAG(5, 11, "with 'path'");
         ASSERT_VALID("[sandbox]\nname = \"x\"\n[workspace.a]\ndisk_mb = 100\n");
-        ASSERT_EQ(ef->workspaces[0].disk_mb, 100);
+        ASSERT_EQ(ef->workspaces[0].limits.disk_mb, 100);
 }
 
 TEST(workspace_limits)
@@ -629,22 +629,22 @@ TEST(setup_digest)
 {
         char d1[SHA256_HEX_SIZE], d2[SHA256_HEX_SIZE];
         ASSERT_VALID("[sandbox]\nname = \"x\"\nsetup = [\"apt-get install -y git nodejs python3\"]\n");
-        enclavefile_setup_digest(ef, d1);
+        spec_setup_digest(ef->sandbox.setup, d1);
         /* Independent reference (Python hashlib over the documented encoding). */
         ASSERT_STREQ(d1, "cb1e8aa220c83062973b2a7c604780bdaebd559e0b5eedc1cb85be9886085d94");
         ASSERT_VALID("[sandbox]\nname = \"other\"\nsuite = \"sid\"\nsetup = ['apt-get install -y git nodejs python3']\n");
-        enclavefile_setup_digest(ef, d2);
+        spec_setup_digest(ef->sandbox.setup, d2);
         ASSERT_STREQ(d1, d2);
         ASSERT_VALID("[sandbox]\nname = \"x\"\nsetup = [\"apt-get install -y git\", \"nodejs python3\"]\n");
-        enclavefile_setup_digest(ef, d2);
+        spec_setup_digest(ef->sandbox.setup, d2);
         ASSERT_TRUE(strcmp(d1, d2) != 0);
         ASSERT_VALID("[sandbox]\nname = \"x\"\nsetup = [\"a\", \"b\"]\n");
-        enclavefile_setup_digest(ef, d1);
+        spec_setup_digest(ef->sandbox.setup, d1);
         ASSERT_VALID("[sandbox]\nname = \"x\"\nsetup = [\"b\", \"a\"]\n");
-        enclavefile_setup_digest(ef, d2);
+        spec_setup_digest(ef->sandbox.setup, d2);
         ASSERT_TRUE(strcmp(d1, d2) != 0);
         ASSERT_VALID("[sandbox]\nname = \"x\"\n");
-        enclavefile_setup_digest(ef, d1);
+        spec_setup_digest(ef->sandbox.setup, d1);
         ASSERT_STREQ(d1, "0a0e23874328f7b2a7c0ce589956b8059432c46836d35a2bd5901e135dcc86e3");
 }
 

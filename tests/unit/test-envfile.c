@@ -87,7 +87,7 @@ TEST(merged_into_the_enclavefile_env_wins)
         _cleanup_diagnostics_ Diagnostics d = DIAGNOSTICS_INIT;
         _cleanup_enclavefile_ Enclavefile *ef = NULL;
         ASSERT_OK(enclavefile_load(ef_path, &ef, &d));
-        const EnclavefileWorkspace *a = enclavefile_find_workspace(ef, "a");
+        const WorkspaceSpec *a = enclavefile_find_workspace(ef, "a");
         ASSERT_EQ(strv_length(a->env), 2);
         ASSERT_STREQ(a->env[0], "FROM_FILE=1");
         ASSERT_STREQ(a->env[1], "BOTH=table");

@@ -1,6 +1,7 @@
 #include "test.h"
 
 #include "base/fs.h"
+#include "spec/values.h"
 #include "storage/layout.h"
 
 #include <sys/stat.h>
@@ -87,16 +88,16 @@ TEST(suites)
         _cleanup_error_ Error err = ERROR_INIT;
         const char *ok[] = { "bookworm", "bullseye", "trixie", "sid", "stable", "testing", "oldstable" };
         for (size_t i = 0; i < ELEMENTSOF(ok); i++)
-                ASSERT_TRUE(layout_suite_is_valid(ok[i]));
-        ASSERT_FALSE(layout_suite_is_valid("base"));
+                ASSERT_TRUE(debian_suite_is_known(ok[i]));
+        ASSERT_FALSE(debian_suite_is_known("base"));
         ASSERT_TRUE(layout_cache_name_is_valid("base"));
-        ASSERT_FALSE(layout_suite_is_valid("buster"));
-        ASSERT_EQ(layout_check_suite("bookwrm", false, &err), -EINVAL);
+        ASSERT_FALSE(debian_suite_is_known("buster"));
+        ASSERT_EQ(debian_suite_check("bookwrm", NULL, &err), -EINVAL);
         ASSERT_CONTAINS(error_msg(&err), "did you mean bookworm?");
         error_clear(&err);
-        ASSERT_EQ(layout_check_suite("base", false, &err), -EINVAL);
+        ASSERT_EQ(debian_suite_check("base", NULL, &err), -EINVAL);
         error_clear(&err);
-        ASSERT_OK(layout_check_suite("base", true, &err));
+        ASSERT_OK(debian_suite_check("base", LAYOUT_CACHE_BASE, &err));
         ASSERT_TRUE(layout_sandbox_name_is_valid("agents"));
         ASSERT_FALSE(layout_sandbox_name_is_valid("rootfs-cache"));
 }

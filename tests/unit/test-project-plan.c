@@ -57,10 +57,10 @@ static ProjectCurrentWorkspace cur_ws[4];
 
 static ProjectCurrent current_after_up(const Enclavefile *ef, const char *state)
 {
-        enclavefile_setup_digest(ef, digest);
+        spec_setup_digest(ef->sandbox.setup, digest);
         for (size_t i = 0; i < ef->n_workspaces && i < ELEMENTSOF(cur_ws); i++) {
                 json_decref(defs[i]);
-                defs[i] = project_workspace_definition(&ef->workspaces[i]);
+                defs[i] = workspace_spec_to_json(&ef->workspaces[i], SPEC_JSON_DEFINITION);
                 cur_ws[i] = (ProjectCurrentWorkspace) { ef->workspaces[i].name, state, defs[i] };
         }
         return (ProjectCurrent) {
@@ -70,9 +70,7 @@ static ProjectCurrent current_after_up(const Enclavefile *ef, const char *state)
                 .suite = ef->sandbox.suite,
                 .mirror = ef->sandbox.mirror,
                 .bootstrap_method = ef->sandbox.bootstrap_method,
-                .memory_mb = ef->sandbox.memory_mb,
-                .cpu_percent = ef->sandbox.cpu_percent,
-                .max_procs = ef->sandbox.max_procs,
+                .caps = ef->sandbox.caps,
                 .workspaces = cur_ws,
                 .n_workspaces = ef->n_workspaces,
         };
@@ -290,7 +288,7 @@ TEST(changed_caps_and_created_only_keys)
         reset();
         desired = load(base_toml);
         ProjectCurrent cur = current_after_up(desired, "running");
-        cur.memory_mb = 1024;
+        cur.caps.memory_mb = 1024;
         cur.suite = "bullseye";
         build(&cur, false, false);
         ASSERT_TRUE(plan->update_caps);
@@ -368,9 +366,9 @@ TEST(config_json_rejects)
                 { "{\"path\": \"rel\", " SB "}", "absolute" },
                 { "{\"path\": \"/p\\nforged log line\", " SB "}", "control characters" },
                 { "{\"path\": \"/p\"}", "sandbox" },
-                { "{\"path\": \"/p\", " SB ", \"workspaces\": [{\"name\": \"../x\"}]}", "not a valid workspace name" },
+                { "{\"path\": \"/p\", " SB ", \"workspaces\": [{\"name\": \"../x\"}]}", "invalid workspace name" },
                 { "{\"path\": \"/p\", " SB ", \"workspaces\": [{\"name\": \"a\", \"memory_mb\": 1}]}",
-                  "workspaces[0].memory_mb" },
+                  "workspaces[0]: memory_mb must be between 16 and 16777216" },
                 { "{\"path\": \"/p\", " SB ", \"workspaces\": [{\"name\": \"a\", \"auth\": [\"aws\"]}]}", "aws" },
                 { "{\"path\": \"/p\", " SB ", \"workspaces\": [{\"name\": \"a\", \"env_tokens\": [\"HOME\"]}]}",
                   "HOME" },

@@ -4,6 +4,7 @@
 #include "scratch.h"
 #include "daemon/registry.h"
 #include "daemon/registry-schema.h"
+#include "daemon/registry-sandbox.h"
 #include "base/fs.h"
 
 #include <jansson.h>
@@ -374,4 +375,39 @@ TEST(resume_column)
         ASSERT_EQ(count(r, "SELECT count(*) FROM workspaces WHERE resume = 0"), 1);
         ASSERT_EQ(registry_run(r, NULL, "UPDATE workspaces SET resume = 1", ""), 1);
         ASSERT_TRUE(registry_run(r, NULL, "UPDATE workspaces SET resume = 2", "") < 0);
+}
+
+/* Schema 4: a sandbox's caps move from their own columns into the caps
+ * JSON of its spec (spec/limits.h), unset ones left out, so they read
+ * back as they were. */
+TEST(caps_migration)
+{
+        _cleanup_tmpdir_ char *dir = tmpdir();
+        _cleanup_free_ char *path = path_join(dir, REGISTRY_FILE);
+        sqlite3 *db;
+        ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+        for (int v = 0; v < 3; v++)
+                ASSERT_EQ(sqlite3_exec(db, registry_migration(v), NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+                               "INSERT INTO schema_version VALUES (3);"
+                               "INSERT INTO sandboxes (id, name, suite, mirror, bootstrap_method, memory_mb, cpu_percent, "
+                               "  max_procs) VALUES (1, 'capped', 'bookworm', 'http://deb.debian.org/debian', "
+                               "  'debootstrap', 512, NULL, 64), (2, 'free', 'bookworm', "
+                               "  'http://deb.debian.org/debian', 'debootstrap', NULL, NULL, NULL);",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        sqlite3_close(db);
+
+        _cleanup_registry_ Registry *r = open_in(dir);
+        _cleanup_(sandbox_row_done) SandboxRow capped = {}, free_row = {};
+        ASSERT_OK(registry_sandbox_get(r, "capped", &capped, NULL));
+        ASSERT_EQ(capped.caps.memory_mb, 512);
+        ASSERT_EQ(capped.caps.cpu_percent, 0);
+        ASSERT_EQ(capped.caps.max_procs, 64);
+        ASSERT_OK(registry_sandbox_get(r, "free", &free_row, NULL));
+        ASSERT_TRUE(limits_equal(&free_row.caps, &(Limits) {}));
+        ASSERT_EQ(count(r, "SELECT count(*) FROM sandboxes WHERE caps = '{\"memory_mb\":512,\"max_procs\":64}'"), 1);
+        ASSERT_EQ(count(r, "SELECT count(*) FROM sandboxes WHERE caps = '{}'"), 1);
+        ASSERT_EQ(count(r, "SELECT count(*) FROM pragma_table_info('sandboxes') WHERE name = 'memory_mb'"), 0);
 }

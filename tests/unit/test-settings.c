@@ -1,5 +1,5 @@
 #include "config/settings.h"
-#include "config/values.h"
+#include "spec/values.h"
 #include "base/fs.h"
 #include "base/str.h"
 #include "test.h"

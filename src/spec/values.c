@@ -1,4 +1,4 @@
-#include "config/values.h"
+#include "spec/values.h"
 #include "base/str.h"
 
 #include <arpa/inet.h>
@@ -33,6 +33,20 @@ static bool in_list(const char *const *list, const char *s)
 bool debian_suite_is_known(const char *s)
 {
         return in_list(debian_suites, s);
+}
+
+int debian_suite_check(const char *suite, const char *also, Error *err)
+{
+        if (debian_suite_is_known(suite) || (also && suite && streq(suite, also)))
+                return 0;
+        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
+        for (size_t i = 0; debian_suites[i]; i++)
+                strbuf_printf(&b, "%s%s", i ? ", " : "", debian_suites[i]);
+        const char *guess = suite ? closest_match(suite, debian_suites, strv_length((char *const *) debian_suites))
+                                  : NULL;
+        return error_set(err, EINVAL, "unknown suite \"%s\"%s%s%s: use one of %s%s%s%s", suite ? suite : "",
+                         guess ? " (did you mean " : "", guess ? guess : "", guess ? "?)" : "", b.data ? b.data : "",
+                         also ? " (or " : "", also ? also : "", also ? ")" : "");
 }
 
 bool bootstrap_method_is_known(const char *s)
@@ -275,4 +289,32 @@ int subnet_parse(const char *s, uint32_t *ret_network, unsigned *ret_prefix, Err
         *ret_network = a;
         *ret_prefix = prefix;
         return 0;
+}
+
+const char *auth_providers_list(void)
+{
+        return "enclave, github, npm";
+}
+
+int auth_provider_check(const char *provider, Error *err)
+{
+        if (!provider || !provider[0])
+                return error_set(err, EINVAL, "no auth provider given; the providers are: %s", auth_providers_list());
+        if (auth_provider_is_known(provider))
+                return 0;
+        size_t n = 0;
+        while (auth_providers[n])
+                n++;
+        /* The name is echoed back only when it is short and printable:
+         * someone may paste a token where the provider belongs. */
+        bool show = strlen(provider) <= 32;
+        for (const char *p = provider; show && *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        show = false;
+        const char *best = closest_match(provider, auth_providers, n);
+        if (best)
+                return error_set(err, EINVAL, "unknown auth provider '%s'; did you mean '%s'? The providers are: %s",
+                                 show ? provider : "?", best, auth_providers_list());
+        return error_set(err, EINVAL, "unknown auth provider%s%s%s; the providers are: %s", show ? " '" : "",
+                         show ? provider : "", show ? "'" : "", auth_providers_list());
 }

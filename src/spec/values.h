@@ -17,6 +17,9 @@ extern const char *const bootstrap_methods[]; /* debootstrap cached_rootfs */
 extern const char *const auth_providers[];    /* enclave github npm */
 
 bool debian_suite_is_known(const char *s);
+/* A known suite (or also, when not NULL); else -EINVAL saying which are,
+ * with the closest one. */
+int debian_suite_check(const char *suite, const char *also, Error *err);
 bool bootstrap_method_is_known(const char *s);
 
 /* An http:// or https:// URL with a host, an optional port and path,
@@ -31,6 +34,12 @@ const char *auth_token_provider(const char *env_name);
 const char *const *auth_provider_token_names(const char *provider);
 /* "ENCLAVE_TOKEN, GITHUB_TOKEN, GH_TOKEN, NPM_TOKEN", for messages. */
 const char *auth_token_names_list(void);
+/* 0 when provider is one of auth_providers[]; otherwise -EINVAL with a
+ * message naming the closest provider and listing all of them (the CLI
+ * and the daemon refuse an unknown provider alike). */
+int auth_provider_check(const char *provider, Error *err);
+/* "enclave, github, npm" (static storage). */
+const char *auth_providers_list(void);
 
 /* A published port: always 127.0.0.1 and TCP (SPEC §6). */
 typedef struct PortSpec {
