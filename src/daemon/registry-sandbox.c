@@ -33,8 +33,9 @@ void sandbox_rows_free(SandboxRow *rows, size_t n)
         free(rows);
 }
 
-/* Caps the registry holds were checked when they were stored; one that
- * no longer reads (a cap this build does not know) is left unset. */
+/* Caps the registry holds were checked when they were stored (schema 4
+ * brought older rows into the table's ranges); a cap this build does
+ * not know is ignored. Caps that do not read at all are none. */
 static void caps_from_column(sqlite3_stmt *s, int col, Limits *ret)
 {
         const char *text = (const char *) sqlite3_column_text(s, col);

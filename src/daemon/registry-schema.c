@@ -139,11 +139,13 @@ static const char migration_3[] =
 /* Version 4: a sandbox's caps are its spec's (spec/limits.h), kept as
  * JSON of the set ones like a workspace's limits, so a new cap needs no
  * new column. The old columns' values move over (json_patch drops the
- * NULL ones). */
+ * NULL ones). Daemons before the table took a sandbox memory_mb from 1,
+ * where the table (and every Enclavefile) starts at 16: such a cap is
+ * raised to 16 so that the row reads back with its other caps. */
 static const char migration_4[] =
         "ALTER TABLE sandboxes ADD COLUMN caps TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(caps));\n"
-        "UPDATE sandboxes SET caps = json_patch('{}', json_object('memory_mb', memory_mb, 'cpu_percent', cpu_percent,\n"
-        "  'max_procs', max_procs));\n"
+        "UPDATE sandboxes SET caps = json_patch('{}', json_object('memory_mb', max(memory_mb, 16),\n"
+        "  'cpu_percent', cpu_percent, 'max_procs', max_procs));\n"
         "ALTER TABLE sandboxes DROP COLUMN memory_mb;\n"
         "ALTER TABLE sandboxes DROP COLUMN cpu_percent;\n"
         "ALTER TABLE sandboxes DROP COLUMN max_procs;\n";

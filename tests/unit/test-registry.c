@@ -394,7 +394,8 @@ TEST(caps_migration)
                                "INSERT INTO sandboxes (id, name, suite, mirror, bootstrap_method, memory_mb, cpu_percent, "
                                "  max_procs) VALUES (1, 'capped', 'bookworm', 'http://deb.debian.org/debian', "
                                "  'debootstrap', 512, NULL, 64), (2, 'free', 'bookworm', "
-                               "  'http://deb.debian.org/debian', 'debootstrap', NULL, NULL, NULL);",
+                               "  'http://deb.debian.org/debian', 'debootstrap', NULL, NULL, NULL), "
+                               "  (3, 'tiny', 'bookworm', 'http://deb.debian.org/debian', 'debootstrap', 1, 50, 10);",
                                NULL, NULL, NULL),
                   SQLITE_OK);
         sqlite3_close(db);
@@ -407,6 +408,13 @@ TEST(caps_migration)
         ASSERT_EQ(capped.caps.max_procs, 64);
         ASSERT_OK(registry_sandbox_get(r, "free", &free_row, NULL));
         ASSERT_TRUE(limits_equal(&free_row.caps, &(Limits) {}));
+        /* `enclave create --memory-mb 1` was taken before the table; the
+         * row keeps its other caps and the memory cap the table allows. */
+        _cleanup_(sandbox_row_done) SandboxRow tiny = {};
+        ASSERT_OK(registry_sandbox_get(r, "tiny", &tiny, NULL));
+        ASSERT_EQ(tiny.caps.memory_mb, 16);
+        ASSERT_EQ(tiny.caps.cpu_percent, 50);
+        ASSERT_EQ(tiny.caps.max_procs, 10);
         ASSERT_EQ(count(r, "SELECT count(*) FROM sandboxes WHERE caps = '{\"memory_mb\":512,\"max_procs\":64}'"), 1);
         ASSERT_EQ(count(r, "SELECT count(*) FROM sandboxes WHERE caps = '{}'"), 1);
         ASSERT_EQ(count(r, "SELECT count(*) FROM pragma_table_info('sandboxes') WHERE name = 'memory_mb'"), 0);
