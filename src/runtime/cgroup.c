@@ -814,11 +814,17 @@ int cgroup_open(const Cgroup *parent, const char *name, Cgroup **ret, Error *err
 
 uint64_t cgroup_cpu_quota_us(const Limits *l, unsigned ncpus, uint64_t period_us)
 {
-        if (l->cpu_percent == 0)
-                return 0;
         if (ncpus == 0)
                 ncpus = 1;
-        uint64_t q = (uint64_t) l->cpu_percent * ncpus * period_us / 100;
+        uint64_t q = 0;
+        if (l->cpu_percent > 0)
+                q = (uint64_t) l->cpu_percent * ncpus * period_us / 100;
+        if (l->cpus > 0) {
+                uint64_t c = (uint64_t) l->cpus * period_us / LIMIT_DECIMAL_SCALE;
+                q = q == 0 || c < q ? c : q;
+        }
+        if (l->cpu_percent == 0 && l->cpus == 0)
+                return 0;
         return q < 1000 ? 1000 : q;
 }
 
@@ -834,9 +840,9 @@ int cgroup_set_limits(const Cgroup *cg, const Limits *l, char ***warnings, Error
         if (l->max_procs && !(have & CGROUP_MASK(CGROUP_PIDS)))
                 (void) warn(warnings, "max_procs=%" PRId64 " cannot be enforced for the whole group: no pids "
                                       "cgroup controller on this host", l->max_procs);
-        if (l->cpu_percent && !(have & CGROUP_MASK(CGROUP_CPU)))
-                (void) warn(warnings, "cpu_percent=%" PRId64 " cannot be enforced: no cpu cgroup controller on this host",
-                            l->cpu_percent);
+        if (cgroup_cpu_quota_us(l, ncpus, 100000) && !(have & CGROUP_MASK(CGROUP_CPU)))
+                (void) warn(warnings, "the CPU limit (cpu_percent, cpus) cannot be enforced: no cpu cgroup controller "
+                                      "on this host");
 
         for (size_t i = 0; i < cg->n_nodes; i++) {
                 const CgroupNode *node = &cg->nodes[i];

@@ -137,13 +137,14 @@ DEFINE_CLEANUP_FUNC(Cgroup, cgroup_free);
 #define _cleanup_cgroup_ _cleanup_(cgroup_freep)
 
 /* memory_mb (RAM + swap: swap is not a way around the limit), max_procs
- * (pids.max), cpu_percent (quota = percent * ncpus * period / 100). An
+ * (pids.max), cpu_percent and cpus (cgroup_cpu_quota_us()). An
  * unset (0) field removes that limit, so a changed Enclavefile applies. */
 int cgroup_set_limits(const Cgroup *cg, const Limits *l, char ***warnings, Error *err);
 
 /* The CPU quota of l in microseconds per period on a machine with ncpus
- * CPUs: cpu_percent of all of them; 0 when no CPU limit is set. Never
- * below 1000 us, the kernel's minimum. */
+ * CPUs: cpu_percent of all of them, or cpus of one (the smaller when
+ * both are set); 0 when no CPU limit is set. Never below 1000 us, the
+ * kernel's minimum. */
 uint64_t cgroup_cpu_quota_us(const Limits *l, unsigned ncpus, uint64_t period_us);
 
 /* Move pid into the group in every hierarchy. */

@@ -45,6 +45,12 @@
           "cgroup CPU quota (v2 `cpu.max`, v1 `cpu.cfs_quota_us`) as a share of all CPUs; a workspace also runs "  \
           "on ceil(percent x CPUs / 100) CPUs, so `nproc` and thread pools match it",                               \
           START)                                                                                                    \
+        X(cpus, "cpus", "N", DECIMAL, 10, 1024000, "CPUs", "CPUs",                                                  \
+          yes, "CPU cap of all its workspaces together, in CPUs (1.5: one and a half)",                             \
+          yes, "CPU quota in CPUs (1.5: one and a half)",                                                           \
+          "cgroup CPU quota (v2 `cpu.max`, v1 `cpu.cfs_quota_us`) of that many CPUs' time per period; with "       \
+          "`cpu_percent` too, the smaller quota applies",                                                           \
+          START)                                                                                                    \
         X(memory_mb, "memory-mb", "N", INTEGER, 16, 16777216, "MiB", "MiB",                                         \
           yes, "memory cap of all its workspaces together, MiB",                                                    \
           yes, "memory limit in MiB (cgroup)",                                                                      \

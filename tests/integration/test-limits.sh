@@ -73,4 +73,49 @@ while read -r key flag lo hi below above in_sb in_ws; do
         done
 done <<<"$rows"
 is "nothing was created" "$(enc --json list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 0
+
+# cpus (a DECIMAL row) reaches the cgroup: quota = cpus x period, in the
+# v1 cpu controller (cpu.cfs_quota_us) or v2 cpu.max, whichever the host has.
+# cpu_quota PATH: "QUOTA PERIOD" of the run's cgroup PATH, or "none".
+cpu_quota() {
+        local d
+        for d in $(enc_cgroup_dirs "$1"); do
+                if [ -f "$d/cpu.cfs_quota_us" ]; then
+                        echo "$(cat "$d/cpu.cfs_quota_us") $(cat "$d/cpu.cfs_period_us")"; return
+                elif [ -f "$d/cpu.max" ]; then
+                        cat "$d/cpu.max"; return
+                fi
+        done
+        echo none
+}
+# quota_of PATH: the quota as a share of one period, three decimals ("1.500").
+quota_of() { cpu_quota "$1" | awk '$1 == "none" || $1 == "max" || $1 < 0 { print "unset"; next } { printf "%.3f\n", $1 / $2 }'; }
+
+if ! command -v busybox >/dev/null; then
+        tap_skip "cpus reaches the cgroup" "busybox is needed for a tiny rootfs"
+elif [ "$(cpu_quota "")" = none ] && ! grep -qw cpu /proc/cgroups; then
+        tap_skip "cpus reaches the cgroup" "no cpu cgroup controller on this host"
+else
+        make_busybox_rootfs "$ENC_DIR/rootfs" && tar -C "$ENC_DIR/rootfs" -cf "$ENC_DIR/rootfs.tar" .
+        ok "the base rootfs is imported" enc -q rootfs import --base "$ENC_DIR/rootfs.tar"
+        ok "a sandbox with --cpus 2.5" enc -q create cpusb --bootstrap-method cached_rootfs --cpus 2.5
+        is "its cgroup gets 2.5 CPUs' time per period" "$(quota_of cpusb)" 2.500
+        ok "a workspace with --cpus 1.5" enc -q workspace create cpusb w --cpus 1.5
+        ok "it starts" enc -q workspace start cpusb w
+        is "its cgroup gets 1.5 CPUs' time per period" "$(quota_of cpusb/w)" 1.500
+        contains "status shows cpus = 1.5" "$(enc workspace status cpusb w)" "cpus=1.5"
+        contains "the sandbox lists cpus = 2.5" "$(enc --json status cpusb)" '"cpus": 2.5'
+
+        # The same key in an Enclavefile, and a change of it through `up`.
+        printf '[sandbox]\nname = "cpuup"\nbootstrap_method = "cached_rootfs"\n[workspace.w]\ncpus = 0.25\n' \
+                >"$PROJ/Enclavefile"
+        ok "up with cpus = 0.25" sh -c "cd '$PROJ' && '$ENCLAVE' --config '$ENC_CONFIG' --socket '$ENC_SOCK' -q up"
+        is "the workspace runs with a quarter CPU" "$(quota_of cpuup/w)" 0.250
+        sed -i 's/^cpus = 0.25$/cpus = 2/' "$PROJ/Enclavefile"
+        ok "up after cpus = 2" sh -c "cd '$PROJ' && '$ENCLAVE' --config '$ENC_CONFIG' --socket '$ENC_SOCK' -q up"
+        is "the running workspace got the new quota" "$(quota_of cpuup/w)" 2.000
+        sed -i '/^cpus = 2$/d' "$PROJ/Enclavefile"
+        ok "up without cpus" sh -c "cd '$PROJ' && '$ENCLAVE' --config '$ENC_CONFIG' --socket '$ENC_SOCK' -q up"
+        is "the quota is removed" "$(quota_of cpuup/w)" unset
+fi
 done_testing

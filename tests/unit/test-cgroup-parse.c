@@ -161,6 +161,13 @@ TEST(cpu_quota_math)
         /* Never below the kernel's 1 ms minimum. */
         ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpu_percent = 1 }, 1, 10000), 1000);
         ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpu_percent = 50 }, 0, 100000), 50000);
+        /* cpus counts CPUs (kept x1000): 1.5 is one and a half periods. */
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpus = 1500 }, 8, 100000), 150000);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpus = 10 }, 1, 100000), 1000);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpus = 10 }, 1, 10000), 1000);
+        /* Both set: the smaller quota. */
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpus = 1500, .cpu_percent = 50 }, 2, 100000), 100000);
+        ASSERT_EQ(cgroup_cpu_quota_us(&(Limits) { .cpus = 500, .cpu_percent = 50 }, 2, 100000), 50000);
 }
 
 TEST(controller_names)
