@@ -11,7 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "daemon/protocol.h"
+#include "proto/message.h"
 
 #include <jansson.h>
 

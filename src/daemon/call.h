@@ -3,7 +3,7 @@
 #pragma once
 
 #include "daemon/action.h"
-#include "daemon/protocol.h"
+#include "proto/message.h"
 
 #include <stdatomic.h>
 #include <sys/socket.h>

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "config/settings.h"
+#include "proto/daemon-options.h"
 #include "daemon/policy.h"
 #include "daemon/ratelimit.h"
 #include "daemon/registry.h"
@@ -22,25 +23,6 @@
 #include <time.h>
 
 #define DAEMON_LOCK_FILE "daemon.lock"
-#define DAEMON_LOG_FILE "daemon.log"
-/* On stop: time to flush replies and let long actions end. */
-#define DAEMON_STOP_GRACE_MS 5000
-
-/* What `daemon run` was given on its command line; NULL = not given. */
-typedef struct DaemonOptions {
-        const char *config_path;
-        const char *socket_path;
-        const char *state_dir;
-        const char *pid_file;
-        const char *debootstrap_binary;
-        const char *workspace_apparmor_profile;
-        const char *workspace_selinux_label;
-        int wait_secs;              /* `start` only; < 0 = not given */
-        bool enable_test_actions;   /* hidden: debug.* actions for tests */
-        unsigned request_timeout_ms;/* hidden: 0 = default */
-} DaemonOptions;
-
-#define DAEMON_OPTIONS_INIT { .wait_secs = -1 }
 
 struct Server;
 
@@ -63,10 +45,6 @@ typedef struct Daemon {
         int pid_fd;
         int signal_fd;
 } Daemon;
-
-/* Settings from config.toml (or defaults) overlaid with the command
- * line. Shared with `daemon start`, which needs the same paths. */
-int daemon_resolve_settings(const DaemonOptions *opts, Settings *ret, Error *err);
 
 /* Run in the foreground until stopped. Returns 0 after a clean stop. */
 int daemon_run(const DaemonOptions *opts, Error *err);

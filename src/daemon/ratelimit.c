@@ -5,13 +5,6 @@
 
 #define NSEC_PER_SEC 1000000000.0
 
-uint64_t now_monotonic_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
-}
-
 void token_bucket_init(TokenBucket *b, double rate, double burst, uint64_t now_ns)
 {
         *b = (TokenBucket) { .tokens = burst, .rate = rate, .burst = burst, .last_ns = now_ns };

@@ -7,6 +7,7 @@
  * in (nanoseconds, monotonic) so the logic is testable. */
 #pragma once
 
+#include "base/clock.h"
 #include "base/macro.h"
 
 #include <sys/types.h>
@@ -62,6 +63,3 @@ void ratelimiter_done(RateLimiter *rl);
 /* Account one request of uid. A request refused by its UID bucket does
  * not consume a global token. *ret_wait_ns says when to retry. */
 RateLimitResult ratelimiter_take(RateLimiter *rl, uid_t uid, uint64_t now_ns, uint64_t *ret_wait_ns);
-
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t now_monotonic_ns(void);

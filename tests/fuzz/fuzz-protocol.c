@@ -2,7 +2,7 @@
  * into frames by the FrameReader, and each frame is parsed as a
  * request. Neither may crash, leak or read out of bounds, whatever a
  * client sends. */
-#include "daemon/protocol.h"
+#include "proto/message.h"
 
 #include <sys/socket.h>
 

@@ -1,6 +1,6 @@
 /* Framing, fds over SCM_RIGHTS, request validation and message shapes. */
 #include "test.h"
-#include "daemon/protocol.h"
+#include "proto/message.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>

@@ -1,7 +1,6 @@
-/* The daemon's settings: config.toml overlaid with the command line.
- * Kept apart from daemon.c so the CLI (daemon start/stop/status) can
- * resolve the same paths without linking the daemon itself. */
-#include "daemon/daemon.h"
+/* The daemon's settings: config.toml overlaid with the command line
+ * (daemon-options.h). */
+#include "proto/daemon-options.h"
 
 #include <string.h>
 
