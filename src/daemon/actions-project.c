@@ -21,11 +21,11 @@
 #include "daemon/owner.h"
 #include "daemon/project.h"
 #include "daemon/project-ps.h"
-#include "daemon/project-sandbox.h"
 #include "daemon/registry-network.h"
 #include "daemon/registry-sandbox.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/workspace-engine.h"
+#include "engine/sandbox.h"
 #include "base/log.h"
 #include "base/str.h"
 
@@ -242,7 +242,10 @@ static int up_sandbox(Up *u, Error *err)
 
         if (p->destroy_sandbox) {
                 step_event(u->call, "sandbox.destroy", NULL, "begin", "destroying sandbox %s (--rebuild)", sb);
-                r = project_sandbox_destroy(u->d, u->reg, sb, err);
+                _cleanup_(sandbox_row_done) SandboxRow row = {};
+                r = registry_sandbox_get(u->reg, sb, &row, err);
+                if (r >= 0)
+                        r = sandbox_destroy(u->d, u->reg, &row, true, err);
                 if (r < 0)
                         return error_wrap(err, "up: destroying sandbox %s for --rebuild", sb);
                 step_event(u->call, "sandbox.destroy", NULL, "done", "destroyed sandbox %s", sb);
@@ -250,21 +253,23 @@ static int up_sandbox(Up *u, Error *err)
         if (p->create_sandbox) {
                 step_event(u->call, "sandbox.create", NULL, "begin", "creating sandbox %s (%s, %s)", sb,
                            u->ef->sandbox.suite, u->ef->sandbox.bootstrap_method);
-                r = project_sandbox_create(u->d, u->reg, &u->ef->sandbox, call_uid(u->call),
-                                           owner_cap(u->call, u->d->settings.max_sandboxes_per_user), &mon, &warnings,
-                                           err);
+                r = sandbox_create(u->d, u->reg, &u->ef->sandbox, call_uid(u->call),
+                                   owner_cap(u->call, u->d->settings.max_sandboxes_per_user), &mon, &warnings, err);
                 if (r < 0)
                         return error_wrap(err, "up");
                 step_event(u->call, "sandbox.create", NULL, "done", "created sandbox %s", sb);
         }
         if (p->start_sandbox) {
-                r = project_sandbox_start(u->d, u->reg, sb, &warnings, err);
+                _cleanup_(sandbox_row_done) SandboxRow row = {};
+                r = registry_sandbox_get(u->reg, sb, &row, err);
+                if (r >= 0)
+                        r = sandbox_start(u->d, u->reg, &row, false, NULL, &warnings, err);
                 if (r < 0)
                         return error_wrap(err, "up: starting sandbox %s", sb);
                 step_event(u->call, "sandbox.start", NULL, "done", "sandbox %s is ready", sb);
         }
         if (p->update_caps && !p->create_sandbox) {
-                r = project_sandbox_set_caps(u->d, u->reg, &u->ef->sandbox, &warnings, err);
+                r = sandbox_set_caps(u->d, u->reg, &u->ef->sandbox, &warnings, err);
                 if (r < 0)
                         return error_wrap(err, "up: applying the caps of sandbox %s", sb);
                 step_event(u->call, "sandbox.caps", NULL, "done", "applied the new caps of sandbox %s", sb);
@@ -297,12 +302,16 @@ static int up_setup(Up *u, Error *err)
         size_t n = strv_length(u->ef->sandbox.setup);
         step_event(u->call, "setup", NULL, "begin", "running %zu setup command(s) in sandbox %s", n, sb);
         StorageMonitor mon = call_monitor(u->call);
-        int r = project_sandbox_setup(u->d, u->reg, sb, u->ef->sandbox.setup, &mon, err);
+        _cleanup_(sandbox_row_done) SandboxRow row = {};
+        SetupResult res = {};
+        int r = registry_sandbox_get(u->reg, sb, &row, err);
+        if (r >= 0)
+                r = sandbox_setup(u->d, u->reg, &row, u->ef->sandbox.setup, &mon, &res, err);
         if (r < 0)
                 return error_wrap(err, "up: setup of sandbox %s (fix the command; the next 'enclave up' runs the "
                                   "setup list again)", sb);
         u->setup_ran = true;
-        u->setup_commands = (size_t) r;
+        u->setup_commands = res.commands_run;
         step_event(u->call, "setup", NULL, "done", "setup of sandbox %s done (%zu command(s))", sb, n);
         return 0;
 }
@@ -761,7 +770,7 @@ static int action_project_down(Call *c, Error *err)
         }
         step_event(c, "sandbox.stop", NULL, "begin", "stopping %lld running workspace(s) of %s",
                    (long long) row.n_running, sandbox);
-        int n = project_sandbox_stop(call_daemon(c), reg, sandbox, err);
+        int n = sandbox_stop(call_daemon(c), reg, &row, false, NULL, err);
         if (n < 0)
                 return error_wrap(err, "down");
         log_info("down %s%s%s: %d workspace(s) stopped (uid %u)", sandbox, project ? " from " : "", project ? project : "",

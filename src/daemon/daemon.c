@@ -10,6 +10,7 @@
 #include "daemon/leftovers.h"
 #include "daemon/network.h"
 #include "daemon/registry-sandbox.h"
+#include "engine/sandbox.h"
 #include "base/crashpoint.h"
 #include "base/fs.h"
 #include "base/log.h"

@@ -9,7 +9,7 @@
  *   destroying  its workspaces, cgroup and files are being removed
  *
  * A daemon that dies during creating or destroying leaves the row in
- * that state; sandbox_recover_interrupted() finishes the job at the next
+ * that state; sandbox_recover_interrupted() (engine/sandbox.h) finishes the job at the next
  * start (the row and its files go). One that dies during setting-up
  * leaves a rootfs with half a setup: the row goes back to ready with no
  * setup digest, so the next `up` runs setup again.
@@ -96,11 +96,3 @@ json_t *sandbox_row_to_json(const SandboxRow *row);
 /* Caps as the caps column keeps them: the set ones. NULL on OOM. */
 json_t *sandbox_caps_json(const Limits *caps);
 
-struct Daemon;
-
-/* At daemon start (after reconcile_workspaces): remove what a crash
- * left of sandboxes in creating or destroying (row, directory, cgroup)
- * and put sandboxes in setting-up back to ready without a digest.
- * Returns the number of rows it changed. Implemented in
- * actions-sandbox.c. */
-int sandbox_recover_interrupted(struct Daemon *d, Error *err);
