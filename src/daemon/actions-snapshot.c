@@ -19,7 +19,7 @@
 #include "daemon/daemon.h"
 #include "daemon/owner.h"
 #include "daemon/registry-workspace.h"
-#include "daemon/snapshot-claim.h"
+#include "engine/claims.h"
 #include "daemon/sandbox-cgroup.h"
 #include "daemon/workspace-engine.h"
 #include "storage/archive.h"
@@ -212,15 +212,15 @@ typedef struct Target {
         RunningWorkspace *rw;        /* NULL when this daemon does not run it */
         bool running;
         bool claimed;
-        Daemon *engine_claimed;      /* set while start/stop/destroy are held off */
+        bool lifecycle_claimed;      /* set while start/stop/destroy are held off */
 } Target;
 
 static void target_done(Target *t)
 {
-        if (t->engine_claimed)
-                workspace_engine_release(t->engine_claimed, t->row.id);
+        if (t->lifecycle_claimed)
+                claim_release(t->row.id, CLAIM_LIFECYCLE);
         if (t->claimed)
-                snapshot_release(t->row.id);
+                claim_release(t->row.id, CLAIM_SNAPSHOT);
         workspace_running_unrefp(&t->rw);
         free(t->ws_dir);
         workspace_row_done(&t->row);
@@ -250,7 +250,7 @@ static int reply_then_settle(Call *c, Target *t, json_t *res)
                 what = NULL;
         t->claimed = false;
         if (claimed)
-                snapshot_claim_settling(id);
+                claim_settling(id);
         target_done(t);
         *t = (Target) {};
         int r = call_reply(c, res, -EBADF);
@@ -258,7 +258,7 @@ static int reply_then_settle(Call *c, Target *t, json_t *res)
         if (snapshot_settle(ws_dir, &err) < 0)
                 log_warn("workspace %s: %s", what ? what : ws_dir, error_msg(&err));
         if (claimed)
-                snapshot_release(id);
+                claim_release(id, CLAIM_SNAPSHOT);
         return r;
 }
 
@@ -284,7 +284,7 @@ static int target_open(Call *c, Target *t, Error *err)
         if (!is_dir(t->ws_dir))
                 return error_set(err, ENOENT, "the directory of workspace %s/%s is gone (%s); 'enclave doctor' "
                                  "explains, 'enclave registry repair --strict' removes the row", sb, ws, t->ws_dir);
-        r = snapshot_claim(t->row.id, sb, ws, err);
+        r = claim_take(t->row.id, CLAIM_SNAPSHOT, sb, ws, err);
         if (r < 0)
                 return r;
         t->claimed = true;
@@ -435,10 +435,10 @@ static int action_snapshot_create(Call *c, Error *err)
         if (t.disk_quota) {
                 if (!t.running) {
                         /* The image is attached for this copy: no start meanwhile. */
-                        r = workspace_engine_claim(call_daemon(c), t.row.id, t.row.sandbox, t.row.name, err);
+                        r = claim_take(t.row.id, CLAIM_LIFECYCLE, t.row.sandbox, t.row.name, err);
                         if (r < 0)
                                 return r;
-                        t.engine_claimed = call_daemon(c);
+                        t.lifecycle_claimed = true;
                         workspace_running_unrefp(&t.rw);
                         t.rw = workspace_engine_get_by_id(call_daemon(c), t.row.id);
                         t.running = t.rw != NULL;
@@ -528,10 +528,10 @@ static int action_snapshot_restore(Call *c, Error *err)
                 return r;
         /* Its overlay must not be mounted while the upper layer is
          * swapped: hold off a start for the whole restore, then check. */
-        r = workspace_engine_claim(call_daemon(c), t.row.id, t.row.sandbox, t.row.name, err);
+        r = claim_take(t.row.id, CLAIM_LIFECYCLE, t.row.sandbox, t.row.name, err);
         if (r < 0)
                 return r;
-        t.engine_claimed = call_daemon(c);
+        t.lifecycle_claimed = true;
         workspace_running_unrefp(&t.rw);
         t.rw = workspace_engine_get_by_id(call_daemon(c), t.row.id);
         t.running = t.running || t.rw;

@@ -5,6 +5,7 @@
 #include "daemon/owner.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/workspace-engine.h"
+#include "engine/claims.h"
 
 #include <time.h>
 
@@ -64,7 +65,7 @@ typedef struct Hold {
 static void hold_release(Hold *h)
 {
         if (h->id >= 0)
-                workspace_engine_release(h->d, h->id);
+                claim_release(h->id, CLAIM_LIFECYCLE);
         h->id = -1;
 }
 
@@ -105,7 +106,7 @@ static int action_debug_hold_workspace(Call *c, Error *err)
                 r = registry_workspace_get(reg, sandbox, name, &row, err);
         if (r < 0)
                 return r;
-        r = workspace_engine_claim(call_daemon(c), row.id, row.sandbox, row.name, err);
+        r = claim_take(row.id, CLAIM_LIFECYCLE, row.sandbox, row.name, err);
         if (r < 0)
                 return r;
         _cleanup_(hold_release) Hold hold = { call_daemon(c), row.id };

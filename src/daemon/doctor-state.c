@@ -14,7 +14,7 @@
 #include "daemon/registry-sandbox.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/sandbox-cgroup.h"
-#include "daemon/snapshot-claim.h"
+#include "engine/claims.h"
 #include "daemon/workspace-engine.h"
 #include "daemon/workspace-ids.h"
 #include "net/ipam.h"
@@ -536,7 +536,7 @@ static int scan_frozen(Daemon *d, Scan *s)
                 if (sandbox_cgroup_open(d, w->sandbox, &sb, NULL) < 0 || cgroup_open(sb, w->name, &cg, NULL) < 0)
                         continue;
                 /* A snapshot in flight freezes it for the copy. */
-                if (!leftover_cgroup_frozen(cg) || snapshot_claimed(w->id))
+                if (!leftover_cgroup_frozen(cg) || claim_held(w->id, CLAIM_SNAPSHOT))
                         continue;
                 char what[160];
                 snprintf(what, sizeof what, "%s/%s", w->sandbox, w->name);
@@ -1015,9 +1015,9 @@ typedef struct Held {
 static void held_done(Held *h)
 {
         if (h->claimed)
-                workspace_engine_release(h->d, h->id);
+                claim_release(h->id, CLAIM_LIFECYCLE);
         if (h->snapshot_claimed)
-                snapshot_release(h->id);
+                claim_release(h->id, CLAIM_SNAPSHOT);
         free(h->sandbox);
         free(h->name);
 }
@@ -1145,12 +1145,12 @@ static int held_claim(Daemon *d, const Finding *f, Held *h, const char *label, E
 {
         const char *sb = h->sandbox ? h->sandbox : "?", *ws = h->name ? h->name : label;
         if (f->kind == F_SNAPSHOT_ROWS || f->kind == F_FROZEN) {
-                int k = snapshot_claim(h->id, sb, ws, err);
+                int k = claim_take(h->id, CLAIM_SNAPSHOT, sb, ws, err);
                 if (k < 0)
                         return k;
                 h->snapshot_claimed = true;
         }
-        int k = workspace_engine_claim(d, h->id, sb, ws, err);
+        int k = claim_take(h->id, CLAIM_LIFECYCLE, sb, ws, err);
         if (k < 0)
                 return k;
         h->claimed = true;

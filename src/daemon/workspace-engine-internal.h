@@ -15,8 +15,6 @@ struct WorkspaceEngine {
         pthread_cond_t changed;      /* CLOCK_MONOTONIC; broadcast when a workspace ended */
         RunningWorkspace **running;  /* under lock */
         size_t n_running;
-        int64_t *claims;             /* ids with a start/stop/destroy in flight; under lock */
-        size_t n_claims;
         HardeningPlan *plan;
         int init_fd;
         WorkspaceWatch *watch;
@@ -28,11 +26,6 @@ struct WorkspaceEngine {
 };
 
 uint64_t engine_now_us(void);
-
-/* Claim a workspace for one operation; -EBUSY with a message when
- * another one is in flight. */
-int engine_claim(WorkspaceEngine *e, int64_t id, const char *sandbox, const char *name, Error *err);
-void engine_release(WorkspaceEngine *e, int64_t id);
 
 /* A new RunningWorkspace (one reference); takes spec, proc and cg. */
 RunningWorkspace *running_new(int64_t id, const char *sandbox, const char *name, WorkspaceSpec *spec,

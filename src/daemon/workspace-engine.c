@@ -98,50 +98,6 @@ RunningWorkspace *workspace_engine_get_by_id(Daemon *d, int64_t id)
         return found;
 }
 
-/* ---- claims ---- */
-
-int engine_claim(WorkspaceEngine *e, int64_t id, const char *sandbox, const char *name, Error *err)
-{
-        pthread_mutex_lock(&e->lock);
-        for (size_t i = 0; i < e->n_claims; i++)
-                if (e->claims[i] == id) {
-                        pthread_mutex_unlock(&e->lock);
-                        return error_set(err, EBUSY,
-                                         "another request is starting, stopping or destroying workspace %s/%s "
-                                         "right now; try again once it finished", sandbox, name);
-                }
-        int64_t *nc = realloc(e->claims, (e->n_claims + 1) * sizeof *nc);
-        if (!nc) {
-                pthread_mutex_unlock(&e->lock);
-                return error_set(err, ENOMEM, "out of memory");
-        }
-        e->claims = nc;
-        e->claims[e->n_claims++] = id;
-        pthread_mutex_unlock(&e->lock);
-        return 0;
-}
-
-void engine_release(WorkspaceEngine *e, int64_t id)
-{
-        pthread_mutex_lock(&e->lock);
-        for (size_t i = 0; i < e->n_claims; i++)
-                if (e->claims[i] == id) {
-                        e->claims[i] = e->claims[--e->n_claims];
-                        break;
-                }
-        pthread_mutex_unlock(&e->lock);
-}
-
-int workspace_engine_claim(Daemon *d, int64_t id, const char *sandbox, const char *name, Error *err)
-{
-        return engine_claim(d->engine, id, sandbox, name, err);
-}
-
-void workspace_engine_release(Daemon *d, int64_t id)
-{
-        engine_release(d->engine, id);
-}
-
 /* ---- the table ---- */
 
 int engine_track(WorkspaceEngine *e, RunningWorkspace *rw, Error *err)
@@ -462,7 +418,6 @@ static void engine_free(WorkspaceEngine *e)
                 workspace_running_unref(e->running[i]);
         free(e->running);
         free(e->ended);
-        free(e->claims);
         registry_close(e->watch_registry);
         hardening_plan_free(e->plan);
         safe_close(e->init_fd);

@@ -7,8 +7,9 @@
  * need no registry round trip. The registry holds the durable truth
  * (state, pid + start time, config); every change of it is one
  * transaction, and a change in flight (start, stop, destroy of one
- * workspace) is guarded by an in-memory claim, so two requests for the
- * same workspace never interleave and a crash never leaves a half state.
+ * workspace) is guarded by its claim (engine/claims.h), so two requests
+ * for the same workspace never interleave and a crash never leaves a
+ * half state.
  *
  * Init processes are spawned on the watch thread (workspace-watch.h),
  * which also learns of every init's exit and then cleans up: reads the
@@ -140,12 +141,6 @@ int workspaces_destroy_all_in_sandbox(Daemon *d, Registry *r, int64_t sandbox_id
 /* The running workspace (a new reference) or NULL when it does not run. */
 RunningWorkspace *workspace_engine_get(Daemon *d, const char *sandbox, const char *name);
 RunningWorkspace *workspace_engine_get_by_id(Daemon *d, int64_t id);
-
-/* Hold a workspace against start, stop and destroy while other work
- * changes its files (snapshot restore): -EBUSY naming it when another
- * request holds it. Release with workspace_engine_release(). */
-int workspace_engine_claim(Daemon *d, int64_t id, const char *sandbox, const char *name, Error *err);
-void workspace_engine_release(Daemon *d, int64_t id);
 
 typedef struct WorkspaceExecSpec {
         char *const *argv;

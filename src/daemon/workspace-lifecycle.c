@@ -6,7 +6,7 @@
 #include "daemon/registry-sandbox.h"
 #include "daemon/registry-workspace.h"
 #include "daemon/sandbox-cgroup.h"
-#include "daemon/snapshot-claim.h"
+#include "engine/claims.h"
 #include "daemon/workspace-dir.h"
 #include "daemon/workspace-ids.h"
 #include "runtime/idrange.h"
@@ -157,24 +157,24 @@ void workspace_start_info_done(WorkspaceStartInfo *i)
         i->warnings = strv_free(i->warnings);
 }
 
-
-typedef struct Claim {
-        WorkspaceEngine *e;
+/* A workspace's CLAIM_LIFECYCLE (engine/claims.h) for one scope. */
+typedef struct Held {
+        bool held;
         int64_t id;
-} Claim;
+} Held;
 
-static void claim_done(Claim *c)
+static void held_done(Held *h)
 {
-        if (c->e)
-                engine_release(c->e, c->id);
+        if (h->held)
+                claim_release(h->id, CLAIM_LIFECYCLE);
 }
 
-static int take_claim(WorkspaceEngine *e, const WorkspaceRow *row, Claim *ret, Error *err)
+static int take_claim(const WorkspaceRow *row, Held *ret, Error *err)
 {
-        int r = engine_claim(e, row->id, row->sandbox, row->name, err);
+        int r = claim_take(row->id, CLAIM_LIFECYCLE, row->sandbox, row->name, err);
         if (r < 0)
                 return r;
-        *ret = (Claim) { e, row->id };
+        *ret = (Held) { true, row->id };
         return 0;
 }
 
@@ -434,8 +434,8 @@ int workspace_engine_start(Daemon *d, Registry *reg, const char *sandbox, const 
                                          sandbox, sandbox);
                 return error_set(err, EBUSY, "sandbox %s is %s; wait until it is ready", sandbox, row.sandbox_state);
         }
-        _cleanup_(claim_done) Claim claim = {};
-        r = take_claim(d->engine, &row, &claim, err);
+        _cleanup_(held_done) Held claim = {};
+        r = take_claim(&row, &claim, err);
         if (r < 0)
                 return r;
         _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, row.id);
@@ -490,8 +490,8 @@ int workspace_engine_stop(Daemon *d, Registry *reg, const char *sandbox, const c
                 return registry_workspace_get(reg, sandbox, name, &row, err);
         }
         WorkspaceRow key = { .id = rw->id, .sandbox = rw->sandbox, .name = rw->name };
-        _cleanup_(claim_done) Claim claim = {};
-        int r = take_claim(d->engine, &key, &claim, err);
+        _cleanup_(held_done) Held claim = {};
+        int r = take_claim(&key, &claim, err);
         if (r < 0)
                 return r;
         ret->was_running = true;
@@ -505,8 +505,8 @@ int workspace_engine_stop(Daemon *d, Registry *reg, const char *sandbox, const c
 static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsigned grace_ms, Error *err)
 {
         const char *state_dir = d->settings.state_dir;
-        _cleanup_(claim_done) Claim claim = {};
-        int r = take_claim(d->engine, row, &claim, err);
+        _cleanup_(held_done) Held claim = {};
+        int r = take_claim(row, &claim, err);
         if (r < 0)
                 return r;
         _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, row->id);
@@ -527,7 +527,7 @@ static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsign
         _cleanup_free_ char *ws_dir = NULL;
         r = layout_workspace_dir(state_dir, row->sandbox, row->name, &ws_dir, err);
         /* A snapshot flush still running there would trip over the removal. */
-        snapshot_wait_settled(row->id);
+        claim_wait_settled(row->id);
         if (r >= 0 && disk_quota_present(ws_dir))
                 r = disk_quota_remove(ws_dir, err);
         if (r >= 0)
@@ -578,7 +578,7 @@ static int stop_rows(Daemon *d, const WorkspaceRow *rows, size_t n, unsigned gra
 {
         WorkspaceEngine *e = d->engine;
         _cleanup_free_ RunningWorkspace **rws = calloc(n + 1, sizeof *rws);
-        _cleanup_free_ Claim *claims = calloc(n + 1, sizeof *claims);
+        _cleanup_free_ Held *claims = calloc(n + 1, sizeof *claims);
         if (!rws || !claims)
                 return error_set(err, ENOMEM, "out of memory");
         int r = 0, stopped = 0;
@@ -587,7 +587,7 @@ static int stop_rows(Daemon *d, const WorkspaceRow *rows, size_t n, unsigned gra
                 if (!rw)
                         continue;
                 _cleanup_error_ Error cerr = ERROR_INIT;
-                if (take_claim(e, &rows[i], &claims[i], &cerr) < 0) {
+                if (take_claim(&rows[i], &claims[i], &cerr) < 0) {
                         workspace_running_unref(rw);
                         if (r == 0)
                                 r = error_set(err, EBUSY, "%s", error_msg(&cerr));
@@ -613,7 +613,7 @@ static int stop_rows(Daemon *d, const WorkspaceRow *rows, size_t n, unsigned gra
                 }
                 stopped++;
                 workspace_running_unref(rws[i]);
-                claim_done(&claims[i]);
+                held_done(&claims[i]);
         }
         return r < 0 ? r : stopped;
 }
