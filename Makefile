@@ -33,7 +33,7 @@ BASE_CFLAGS := -std=gnu17 $(WARNINGS) -fstack-protector-strong -D_GNU_SOURCE \
 ALL_CFLAGS := $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread
 
-MODULES := base spec proto config auth engine daemon runtime net storage cli
+MODULES := base spec proto config auth registry engine daemon runtime net storage cli
 MAINS := src/cli/main.c src/daemon/main.c
 LIB_SRC := $(filter-out $(MAINS),$(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

@@ -1,11 +1,11 @@
 /* workspace.cp: a tar stream between the client and a running
- * workspace (daemon/workspace-cp.h). The client sends one fd: the pipe
+ * workspace (engine/workspace-cp.h). The client sends one fd: the pipe
  * (or file) it reads or writes with its own rights. */
 #include "daemon/action.h"
 #include "daemon/client-fd.h"
 #include "daemon/owner.h"
-#include "daemon/registry-workspace.h"
-#include "daemon/workspace-cp.h"
+#include "registry/registry-workspace.h"
+#include "engine/workspace-cp.h"
 #include "base/str.h"
 
 static int not_running(Call *c, const char *sb, const char *ws, Error *err)

@@ -2,7 +2,7 @@
  * run on worker threads: the host probes fork helpers and wait for
  * them, and repair may remove whole directory trees. */
 #include "daemon/action.h"
-#include "daemon/doctor.h"
+#include "engine/doctor.h"
 #include "base/log.h"
 #include "base/str.h"
 

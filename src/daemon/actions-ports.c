@@ -14,11 +14,11 @@
  * They run on the event loop: the proxy carries out a command in
  * microseconds, and the registry work is a few statements. */
 #include "daemon/action.h"
-#include "daemon/registry-workspace.h"
+#include "registry/registry-workspace.h"
 #include "daemon/daemon.h"
-#include "daemon/network.h"
+#include "engine/network.h"
 #include "daemon/owner.h"
-#include "daemon/registry-network.h"
+#include "registry/registry-network.h"
 #include "net/proxy.h"
 #include "base/str.h"
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "daemon/registry.h"
+#include "registry/registry.h"
 
 struct Daemon;
 

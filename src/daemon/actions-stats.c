@@ -18,8 +18,8 @@
 #include "daemon/action.h"
 #include "daemon/daemon.h"
 #include "daemon/owner.h"
-#include "daemon/registry-workspace.h"
-#include "daemon/workspace-engine.h"
+#include "registry/registry-workspace.h"
+#include "engine/workspace-engine.h"
 #include "base/str.h"
 
 #include <poll.h>

@@ -1,10 +1,10 @@
 /* Actions that exist only for the test suite, when the daemon runs with
  * the hidden option --enable-test-actions. */
 #include "daemon/action.h"
-#include "daemon/registry.h"
+#include "registry/registry.h"
 #include "daemon/owner.h"
-#include "daemon/registry-workspace.h"
-#include "daemon/workspace-engine.h"
+#include "registry/registry-workspace.h"
+#include "engine/workspace-engine.h"
 #include "engine/claims.h"
 
 #include <time.h>

@@ -17,7 +17,7 @@
 #include "proto/daemon-options.h"
 #include "daemon/policy.h"
 #include "daemon/ratelimit.h"
-#include "daemon/registry.h"
+#include "registry/registry.h"
 
 #include <sys/types.h>
 #include <time.h>

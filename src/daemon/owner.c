@@ -1,7 +1,7 @@
 /* Ownership checks of the multi-user model (owner.h). */
 #include "daemon/owner.h"
-#include "daemon/registry.h"
-#include "daemon/registry-workspace.h"
+#include "registry/registry.h"
+#include "registry/registry-workspace.h"
 #include "base/str.h"
 
 int64_t call_owner_filter(Call *c)

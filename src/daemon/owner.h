@@ -17,7 +17,7 @@
 #include "config/settings.h"
 #include "spec/values.h"
 #include "daemon/action.h"
-#include "daemon/registry.h"
+#include "registry/registry.h"
 
 #include <sys/types.h>
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "base/macro.h"
+#include "registry/registry.h"
 
 #include <sys/types.h>
 
@@ -77,3 +78,13 @@ PolicyDecision policy_decide(const Policy *p, uid_t uid, const char *action);
 bool policy_check(const Policy *p, uid_t uid, const char *action, char **ret_reason);
 
 int policy_copy(const Policy *src, Policy *ret);
+
+/* ---- kept in the registry (registry-policy.c) ---- */
+
+int registry_policy_load(Registry *r, Policy *ret, Error *err);
+/* Upsert one rule (same scope + pattern replaced). */
+int registry_policy_set_rule(Registry *r, int64_t uid, const char *pattern, PolicyEffect effect, Error *err);
+int registry_policy_set_default(Registry *r, PolicyEffect effect, Error *err);
+/* Remove the rules of one scope, or every rule and reset the default
+ * to allow (all_scopes). Returns the number of rules removed. */
+int registry_policy_clear(Registry *r, bool all_scopes, int64_t uid, Error *err);

@@ -1,7 +1,7 @@
 /* Typed registry access for the policy engine: the pattern other areas
  * follow for their own tables (one file per concern, every change one
  * transaction, the database's message kept in the error). */
-#include "daemon/registry.h"
+#include "daemon/policy.h"
 
 static int load_default(Registry *r, Policy *p, Error *err)
 {

@@ -2,7 +2,7 @@
  * debootstrap, an `up` or a `logs --follow` never blocks other clients.
  * Results go back through server_post(); the loop owns every socket. */
 #include "daemon/call.h"
-#include "daemon/registry.h"
+#include "registry/registry.h"
 #include "daemon/server.h"
 #include "base/log.h"
 

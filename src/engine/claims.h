@@ -14,7 +14,7 @@
  *
  * Lock order. An operation that needs both claims takes CLAIM_SNAPSHOT
  * first, then CLAIM_LIFECYCLE, and releases them in reverse. Of the
- * daemon's mutexes, only the network's (daemon/network.c) is held
+ * daemon's mutexes, only the network's (engine/network.c) is held
  * across other calls, and then only around its own registry connection;
  * this table's lock, the workspace engine's table lock and the server's
  * locks are leaves: nothing else is taken while one is held. So no

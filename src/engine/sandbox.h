@@ -2,9 +2,9 @@
  * (daemon/actions-sandbox.c) and up/down (daemon/actions-project.c) both
  * call it, so either path leaves a row the other understands.
  *
- * A sandbox is a row (daemon/registry-sandbox.h), a directory
+ * A sandbox is a row (registry/registry-sandbox.h), a directory
  * <state>/sandboxes/<sb>/ with its rootfs, and a parent cgroup with the
- * aggregate caps (daemon/sandbox-cgroup.h):
+ * aggregate caps (engine/sandbox-cgroup.h):
  *
  *   create   row 'creating' -> cgroup -> rootfs -> 'ready'; any failure
  *            removes all three again
@@ -23,7 +23,7 @@
 
 #include "base/error.h"
 #include "daemon/daemon.h"
-#include "daemon/registry-sandbox.h"
+#include "registry/registry-sandbox.h"
 #include "spec/spec.h"
 #include "storage/progress.h"
 #include "storage/setup.h"

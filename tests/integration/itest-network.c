@@ -1,5 +1,5 @@
 /* Root integration test of the daemon's networking layer
- * (src/daemon/network.c, registry-network.c) against the real kernel
+ * (src/engine/network.c, registry-network.c) against the real kernel
  * and a real registry, for both firewall backends.
  *
  * Each scenario runs in a private "host" network namespace (so its
@@ -13,8 +13,8 @@
 #include "base/log.h"
 #include "base/process.h"
 #include "base/str.h"
-#include "daemon/network.h"
-#include "daemon/registry-network.h"
+#include "engine/network.h"
+#include "registry/registry-network.h"
 #include "net/proxy.h"
 #include "test.h"
 #include "itest-net-util.h"

@@ -1,9 +1,9 @@
-/* The plan of `enclave up` (src/daemon/project.h): pure decisions from
+/* The plan of `enclave up` (src/engine/project.h): pure decisions from
  * (Enclavefile, registry state, options), and the daemon's re-check of
  * the configuration a client sends. */
-#include "daemon/project.h"
-#include "daemon/project-ps.h"
-#include "daemon/registry-sandbox.h"
+#include "engine/project.h"
+#include "engine/project-ps.h"
+#include "registry/registry-sandbox.h"
 #include "base/str.h"
 #include "test.h"
 

@@ -3,7 +3,7 @@
  * mappings and host-port uniqueness across workspaces. */
 #include "test.h"
 #include "scratch.h"
-#include "daemon/registry-network.h"
+#include "registry/registry-network.h"
 #include "base/fs.h"
 
 static char *tmpdir(void)

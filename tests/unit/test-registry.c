@@ -2,9 +2,10 @@
  * foreign keys, typed policy functions. Real SQLite, real files. */
 #include "test.h"
 #include "scratch.h"
-#include "daemon/registry.h"
-#include "daemon/registry-schema.h"
-#include "daemon/registry-sandbox.h"
+#include "registry/registry.h"
+#include "registry/registry-schema.h"
+#include "daemon/policy.h"
+#include "registry/registry-sandbox.h"
 #include "base/fs.h"
 
 #include <jansson.h>
@@ -364,7 +365,7 @@ TEST(owner_migration_and_triggers)
 }
 
 /* Schema 3: a workspace row remembers whether a sandbox stop stopped it
- * (daemon/sandbox-resume.h); existing rows do not. */
+ * (engine/sandbox-resume.h); existing rows do not. */
 TEST(resume_column)
 {
         _cleanup_tmpdir_ char *dir = tmpdir();

@@ -1,8 +1,0 @@
-/* Internal to the registry: the migration steps. */
-#pragma once
-
-#include "daemon/registry.h"
-
-/* SQL that takes the schema from from_version to from_version + 1, or
- * NULL past the last step. */
-const char *registry_migration(int from_version);
