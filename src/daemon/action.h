@@ -14,7 +14,7 @@
  * action runs on its own worker thread, may block and may stream, and
  * must check call_cancelled() (client gone, daemon stopping) between
  * steps. On a worker, use only call_registry() for the registry and
- * treat call_daemon()->settings as read-only.
+ * treat call_engine()->settings as read-only.
  *
  * Adding an area: define `const Action foo_actions[] = { ..., {} };`
  * in your own file, declare it below, and list it in actions.c. */
@@ -58,6 +58,9 @@ pid_t call_pid(Call *c);
 
 /* The daemon: settings, registry, ... (struct Daemon in daemon.h). */
 struct Daemon *call_daemon(Call *c);
+/* What the engines take (engine/engine.h): the daemon's settings,
+ * registry, network and running workspaces. */
+struct Engine *call_engine(Call *c);
 
 /* The registry for this thread: the loop's own connection for plain
  * actions, a private connection for a long action (opened on first use,

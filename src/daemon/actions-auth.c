@@ -65,7 +65,7 @@ static int action_auth_login(Call *c, Error *err)
         if (r < 0)
                 return r;
         size_t len = json_string_length(json_object_get(call_params(c), "token"));
-        r = auth_store_save(call_daemon(c)->settings.state_dir, call_uid(c), provider, token, len, err);
+        r = auth_store_save(call_daemon(c)->engine.settings.state_dir, call_uid(c), provider, token, len, err);
         if (r < 0)
                 return error_wrap(err, "storing the %s token", provider);
         log_info("auth: stored the %s token (by uid %u)", provider, (unsigned) call_uid(c));
@@ -102,7 +102,7 @@ static json_t *provider_status_json(const char *state_dir, uid_t owner, const ch
 
 static int action_auth_list(Call *c, Error *err)
 {
-        const char *state_dir = call_daemon(c)->settings.state_dir;
+        const char *state_dir = call_daemon(c)->engine.settings.state_dir;
         json_t *list = json_array();
         if (!list)
                 return error_set(err, ENOMEM, "out of memory");
@@ -123,7 +123,7 @@ static int action_auth_logout(Call *c, Error *err)
         int r = param_provider(c, &provider, err);
         if (r < 0)
                 return r;
-        r = auth_store_remove(call_daemon(c)->settings.state_dir, call_uid(c), provider, err);
+        r = auth_store_remove(call_daemon(c)->engine.settings.state_dir, call_uid(c), provider, err);
         if (r < 0)
                 return error_wrap(err, "removing the %s token", provider);
         if (r > 0)

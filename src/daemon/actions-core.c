@@ -18,7 +18,7 @@ static json_t *health_counts(Daemon *d, int64_t owner)
 {
         _cleanup_error_ Error err = ERROR_INIT;
         RegistryCounts n;
-        if (registry_counts_owned(d->registry, owner, &n, &err) < 0) {
+        if (registry_counts_owned(d->engine.registry, owner, &n, &err) < 0) {
                 log_warn("health: %s", error_msg(&err));
                 return json_null();
         }
@@ -29,10 +29,10 @@ static json_t *health_counts(Daemon *d, int64_t owner)
 static int action_health(Call *c, Error *err)
 {
         Daemon *d = call_daemon(c);
-        const Settings *s = &d->settings;
+        const Settings *s = &d->engine.settings;
         int version = 0;
         _cleanup_error_ Error verr = ERROR_INIT;
-        (void) registry_schema_version(d->registry, &version, &verr);
+        (void) registry_schema_version(d->engine.registry, &version, &verr);
 
         json_t *result = json_pack(
                 "{s:s, s:i, s:I, s:I, s:s, s:s, s:s, s:s?, s:{s:s, s:i}, s:o, s:s, s:s, s:s, s:s, "
@@ -45,7 +45,7 @@ static int action_health(Call *c, Error *err)
                 "socket", s->socket_path,
                 "pid_file", s->pid_file,
                 "config", s->path,
-                "registry", "path", d->registry_path, "schema_version", version,
+                "registry", "path", d->engine.registry_path, "schema_version", version,
                 "counts", health_counts(d, call_owner_filter(c)),
                 "cgroup", daemon_cgroup_mode(),
                 "firewall", firewall_backend_to_string(s->firewall) ?: "auto",
@@ -98,7 +98,7 @@ static json_t *policy_to_json(const Policy *p, int64_t owner)
 static int policy_reload(Daemon *d, Error *err)
 {
         Policy p = POLICY_INIT;
-        int r = registry_policy_load(d->registry, &p, err);
+        int r = registry_policy_load(d->engine.registry, &p, err);
         if (r < 0)
                 return error_wrap(err, "reloading the policy");
         policy_done(&d->policy);
@@ -128,7 +128,7 @@ static int action_policy_set_default(Call *c, Error *err)
         PolicyEffect e = policy_effect_from_string(decision);
         if (e < 0)
                 return error_set(err, EINVAL, "invalid default decision '%s': use 'allow' or 'deny'", decision);
-        r = registry_policy_set_default(call_daemon(c)->registry, e, err);
+        r = registry_policy_set_default(call_daemon(c)->engine.registry, e, err);
         if (r < 0 || (r = policy_reload(call_daemon(c), err)) < 0)
                 return r;
         log_info("policy: default %s (by uid %u)", decision, (unsigned) call_uid(c));
@@ -160,7 +160,7 @@ static int policy_add(Call *c, PolicyEffect effect, Error *err)
                                  pattern, POLICY_PATTERN_MAX);
         if (call_daemon(c)->policy.n_rules >= POLICY_MAX_RULES)
                 return error_set(err, E2BIG, "too many policy rules (at most %d)", POLICY_MAX_RULES);
-        r = registry_policy_set_rule(call_daemon(c)->registry, uid, pattern, effect, err);
+        r = registry_policy_set_rule(call_daemon(c)->engine.registry, uid, pattern, effect, err);
         if (r < 0 || (r = policy_reload(call_daemon(c), err)) < 0)
                 return r;
         char text[POLICY_PATTERN_MAX + 64];
@@ -186,7 +186,7 @@ static int action_policy_clear(Call *c, Error *err)
         if (r < 0)
                 return r;
         bool all = uid == POLICY_UID_ALL;
-        int removed = registry_policy_clear(call_daemon(c)->registry, all, uid, err);
+        int removed = registry_policy_clear(call_daemon(c)->engine.registry, all, uid, err);
         if (removed < 0)
                 return removed;
         r = policy_reload(call_daemon(c), err);

@@ -50,7 +50,7 @@ static int action_workspace_cp(Call *c, Error *err)
         r = client_stream_open(c, fd, !in, &stream, err);
         if (r < 0)
                 return r;
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(call_daemon(c), sb, ws);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(call_engine(c), sb, ws);
         if (!rw || !call_owns(c, rw->owner_uid))
                 return not_running(c, sb, ws, err);
         /* The client may now close its copy of the other end, so that
@@ -64,7 +64,7 @@ static int action_workspace_cp(Call *c, Error *err)
                 .cancel_fd = call_cancel_fd(c),
         };
         _cleanup_free_ char *target = NULL;
-        r = workspace_engine_cp(call_daemon(c), rw, &spec, &target, err);
+        r = workspace_engine_cp(call_engine(c), rw, &spec, &target, err);
         if (r < 0)
                 return error_wrap(err, "copying %s workspace %s/%s", in ? "into" : "out of", sb, ws);
         r = client_stream_close(TAKE_PTR(stream), err);

@@ -12,7 +12,7 @@ static int action_doctor(Call *c, Error *err)
         if (!reg)
                 return -EIO;
         _cleanup_(doctor_report_done) DoctorReport r = {};
-        int k = doctor_run(call_daemon(c), reg, &r, err);
+        int k = doctor_run(call_engine(c), reg, &r, err);
         if (k < 0)
                 return k;
         json_t *res = doctor_report_to_json(&r);
@@ -41,7 +41,7 @@ static int action_repair(Call *c, Error *err)
                 return k;
         log_info("registry repair%s requested by uid %u", strict ? " --strict" : "", (unsigned) call_uid(c));
         _cleanup_(repair_result_done) RepairResult r = {};
-        k = doctor_repair(call_daemon(c), reg, strict, &r, err);
+        k = doctor_repair(call_engine(c), reg, strict, &r, err);
         if (k < 0)
                 return k;
         json_t *res = json_pack("{s:b, s:o, s:o}", "strict", strict, "fixed", strv_to_json(r.done), "left",

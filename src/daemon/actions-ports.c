@@ -75,7 +75,7 @@ static void tag_of(int64_t id, char buf[static 32])
 
 static Proxy *proxy_or_error(Call *c, Error *err)
 {
-        Proxy *p = network_proxy(call_daemon(c));
+        Proxy *p = network_proxy(call_engine(c));
         if (!p)
                 error_set(err, ENOTCONN, "the daemon's port proxy is not running");
         return p;

@@ -246,7 +246,7 @@ static int up_sandbox(Up *u, Error *err)
                 _cleanup_(sandbox_row_done) SandboxRow row = {};
                 r = registry_sandbox_get(u->reg, sb, &row, err);
                 if (r >= 0)
-                        r = sandbox_destroy(u->d, u->reg, &row, true, err);
+                        r = sandbox_destroy(&u->d->engine, u->reg, &row, true, err);
                 if (r < 0)
                         return error_wrap(err, "up: destroying sandbox %s for --rebuild", sb);
                 step_event(u->call, "sandbox.destroy", NULL, "done", "destroyed sandbox %s", sb);
@@ -254,8 +254,8 @@ static int up_sandbox(Up *u, Error *err)
         if (p->create_sandbox) {
                 step_event(u->call, "sandbox.create", NULL, "begin", "creating sandbox %s (%s, %s)", sb,
                            u->ef->sandbox.suite, u->ef->sandbox.bootstrap_method);
-                r = sandbox_create(u->d, u->reg, &u->ef->sandbox, call_uid(u->call),
-                                   owner_cap(u->call, u->d->settings.max_sandboxes_per_user), &mon, &warnings, err);
+                r = sandbox_create(&u->d->engine, u->reg, &u->ef->sandbox, call_uid(u->call),
+                                   owner_cap(u->call, u->d->engine.settings.max_sandboxes_per_user), &mon, &warnings, err);
                 if (r < 0)
                         return error_wrap(err, "up");
                 step_event(u->call, "sandbox.create", NULL, "done", "created sandbox %s", sb);
@@ -264,13 +264,13 @@ static int up_sandbox(Up *u, Error *err)
                 _cleanup_(sandbox_row_done) SandboxRow row = {};
                 r = registry_sandbox_get(u->reg, sb, &row, err);
                 if (r >= 0)
-                        r = sandbox_start(u->d, u->reg, &row, false, NULL, &warnings, err);
+                        r = sandbox_start(&u->d->engine, u->reg, &row, false, NULL, &warnings, err);
                 if (r < 0)
                         return error_wrap(err, "up: starting sandbox %s", sb);
                 step_event(u->call, "sandbox.start", NULL, "done", "sandbox %s is ready", sb);
         }
         if (p->update_caps && !p->create_sandbox) {
-                r = sandbox_set_caps(u->d, u->reg, &u->ef->sandbox, &warnings, err);
+                r = sandbox_set_caps(&u->d->engine, u->reg, &u->ef->sandbox, &warnings, err);
                 if (r < 0)
                         return error_wrap(err, "up: applying the caps of sandbox %s", sb);
                 step_event(u->call, "sandbox.caps", NULL, "done", "applied the new caps of sandbox %s", sb);
@@ -295,7 +295,7 @@ static int up_setup(Up *u, Error *err)
                 if (row.n_running > 0) {
                         step_event(u->call, "workspace.stop", NULL, "begin",
                                    "stopping %lld workspace(s): the setup list changed", (long long) row.n_running);
-                        r = workspaces_stop_all_in_sandbox(u->d, u->reg, row.id, err);
+                        r = workspaces_stop_all_in_sandbox(&u->d->engine, u->reg, row.id, err);
                         if (r < 0)
                                 return error_wrap(err, "up: stopping the workspaces of %s before setup", sb);
                 }
@@ -307,7 +307,7 @@ static int up_setup(Up *u, Error *err)
         SetupResult res = {};
         int r = registry_sandbox_get(u->reg, sb, &row, err);
         if (r >= 0)
-                r = sandbox_setup(u->d, u->reg, &row, u->ef->sandbox.setup, &mon, &res, err);
+                r = sandbox_setup(&u->d->engine, u->reg, &row, u->ef->sandbox.setup, &mon, &res, err);
         if (r < 0)
                 return error_wrap(err, "up: setup of sandbox %s (fix the command; the next 'enclave up' runs the "
                                   "setup list again)", sb);
@@ -366,13 +366,13 @@ static int workspace_update_config(Registry *reg, const WorkspaceRow *row, const
 static int up_ws_create(Up *u, const WorkspaceSpec *ws, Error *err)
 {
         int64_t id;
-        return workspace_engine_create(u->d, u->reg, call_uid(u->call), sandbox_name(u), ws, &id, err);
+        return workspace_engine_create(&u->d->engine, u->reg, call_uid(u->call), sandbox_name(u), ws, &id, err);
 }
 
 static int up_ws_stop(Up *u, const char *name, Error *err)
 {
         WorkspaceStopInfo info = {};
-        return workspace_engine_stop(u->d, u->reg, sandbox_name(u), name, WORKSPACE_STOP_GRACE_MS_DEFAULT, &info, err);
+        return workspace_engine_stop(&u->d->engine, u->reg, sandbox_name(u), name, WORKSPACE_STOP_GRACE_MS_DEFAULT, &info, err);
 }
 
 /* Define (create / update / republish) one workspace; starting comes
@@ -405,8 +405,8 @@ static int up_ws_define(Up *u, const Current *cur, const ProjectWorkspaceStep *s
                 if (r < 0)
                         return r;
                 if (s->republish) {
-                        network_ports_stop(u->d, row->id);
-                        r = network_ports_start(u->d, row->id, err);
+                        network_ports_stop(&u->d->engine, row->id);
+                        r = network_ports_start(&u->d->engine, row->id, err);
                         if (r < 0)
                                 return error_wrap(err, "publishing its new ports");
                 }
@@ -427,7 +427,7 @@ static int up_orphans(Up *u)
                 _cleanup_error_ Error e = ERROR_INIT;
                 if (call_cancelled(u->call))
                         return -ECANCELED;
-                if (workspace_engine_destroy(u->d, u->reg, sandbox_name(u), *o, WORKSPACE_STOP_GRACE_MS_DEFAULT, &e) < 0) {
+                if (workspace_engine_destroy(&u->d->engine, u->reg, sandbox_name(u), *o, WORKSPACE_STOP_GRACE_MS_DEFAULT, &e) < 0) {
                         error_wrap(&e, "removing it (--remove-orphans)");
                         up_failed(u, "workspace.destroy", *o, &e);
                         continue;
@@ -463,7 +463,7 @@ typedef struct StartPool {
 static void start_one(StartPool *pool, Registry *reg, StartSlot *s)
 {
         WorkspaceStartInfo info = {};
-        s->r = workspace_engine_start(pool->u->d, reg, sandbox_name(pool->u), s->name, &info, &s->err);
+        s->r = workspace_engine_start(&pool->u->d->engine, reg, sandbox_name(pool->u), s->name, &info, &s->err);
         if (s->r >= 0) {
                 crash_point(CRASH_POINT_PROJECT_UP_STARTED);
                 s->pid = info.pid;
@@ -479,7 +479,7 @@ static void *start_thread(void *arg)
         StartPool *pool = arg;
         _cleanup_registry_ Registry *reg = NULL;
         _cleanup_error_ Error oerr = ERROR_INIT;
-        int ro = registry_open(pool->u->d->registry_path, &reg, &oerr);
+        int ro = registry_open(pool->u->d->engine.registry_path, &reg, &oerr);
         for (;;) {
                 size_t i = atomic_fetch_add(&pool->next, 1);
                 if (i >= pool->n)
@@ -642,7 +642,7 @@ static int check_ownership(Call *c, Registry *reg, const Enclavefile *ef, Error 
                         return error_wrap(err, "workspace %s", ef->workspaces[i].name);
         }
         if (streq(ef->sandbox.bootstrap_method, "debootstrap"))
-                return owner_check_mirror(c, &call_daemon(c)->settings, ef->sandbox.mirror, err);
+                return owner_check_mirror(c, &call_daemon(c)->engine.settings, ef->sandbox.mirror, err);
         return 0;
 }
 
@@ -771,7 +771,7 @@ static int action_project_down(Call *c, Error *err)
         }
         step_event(c, "sandbox.stop", NULL, "begin", "stopping %lld running workspace(s) of %s",
                    (long long) row.n_running, sandbox);
-        int n = sandbox_stop(call_daemon(c), reg, &row, false, NULL, err);
+        int n = sandbox_stop(call_engine(c), reg, &row, false, NULL, err);
         if (n < 0)
                 return error_wrap(err, "down");
         log_info("down %s%s%s: %d workspace(s) stopped (uid %u)", sandbox, project ? " from " : "", project ? project : "",

@@ -57,7 +57,7 @@ static int take_archive(Call *c, const char *what, bool for_writing, ClientStrea
 static int reply_stats(Call *c, const char *cache, const TarballStats *st, Error *err)
 {
         _cleanup_free_ char *dir = NULL;
-        int r = layout_rootfs_cache_dir(call_daemon(c)->settings.state_dir, cache, &dir, err);
+        int r = layout_rootfs_cache_dir(call_daemon(c)->engine.settings.state_dir, cache, &dir, err);
         if (r < 0)
                 return r;
         if (st->skipped_devices > 0)
@@ -86,7 +86,7 @@ static int action_rootfs_export(Call *c, Error *err)
         int fd = client_stream_fd(out);
         StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
-        r = rootfs_cache_export_fd(call_daemon(c)->settings.state_dir, cache, fd, comp, &mon, &stats, err);
+        r = rootfs_cache_export_fd(call_daemon(c)->engine.settings.state_dir, cache, fd, comp, &mon, &stats, err);
         if (r < 0)
                 return r;
         if (!client_stream_relayed(out) && fsync(fd) < 0 && errno != EINVAL)
@@ -113,7 +113,7 @@ static int action_rootfs_import(Call *c, Error *err)
                 return r;
         StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
-        r = rootfs_cache_import_fd(call_daemon(c)->settings.state_dir, cache, client_stream_fd(in), replace, &mon,
+        r = rootfs_cache_import_fd(call_daemon(c)->engine.settings.state_dir, cache, client_stream_fd(in), replace, &mon,
                                    &stats, err);
         if (r < 0)
                 return r;
@@ -135,7 +135,7 @@ static int action_rootfs_fetch(Call *c, Error *err)
                 return r;
         /* Root's config.toml decides how much may come down and which
          * special destinations are fine (checked when it was loaded). */
-        const Settings *s = &call_daemon(c)->settings;
+        const Settings *s = &call_daemon(c)->engine.settings;
         FetchCidr allow[FETCH_CIDR_MAX];
         size_t n_allow = 0;
         STRV_FOREACH(a, s->fetch_allow)
@@ -144,7 +144,7 @@ static int action_rootfs_fetch(Call *c, Error *err)
         StorageMonitor mon = call_storage_monitor(c);
         TarballStats stats = {};
         FetchOptions o = { .max_bytes = s->fetch_max_bytes, .allow = allow, .n_allow = n_allow };
-        r = rootfs_cache_fetch(call_daemon(c)->settings.state_dir, cache, url, replace, &o, &mon, &stats, err);
+        r = rootfs_cache_fetch(call_daemon(c)->engine.settings.state_dir, cache, url, replace, &o, &mon, &stats, err);
         if (r < 0)
                 return r;
         log_info("rootfs: fetched the %s cache (%llu entries, by uid %u)", cache, (unsigned long long) stats.entries,

@@ -94,9 +94,9 @@ static json_t *row_status_json(Daemon *d, const SandboxRow *row, bool with_paths
         _cleanup_free_ char *rootfs = NULL;
         _cleanup_strv_free_ char **cgroups = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
-        if (layout_sandbox_rootfs(d->settings.state_dir, row->name, &rootfs, &err) >= 0)
+        if (layout_sandbox_rootfs(d->engine.settings.state_dir, row->name, &rootfs, &err) >= 0)
                 (void) json_object_set_new(j, "rootfs", json_string(rootfs));
-        if (sandbox_cgroup_paths(d, row->name, &cgroups, &err) >= 0) {
+        if (sandbox_cgroup_paths(&d->engine, row->name, &cgroups, &err) >= 0) {
                 json_t *a = json_array();
                 STRV_FOREACH(p, cgroups)
                         (void) json_array_append_new(a, json_string(*p));
@@ -147,7 +147,7 @@ static int action_sandbox_list(Call *c, Error *err)
  * given comes from config.toml, else the built-in defaults. */
 static int create_params(Call *c, SandboxSpec *p, Error *err)
 {
-        const Settings *s = &call_daemon(c)->settings;
+        const Settings *s = &call_daemon(c)->engine.settings;
         const char *name;
         int r = param_name(c, &name, err);
         if (r >= 0)
@@ -180,7 +180,7 @@ static int action_sandbox_create(Call *c, Error *err)
                 return -EIO;
         StorageMonitor mon = call_monitor(c);
         _cleanup_strv_free_ char **warnings = NULL;
-        r = sandbox_create(d, reg, &spec, call_uid(c), owner_cap(c, d->settings.max_sandboxes_per_user), &mon,
+        r = sandbox_create(&d->engine, reg, &spec, call_uid(c), owner_cap(c, d->engine.settings.max_sandboxes_per_user), &mon,
                            &warnings, err);
         send_warnings(c, warnings);
         if (r < 0)
@@ -209,7 +209,7 @@ static int action_sandbox_start(Call *c, Error *err)
         _cleanup_(json_decrefp) json_t *started = json_array();
         if (!started)
                 return error_set(err, ENOMEM, "out of memory");
-        int changed = sandbox_start(d, reg, &row, true, started, &warnings, err);
+        int changed = sandbox_start(&d->engine, reg, &row, true, started, &warnings, err);
         if (changed < 0)
                 return changed;
         if (changed)
@@ -243,7 +243,7 @@ static int action_sandbox_stop(Call *c, Error *err)
         json_t *stopped = json_array();
         if (!stopped)
                 return error_set(err, ENOMEM, "out of memory");
-        r = sandbox_stop(call_daemon(c), reg, &row, true, stopped, err);
+        r = sandbox_stop(call_engine(c), reg, &row, true, stopped, err);
         if (r < 0) {
                 json_decref(stopped);
                 return r;
@@ -266,7 +266,7 @@ static int action_sandbox_destroy(Call *c, Error *err)
                 r = load_row(c, &reg, &row, err);
         if (r < 0)
                 return r;
-        r = sandbox_destroy(call_daemon(c), reg, &row, force, err);
+        r = sandbox_destroy(call_engine(c), reg, &row, force, err);
         if (r < 0)
                 return r;
         log_info("sandbox %s: destroyed (by uid %u)", row.name, (unsigned) call_uid(c));
@@ -289,7 +289,7 @@ static int action_sandbox_wipe(Call *c, Error *err)
         size_t n_failed = 0;
         for (size_t i = 0; i < n && !call_cancelled(c); i++) {
                 _cleanup_error_ Error e = ERROR_INIT;
-                if (sandbox_destroy(d, reg, &rows[i], true, &e) < 0) {
+                if (sandbox_destroy(&d->engine, reg, &rows[i], true, &e) < 0) {
                         strbuf_printf(&failed, "%s%s", n_failed++ ? "; " : "", error_msg(&e));
                         continue;
                 }
@@ -356,7 +356,7 @@ static int action_sandbox_setup(Call *c, Error *err)
                  (unsigned) call_uid(c));
         StorageMonitor mon = call_monitor(c);
         SetupResult res = {};
-        r = sandbox_setup(call_daemon(c), reg, &row, cmds, &mon, &res, err);
+        r = sandbox_setup(call_engine(c), reg, &row, cmds, &mon, &res, err);
         if (r < 0 && res.commands_run > 0)
                 return error_wrap(err, "setting up sandbox %s (fix the command and run setup again)", row.name);
         if (r < 0)

@@ -10,7 +10,6 @@
  * changed right after each operation, with the operation undone when
  * the row cannot be written. Snapshot operations of one workspace run
  * one at a time. Archives are opened by the CLI and passed as fds. */
-#include "daemon/actions-snapshot.h"
 #include "base/crashpoint.h"
 #include "daemon/action.h"
 #include "daemon/actions-storage.h"
@@ -20,6 +19,7 @@
 #include "daemon/owner.h"
 #include "registry/registry-workspace.h"
 #include "engine/claims.h"
+#include "engine/snapshots.h"
 #include "engine/sandbox-cgroup.h"
 #include "engine/workspace-engine.h"
 #include "storage/archive.h"
@@ -33,173 +33,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-
-/* ---- the registry's snapshots table ---- */
-
-/* A snapshot belongs to its workspace's owner. */
-static int row_put(Registry *reg, int64_t ws_id, const SnapshotInfo *info, Error *err)
-{
-        int r = registry_run(reg, err,
-                             "INSERT INTO snapshots (workspace_id, owner_uid, name, size_bytes, created_at) "
-                             "VALUES (?, (SELECT owner_uid FROM workspaces WHERE id = ?), ?, ?, ?) "
-                             "ON CONFLICT (workspace_id, name) DO UPDATE SET size_bytes = excluded.size_bytes, "
-                             "created_at = excluded.created_at",
-                             "iitii", ws_id, ws_id, info->name, (int64_t) info->bytes, info->created_usec / 1000000);
-        return r < 0 ? r : 0;
-}
-
-static int row_delete(Registry *reg, int64_t ws_id, const char *name, Error *err)
-{
-        int r = registry_run(reg, err, "DELETE FROM snapshots WHERE workspace_id = ? AND name = ?", "it", ws_id, name);
-        return r < 0 ? r : 0;
-}
-
-static int rows_names(Registry *reg, int64_t ws_id, char ***ret, Error *err)
-{
-        _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        int r = registry_prepare(reg, "SELECT name FROM snapshots WHERE workspace_id = ? ORDER BY name", &s, err);
-        if (r >= 0)
-                r = registry_bind(reg, s, err, "i", ws_id);
-        if (r < 0)
-                return r;
-        _cleanup_strv_free_ char **names = NULL;
-        while ((r = registry_step(reg, s, err)) > 0)
-                if (strv_push(&names, (const char *) sqlite3_column_text(s, 0)) < 0)
-                        return error_set(err, ENOMEM, "out of memory");
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(names);
-        return 0;
-}
-
-static bool infos_contain(const SnapshotInfo *a, size_t n, const char *name)
-{
-        for (size_t i = 0; i < n; i++)
-                if (streq(a[i].name, name))
-                        return true;
-        return false;
-}
-
-int snapshot_rows_sync(Registry *reg, int64_t ws_id, const char *ws_dir, bool dry_run, char ***ret_changes,
-                       Error *err)
-{
-        SnapshotInfo *infos = NULL;
-        size_t n = 0;
-        int r = snapshot_list(ws_dir, &infos, &n, err);
-        if (r < 0)
-                return r;
-        _cleanup_strv_free_ char **names = NULL, **changes = NULL;
-        r = rows_names(reg, ws_id, &names, err);
-        _cleanup_txn_ RegistryTxn txn = {};
-        if (r >= 0 && !dry_run)
-                r = registry_txn_begin(reg, &txn, err);
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                if (strv_contains(names, infos[i].name))
-                        continue;
-                if (strv_consume(&changes, strdup(infos[i].name)) < 0)
-                        r = error_set(err, ENOMEM, "out of memory");
-                else if (!dry_run)
-                        r = row_put(reg, ws_id, &infos[i], err);
-        }
-        STRV_FOREACH(name, names) {
-                if (r < 0 || infos_contain(infos, n, *name))
-                        continue;
-                _cleanup_free_ char *what = NULL;
-                if (asprintf(&what, "%s (no directory)", *name) < 0 || strv_consume(&changes, TAKE_PTR(what)) < 0)
-                        r = error_set(err, ENOMEM, "out of memory");
-                else if (!dry_run)
-                        r = row_delete(reg, ws_id, *name, err);
-        }
-        snapshot_info_array_free(infos, n);
-        if (r >= 0 && !dry_run)
-                r = registry_txn_commit(&txn, err);
-        if (r < 0)
-                return r;
-        int count = (int) strv_length(changes);
-        if (ret_changes)
-                *ret_changes = TAKE_PTR(changes);
-        return count;
-}
-
-/* ---- the disk image (disk_mb) ----
- *
- * With disk_mb the overlay's upper layer and /home live in the
- * workspace's disk image (storage/disk-quota.h). A snapshot reads them
- * through the image's root: of a running workspace a second, read-only
- * mount of the attached file system; of a stopped one the image
- * attached for this request alone, with the engine's claim held so that
- * no start races for it. A restore swaps them inside the image and is
- * flushed before the reply (there is no image mounted to settle later);
- * RESTORE_IN_IMAGE marks one in flight, so a daemon that dies mid-way
- * recovers the image's journal at its next start. */
-#define RESTORE_IN_IMAGE ".restore-in-image"
-
-typedef struct Layers {
-        int fd;
-        char path[32]; /* "/proc/self/fd/N" */
-} Layers;
-
-static void layers_done(Layers *l)
-{
-        l->fd = safe_close(l->fd);
-}
-
-static int layers_open(const char *ws_dir, bool shared, Layers *ret, Error *err)
-{
-        int r = disk_quota_open_root(ws_dir, shared, &ret->fd, err);
-        if (r < 0)
-                return r;
-        snprintf(ret->path, sizeof ret->path, "/proc/self/fd/%d", ret->fd);
-        return 0;
-}
-
-/* At daemon start: a restore into a disk image that did not finish is
- * rolled back or committed from the journal inside the image. */
-static void recover_in_image(const WorkspaceRow *row, const char *ws_dir)
-{
-        _cleanup_free_ char *marker = path_join(ws_dir, RESTORE_IN_IMAGE);
-        if (!marker || access(marker, F_OK) < 0)
-                return;
-        _cleanup_error_ Error err = ERROR_INIT;
-        _cleanup_(layers_done) Layers l = { .fd = -EBADF };
-        if (layers_open(ws_dir, false, &l, &err) < 0 || snapshot_recover(l.path, &err) < 0) {
-                log_warn("workspace %s/%s: recovering a restore into its disk image: %s", row->sandbox, row->name,
-                         error_msg(&err));
-                return;
-        }
-        log_info("workspace %s/%s: recovered a restore into its disk image that did not finish", row->sandbox,
-                 row->name);
-        (void) unlink(marker);
-}
-
-int snapshot_recover_all(Daemon *d)
-{
-        _cleanup_error_ Error err = ERROR_INIT;
-        WorkspaceRow *rows = NULL;
-        size_t n = 0;
-        if (registry_workspace_list(d->registry, -1, &rows, &n, &err) < 0) {
-                log_warn("snapshots: listing workspaces: %s", error_msg(&err));
-                return -1;
-        }
-        int failed = 0;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *ws_dir = NULL;
-                error_clear(&err);
-                if (layout_workspace_dir(d->settings.state_dir, rows[i].sandbox, rows[i].name, &ws_dir, &err) < 0 ||
-                    !is_dir(ws_dir))
-                        continue;
-                if (!(rows[i].pid > 0 && pid_is_same_process(rows[i].pid, rows[i].pid_start_time)))
-                        recover_in_image(&rows[i], ws_dir);
-                if (snapshot_recover(ws_dir, &err) < 0 ||
-                    snapshot_rows_sync(d->registry, rows[i].id, ws_dir, false, NULL, &err) < 0) {
-                        log_warn("workspace %s/%s: recovering snapshots: %s", rows[i].sandbox, rows[i].name,
-                                 error_msg(&err));
-                        failed++;
-                }
-        }
-        workspace_rows_free(rows, n);
-        return failed;
-}
 
 /* ---- the workspace a request names ---- */
 
@@ -278,7 +111,7 @@ static int target_open(Call *c, Target *t, Error *err)
         if (r >= 0)
                 r = registry_workspace_get(reg, sb, ws, &t->row, err);
         if (r >= 0)
-                r = layout_workspace_dir(d->settings.state_dir, sb, ws, &t->ws_dir, err);
+                r = layout_workspace_dir(d->engine.settings.state_dir, sb, ws, &t->ws_dir, err);
         if (r < 0)
                 return r;
         if (!is_dir(t->ws_dir))
@@ -290,7 +123,7 @@ static int target_open(Call *c, Target *t, Error *err)
         t->claimed = true;
         t->workspace_dir = json_string_value(json_object_get(t->row.config, "workspace_dir"));
         t->disk_quota = !t->workspace_dir && disk_quota_present(t->ws_dir);
-        t->rw = workspace_engine_get_by_id(d, t->row.id);
+        t->rw = workspace_engine_get_by_id(&d->engine, t->row.id);
         t->running = t->rw ||
                      (t->row.pid > 0 && pid_is_same_process(t->row.pid, t->row.pid_start_time));
         return 0;
@@ -300,7 +133,7 @@ static int target_open(Call *c, Target *t, Error *err)
  * within max_snapshots_per_user; replacing one of its own is fine. */
 static int check_snapshot_quota(Call *c, const Target *t, const char *name, Error *err)
 {
-        int64_t cap = owner_cap(c, call_daemon(c)->settings.max_snapshots_per_user);
+        int64_t cap = owner_cap(c, call_daemon(c)->engine.settings.max_snapshots_per_user);
         if (cap < 0 || t->row.owner_uid == 0)
                 return 0;
         int64_t n = 0, exists = 0;
@@ -335,7 +168,7 @@ static char *home_note(const Target *t)
 
 static int restore_marker(const Target *t, bool set, Error *err)
 {
-        _cleanup_free_ char *p = path_join(t->ws_dir, RESTORE_IN_IMAGE);
+        _cleanup_free_ char *p = path_join(t->ws_dir, SNAPSHOT_RESTORE_IN_IMAGE);
         if (!p)
                 return error_set(err, ENOMEM, "out of memory");
         if (!set)
@@ -408,7 +241,7 @@ static int target_cgroup(Call *c, const Target *t, Cgroup **own, const Cgroup **
                 return 0;
         }
         _cleanup_cgroup_ Cgroup *sb = NULL;
-        int r = sandbox_cgroup_open(call_daemon(c), t->row.sandbox, &sb, err);
+        int r = sandbox_cgroup_open(call_engine(c), t->row.sandbox, &sb, err);
         if (r >= 0)
                 r = cgroup_open(sb, t->row.name, own, err);
         if (r < 0)
@@ -431,7 +264,7 @@ static int action_snapshot_create(Call *c, Error *err)
                 r = check_snapshot_quota(c, &t, name, err);
         if (r < 0)
                 return r;
-        _cleanup_(layers_done) Layers layers = { .fd = -EBADF };
+        _cleanup_(snapshot_layers_done) SnapshotLayers layers = { .fd = -EBADF };
         if (t.disk_quota) {
                 if (!t.running) {
                         /* The image is attached for this copy: no start meanwhile. */
@@ -440,10 +273,10 @@ static int action_snapshot_create(Call *c, Error *err)
                                 return r;
                         t.lifecycle_claimed = true;
                         workspace_running_unrefp(&t.rw);
-                        t.rw = workspace_engine_get_by_id(call_daemon(c), t.row.id);
+                        t.rw = workspace_engine_get_by_id(call_engine(c), t.row.id);
                         t.running = t.rw != NULL;
                 }
-                r = layers_open(t.ws_dir, t.running, &layers, err);
+                r = snapshot_layers_open(t.ws_dir, t.running, &layers, err);
                 if (r < 0)
                         return storage_fail(err, r, "snapshot", &t);
         }
@@ -472,11 +305,11 @@ static int action_snapshot_create(Call *c, Error *err)
         };
         _cleanup_(snapshot_info_done) SnapshotInfo info = {};
         r = snapshot_create(t.ws_dir, &o, &info, err);
-        layers_done(&layers);
+        snapshot_layers_done(&layers);
         if (r < 0)
                 return storage_fail(err, r, "snapshot", &t);
         crash_point(CRASH_POINT_SNAPSHOT_CREATE_PUBLISHED);
-        r = row_put(t.reg, t.row.id, &info, err);
+        r = snapshot_row_put(t.reg, t.row.id, &info, err);
         if (r < 0) {
                 _cleanup_error_ Error derr = ERROR_INIT;
                 if (snapshot_delete(t.ws_dir, info.name, &derr) < 0)
@@ -533,7 +366,7 @@ static int action_snapshot_restore(Call *c, Error *err)
                 return r;
         t.lifecycle_claimed = true;
         workspace_running_unrefp(&t.rw);
-        t.rw = workspace_engine_get_by_id(call_daemon(c), t.row.id);
+        t.rw = workspace_engine_get_by_id(call_engine(c), t.row.id);
         t.running = t.running || t.rw;
         if (t.running)
                 return error_set(err, EBUSY, "workspace %s/%s is running; stop it first: enclave workspace stop %s %s",
@@ -547,9 +380,9 @@ static int action_snapshot_restore(Call *c, Error *err)
                 send_info(c, "note", note);
         StorageMonitor mon = call_storage_monitor(c);
         SnapshotRestoreOptions o = { .mon = &mon, .defer_sync = !t.disk_quota };
-        _cleanup_(layers_done) Layers layers = { .fd = -EBADF };
+        _cleanup_(snapshot_layers_done) SnapshotLayers layers = { .fd = -EBADF };
         if (t.disk_quota) {
-                r = layers_open(t.ws_dir, false, &layers, err);
+                r = snapshot_layers_open(t.ws_dir, false, &layers, err);
                 if (r >= 0)
                         r = restore_marker(&t, true, err);
                 if (r < 0)
@@ -558,7 +391,7 @@ static int action_snapshot_restore(Call *c, Error *err)
         }
         r = snapshot_restore(t.ws_dir, name, &o, err);
         if (t.disk_quota) {
-                layers_done(&layers);
+                snapshot_layers_done(&layers);
                 _cleanup_error_ Error merr = ERROR_INIT;
                 if (restore_marker(&t, false, &merr) < 0)
                         log_warn("%s", error_msg(&merr));
@@ -586,7 +419,7 @@ static int action_snapshot_delete(Call *c, Error *err)
         r = snapshot_delete(t.ws_dir, name, err);
         if (r < 0)
                 return storage_fail(err, r, "deleting a snapshot", &t);
-        r = row_delete(t.reg, t.row.id, name, err);
+        r = snapshot_row_delete(t.reg, t.row.id, name, err);
         if (r < 0)
                 log_warn("snapshot %s: its registry row stays: %s", name, error_msg(err));
         error_clear(err);
@@ -601,7 +434,7 @@ static int rows_delete(Registry *reg, int64_t ws_id, char *const *names, Error *
         int r = registry_txn_begin(reg, &txn, err);
         STRV_FOREACH(n, names)
                 if (r >= 0)
-                        r = row_delete(reg, ws_id, *n, err);
+                        r = snapshot_row_delete(reg, ws_id, *n, err);
         if (r >= 0)
                 r = registry_txn_commit(&txn, err);
         return r;
@@ -678,7 +511,7 @@ static int action_snapshot_export(Call *c, Error *err)
         _cleanup_free_ char *dir = NULL;
         r = snapshot_read_info(t.ws_dir, name, &info, err);
         if (r >= 0)
-                r = layout_snapshot_dir(call_daemon(c)->settings.state_dir, t.row.sandbox, t.row.name, name, &dir, err);
+                r = layout_snapshot_dir(call_daemon(c)->engine.settings.state_dir, t.row.sandbox, t.row.name, name, &dir, err);
         if (r < 0)
                 return storage_fail(err, r, "export", &t);
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -763,7 +596,7 @@ static int action_snapshot_import(Call *c, Error *err)
         in = (client_stream_close(in, NULL), NULL);
         if (r < 0)
                 return storage_fail(err, r, "import", &t);
-        r = row_put(t.reg, t.row.id, &info, err);
+        r = snapshot_row_put(t.reg, t.row.id, &info, err);
         if (r < 0) {
                 _cleanup_error_ Error derr = ERROR_INIT;
                 if (snapshot_delete(t.ws_dir, info.name, &derr) < 0)

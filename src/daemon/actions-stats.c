@@ -55,14 +55,14 @@ static bool init_exiting(const RunningWorkspace *rw)
  * cgroup) is listed with its reason. */
 static json_t *sample_json(Daemon *d, const WorkspaceRow *row)
 {
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, row->id);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(&d->engine, row->id);
         if (!rw)
                 return NULL;
         _cleanup_error_ Error err = ERROR_INIT;
         WorkspaceStats st;
         double cpu = 0;
         json_t *o;
-        if (workspace_engine_stats(d, rw, &st, &cpu, &err) >= 0)
+        if (workspace_engine_stats(&d->engine, rw, &st, &cpu, &err) >= 0)
                 o = workspace_usage_json(&st, cpu);
         else if (init_exiting(rw))
                 return NULL;

@@ -58,7 +58,6 @@ static int action_debug_sleep(Call *c, Error *err)
 }
 
 typedef struct Hold {
-        Daemon *d;
         int64_t id; /* -1 once released */
 } Hold;
 
@@ -109,7 +108,7 @@ static int action_debug_hold_workspace(Call *c, Error *err)
         r = claim_take(row.id, CLAIM_LIFECYCLE, row.sandbox, row.name, err);
         if (r < 0)
                 return r;
-        _cleanup_(hold_release) Hold hold = { call_daemon(c), row.id };
+        _cleanup_(hold_release) Hold hold = { row.id };
         r = call_event(c, json_pack("{s:s, s:s, s:s, s:I}", "type", "held", "sandbox", row.sandbox, "workspace",
                                     row.name, "seconds", (json_int_t) seconds));
         if (r < 0)

@@ -133,7 +133,7 @@ static int action_workspace_create(Call *c, Error *err)
                 return -EIO;
         r = owner_check_sandbox_for_adding(c, reg, sandbox, err);
         if (r >= 0)
-                r = workspace_engine_create(call_daemon(c), reg, call_uid(c), sandbox, &s, NULL, err);
+                r = workspace_engine_create(call_engine(c), reg, call_uid(c), sandbox, &s, NULL, err);
         if (r < 0)
                 return r;
         _cleanup_(workspace_row_done) WorkspaceRow row = {};
@@ -153,7 +153,7 @@ static int action_workspace_start(Call *c, Error *err)
         if (r < 0)
                 return r;
         _cleanup_(workspace_start_info_done) WorkspaceStartInfo info = {};
-        r = workspace_engine_start(call_daemon(c), reg, sb, ws, &info, err);
+        r = workspace_engine_start(call_engine(c), reg, sb, ws, &info, err);
         if (r < 0)
                 return r;
         json_t *warnings = json_array();
@@ -178,7 +178,7 @@ static int action_workspace_stop(Call *c, Error *err)
         if (r < 0)
                 return r;
         WorkspaceStopInfo info;
-        r = workspace_engine_stop(call_daemon(c), reg, sb, ws, grace, &info, err);
+        r = workspace_engine_stop(call_engine(c), reg, sb, ws, grace, &info, err);
         if (r < 0)
                 return r;
         return call_reply(c,
@@ -198,7 +198,7 @@ static int action_workspace_destroy(Call *c, Error *err)
                 r = owned_target(c, &sb, &ws, &reg, err);
         if (r < 0)
                 return r;
-        r = workspace_engine_destroy(call_daemon(c), reg, sb, ws, grace, err);
+        r = workspace_engine_destroy(call_engine(c), reg, sb, ws, grace, err);
         if (r < 0)
                 return r;
         return call_reply(c, json_pack("{s:s, s:s, s:b}", "sandbox", sb, "workspace", ws, "destroyed", 1), -EBADF);
@@ -230,7 +230,7 @@ static int action_workspace_wipe(Call *c, Error *err)
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_ids; i++) {
-                r = workspaces_destroy_all_in_sandbox(call_daemon(c), reg, ids[i], err);
+                r = workspaces_destroy_all_in_sandbox(call_engine(c), reg, ids[i], err);
                 if (r < 0)
                         return r;
                 n += r;
@@ -283,7 +283,7 @@ static json_t *row_json_live(Daemon *d, Registry *reg, const WorkspaceRow *row, 
         json_t *o = workspace_row_to_json(row);
         if (!o)
                 return NULL;
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, row->id);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(&d->engine, row->id);
         bool running = rw && streq(row->state, WORKSPACE_STATE_RUNNING);
         json_object_set_new(o, "uptime_secs",
                             running && row->started_at ? json_integer((json_int_t) (time(NULL) - row->started_at))
@@ -291,7 +291,7 @@ static json_t *row_json_live(Daemon *d, Registry *reg, const WorkspaceRow *row, 
         json_object_set_new(o, "restart",
                             json_string(run_restart_to_string(workspace_config_restart(row->config))));
         RunState rs;
-        if (running && workspace_engine_run_state(d, row->sandbox, row->name, &rs) >= 0) {
+        if (running && workspace_engine_run_state(&d->engine, row->sandbox, row->name, &rs) >= 0) {
                 struct timespec now;
                 clock_gettime(CLOCK_REALTIME, &now);
                 uint64_t now_ms = (uint64_t) now.tv_sec * 1000u + (uint64_t) now.tv_nsec / 1000000u;
@@ -307,7 +307,7 @@ static json_t *row_json_live(Daemon *d, Registry *reg, const WorkspaceRow *row, 
         if (running) {
                 WorkspaceStats st;
                 double cpu = 0;
-                if (workspace_engine_stats(d, rw, &st, &cpu, NULL) >= 0)
+                if (workspace_engine_stats(&d->engine, rw, &st, &cpu, NULL) >= 0)
                         json_object_set_new(o, "usage", workspace_usage_json(&st, cpu));
         }
         return o;
@@ -365,13 +365,13 @@ static int action_workspace_stats(Call *c, Error *err)
         int r = target_row(c, reg, &row, err);
         if (r < 0)
                 return r;
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(call_daemon(c), row.id);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(call_engine(c), row.id);
         if (!rw)
                 return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s); start it with 'enclave "
                                  "workspace start %s %s'", row.sandbox, row.name, row.state, row.sandbox, row.name);
         WorkspaceStats st;
         double cpu;
-        r = workspace_engine_stats(call_daemon(c), rw, &st, &cpu, err);
+        r = workspace_engine_stats(call_engine(c), rw, &st, &cpu, err);
         if (r < 0)
                 return r;
         json_t *o = workspace_usage_json(&st, cpu);
@@ -527,7 +527,7 @@ static int action_workspace_logs(Call *c, Error *err)
         if (r < 0)
                 return r;
         _cleanup_free_ char *ws_dir = NULL;
-        r = layout_workspace_dir(call_daemon(c)->settings.state_dir, row.sandbox, row.name, &ws_dir, err);
+        r = layout_workspace_dir(call_daemon(c)->engine.settings.state_dir, row.sandbox, row.name, &ws_dir, err);
         if (r < 0)
                 return r;
         size_t n_tail = tail < 0 ? LOG_TAIL_ALL : (size_t) tail;
@@ -641,7 +641,7 @@ static int action_workspace_exec(Call *c, Error *err)
                 return r;
         Daemon *d = call_daemon(c);
         /* The running table knows the owner: no registry query here. */
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(d, p.sandbox, p.workspace);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(&d->engine, p.sandbox, p.workspace);
         if (!rw || !call_owns(c, rw->owner_uid))
                 return not_running(c, p.sandbox, p.workspace, err);
         _cleanup_free_ char *shell = NULL;
@@ -670,7 +670,7 @@ static int action_workspace_exec(Call *c, Error *err)
         };
         _cleanup_exec_process_ ExecProcess proc = EXEC_PROCESS_NULL;
         int status = EXEC_STATUS_FAILED;
-        r = workspace_engine_exec(d, rw, &spec, &proc, &status, err);
+        r = workspace_engine_exec(&d->engine, rw, &spec, &proc, &status, err);
         /* The command holds its own copies now. */
         in = safe_close(in);
         out = safe_close(out);

@@ -109,11 +109,16 @@ struct Daemon *call_daemon(Call *c)
         return c->daemon;
 }
 
+struct Engine *call_engine(Call *c)
+{
+        return &c->daemon->engine;
+}
+
 struct Registry *call_registry(Call *c, Error *err)
 {
         if (!c->on_worker)
-                return c->daemon->registry;
-        if (!c->worker_registry && registry_open(c->daemon->registry_path, &c->worker_registry, err) < 0)
+                return c->daemon->engine.registry;
+        if (!c->worker_registry && registry_open(c->daemon->engine.registry_path, &c->worker_registry, err) < 0)
                 return NULL;
         return c->worker_registry;
 }

@@ -1,8 +1,9 @@
 #include "daemon/daemon.h"
+#include "engine/reconcile.h"
 #include "config/trust.h"
 #include "engine/doctor.h"
 #include "engine/sandbox-cgroup.h"
-#include "daemon/actions-snapshot.h"
+#include "engine/snapshots.h"
 #include "daemon/server.h"
 #include "daemon/socket.h"
 #include "engine/workspace-engine.h"
@@ -103,7 +104,7 @@ static int parent_dir(const char *path, char **ret)
 
 static int daemon_lock(Daemon *d, Error *err)
 {
-        const Settings *s = &d->settings;
+        const Settings *s = &d->engine.settings;
         /* 0711: the state is root's; workspace dirs below are reached by
          * path with their own ownership. */
         int r = mkdir_p(s->state_dir, 0711);
@@ -200,39 +201,39 @@ static void raise_fd_limit(void)
 
 static int daemon_open_state(Daemon *d, Error *err)
 {
-        d->registry_path = path_join(d->settings.state_dir, REGISTRY_FILE);
-        if (!d->registry_path)
+        d->engine.registry_path = path_join(d->engine.settings.state_dir, REGISTRY_FILE);
+        if (!d->engine.registry_path)
                 return error_set(err, ENOMEM, "out of memory");
-        int r = registry_open(d->registry_path, &d->registry, err);
+        int r = registry_open(d->engine.registry_path, &d->engine.registry, err);
         if (r < 0)
                 return r;
-        r = registry_integrity_check(d->registry, err);
+        r = registry_integrity_check(d->engine.registry, err);
         if (r < 0)
                 return error_wrap(err, "refusing to start on a damaged registry (keep a copy of %s and run "
-                                       "'sqlite3 %s .recover')", d->registry_path, d->registry_path);
-        r = registry_policy_load(d->registry, &d->policy, err);
+                                       "'sqlite3 %s .recover')", d->engine.registry_path, d->engine.registry_path);
+        r = registry_policy_load(d->engine.registry, &d->policy, err);
         if (r < 0)
                 return error_wrap(err, "loading the policy");
         /* Before reconciling: adopting a running workspace needs them. */
-        r = sandbox_cgroup_init(d);
+        r = sandbox_cgroup_init(&d->engine);
         if (r < 0)
                 return r;
-        r = workspace_engine_init(d, err);
+        r = workspace_engine_init(&d->engine, err);
         if (r < 0)
                 return r;
-        r = reconcile_workspaces(d, err);
+        r = reconcile_workspaces(&d->engine, err);
         if (r < 0)
                 return r;
         if (r > 0)
                 log_info("reconciled %d workspace(s) whose processes were gone", r);
-        if ((r = sandbox_recover_interrupted(d, err)) < 0)
+        if ((r = sandbox_recover_interrupted(&d->engine, err)) < 0)
                 return r;
-        (void) snapshot_recover_all(d); /* interrupted restores, half-built snapshots */
-        reconcile_leftovers(d); /* frozen or untracked cgroups, tmp/, loop devices */
+        (void) snapshot_recover_all(&d->engine); /* interrupted restores, half-built snapshots */
+        reconcile_leftovers(&d->engine); /* frozen or untracked cgroups, tmp/, loop devices */
         /* Last: recovery above may have removed rows, and the blocks of
          * rows that are gone are only free once their files are. */
         _cleanup_error_ Error ierr = ERROR_INIT;
-        if (workspace_ids_reconcile(d, &ierr) < 0)
+        if (workspace_ids_reconcile(&d->engine, &ierr) < 0)
                 log_warn("host id leases: %s", error_msg(&ierr));
         RateLimitConfig rl = RATELIMIT_CONFIG_DEFAULT;
         if (ratelimiter_init(&d->ratelimit, &rl, now_monotonic_ns()) < 0)
@@ -251,46 +252,46 @@ static void daemon_done(Daemon *d)
         }
         d->server = server_free(d->server);
         /* Workspaces keep running; only the engine's thread ends. */
-        workspace_engine_shutdown(d);
-        network_shutdown(d);
-        sandbox_cgroup_done(d);
-        d->registry = registry_close(d->registry);
+        workspace_engine_shutdown(&d->engine);
+        network_shutdown(&d->engine);
+        sandbox_cgroup_done(&d->engine);
+        d->engine.registry = registry_close(d->engine.registry);
         policy_done(&d->policy);
         ratelimiter_done(&d->ratelimit);
-        free(d->registry_path);
+        free(d->engine.registry_path);
         safe_close(d->signal_fd);
         if (d->pid_fd >= 0) {
                 /* Still locked: nobody else can have written it. */
-                (void) unlink(d->settings.pid_file);
+                (void) unlink(d->engine.settings.pid_file);
                 safe_close(d->pid_fd);
         }
         safe_close(d->state_lock_fd);
-        settings_done(&d->settings);
+        settings_done(&d->engine.settings);
 }
 
 static int daemon_serve(Daemon *d, const DaemonOptions *opts, Error *err)
 {
         SocketId sock_id;
-        int listen_fd = daemon_socket_open(d->settings.socket_path, &sock_id, err);
+        int listen_fd = daemon_socket_open(d->engine.settings.socket_path, &sock_id, err);
         if (listen_fd < 0)
                 return listen_fd;
         ServerLimits limits = SERVER_LIMITS_DEFAULT;
-        limits.max_connections_per_uid = (unsigned) d->settings.max_connections_per_user;
-        limits.max_workers_per_uid = (unsigned) d->settings.max_long_actions_per_user;
+        limits.max_connections_per_uid = (unsigned) d->engine.settings.max_connections_per_user;
+        limits.max_workers_per_uid = (unsigned) d->engine.settings.max_long_actions_per_user;
         if (opts->request_timeout_ms > 0)
                 limits.request_timeout_ms = opts->request_timeout_ms;
         int r = server_new(d, listen_fd, &limits, &d->server);
         if (r >= 0)
                 r = server_watch_fd(d->server, d->signal_fd, on_signal, d);
         if (r < 0) {
-                daemon_socket_remove(d->settings.socket_path, &sock_id);
+                daemon_socket_remove(d->engine.settings.socket_path, &sock_id);
                 return error_setc(err, -r, "setting up the event loop");
         }
         log_info("enclave %s daemon ready (pid %d) on %s, state %s%s", ENCLAVE_VERSION, (int) d->pid,
-                 d->settings.socket_path, d->settings.state_dir,
+                 d->engine.settings.socket_path, d->engine.settings.state_dir,
                  d->enable_test_actions ? ", test actions enabled" : "");
         r = server_run(d->server);
-        daemon_socket_remove(d->settings.socket_path, &sock_id);
+        daemon_socket_remove(d->engine.settings.socket_path, &sock_id);
         if (r < 0)
                 return error_setc(err, -r, "event loop failed");
         log_info("stopped");
@@ -321,24 +322,24 @@ int daemon_run(const DaemonOptions *opts, Error *err)
         else if (getenv(CRASH_POINT_ENV))
                 log_warn("ignoring %s: crash points need --enable-test-actions", CRASH_POINT_ENV);
         if (r >= 0)
-                r = daemon_resolve_settings(opts, &d.settings, err);
+                r = daemon_resolve_settings(opts, &d.engine.settings, err);
         if (r >= 0)
                 r = daemon_lock(&d, err);
         if (r >= 0)
-                r = doctor_require_kernel(&d, err);
+                r = doctor_require_kernel(&d.engine, err);
         if (r >= 0)
                 r = daemon_setup_signals(&d, err);
         if (r >= 0)
                 r = daemon_open_state(&d, err);
         if (r >= 0)
-                r = network_init(&d, err);
+                r = network_init(&d.engine, err);
         if (r >= 0) {
                 /* Workspaces still run without it; they are reported. */
                 _cleanup_error_ Error nerr = ERROR_INIT;
-                if (network_reconcile(&d, &nerr) < 0)
+                if (network_reconcile(&d.engine, &nerr) < 0)
                         log_warn("network: %s", error_msg(&nerr));
                 else
-                        reconcile_network_ends(&d);
+                        reconcile_network_ends(&d.engine);
         }
         if (r >= 0)
                 r = daemon_serve(&d, opts, err);

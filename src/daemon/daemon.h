@@ -17,6 +17,7 @@
 #include "proto/daemon-options.h"
 #include "daemon/policy.h"
 #include "daemon/ratelimit.h"
+#include "engine/engine.h"
 #include "registry/registry.h"
 
 #include <sys/types.h>
@@ -27,15 +28,11 @@
 struct Server;
 
 typedef struct Daemon {
-        Settings settings;        /* resolved; read-only after startup */
-        char *registry_path;
-        Registry *registry;       /* event-loop thread only (workers: call_registry) */
+        Engine engine;            /* what the engines work with (engine/engine.h); its registry
+                                   * connection is the event loop's (workers: call_registry) */
         Policy policy;            /* event-loop thread only; mirrors the registry */
         RateLimiter ratelimit;    /* event-loop thread only */
         struct Server *server;
-        struct Network *network;  /* network.c: bridge, firewall, proxy */
-        struct WorkspaceEngine *engine; /* workspace-engine.c: running workspaces */
-        struct Cgroup *cgroup_root; /* sandbox-cgroup.c: located once at startup; read-only */
         pid_t pid;
         time_t started_at;        /* wall clock, for display */
         uint64_t started_ns;      /* monotonic, for uptime */
@@ -62,33 +59,3 @@ void daemon_child_reset_signals(void);
 
 /* cgroup layout of the host: "v2", "hybrid", "v1" or "unknown". */
 const char *daemon_cgroup_mode(void);
-
-/* ---- reconciliation (reconcile.c) ---- */
-
-/* A workspace the registry says is running, whose process is gone. */
-typedef struct ReconcileWorkspace {
-        int64_t id;
-        const char *sandbox;
-        const char *name;
-        pid_t pid;
-        uint64_t pid_start_time;
-        const char *ip;      /* NULL when none */
-        int64_t uid_base;    /* 0 when none */
-} ReconcileWorkspace;
-
-/* Cleanup of what a dead workspace left behind (mounts, veths,
- * cgroups, firewall entries). Runs on the loop thread before the
- * daemon serves anything; errors are logged and the workspace is still
- * marked stopped. Areas list their hook in reconcile.c. */
-typedef int (*ReconcileFn)(Daemon *d, const ReconcileWorkspace *ws, Error *err);
-
-/* Walk workspaces in state running/starting/stopping: a live process
- * with the recorded start time stays; a dead one goes through the hooks
- * and is marked stopped (one transaction each). Returns how many were
- * marked stopped. */
-int reconcile_workspaces(Daemon *d, Error *err);
-
-/* After network_reconcile(): release the address of every workspace
- * whose init is not alive (one adopted at start may have ended before
- * the network was up). */
-void reconcile_network_ends(Daemon *d);

@@ -57,16 +57,16 @@ static const char *fs_name(const char *path)
 
 /* A fresh empty directory below <state>/tmp for the mount probes,
  * held (staging.h) so that a repair running meanwhile leaves it alone. */
-static int scratch_dir(const Daemon *d, char **ret)
+static int scratch_dir(const Engine *eng, char **ret)
 {
         _cleanup_free_ char *tmp = NULL;
-        int k = layout_tmp_dir(d->settings.state_dir, &tmp, NULL);
+        int k = layout_tmp_dir(eng->settings.state_dir, &tmp, NULL);
         if (k < 0)
                 return k;
         return staging_create(tmp, "doctor", ret, NULL);
 }
 
-static int check_kernel(Daemon *d, DoctorReport *r)
+static int check_kernel(Engine *eng, DoctorReport *r)
 {
         _cleanup_error_ Error e = ERROR_INIT;
         int k = probe_user_namespaces(&e);
@@ -76,12 +76,12 @@ static int check_kernel(Daemon *d, DoctorReport *r)
         if (a < 0)
                 return a;
 
-        const char *state = d->settings.state_dir;
+        const char *state = eng->settings.state_dir;
         _cleanup_free_ char *title = NULL, *scratch = NULL;
         if (asprintf(&title, "idmapped mounts on the state dir (%s)", fs_name(state)) < 0)
                 return -ENOMEM;
         error_clear(&e);
-        k = scratch_dir(d, &scratch);
+        k = scratch_dir(eng, &scratch);
         if (k < 0)
                 k = error_setc(&e, -k, "creating a scratch directory below %s/tmp", state);
         if (k >= 0)
@@ -165,9 +165,9 @@ static int check_cgroups(DoctorReport *r)
                               : NULL);
 }
 
-static int check_firewall(Daemon *d, DoctorReport *r)
+static int check_firewall(Engine *eng, DoctorReport *r)
 {
-        const Settings *s = &d->settings;
+        const Settings *s = &eng->settings;
         _cleanup_error_ Error e = ERROR_INIT;
         NetSubnet subnet;
         _cleanup_firewall_ Firewall *fw = NULL;
@@ -242,9 +242,9 @@ static int check_subids(DoctorReport *r)
                              : NULL);
 }
 
-static int check_tools(Daemon *d, DoctorReport *r)
+static int check_tools(Engine *eng, DoctorReport *r)
 {
-        const char *bin = d->settings.debootstrap_binary ?: "debootstrap";
+        const char *bin = eng->settings.debootstrap_binary ?: "debootstrap";
         _cleanup_free_ char *path = NULL, *detail = NULL;
         int k = probe_find_executable(bin, &path);
         if (k == -ENOMEM)
@@ -274,9 +274,9 @@ static bool is_set(const char *s)
 /* What workspaces get from the LSM the host runs: a configured profile
  * or label (which must exist), Enclave's own AppArmor profile by
  * default, or nothing, said as the fallback it is. */
-static int check_lsm(Daemon *d, DoctorReport *r)
+static int check_lsm(Engine *eng, DoctorReport *r)
 {
-        const Settings *s = &d->settings;
+        const Settings *s = &eng->settings;
         bool aa = probe_lsm_enabled("apparmor"), se = probe_lsm_enabled("selinux");
         const char *aa_cfg = s->workspace_apparmor_profile, *se_cfg = s->workspace_selinux_label;
         _cleanup_free_ char *lsms = NULL, *detail = NULL;
@@ -321,10 +321,10 @@ static int check_lsm(Daemon *d, DoctorReport *r)
         return add(r, "lsm", DOCTOR_OK, "AppArmor/SELinux", detail, NULL);
 }
 
-int doctor_require_kernel(Daemon *d, Error *err)
+int doctor_require_kernel(Engine *eng, Error *err)
 {
         _cleanup_(doctor_report_done) DoctorReport r = {};
-        int k = check_kernel(d, &r);
+        int k = check_kernel(eng, &r);
         if (k < 0)
                 return error_setc(err, -k, "checking the kernel's features");
         for (size_t i = 0; i < r.n; i++) {
@@ -339,18 +339,18 @@ int doctor_require_kernel(Daemon *d, Error *err)
         return 0;
 }
 
-int doctor_check_host(Daemon *d, DoctorReport *r)
+int doctor_check_host(Engine *eng, DoctorReport *r)
 {
-        int k = check_kernel(d, r);
+        int k = check_kernel(eng, r);
         if (k >= 0)
                 k = check_cgroups(r);
         if (k >= 0)
-                k = check_firewall(d, r);
+                k = check_firewall(eng, r);
         if (k >= 0)
                 k = check_subids(r);
         if (k >= 0)
-                k = check_tools(d, r);
+                k = check_tools(eng, r);
         if (k >= 0)
-                k = check_lsm(d, r);
+                k = check_lsm(eng, r);
         return k;
 }

@@ -8,7 +8,7 @@
  * time; only what belongs to no active workspace is ever touched. */
 #include "engine/doctor.h"
 #include "base/crashpoint.h"
-#include "daemon/actions-snapshot.h"
+#include "engine/snapshots.h"
 #include "engine/network.h"
 #include "registry/registry-network.h"
 #include "registry/registry-sandbox.h"
@@ -199,14 +199,14 @@ static bool sandbox_in_flight(const SandboxRow *sb)
 
 /* ---- rows and processes ---- */
 
-static int scan_processes(Daemon *d, Scan *s)
+static int scan_processes(Engine *eng, Scan *s)
 {
         s->active = calloc(s->n_workspaces + 1, sizeof *s->active);
         if (!s->active)
                 return -ENOMEM;
         for (size_t i = 0; i < s->n_workspaces; i++) {
                 const WorkspaceRow *w = &s->workspaces[i];
-                RunningWorkspace *rw = workspace_engine_get_by_id(d, w->id);
+                RunningWorkspace *rw = workspace_engine_get_by_id(eng, w->id);
                 bool tracked = rw != NULL;
                 if (rw)
                         workspace_running_unref(rw);
@@ -257,11 +257,11 @@ static int list_dir(const char *dir, char ***ret)
         return 0;
 }
 
-static int scan_workspace_dirs(Daemon *d, Scan *s, const SandboxRow *sb)
+static int scan_workspace_dirs(Engine *eng, Scan *s, const SandboxRow *sb)
 {
         _cleanup_free_ char *wsdir = NULL;
         _cleanup_error_ Error e = ERROR_INIT;
-        if (layout_workspaces_dir(d->settings.state_dir, sb->name, &wsdir, &e) < 0)
+        if (layout_workspaces_dir(eng->settings.state_dir, sb->name, &wsdir, &e) < 0)
                 return unchecked(s, "workspace directories", &e);
         _cleanup_strv_free_ char **names = NULL;
         int k = list_dir(wsdir, &names);
@@ -279,9 +279,9 @@ static int scan_workspace_dirs(Daemon *d, Scan *s, const SandboxRow *sb)
         return 0;
 }
 
-static int scan_sandbox_dirs(Daemon *d, Scan *s)
+static int scan_sandbox_dirs(Engine *eng, Scan *s)
 {
-        const char *state = d->settings.state_dir;
+        const char *state = eng->settings.state_dir;
         _cleanup_free_ char *sbdir = NULL;
         _cleanup_error_ Error e = ERROR_INIT;
         if (layout_sandboxes_dir(state, &sbdir, &e) < 0)
@@ -309,21 +309,21 @@ static int scan_sandbox_dirs(Daemon *d, Scan *s)
                                 return k;
                         continue;
                 }
-                if ((k = scan_workspace_dirs(d, s, sb)) < 0)
+                if ((k = scan_workspace_dirs(eng, s, sb)) < 0)
                         return k;
         }
         return 0;
 }
 
-static int scan_workspace_rows(Daemon *d, Scan *s)
+static int scan_workspace_rows(Engine *eng, Scan *s)
 {
         for (size_t i = 0; i < s->n_workspaces; i++) {
                 const WorkspaceRow *w = &s->workspaces[i];
                 const SandboxRow *sb = sandbox_by_name(s, w->sandbox);
                 _cleanup_free_ char *ws_dir = NULL, *sb_dir = NULL;
                 if (!sb || sandbox_in_flight(sb) ||
-                    layout_workspace_dir(d->settings.state_dir, w->sandbox, w->name, &ws_dir, NULL) < 0 ||
-                    layout_sandbox_dir(d->settings.state_dir, w->sandbox, &sb_dir, NULL) < 0)
+                    layout_workspace_dir(eng->settings.state_dir, w->sandbox, w->name, &ws_dir, NULL) < 0 ||
+                    layout_sandbox_dir(eng->settings.state_dir, w->sandbox, &sb_dir, NULL) < 0)
                         continue;
                 if (!is_dir(sb_dir))
                         continue; /* the sandbox's finding covers it */
@@ -383,10 +383,10 @@ static bool mount_is_expected(const char *state, const char *mp)
         return false;
 }
 
-static int scan_mounts(Daemon *d, Scan *s)
+static int scan_mounts(Engine *eng, Scan *s)
 {
         char state[PATH_MAX];
-        if (!realpath(d->settings.state_dir, state))
+        if (!realpath(eng->settings.state_dir, state))
                 return unchecked_errno(s, "mounts under the state dir", -errno);
         _cleanup_free_ char *text = NULL;
         int k = read_full_file("/proc/self/mountinfo", 16 << 20, &text, NULL);
@@ -418,26 +418,26 @@ static int scan_mounts(Daemon *d, Scan *s)
 
 /* ---- network ---- */
 
-static int veth_of(const Daemon *d, int64_t id, char ret[static IFNAMSIZ])
+static int veth_of(const Engine *eng, int64_t id, char ret[static IFNAMSIZ])
 {
         char num[24];
         snprintf(num, sizeof num, "%lld", (long long) id);
-        return net_veth_name(d->settings.bridge, num, ret);
+        return net_veth_name(eng->settings.bridge, num, ret);
 }
 
-static int scan_veths(Daemon *d, Scan *s)
+static int scan_veths(Engine *eng, Scan *s)
 {
         _cleanup_error_ Error e = ERROR_INIT;
         _cleanup_nl_ NlSock *nl = NULL;
         _cleanup_strv_free_ char **ports = NULL;
-        if (nl_open(&nl, &e) < 0 || link_bridge_ports(nl, d->settings.bridge, &ports, &e) < 0)
+        if (nl_open(&nl, &e) < 0 || link_bridge_ports(nl, eng->settings.bridge, &ports, &e) < 0)
                 return unchecked(s, "veths on the bridge", &e);
         STRV_FOREACH(p, ports) {
                 int64_t owner = -1;
                 bool keep = false;
                 for (size_t i = 0; i < s->n_workspaces && owner < 0; i++) {
                         char name[IFNAMSIZ];
-                        if (veth_of(d, s->workspaces[i].id, name) >= 0 && streq(name, *p)) {
+                        if (veth_of(eng, s->workspaces[i].id, name) >= 0 && streq(name, *p)) {
                                 owner = s->workspaces[i].id;
                                 keep = s->active[i];
                         }
@@ -492,12 +492,12 @@ static bool workspace_active(const Scan *s, const char *sandbox, const char *nam
         return workspace_by_name(s, sandbox, name, &i) && s->active[i];
 }
 
-static int scan_cgroups(Daemon *d, Scan *s)
+static int scan_cgroups(Engine *eng, Scan *s)
 {
         for (size_t i = 0; i < s->n_sandboxes; i++) {
                 const SandboxRow *sb = &s->sandboxes[i];
                 _cleanup_cgroup_ Cgroup *cg = NULL;
-                if (sandbox_in_flight(sb) || sandbox_cgroup_open(d, sb->name, &cg, NULL) < 0)
+                if (sandbox_in_flight(sb) || sandbox_cgroup_open(eng, sb->name, &cg, NULL) < 0)
                         continue;
                 _cleanup_strv_free_ char **seen = NULL;
                 for (size_t j = 0; j < cg->n_nodes; j++) {
@@ -528,12 +528,12 @@ static int scan_cgroups(Daemon *d, Scan *s)
 
 /* ---- what a crash leaves: frozen groups, loop devices, tmp/ ---- */
 
-static int scan_frozen(Daemon *d, Scan *s)
+static int scan_frozen(Engine *eng, Scan *s)
 {
         for (size_t i = 0; i < s->n_workspaces; i++) {
                 const WorkspaceRow *w = &s->workspaces[i];
                 _cleanup_cgroup_ Cgroup *sb = NULL, *cg = NULL;
-                if (sandbox_cgroup_open(d, w->sandbox, &sb, NULL) < 0 || cgroup_open(sb, w->name, &cg, NULL) < 0)
+                if (sandbox_cgroup_open(eng, w->sandbox, &sb, NULL) < 0 || cgroup_open(sb, w->name, &cg, NULL) < 0)
                         continue;
                 /* A snapshot in flight freezes it for the copy. */
                 if (!leftover_cgroup_frozen(cg) || claim_held(w->id, CLAIM_SNAPSHOT))
@@ -547,10 +547,10 @@ static int scan_frozen(Daemon *d, Scan *s)
         return 0;
 }
 
-static int scan_loop_devices(Daemon *d, Scan *s)
+static int scan_loop_devices(Engine *eng, Scan *s)
 {
         char state[PATH_MAX];
-        if (!realpath(d->settings.state_dir, state))
+        if (!realpath(eng->settings.state_dir, state))
                 return unchecked_errno(s, "loop devices", -errno);
         LoopBinding *v = NULL;
         size_t n = 0;
@@ -571,12 +571,12 @@ static int scan_loop_devices(Daemon *d, Scan *s)
         return k;
 }
 
-static int scan_tmp(Daemon *d, Scan *s)
+static int scan_tmp(Engine *eng, Scan *s)
 {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_strv_free_ char **stale = NULL;
         _cleanup_error_ Error e = ERROR_INIT;
-        if (layout_tmp_dir(d->settings.state_dir, &tmp, &e) < 0 || staging_list_stale(tmp, &stale, &e) < 0)
+        if (layout_tmp_dir(eng->settings.state_dir, &tmp, &e) < 0 || staging_list_stale(tmp, &stale, &e) < 0)
                 return unchecked(s, "tmp/", &e);
         int k = 0;
         STRV_FOREACH(p, stale)
@@ -609,7 +609,7 @@ static int scan_ids(Scan *s)
 
 /* ---- the scan ---- */
 
-static int scan_run(Daemon *d, Registry *reg, Scan *s, Error *err)
+static int scan_run(Engine *eng, Registry *reg, Scan *s, Error *err)
 {
         s->reg = reg;
         _cleanup_error_ Error e = ERROR_INIT;
@@ -620,25 +620,25 @@ static int scan_run(Daemon *d, Registry *reg, Scan *s, Error *err)
                 k = registry_workspace_list(reg, -1, &s->workspaces, &s->n_workspaces, err);
         if (k < 0)
                 return error_wrap(err, "reading the registry");
-        k = scan_processes(d, s);
+        k = scan_processes(eng, s);
         if (k >= 0)
-                k = scan_sandbox_dirs(d, s);
+                k = scan_sandbox_dirs(eng, s);
         if (k >= 0)
-                k = scan_workspace_rows(d, s);
+                k = scan_workspace_rows(eng, s);
         if (k >= 0)
-                k = scan_mounts(d, s);
+                k = scan_mounts(eng, s);
         if (k >= 0)
-                k = scan_veths(d, s);
+                k = scan_veths(eng, s);
         if (k >= 0)
                 k = scan_leases(s);
         if (k >= 0)
-                k = scan_cgroups(d, s);
+                k = scan_cgroups(eng, s);
         if (k >= 0)
-                k = scan_frozen(d, s);
+                k = scan_frozen(eng, s);
         if (k >= 0)
-                k = scan_loop_devices(d, s);
+                k = scan_loop_devices(eng, s);
         if (k >= 0)
-                k = scan_tmp(d, s);
+                k = scan_tmp(eng, s);
         if (k >= 0)
                 k = scan_ids(s);
         if (k < 0)
@@ -646,11 +646,11 @@ static int scan_run(Daemon *d, Registry *reg, Scan *s, Error *err)
         return 0;
 }
 
-int doctor_check_state(Daemon *d, Registry *reg, DoctorReport *r)
+int doctor_check_state(Engine *eng, Registry *reg, DoctorReport *r)
 {
         _cleanup_error_ Error err = ERROR_INIT;
         _cleanup_(scan_done) Scan s = {};
-        int k = scan_run(d, reg, &s, &err);
+        int k = scan_run(eng, reg, &s, &err);
         if (k == -ENOMEM)
                 return k;
         if (k < 0)
@@ -728,10 +728,10 @@ static int remove_cgroup_leftovers(const Cgroup *sb, const char *name, Error *er
 }
 
 /* Remove a cgroup; what still runs in it is killed only when kill. */
-static int remove_cgroup(Daemon *d, const char *sandbox, const char *name, bool kill, Error *err)
+static int remove_cgroup(Engine *eng, const char *sandbox, const char *name, bool kill, Error *err)
 {
         _cleanup_cgroup_ Cgroup *sb = NULL, *cg = NULL;
-        int k = sandbox_cgroup_open(d, sandbox, &sb, err);
+        int k = sandbox_cgroup_open(eng, sandbox, &sb, err);
         if (k >= 0)
                 k = cgroup_open(sb, name, &cg, err);
         if (k == -ENOENT) {
@@ -748,24 +748,24 @@ static int remove_cgroup(Daemon *d, const char *sandbox, const char *name, bool 
         return k < 0 ? k : cgroup_destroy(cg, err);
 }
 
-static int repair_dead(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
+static int repair_dead(Engine *eng, Scan *s, const Finding *f, RepairResult *ret)
 {
         _cleanup_error_ Error e = ERROR_INIT;
         /* Its PID namespace died with its init: nothing of it runs. */
-        if (remove_cgroup(d, f->sandbox, f->workspace, true, &e) < 0)
+        if (remove_cgroup(eng, f->sandbox, f->workspace, true, &e) < 0)
                 return note(&ret->left, "%s: removing its cgroup: %s", f->what, error_msg(&e));
-        network_ports_stop(d, f->id);
-        network_release_workspace(d, f->id);
+        network_ports_stop(eng, f->id);
+        network_release_workspace(eng, f->id);
         if (registry_workspace_set_ended(s->reg, f->id, WORKSPACE_STATE_STOPPED, -1, 0, &e) < 0)
                 return note(&ret->left, "%s: %s", f->what, error_msg(&e));
         return note(&ret->done, "workspace %s/%s: its process was gone; cleaned up and marked stopped", f->sandbox,
                     f->workspace);
 }
 
-static int repair_veth(Daemon *d, const Finding *f, RepairResult *ret)
+static int repair_veth(Engine *eng, const Finding *f, RepairResult *ret)
 {
         if (f->id >= 0) {
-                network_release_workspace(d, f->id);
+                network_release_workspace(eng, f->id);
                 return note(&ret->done, "removed veth %s (and the address and firewall entry of its workspace)",
                             f->what);
         }
@@ -779,20 +779,20 @@ static int repair_veth(Daemon *d, const Finding *f, RepairResult *ret)
 /* The workspace does not run (checked under its claim when it has a
  * row): whatever runs in its cgroup is the init of a start cut short,
  * with its disk image attached, and goes. */
-static int repair_cgroup(Daemon *d, const Finding *f, RepairResult *ret)
+static int repair_cgroup(Engine *eng, const Finding *f, RepairResult *ret)
 {
         _cleanup_error_ Error e = ERROR_INIT;
-        int k = remove_cgroup(d, f->sandbox, f->workspace, true, &e);
+        int k = remove_cgroup(eng, f->sandbox, f->workspace, true, &e);
         if (k < 0)
                 return note(&ret->left, "cgroup %s: %s", f->what, error_msg(&e));
         return note(&ret->done, "removed cgroup %s", f->what);
 }
 
-static int repair_frozen(Daemon *d, const Finding *f, RepairResult *ret)
+static int repair_frozen(Engine *eng, const Finding *f, RepairResult *ret)
 {
         _cleanup_cgroup_ Cgroup *sb = NULL, *cg = NULL;
         _cleanup_error_ Error e = ERROR_INIT;
-        int k = sandbox_cgroup_open(d, f->sandbox, &sb, &e);
+        int k = sandbox_cgroup_open(eng, f->sandbox, &sb, &e);
         if (k >= 0)
                 k = cgroup_open(sb, f->workspace, &cg, &e);
         if (k == -ENOENT || (k >= 0 && !leftover_cgroup_frozen(cg)))
@@ -806,7 +806,7 @@ static int repair_frozen(Daemon *d, const Finding *f, RepairResult *ret)
 
 /* Runs after the cgroup and mount repairs: with what held the image
  * gone, autoclear unbinds the device. */
-static int repair_loop(Daemon *d, const Finding *f, RepairResult *ret)
+static int repair_loop(Engine *eng, const Finding *f, RepairResult *ret)
 {
         const char *backing = strchr(f->what, '(');
         _cleanup_free_ char *path = backing ? strndup(backing + 1, strlen(backing + 1) - 1) : NULL;
@@ -829,12 +829,12 @@ static int repair_loop(Daemon *d, const Finding *f, RepairResult *ret)
         return note(&ret->done, "%s was freed", f->what);
 }
 
-static int repair_tmp(Daemon *d, RepairResult *ret)
+static int repair_tmp(Engine *eng, RepairResult *ret)
 {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_strv_free_ char **removed = NULL, **left = NULL;
         _cleanup_error_ Error e = ERROR_INIT;
-        if (layout_tmp_dir(d->settings.state_dir, &tmp, &e) < 0 || staging_sweep(tmp, false, &removed, &left, &e) < 0)
+        if (layout_tmp_dir(eng->settings.state_dir, &tmp, &e) < 0 || staging_sweep(tmp, false, &removed, &left, &e) < 0)
                 return note(&ret->left, "tmp/: %s", error_msg(&e));
         int k = 0;
         STRV_FOREACH(p, removed)
@@ -846,11 +846,11 @@ static int repair_tmp(Daemon *d, RepairResult *ret)
         return k;
 }
 
-static int repair_snapshots(Scan *s, const Finding *f, Daemon *d, RepairResult *ret)
+static int repair_snapshots(Scan *s, const Finding *f, Engine *eng, RepairResult *ret)
 {
         _cleanup_free_ char *ws_dir = NULL;
         _cleanup_error_ Error e = ERROR_INIT;
-        int k = layout_workspace_dir(d->settings.state_dir, f->sandbox, f->workspace, &ws_dir, &e);
+        int k = layout_workspace_dir(eng->settings.state_dir, f->sandbox, f->workspace, &ws_dir, &e);
         if (k >= 0)
                 k = snapshot_rows_sync(s->reg, f->id, ws_dir, false, NULL, &e);
         if (k < 0)
@@ -896,13 +896,13 @@ static int remove_dir(const char *path, RepairResult *ret)
         return note(&ret->done, "removed %s (it had no registry row)", path);
 }
 
-static int delete_workspace_row(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
+static int delete_workspace_row(Engine *eng, Scan *s, const Finding *f, RepairResult *ret)
 {
         _cleanup_error_ Error e = ERROR_INIT;
         if (registry_workspace_delete(s->reg, f->id, &e) < 0)
                 return note(&ret->left, "workspace %s/%s: %s", f->sandbox, f->workspace, error_msg(&e));
-        network_release_workspace(d, f->id);
-        (void) remove_cgroup(d, f->sandbox, f->workspace, false, &e);
+        network_release_workspace(eng, f->id);
+        (void) remove_cgroup(eng, f->sandbox, f->workspace, false, &e);
         bool active;
         const WorkspaceRow *w = workspace_by_id(s, f->id, &active);
         if (w && workspace_ids_release(w->uid_base, &e) < 0)
@@ -911,7 +911,7 @@ static int delete_workspace_row(Daemon *d, Scan *s, const Finding *f, RepairResu
                     f->workspace);
 }
 
-static int delete_sandbox_row(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
+static int delete_sandbox_row(Engine *eng, Scan *s, const Finding *f, RepairResult *ret)
 {
         for (size_t i = 0; i < s->n_workspaces; i++)
                 if (streq(s->workspaces[i].sandbox, f->sandbox) && s->active[i])
@@ -928,7 +928,7 @@ static int delete_sandbox_row(Daemon *d, Scan *s, const Finding *f, RepairResult
                 k = registry_txn_commit(&txn, &e);
         if (k < 0)
                 return note(&ret->left, "sandbox %s: %s", f->sandbox, error_msg(&e));
-        if (sandbox_cgroup_remove(d, f->sandbox, &e) < 0)
+        if (sandbox_cgroup_remove(eng, f->sandbox, &e) < 0)
                 log_warn("sandbox %s: %s", f->sandbox, error_msg(&e));
         /* Its directory, and every file owned by its workspaces' ids, is gone. */
         for (size_t i = 0; i < s->n_workspaces; i++)
@@ -938,7 +938,7 @@ static int delete_sandbox_row(Daemon *d, Scan *s, const Finding *f, RepairResult
                     f->sandbox);
 }
 
-static int repair_ids(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
+static int repair_ids(Engine *eng, Scan *s, const Finding *f, RepairResult *ret)
 {
         static const IdFindingKind kind_of[_F_MAX] = {
                 [F_ID_ORPHAN] = ID_FINDING_OWN_ORPHAN,
@@ -947,7 +947,7 @@ static int repair_ids(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
         };
         IdFinding idf = { kind_of[f->kind], (uint32_t) f->id, f->what };
         _cleanup_error_ Error e = ERROR_INIT;
-        int k = workspace_ids_repair(d, s->reg, &idf, &e);
+        int k = workspace_ids_repair(eng, s->reg, &idf, &e);
         if (k < 0)
                 return note(&ret->left, "%s: %s", f->what, error_msg(&e));
         if (k == 0)
@@ -955,26 +955,26 @@ static int repair_ids(Daemon *d, Scan *s, const Finding *f, RepairResult *ret)
         return note(&ret->done, "%s: %s", f->kind == F_ID_UNLEASED ? "leased" : "released", f->what);
 }
 
-static int repair_one(Daemon *d, Scan *s, const Finding *f, bool strict, RepairResult *ret)
+static int repair_one(Engine *eng, Scan *s, const Finding *f, bool strict, RepairResult *ret)
 {
         switch (f->kind) {
-        case F_DEAD_RUNNING: return repair_dead(d, s, f, ret);
+        case F_DEAD_RUNNING: return repair_dead(eng, s, f, ret);
         case F_LEASE:
-                network_release_workspace(d, f->id);
+                network_release_workspace(eng, f->id);
                 return note(&ret->done, "released %s (address and firewall entry)", f->what);
-        case F_VETH: return repair_veth(d, f, ret);
-        case F_CGROUP: return repair_cgroup(d, f, ret);
-        case F_FROZEN: return repair_frozen(d, f, ret);
-        case F_LOOP: return repair_loop(d, f, ret);
-        case F_SNAPSHOT_ROWS: return repair_snapshots(s, f, d, ret);
+        case F_VETH: return repair_veth(eng, f, ret);
+        case F_CGROUP: return repair_cgroup(eng, f, ret);
+        case F_FROZEN: return repair_frozen(eng, f, ret);
+        case F_LOOP: return repair_loop(eng, f, ret);
+        case F_SNAPSHOT_ROWS: return repair_snapshots(s, f, eng, ret);
         case F_SANDBOX_DIR_NO_ROW:
         case F_WS_DIR_NO_ROW: return remove_dir(f->what, ret);
         case F_WS_NO_DIR:
-                return strict ? delete_workspace_row(d, s, f, ret)
+                return strict ? delete_workspace_row(eng, s, f, ret)
                               : note(&ret->left, "workspace %s/%s has no directory (registry repair --strict deletes "
                                      "its row)", f->sandbox, f->workspace);
         case F_SANDBOX_NO_DIR:
-                return strict ? delete_sandbox_row(d, s, f, ret)
+                return strict ? delete_sandbox_row(eng, s, f, ret)
                               : note(&ret->left, "sandbox %s has no directory (registry repair --strict deletes its "
                                      "rows)", f->sandbox);
         case F_MOUNT:
@@ -984,7 +984,7 @@ static int repair_one(Daemon *d, Scan *s, const Finding *f, bool strict, RepairR
                 return note(&ret->left, "%s runs but the daemon does not watch it: restart the daemon", f->what);
         case F_ID_ORPHAN:
         case F_ID_UNLEASED:
-        case F_ID_FOREIGN: return repair_ids(d, s, f, ret);
+        case F_ID_FOREIGN: return repair_ids(eng, s, f, ret);
         case F_ID_CONFLICT:
                 return note(&ret->left, "%s: destroy and recreate that workspace to give it host ids of its own",
                             f->what);
@@ -1004,7 +1004,7 @@ static int repair_one(Daemon *d, Scan *s, const Finding *f, bool strict, RepairR
  * claim. */
 
 typedef struct Held {
-        Daemon *d;
+        Engine *eng;
         int64_t id;        /* the workspace's row, -1 when the finding has none */
         char *sandbox;     /* NULL when no row names it (a lease of a deleted row) */
         char *name;
@@ -1034,7 +1034,7 @@ static int held_set(Held *h, int64_t id, const char *sandbox, const char *name)
 
 /* A veth no scanned row owns may belong to a workspace created after
  * the scan read the rows: look in the registry again. */
-static int veth_owner_now(Daemon *d, Scan *s, const Finding *f, Held *h, RepairResult *ret)
+static int veth_owner_now(Engine *eng, Scan *s, const Finding *f, Held *h, RepairResult *ret)
 {
         WorkspaceRow *rows = NULL;
         size_t n = 0;
@@ -1044,7 +1044,7 @@ static int veth_owner_now(Daemon *d, Scan *s, const Finding *f, Held *h, RepairR
         int k = 0;
         for (size_t i = 0; i < n && h->id < 0 && k >= 0; i++) {
                 char name[IFNAMSIZ];
-                if (veth_of(d, rows[i].id, name) >= 0 && streq(name, f->what))
+                if (veth_of(eng, rows[i].id, name) >= 0 && streq(name, f->what))
                         k = held_set(h, rows[i].id, rows[i].sandbox, rows[i].name);
         }
         workspace_rows_free(rows, n);
@@ -1072,12 +1072,12 @@ static int cgroup_owner_now(Scan *s, const Finding *f, Held *h, RepairResult *re
 
 /* The workspace whose things repairing f touches, into h (h->id stays
  * -1 when none): 0, 1 when left alone with a note, or -ENOMEM. */
-static int finding_owner(Daemon *d, Scan *s, const Finding *f, bool strict, Held *h, RepairResult *ret)
+static int finding_owner(Engine *eng, Scan *s, const Finding *f, bool strict, Held *h, RepairResult *ret)
 {
         switch (f->kind) {
         case F_VETH:
                 if (f->id < 0)
-                        return veth_owner_now(d, s, f, h, ret);
+                        return veth_owner_now(eng, s, f, h, ret);
                 break;
         case F_CGROUP:
         case F_LOOP: return cgroup_owner_now(s, f, h, ret);
@@ -1101,11 +1101,11 @@ static int finding_owner(Daemon *d, Scan *s, const Finding *f, bool strict, Held
  * still holds. err is set when the row could not be read. Snapshot
  * rows are repaired whether the workspace runs or not: for them only
  * the row itself matters. */
-static const char *finding_change(Daemon *d, Scan *s, const Finding *f, const Held *h, Error *err)
+static const char *finding_change(Engine *eng, Scan *s, const Finding *f, const Held *h, Error *err)
 {
         /* Snapshot rows and a frozen group are fixed whether it runs or not. */
         bool any_state = f->kind == F_SNAPSHOT_ROWS || f->kind == F_FROZEN;
-        _cleanup_running_ RunningWorkspace *rw = any_state ? NULL : workspace_engine_get_by_id(d, h->id);
+        _cleanup_running_ RunningWorkspace *rw = any_state ? NULL : workspace_engine_get_by_id(eng, h->id);
         if (rw)
                 return "the daemon runs it";
         if (!h->sandbox)
@@ -1141,7 +1141,7 @@ static void held_label(const Held *h, char *buf, size_t size)
 /* The claims repairing f needs: -EBUSY when another request holds one.
  * Snapshot rows change under a snapshot operation (which may wait here
  * for a snapshot's flush to settle). */
-static int held_claim(Daemon *d, const Finding *f, Held *h, const char *label, Error *err)
+static int held_claim(Engine *eng, const Finding *f, Held *h, const char *label, Error *err)
 {
         const char *sb = h->sandbox ? h->sandbox : "?", *ws = h->name ? h->name : label;
         if (f->kind == F_SNAPSHOT_ROWS || f->kind == F_FROZEN) {
@@ -1159,21 +1159,21 @@ static int held_claim(Daemon *d, const Finding *f, Held *h, const char *label, E
 
 /* Claim the workspace of f (if it has one) and check that f still
  * holds: 0 to go ahead, 1 when left alone with a note, or -ENOMEM. */
-static int hold_finding(Daemon *d, Scan *s, const Finding *f, bool strict, Held *h, RepairResult *ret)
+static int hold_finding(Engine *eng, Scan *s, const Finding *f, bool strict, Held *h, RepairResult *ret)
 {
-        int k = finding_owner(d, s, f, strict, h, ret);
+        int k = finding_owner(eng, s, f, strict, h, ret);
         if (k != 0 || h->id < 0)
                 return k;
         char label[160];
         held_label(h, label, sizeof label);
         _cleanup_error_ Error e = ERROR_INIT;
-        k = held_claim(d, f, h, label, &e);
+        k = held_claim(eng, f, h, label, &e);
         if (k == -EBUSY)
                 return leave(ret, "workspace %s is busy: it is being started, stopped, destroyed, restored or "
                              "snapshotted; run 'enclave registry repair' again when that is done", label);
         if (k < 0)
                 return k;
-        const char *change = finding_change(d, s, f, h, &e);
+        const char *change = finding_change(eng, s, f, h, &e);
         if (!change)
                 return 0;
         if (e.code)
@@ -1184,13 +1184,13 @@ static int hold_finding(Daemon *d, Scan *s, const Finding *f, bool strict, Held 
 
 /* Repair f while its workspace is held, so no start, stop or destroy
  * of it interleaves. */
-static int repair_held(Daemon *d, Scan *s, const Finding *f, bool strict, RepairResult *ret)
+static int repair_held(Engine *eng, Scan *s, const Finding *f, bool strict, RepairResult *ret)
 {
-        _cleanup_(held_done) Held h = { .d = d, .id = -1 };
-        int k = hold_finding(d, s, f, strict, &h, ret);
+        _cleanup_(held_done) Held h = { .eng = eng, .id = -1 };
+        int k = hold_finding(eng, s, f, strict, &h, ret);
         if (k != 0)
                 return k < 0 ? k : 0;
-        return repair_one(d, s, f, strict, ret);
+        return repair_one(eng, s, f, strict, ret);
 }
 
 /* Findings in the order that makes each step possible: processes and
@@ -1201,10 +1201,10 @@ static const FindingKind repair_order[] = {
         F_ID_UNLEASED, F_ID_ORPHAN, F_ID_FOREIGN, F_ID_CONFLICT,
 };
 
-int doctor_repair(Daemon *d, Registry *reg, bool strict, RepairResult *ret, Error *err)
+int doctor_repair(Engine *eng, Registry *reg, bool strict, RepairResult *ret, Error *err)
 {
         _cleanup_(scan_done) Scan s = {};
-        int k = scan_run(d, reg, &s, err);
+        int k = scan_run(eng, reg, &s, err);
         if (k < 0)
                 return k;
         *ret = (RepairResult) {};
@@ -1224,12 +1224,12 @@ int doctor_repair(Daemon *d, Registry *reg, bool strict, RepairResult *ret, Erro
                         for (size_t i = 0; i < s.n; i++)
                                 any |= s.f[i].kind == F_TMP;
                         if (any)
-                                k = repair_tmp(d, ret);
+                                k = repair_tmp(eng, ret);
                         continue;
                 }
                 for (size_t i = 0; k >= 0 && i < s.n; i++)
                         if (s.f[i].kind == repair_order[o]) {
-                                k = repair_held(d, &s, &s.f[i], strict, ret);
+                                k = repair_held(eng, &s, &s.f[i], strict, ret);
                                 if (ret->done)
                                         crash_point(CRASH_POINT_REPAIR_FIXED_ONE);
                         }

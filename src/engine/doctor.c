@@ -101,12 +101,12 @@ json_t *doctor_report_to_json(const DoctorReport *r)
                          (json_int_t) doctor_report_count(r, DOCTOR_WARN), "checks", checks);
 }
 
-int doctor_run(Daemon *d, Registry *reg, DoctorReport *ret, Error *err)
+int doctor_run(Engine *eng, Registry *reg, DoctorReport *ret, Error *err)
 {
         DoctorReport r = {};
-        int k = doctor_check_host(d, &r);
+        int k = doctor_check_host(eng, &r);
         if (k >= 0)
-                k = doctor_check_state(d, reg, &r);
+                k = doctor_check_state(eng, reg, &r);
         if (k < 0) {
                 doctor_report_done(&r);
                 return error_setc(err, -k, "making the doctor report");

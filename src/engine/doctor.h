@@ -20,7 +20,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "daemon/daemon.h"
+#include "engine/engine.h"
 
 #include <jansson.h>
 
@@ -64,7 +64,7 @@ json_t *doctor_report_to_json(const DoctorReport *r);
 /* Every check, host then state. reg is the calling thread's registry.
  * Blocks (probes fork helpers): call from a worker thread. Fails only
  * when the report itself cannot be made (out of memory). */
-int doctor_run(Daemon *d, Registry *reg, DoctorReport *ret, Error *err);
+int doctor_run(Engine *eng, Registry *reg, DoctorReport *ret, Error *err);
 
 /* The kernel features no workspace can start without (the kernel.*
  * checks), tried for real at daemon start: the first one missing is an
@@ -72,12 +72,12 @@ int doctor_run(Daemon *d, Registry *reg, DoctorReport *ret, Error *err);
  * is refused at once instead of failing every workspace later. The
  * overlay probe also teaches the runtime which way this kernel takes
  * the overlay's lower layer. */
-int doctor_require_kernel(Daemon *d, Error *err);
+int doctor_require_kernel(Engine *eng, Error *err);
 
 /* The host part alone (doctor-host.c). */
-int doctor_check_host(Daemon *d, DoctorReport *r);
+int doctor_check_host(Engine *eng, DoctorReport *r);
 /* The state part alone (doctor-state.c). */
-int doctor_check_state(Daemon *d, Registry *reg, DoctorReport *r);
+int doctor_check_state(Engine *eng, Registry *reg, DoctorReport *r);
 
 typedef struct RepairResult {
         char **done;  /* what was fixed, one line each */
@@ -89,4 +89,4 @@ void repair_result_done(RepairResult *r);
 /* Fix what doctor_check_state() finds (see above). Problems with single
  * items are collected in ret->left; fails only when the state cannot
  * be read at all. Worker thread. */
-int doctor_repair(Daemon *d, Registry *reg, bool strict, RepairResult *ret, Error *err);
+int doctor_repair(Engine *eng, Registry *reg, bool strict, RepairResult *ret, Error *err);

@@ -54,12 +54,12 @@ int leftover_workspace_of_path(const char *state_dir, const char *path, char **r
 
 /* ---- at daemon start ---- */
 
-static void sweep_tmp(Daemon *d)
+static void sweep_tmp(Engine *eng)
 {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_strv_free_ char **removed = NULL, **left = NULL;
         _cleanup_error_ Error e = ERROR_INIT;
-        if (layout_tmp_dir(d->settings.state_dir, &tmp, &e) < 0 || staging_sweep(tmp, true, &removed, &left, &e) < 0) {
+        if (layout_tmp_dir(eng->settings.state_dir, &tmp, &e) < 0 || staging_sweep(tmp, true, &removed, &left, &e) < 0) {
                 log_warn("emptying tmp/: %s", error_msg(&e));
                 return;
         }
@@ -70,25 +70,25 @@ static void sweep_tmp(Daemon *d)
 /* A workspace counts as running when the engine watches it (adopted
  * by now) or its row says running with a live pid (adoption failed:
  * doctor reports it; it must not be killed). */
-static bool workspace_runs(Daemon *d, const char *sandbox, const char *name)
+static bool workspace_runs(Engine *eng, const char *sandbox, const char *name)
 {
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(d, sandbox, name);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(eng, sandbox, name);
         if (rw)
                 return true;
         _cleanup_workspace_row_ WorkspaceRow row = {};
-        if (registry_workspace_get(d->registry, sandbox, name, &row, NULL) < 0)
+        if (registry_workspace_get(eng->registry, sandbox, name, &row, NULL) < 0)
                 return false;
         return streq(row.state, WORKSPACE_STATE_RUNNING) && row.pid > 0 &&
                pid_is_same_process(row.pid, row.pid_start_time);
 }
 
-static void clean_group(Daemon *d, const Cgroup *sb, const char *sandbox, const char *name)
+static void clean_group(Engine *eng, const Cgroup *sb, const char *sandbox, const char *name)
 {
         _cleanup_cgroup_ Cgroup *cg = NULL;
         _cleanup_error_ Error e = ERROR_INIT;
         if (cgroup_open(sb, name, &cg, &e) < 0)
                 return;
-        bool runs = workspace_runs(d, sandbox, name);
+        bool runs = workspace_runs(eng, sandbox, name);
         if (leftover_cgroup_frozen(cg)) {
                 /* Only a snapshot freezes, and none runs before we serve. */
                 if (cgroup_thaw(cg, &e) < 0)
@@ -129,32 +129,32 @@ static char **child_groups(const Cgroup *sb)
         return names;
 }
 
-static void clean_cgroups(Daemon *d)
+static void clean_cgroups(Engine *eng)
 {
         SandboxRow *rows = NULL;
         size_t n = 0;
         _cleanup_error_ Error e = ERROR_INIT;
-        if (registry_sandbox_list(d->registry, &rows, &n, &e) < 0) {
+        if (registry_sandbox_list(eng->registry, &rows, &n, &e) < 0) {
                 log_warn("checking workspace cgroups: %s", error_msg(&e));
                 return;
         }
         for (size_t i = 0; i < n; i++) {
                 _cleanup_cgroup_ Cgroup *sb = NULL;
-                if (sandbox_cgroup_open(d, rows[i].name, &sb, NULL) < 0)
+                if (sandbox_cgroup_open(eng, rows[i].name, &sb, NULL) < 0)
                         continue;
                 _cleanup_strv_free_ char **names = child_groups(sb);
                 STRV_FOREACH(name, names)
-                        clean_group(d, sb, rows[i].name, *name);
+                        clean_group(eng, sb, rows[i].name, *name);
         }
         sandbox_rows_free(rows, n);
 }
 
 /* A killed init's mount namespace is torn down asynchronously; its
  * disk image unbinds from its loop device right after. */
-static void wait_loop_devices(Daemon *d)
+static void wait_loop_devices(Engine *eng)
 {
         char state[PATH_MAX];
-        if (!realpath(d->settings.state_dir, state))
+        if (!realpath(eng->settings.state_dir, state))
                 return;
         LoopBinding *v = NULL;
         size_t n = 0;
@@ -162,7 +162,7 @@ static void wait_loop_devices(Daemon *d)
                 return;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *sb = NULL, *name = NULL;
-                if (leftover_workspace_of_path(state, v[i].backing, &sb, &name) < 0 || workspace_runs(d, sb, name))
+                if (leftover_workspace_of_path(state, v[i].backing, &sb, &name) < 0 || workspace_runs(eng, sb, name))
                         continue;
                 struct stat st;
                 if (stat(v[i].backing, &st) < 0)
@@ -175,9 +175,9 @@ static void wait_loop_devices(Daemon *d)
         loop_bindings_free(v, n);
 }
 
-void reconcile_leftovers(Daemon *d)
+void reconcile_leftovers(Engine *eng)
 {
-        sweep_tmp(d);
-        clean_cgroups(d);
-        wait_loop_devices(d);
+        sweep_tmp(eng);
+        clean_cgroups(eng);
+        wait_loop_devices(eng);
 }

@@ -16,7 +16,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "daemon/daemon.h"
+#include "engine/engine.h"
 #include "runtime/cgroup.h"
 
 /* Whether any hierarchy of cg has it frozen (v2 cgroup.freeze, v1
@@ -33,4 +33,4 @@ int leftover_workspace_of_path(const char *state_dir, const char *path, char **r
  * the cgroups of workspaces that do not run emptied (killed) and
  * removed, and a wait for their loop devices to unbind. Errors are
  * logged; never fails the start. */
-void reconcile_leftovers(Daemon *d);
+void reconcile_leftovers(Engine *eng);

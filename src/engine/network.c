@@ -59,11 +59,11 @@ struct Network {
         size_t n_setups;
 };
 
-static int network_get(Daemon *d, Network **ret, Error *err)
+static int network_get(Engine *eng, Network **ret, Error *err)
 {
-        if (!d->network)
+        if (!eng->network)
                 return error_set(err, ENOTCONN, "the daemon's networking is not initialised");
-        *ret = d->network;
+        *ret = eng->network;
         return 0;
 }
 
@@ -161,9 +161,9 @@ static Network *network_free(Network *n)
 }
 DEFINE_CLEANUP_FUNC(Network, network_free);
 
-int network_init(Daemon *d, Error *err)
+int network_init(Engine *eng, Error *err)
 {
-        const Settings *s = &d->settings;
+        const Settings *s = &eng->settings;
         if (!s->bridge || !bridge_name_is_valid(s->bridge))
                 return error_set(err, EINVAL, "invalid \"bridge\" in config.toml: \"%s\"; use 1-15 letters, digits, "
                                  "'_', '-' or '.'", s->bridge ? s->bridge : "");
@@ -187,7 +187,7 @@ int network_init(Daemon *d, Error *err)
                         return error_wrap(err, "invalid \"metadata_allow\" in config.toml");
         }
         n->n_metadata_allow = n_allow;
-        n->registry_path = strdup(d->registry_path);
+        n->registry_path = strdup(eng->registry_path);
         if (!n->registry_path)
                 return error_set(err, ENOMEM, "out of memory");
         r = nl_open(&n->nl, err);
@@ -198,20 +198,20 @@ int network_init(Daemon *d, Error *err)
         r = proxy_new(&n->proxy, err);
         if (r < 0)
                 return error_wrap(err, "starting the port proxy");
-        d->network = TAKE_PTR(n);
+        eng->network = TAKE_PTR(n);
         return 0;
 }
 
-void network_shutdown(Daemon *d)
+void network_shutdown(Engine *eng)
 {
         /* Nothing on the host is undone here: running workspaces keep
          * their links, leases and firewall entries. */
-        d->network = network_free(d->network);
+        eng->network = network_free(eng->network);
 }
 
-struct Proxy *network_proxy(Daemon *d)
+struct Proxy *network_proxy(Engine *eng)
 {
-        return d->network ? d->network->proxy : NULL;
+        return eng->network ? eng->network->proxy : NULL;
 }
 
 /* ---- bridge + firewall ---- */
@@ -321,20 +321,20 @@ static int teardown_locked(Network *n, Error *err)
         return 0;
 }
 
-int network_teardown(Daemon *d, Error *err)
+int network_teardown(Engine *eng, Error *err)
 {
         Network *n = NULL;
-        int r = network_get(d, &n, err);
+        int r = network_get(eng, &n, err);
         if (r < 0)
                 return r;
         _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
         return teardown_locked(n, err);
 }
 
-int network_teardown_if_unused(Daemon *d, Error *err)
+int network_teardown_if_unused(Engine *eng, Error *err)
 {
         Network *n = NULL;
-        int r = network_get(d, &n, err);
+        int r = network_get(eng, &n, err);
         if (r < 0)
                 return r;
         _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
@@ -369,11 +369,11 @@ static int open_netns(pid_t pid, int pidfd, Error *err)
         return TAKE_FD(fd);
 }
 
-int network_prepare_workspace(Daemon *d, int64_t workspace_id, pid_t pid, int pidfd, WorkspaceNetInfo *ret,
+int network_prepare_workspace(Engine *eng, int64_t workspace_id, pid_t pid, int pidfd, WorkspaceNetInfo *ret,
                               Error *err)
 {
         Network *n = NULL;
-        int r = network_get(d, &n, err);
+        int r = network_get(eng, &n, err);
         if (r < 0)
                 return r;
         uint64_t t0 = now_us();
@@ -483,9 +483,9 @@ static void release_locked(Network *n, Registry *reg, int64_t workspace_id, bool
                 log_warn("network: workspace %lld: releasing its lease: %s", (long long) workspace_id, error_msg(&e));
 }
 
-void network_release_workspace(Daemon *d, int64_t workspace_id)
+void network_release_workspace(Engine *eng, int64_t workspace_id)
 {
-        Network *n = d->network;
+        Network *n = eng->network;
         if (!n)
                 return;
         _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
@@ -528,10 +528,10 @@ static int setup_addr_pick(Network *n, Registry *reg, uint32_t *ret, Error *err)
                          net_subnet_format(&n->subnet, buf));
 }
 
-int network_prepare_setup(Daemon *d, pid_t pid, int pidfd, WorkspaceNetInfo *ret, Error *err)
+int network_prepare_setup(Engine *eng, pid_t pid, int pidfd, WorkspaceNetInfo *ret, Error *err)
 {
         Network *n = NULL;
-        int r = network_get(d, &n, err);
+        int r = network_get(eng, &n, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int netns = open_netns(pid, pidfd, err);
@@ -572,9 +572,9 @@ int network_prepare_setup(Daemon *d, pid_t pid, int pidfd, WorkspaceNetInfo *ret
         return 0;
 }
 
-void network_release_setup(Daemon *d, const WorkspaceNetInfo *info)
+void network_release_setup(Engine *eng, const WorkspaceNetInfo *info)
 {
-        Network *n = d->network;
+        Network *n = eng->network;
         uint32_t addr;
         if (!n || !info->ip[0] || net_addr_parse(info->ip, &addr) < 0)
                 return;
@@ -600,7 +600,7 @@ void network_release_setup(Daemon *d, const WorkspaceNetInfo *info)
 
 /* ---- DNS ---- */
 
-int network_resolv_conf(Daemon *d, WorkspaceFile *ret, Error *err)
+int network_resolv_conf(Engine *eng, WorkspaceFile *ret, Error *err)
 {
         char *content = NULL;
         int r = resolv_build_from_files(RESOLV_HOST_PATH, RESOLV_RESOLVED_UPSTREAM_PATH, &content, err);
@@ -645,10 +645,10 @@ static int ports_publish(Network *n, int64_t workspace_id, uint32_t addr, const 
         return 0;
 }
 
-int network_ports_start(Daemon *d, int64_t workspace_id, Error *err)
+int network_ports_start(Engine *eng, int64_t workspace_id, Error *err)
 {
         Network *n = NULL;
-        int r = network_get(d, &n, err);
+        int r = network_get(eng, &n, err);
         if (r < 0)
                 return r;
         uint32_t addr;
@@ -674,13 +674,13 @@ int network_ports_start(Daemon *d, int64_t workspace_id, Error *err)
         return 0;
 }
 
-void network_ports_stop(Daemon *d, int64_t workspace_id)
+void network_ports_stop(Engine *eng, int64_t workspace_id)
 {
-        if (!d->network)
+        if (!eng->network)
                 return;
         char tag[32];
         port_tag(workspace_id, tag);
-        (void) proxy_unpublish_tag(d->network->proxy, tag);
+        (void) proxy_unpublish_tag(eng->network->proxy, tag);
 }
 
 int network_ports_declare(Registry *r, int64_t workspace_id, const PortSpec *ports, size_t n, Error *err)
@@ -766,24 +766,24 @@ static void set_startup_registry(Network *n, Registry *reg)
         n->startup_reg = reg;
 }
 
-int network_reconcile(Daemon *d, Error *err)
+int network_reconcile(Engine *eng, Error *err)
 {
         Network *n = NULL;
-        int r = network_get(d, &n, err);
+        int r = network_get(eng, &n, err);
         if (r < 0)
                 return r;
         /* The loop thread's own connection: nothing else uses it before
          * the daemon serves. */
-        set_startup_registry(n, d->registry);
+        set_startup_registry(n, eng->registry);
         _cleanup_free_ NetLease *running = NULL;
         size_t n_running = 0;
         {
                 _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
-                r = reconcile_locked(n, d->registry, &running, &n_running, err);
+                r = reconcile_locked(n, eng->registry, &running, &n_running, err);
         }
         for (size_t i = 0; r >= 0 && i < n_running; i++) {
                 _cleanup_error_ Error e = ERROR_INIT;
-                if (network_ports_start(d, running[i].workspace_id, &e) < 0)
+                if (network_ports_start(eng, running[i].workspace_id, &e) < 0)
                         log_warn("network: workspace %lld: %s", (long long) running[i].workspace_id, error_msg(&e));
         }
         set_startup_registry(n, NULL);

@@ -11,14 +11,14 @@
  *     `ports` table is the one place ports live: do not keep them in the
  *     config JSON as well. `up` applying changed ports calls it again.
  *   - start, in the spawn prepare hook (worker thread, child waiting):
- *     network_prepare_workspace(d, id, pid, pidfd, &info, err), then
+ *     network_prepare_workspace(eng, id, pid, pidfd, &info, err), then
  *     store info.ip in workspaces.ip if you want it there; after the
- *     workspace is recorded running: network_ports_start(d, id, err).
+ *     workspace is recorded running: network_ports_start(eng, id, err).
  *     The resolv.conf file for NewRootSpec.files: network_resolv_conf().
  *   - stop / destroy, after the workspace's init is gone:
- *     network_ports_stop(d, id) then network_release_workspace(d, id).
+ *     network_ports_stop(eng, id) then network_release_workspace(eng, id).
  *   - destroy / wipe, after the workspace rows are deleted:
- *     network_teardown_if_unused(d) (removes bridge + firewall when no
+ *     network_teardown_if_unused(eng) (removes bridge + firewall when no
  *     workspace exists any more).
  * Every function is safe to call from worker threads at the same time
  * (the Network serialises its host changes with a mutex) and uses the
@@ -31,7 +31,8 @@
 
 #include "base/error.h"
 #include "spec/values.h"
-#include "daemon/daemon.h"
+#include "engine/engine.h"
+#include "engine/reconcile.h"
 #include "runtime/newroot.h"
 
 #include <stdint.h>
@@ -47,11 +48,11 @@ typedef struct Network Network;
 /* Daemon start: check the settings (bridge name, subnet) and start the
  * port proxy thread. Creates no host state: the bridge, firewall and
  * the route-overlap check happen at the first network_prepare_workspace(). */
-int network_init(Daemon *d, Error *err);
+int network_init(Engine *eng, Error *err);
 
 /* Daemon stop: stop the proxy thread. Running workspaces keep their
  * veths, leases and firewall entries (they outlive the daemon). */
-void network_shutdown(Daemon *d);
+void network_shutdown(Engine *eng);
 
 /* From the spawn prepare hook while the child waits. First use sets up
  * bridge + firewall (idempotent). Leases (or reuses) the workspace's
@@ -59,12 +60,12 @@ void network_shutdown(Daemon *d);
  * eth0 inside the child's network namespace (pidfd when >= 0, else
  * /proc/<pid>/ns/net). On failure nothing of this workspace remains
  * except its lease row is released again. */
-int network_prepare_workspace(Daemon *d, int64_t workspace_id, pid_t pid, int pidfd, WorkspaceNetInfo *ret,
+int network_prepare_workspace(Engine *eng, int64_t workspace_id, pid_t pid, int pidfd, WorkspaceNetInfo *ret,
                               Error *err);
 
 /* After the workspace's init is gone: firewall entry, host veth and
  * lease go away. Idempotent; problems are logged. */
-void network_release_workspace(Daemon *d, int64_t workspace_id);
+void network_release_workspace(Engine *eng, int64_t workspace_id);
 
 /* A sandbox's setup (storage/setup.h) on the bridge like a workspace,
  * from the spawn prepare hook: an address from the top of the subnet
@@ -72,28 +73,28 @@ void network_release_workspace(Daemon *d, int64_t workspace_id);
  * firewall entry and the veth pair. At most NETWORK_SETUPS_MAX at once;
  * their addresses are never leased to a workspace meanwhile. */
 #define NETWORK_SETUPS_MAX 32
-int network_prepare_setup(Daemon *d, pid_t pid, int pidfd, WorkspaceNetInfo *ret, Error *err);
+int network_prepare_setup(Engine *eng, pid_t pid, int pidfd, WorkspaceNetInfo *ret, Error *err);
 /* After the setup's namespace is gone. Idempotent; problems are logged. */
-void network_release_setup(Daemon *d, const WorkspaceNetInfo *info);
+void network_release_setup(Engine *eng, const WorkspaceNetInfo *info);
 
 /* /etc/resolv.conf for inside the workspace. ret->data is allocated
  * and owned by the CALLER: free((void *) ret->data) once the spawn is
  * done. ret->path is a static string. */
-int network_resolv_conf(Daemon *d, WorkspaceFile *ret, Error *err);
+int network_resolv_conf(Engine *eng, WorkspaceFile *ret, Error *err);
 
 /* Publish the workspace's ports (declared and added by `port publish`)
  * on 127.0.0.1 through the proxy; the workspace must hold a lease
  * (i.e. run). A host port in use is a clear error and nothing of this
  * workspace stays published. */
-int network_ports_start(Daemon *d, int64_t workspace_id, Error *err);
+int network_ports_start(Engine *eng, int64_t workspace_id, Error *err);
 /* Close the workspace's listeners and connections. Idempotent. */
-void network_ports_stop(Daemon *d, int64_t workspace_id);
+void network_ports_stop(Engine *eng, int64_t workspace_id);
 
 /* Daemon start, after reconcile_workspaces(): drop firewall entries,
  * veths and leases of workspaces that are not running, and publish the
  * ports of the running (adopted) ones. Sets up the firewall only when a
  * workspace runs. */
-int network_reconcile(Daemon *d, Error *err);
+int network_reconcile(Engine *eng, Error *err);
 
 /* Replace the declared ports of a workspace (one transaction). A host
  * port already used by another workspace is -EEXIST with a message
@@ -103,11 +104,11 @@ int network_ports_declare(Registry *r, int64_t workspace_id, const PortSpec *por
 /* Remove bridge and firewall tables when no workspace exists any more
  * (after the last destroy / workspace wipe), so nothing is left on the
  * host. Returns 1 when it tore down, 0 when workspaces remain. */
-int network_teardown_if_unused(Daemon *d, Error *err);
+int network_teardown_if_unused(Engine *eng, Error *err);
 
 /* Unconditional teardown (tests, `wipe`): bridge and firewall of this
  * instance. Callers make sure no workspace runs. */
-int network_teardown(Daemon *d, Error *err);
+int network_teardown(Engine *eng, Error *err);
 
 /* For actions-ports.c: the daemon's proxy (NULL before network_init). */
-struct Proxy *network_proxy(Daemon *d);
+struct Proxy *network_proxy(Engine *eng);

@@ -3,7 +3,8 @@
  * handed to the cleanup hooks of the areas that own its resources, then
  * marked stopped. A workspace whose pid 1 still runs with the recorded
  * start time is left alone: workspaces outlive a daemon restart. */
-#include "daemon/daemon.h"
+#include "engine/engine.h"
+#include "engine/reconcile.h"
 #include "engine/workspace-engine.h"
 #include "engine/network.h"
 #include "registry/registry-network.h"
@@ -96,11 +97,11 @@ static int mark_stopped(Registry *reg, int64_t id, Error *err)
         return registry_txn_commit(&txn, err);
 }
 
-int reconcile_workspaces(Daemon *d, Error *err)
+int reconcile_workspaces(Engine *eng, Error *err)
 {
         Row *rows = NULL;
         size_t n = 0;
-        int r = load_candidates(d->registry, &rows, &n, err);
+        int r = load_candidates(eng->registry, &rows, &n, err);
         if (r < 0)
                 return error_wrap(err, "reconciling workspaces");
 
@@ -111,7 +112,7 @@ int reconcile_workspaces(Daemon *d, Error *err)
                         log_info("workspace %s/%s still runs (pid %d)", ws->sandbox, ws->name, (int) ws->pid);
                         /* Watch it again; one that died just now is cleaned up below. */
                         _cleanup_error_ Error aerr = ERROR_INIT;
-                        int a = workspace_engine_adopt(d, ws, &aerr);
+                        int a = workspace_engine_adopt(eng, ws, &aerr);
                         if (a >= 0)
                                 continue;
                         log_warn("workspace %s/%s: cannot adopt it: %s", ws->sandbox, ws->name, error_msg(&aerr));
@@ -124,11 +125,11 @@ int reconcile_workspaces(Daemon *d, Error *err)
                         if (!reconcile_hooks[h])
                                 continue;
                         _cleanup_error_ Error herr = ERROR_INIT;
-                        if (reconcile_hooks[h](d, ws, &herr) < 0)
+                        if (reconcile_hooks[h](eng, ws, &herr) < 0)
                                 log_warn("workspace %s/%s: cleanup: %s", ws->sandbox, ws->name, error_msg(&herr));
                 }
                 _cleanup_error_ Error merr = ERROR_INIT;
-                if (mark_stopped(d->registry, ws->id, &merr) < 0)
+                if (mark_stopped(eng->registry, ws->id, &merr) < 0)
                         log_warn("workspace %s/%s: %s", ws->sandbox, ws->name, error_msg(&merr));
                 else
                         stopped++;
@@ -142,26 +143,26 @@ int reconcile_workspaces(Daemon *d, Error *err)
  * there is no network to release its address from, and
  * network_reconcile() may still have read its row as running. Once the
  * network is up, an address whose workspace's init is not alive goes. */
-void reconcile_network_ends(Daemon *d)
+void reconcile_network_ends(Engine *eng)
 {
         _cleanup_free_ NetLease *leases = NULL;
         size_t n = 0;
         _cleanup_error_ Error err = ERROR_INIT;
-        if (registry_leases_list(d->registry, &leases, &n, &err) < 0) {
+        if (registry_leases_list(eng->registry, &leases, &n, &err) < 0) {
                 log_warn("network: checking address leases: %s", error_msg(&err));
                 return;
         }
         for (size_t i = 0; i < n; i++) {
-                _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, leases[i].workspace_id);
+                _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(eng, leases[i].workspace_id);
                 if (rw && pid_is_same_process(rw->proc.pid, rw->proc.start_time))
                         continue;
                 if (!rw) {
                         _cleanup_stmt_ sqlite3_stmt *s = NULL;
                         bool alive = false;
-                        if (registry_prepare(d->registry, "SELECT pid, pid_start_time FROM workspaces WHERE id = ? AND "
+                        if (registry_prepare(eng->registry, "SELECT pid, pid_start_time FROM workspaces WHERE id = ? AND "
                                              "state = 'running'", &s, NULL) >= 0 &&
-                            registry_bind(d->registry, s, NULL, "i", leases[i].workspace_id) >= 0 &&
-                            registry_step(d->registry, s, NULL) > 0)
+                            registry_bind(eng->registry, s, NULL, "i", leases[i].workspace_id) >= 0 &&
+                            registry_step(eng->registry, s, NULL) > 0)
                                 alive = pid_is_same_process((pid_t) sqlite3_column_int64(s, 0),
                                                             (uint64_t) sqlite3_column_int64(s, 1));
                         if (alive)
@@ -169,6 +170,6 @@ void reconcile_network_ends(Daemon *d)
                 }
                 log_info("network: workspace %lld ended while the daemon started; releasing its address",
                          (long long) leases[i].workspace_id);
-                network_release_workspace(d, leases[i].workspace_id);
+                network_release_workspace(eng, leases[i].workspace_id);
         }
 }

@@ -1,7 +1,7 @@
 /* Sandbox parent cgroups below the daemon's root group
  * (sandbox-cgroup.h). */
 #include "engine/sandbox-cgroup.h"
-#include "daemon/daemon.h"
+#include "engine/engine.h"
 #include "base/log.h"
 #include "base/str.h"
 
@@ -27,16 +27,16 @@ static pthread_mutex_t *lock_root(void)
         return &root_lock;
 }
 
-int sandbox_cgroup_root_name(const Daemon *d, char *buf, size_t size)
+int sandbox_cgroup_root_name(const Engine *eng, char *buf, size_t size)
 {
-        int n = snprintf(buf, size, SANDBOX_CGROUP_ROOT_PREFIX "%s", d->settings.bridge ? d->settings.bridge : "");
+        int n = snprintf(buf, size, SANDBOX_CGROUP_ROOT_PREFIX "%s", eng->settings.bridge ? eng->settings.bridge : "");
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
-int sandbox_cgroup_init(Daemon *d)
+int sandbox_cgroup_init(Engine *eng)
 {
         char name[64];
-        if (sandbox_cgroup_root_name(d, name, sizeof name) < 0) {
+        if (sandbox_cgroup_root_name(eng, name, sizeof name) < 0) {
                 log_warn("cgroups: the bridge name is too long for a cgroup name; no cgroup limits");
                 return 0;
         }
@@ -44,38 +44,38 @@ int sandbox_cgroup_init(Daemon *d)
          * group for a leaf, so that group may hand controllers on. */
         CgroupRootOptions opts = { .move_self = true };
         _cleanup_error_ Error err = ERROR_INIT;
-        int r = cgroup_root_locate(name, &opts, &d->cgroup_root, &err);
+        int r = cgroup_root_locate(name, &opts, &eng->cgroup_root, &err);
         if (r < 0) {
                 log_warn("cgroups: %s; workspaces get no cgroup limits", error_msg(&err));
                 return 0;
         }
-        for (size_t i = 0; i < d->cgroup_root->n_nodes; i++)
-                log_debug("cgroup root: %s", d->cgroup_root->nodes[i].path);
+        for (size_t i = 0; i < eng->cgroup_root->n_nodes; i++)
+                log_debug("cgroup root: %s", eng->cgroup_root->nodes[i].path);
         return 0;
 }
 
-void sandbox_cgroup_done(Daemon *d)
+void sandbox_cgroup_done(Engine *eng)
 {
-        d->cgroup_root = cgroup_free(d->cgroup_root);
+        eng->cgroup_root = cgroup_free(eng->cgroup_root);
 }
 
 /* The root as located at startup, its directories made when missing. */
-static int open_root(const Daemon *d, const Cgroup **ret, char ***warnings, Error *err)
+static int open_root(const Engine *eng, const Cgroup **ret, char ***warnings, Error *err)
 {
-        if (!d->cgroup_root)
+        if (!eng->cgroup_root)
                 return error_set(err, ENOENT, "no usable cgroup hierarchy on this host (see enclave doctor)");
-        int r = cgroup_root_ensure(d->cgroup_root, warnings, err);
+        int r = cgroup_root_ensure(eng->cgroup_root, warnings, err);
         if (r < 0)
                 return error_wrap(err, "opening the daemon's cgroup root");
-        *ret = d->cgroup_root;
+        *ret = eng->cgroup_root;
         return 0;
 }
 
-int sandbox_cgroup_ensure(const Daemon *d, const SandboxRow *row, Cgroup **ret, char ***warnings, Error *err)
+int sandbox_cgroup_ensure(const Engine *eng, const SandboxRow *row, Cgroup **ret, char ***warnings, Error *err)
 {
         _unused_ _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
         const Cgroup *root = NULL;
-        int r = open_root(d, &root, warnings, err);
+        int r = open_root(eng, &root, warnings, err);
         if (r < 0)
                 return r;
         r = cgroup_create(root, row->name, &row->caps, ret, warnings, err);
@@ -109,19 +109,19 @@ static void remove_root_if_empty(const Cgroup *root)
                 log_debug("leaving the cgroup root in place: %s", error_msg(&err));
 }
 
-int sandbox_cgroup_open(const Daemon *d, const char *sandbox, Cgroup **ret, Error *err)
+int sandbox_cgroup_open(const Engine *eng, const char *sandbox, Cgroup **ret, Error *err)
 {
-        if (!d->cgroup_root)
+        if (!eng->cgroup_root)
                 return error_set(err, ENOENT, "no usable cgroup hierarchy on this host");
         /* Opening never creates anything: a sandbox without a group (a
          * status after a reboot) leaves no root behind. */
-        return cgroup_open(d->cgroup_root, sandbox, ret, err);
+        return cgroup_open(eng->cgroup_root, sandbox, ret, err);
 }
 
-int sandbox_cgroup_remove(const Daemon *d, const char *sandbox, Error *err)
+int sandbox_cgroup_remove(const Engine *eng, const char *sandbox, Error *err)
 {
         _cleanup_cgroup_ Cgroup *cg = NULL;
-        int r = sandbox_cgroup_open(d, sandbox, &cg, err);
+        int r = sandbox_cgroup_open(eng, sandbox, &cg, err);
         if (r == -ENOENT)
                 error_clear(err);
         else if (r < 0)
@@ -143,16 +143,16 @@ int sandbox_cgroup_remove(const Daemon *d, const char *sandbox, Error *err)
                         return error_wrap(err, "removing the cgroup of sandbox %s", sandbox);
         }
         _unused_ _cleanup_(unlockp) pthread_mutex_t *lock = lock_root();
-        if (d->cgroup_root)
-                remove_root_if_empty(d->cgroup_root);
+        if (eng->cgroup_root)
+                remove_root_if_empty(eng->cgroup_root);
         return 0;
 }
 
-int sandbox_cgroup_paths(const Daemon *d, const char *sandbox, char ***ret, Error *err)
+int sandbox_cgroup_paths(const Engine *eng, const char *sandbox, char ***ret, Error *err)
 {
         _cleanup_cgroup_ Cgroup *cg = NULL;
         _cleanup_strv_free_ char **paths = NULL;
-        int r = sandbox_cgroup_open(d, sandbox, &cg, err);
+        int r = sandbox_cgroup_open(eng, sandbox, &cg, err);
         if (r == -ENOENT) {
                 error_clear(err);
                 cg = NULL;

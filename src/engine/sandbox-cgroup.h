@@ -17,37 +17,37 @@
 #pragma once
 
 #include "base/error.h"
+#include "engine/engine.h"
 #include "registry/registry-sandbox.h"
 #include "runtime/cgroup.h"
 
-struct Daemon;
 
 #define SANDBOX_CGROUP_ROOT_PREFIX "enclave-"
 
 /* Locate the root once, at startup (cgroup_root_locate(); under systemd
  * with Delegate=yes the daemon moves into its own leaf). A host without
  * usable cgroups is logged, not fatal: workspaces then get rlimits only.
- * Sets d->cgroup_root; sandbox_cgroup_done() frees it. */
-int sandbox_cgroup_init(struct Daemon *d);
-void sandbox_cgroup_done(struct Daemon *d);
+ * Sets eng->cgroup_root; sandbox_cgroup_done() frees it. */
+int sandbox_cgroup_init(Engine *eng);
+void sandbox_cgroup_done(Engine *eng);
 
 /* "enclave-<bridge>" into buf. */
-int sandbox_cgroup_root_name(const struct Daemon *d, char *buf, size_t size);
+int sandbox_cgroup_root_name(const Engine *eng, char *buf, size_t size);
 
 /* Create (or reuse) the sandbox's group with the caps of row, applied
  * again so a changed cap takes effect. Warnings: caps this host cannot
  * enforce (strings for the user, shown once). */
-int sandbox_cgroup_ensure(const struct Daemon *d, const SandboxRow *row, Cgroup **ret, char ***warnings,
+int sandbox_cgroup_ensure(const Engine *eng, const SandboxRow *row, Cgroup **ret, char ***warnings,
                           Error *err);
 
 /* Open the existing group; -ENOENT when it is absent. */
-int sandbox_cgroup_open(const struct Daemon *d, const char *sandbox, Cgroup **ret, Error *err);
+int sandbox_cgroup_open(const Engine *eng, const char *sandbox, Cgroup **ret, Error *err);
 
 /* Kill what still runs in the sandbox's group, remove it and
  * everything below, and the root group when no sandbox is left under
  * it. A missing group is fine. */
-int sandbox_cgroup_remove(const struct Daemon *d, const char *sandbox, Error *err);
+int sandbox_cgroup_remove(const Engine *eng, const char *sandbox, Error *err);
 
 /* The directories of the sandbox's group (for status); NULL-terminated,
  * empty when the group does not exist. */
-int sandbox_cgroup_paths(const struct Daemon *d, const char *sandbox, char ***ret, Error *err);
+int sandbox_cgroup_paths(const Engine *eng, const char *sandbox, char ***ret, Error *err);

@@ -5,7 +5,7 @@
 #include "base/log.h"
 #include "base/str.h"
 
-int sandbox_resume_mark(Daemon *d, Registry *reg, int64_t sandbox_id, json_t *names, Error *err)
+int sandbox_resume_mark(Engine *eng, Registry *reg, int64_t sandbox_id, json_t *names, Error *err)
 {
         WorkspaceRow *rows = NULL;
         size_t n = 0;
@@ -17,7 +17,7 @@ int sandbox_resume_mark(Daemon *d, Registry *reg, int64_t sandbox_id, json_t *na
         if (r >= 0)
                 r = registry_run(reg, err, "UPDATE workspaces SET resume = 0 WHERE sandbox_id = ?", "i", sandbox_id);
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                RunningWorkspace *rw = workspace_engine_get_by_id(d, rows[i].id);
+                RunningWorkspace *rw = workspace_engine_get_by_id(eng, rows[i].id);
                 if (!rw)
                         continue;
                 workspace_running_unref(rw);
@@ -62,7 +62,7 @@ static int take_marks(Registry *reg, int64_t sandbox_id, char ***ret, Error *err
         return 0;
 }
 
-int sandbox_resume_start(Daemon *d, Registry *reg, const char *sandbox, int64_t sandbox_id, json_t *started,
+int sandbox_resume_start(Engine *eng, Registry *reg, const char *sandbox, int64_t sandbox_id, json_t *started,
                          char ***warnings, Error *err)
 {
         _cleanup_strv_free_ char **names = NULL;
@@ -73,7 +73,7 @@ int sandbox_resume_start(Daemon *d, Registry *reg, const char *sandbox, int64_t 
         STRV_FOREACH(name, names) {
                 _cleanup_error_ Error e = ERROR_INIT;
                 WorkspaceStartInfo info = {};
-                if (workspace_engine_start(d, reg, sandbox, *name, &info, &e) < 0) {
+                if (workspace_engine_start(eng, reg, sandbox, *name, &info, &e) < 0) {
                         _cleanup_free_ char *w = NULL;
                         if (asprintf(&w, "workspace %s/%s did not start again: %s; start it with 'enclave workspace "
                                      "start %s %s'", sandbox, *name, error_msg(&e), sandbox, *name) >= 0)

@@ -6,17 +6,17 @@
  * workspace was stopped on its own, starts nothing unexpected. */
 #pragma once
 
-#include "daemon/daemon.h"
+#include "engine/engine.h"
 #include "registry/registry.h"
 
 #include <jansson.h>
 
 /* Mark exactly the running workspaces of the sandbox; their names are
  * appended to names (a JSON array; may be NULL). */
-int sandbox_resume_mark(Daemon *d, Registry *reg, int64_t sandbox_id, json_t *names, Error *err);
+int sandbox_resume_mark(Engine *eng, Registry *reg, int64_t sandbox_id, json_t *names, Error *err);
 
 /* Start the marked workspaces of a sandbox that is ready, clearing the
  * marks first. The names started go to started; a workspace that does
  * not start is a warning in *warnings, not a failure of the start. */
-int sandbox_resume_start(Daemon *d, Registry *reg, const char *sandbox, int64_t sandbox_id, json_t *started,
+int sandbox_resume_start(Engine *eng, Registry *reg, const char *sandbox, int64_t sandbox_id, json_t *started,
                          char ***warnings, Error *err);

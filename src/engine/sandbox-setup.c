@@ -20,21 +20,21 @@
 #define SETUP_CGROUP_NAME "enclave-setup"
 
 typedef struct SetupNet {
-        Daemon *d;
+        Engine *eng;
         WorkspaceNetInfo info;
 } SetupNet;
 
 static int prepare_net(pid_t pid, int pidfd, void *userdata, Error *err)
 {
         SetupNet *n = userdata;
-        int r = network_prepare_setup(n->d, pid, pidfd, &n->info, err);
+        int r = network_prepare_setup(n->eng, pid, pidfd, &n->info, err);
         return r < 0 ? error_wrap(err, "connecting its network") : 0;
 }
 
 static void release_net(void *userdata)
 {
         SetupNet *n = userdata;
-        network_release_setup(n->d, &n->info);
+        network_release_setup(n->eng, &n->info);
         n->info = (WorkspaceNetInfo) {};
 }
 
@@ -78,13 +78,13 @@ static void setup_run_done(SetupRun *s)
         *s = (SetupRun) {};
 }
 
-int sandbox_setup_run(Daemon *d, Registry *reg, const SandboxRow *row, char *const *commands, const StorageMonitor *mon,
+int sandbox_setup_run(Engine *eng, Registry *reg, const SandboxRow *row, char *const *commands, const StorageMonitor *mon,
                       SetupResult *ret, Error *err)
 {
-        const char *state_dir = d->settings.state_dir;
+        const char *state_dir = eng->settings.state_dir;
         int init_fd;
         const HardeningPlan *plan;
-        int r = workspace_engine_setup_basics(d, &init_fd, &plan);
+        int r = workspace_engine_setup_basics(eng, &init_fd, &plan);
         if (r < 0)
                 return error_set(err, -r, "the workspace engine is not running");
         _cleanup_free_ char *rootfs = NULL, *sb_dir = NULL, *hostname = NULL;
@@ -103,21 +103,21 @@ int sandbox_setup_run(Daemon *d, Registry *reg, const SandboxRow *row, char *con
         (void) rm_rf(s.scratch); /* what a crashed setup left */
         if (mkdir(s.scratch, 0700) < 0)
                 return error_setc(err, errno, "creating %s", s.scratch);
-        r = workspace_ids_allocate(d, reg, row->name, SETUP_LEASE_NAME, &s.base, err);
+        r = workspace_ids_allocate(eng, reg, row->name, SETUP_LEASE_NAME, &s.base, err);
         if (r < 0)
                 return error_wrap(err, "leasing a host id block for the setup");
         _cleanup_strv_free_ char **warnings = NULL;
-        r = sandbox_cgroup_ensure(d, row, &s.sbcg, &warnings, err);
+        r = sandbox_cgroup_ensure(eng, row, &s.sbcg, &warnings, err);
         if (r >= 0)
                 r = cgroup_create(s.sbcg, SETUP_CGROUP_NAME, &(Limits) {}, &s.cg, &warnings, err);
         if (r < 0)
                 return error_wrap(err, "creating the setup's cgroup");
         log_warnings(row->name, warnings);
-        r = network_resolv_conf(d, &s.resolv, err);
+        r = network_resolv_conf(eng, &s.resolv, err);
         if (r < 0)
                 return r;
 
-        SetupNet net = { .d = d };
+        SetupNet net = { .eng = eng };
         SetupTarget t = {
                 .spawn = {
                         .name = hostname,

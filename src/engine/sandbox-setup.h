@@ -7,12 +7,12 @@
  * the engine's init and hardening plan. */
 #pragma once
 
-#include "daemon/daemon.h"
+#include "engine/engine.h"
 #include "registry/registry-sandbox.h"
 #include "storage/setup.h"
 
 /* Run commands in row's rootfs. reg is the caller's registry connection
  * (no transaction open). Errors as setup_run(); warnings about caps the
  * host cannot enforce are logged. */
-int sandbox_setup_run(Daemon *d, Registry *reg, const SandboxRow *row, char *const *commands, const StorageMonitor *mon,
+int sandbox_setup_run(Engine *eng, Registry *reg, const SandboxRow *row, char *const *commands, const StorageMonitor *mon,
                       SetupResult *ret, Error *err);

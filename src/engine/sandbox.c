@@ -38,25 +38,25 @@ static int refuse_busy_state(const SandboxRow *row, const char *doing, Error *er
 
 /* Everything but the row goes first: a crash in between leaves a row
  * that recovery or a second destroy finishes. */
-static int remove_all(Daemon *d, Registry *reg, int64_t id, const char *name, Error *err)
+static int remove_all(Engine *eng, Registry *reg, int64_t id, const char *name, Error *err)
 {
-        int r = sandbox_cgroup_remove(d, name, err);
+        int r = sandbox_cgroup_remove(eng, name, err);
         if (r >= 0)
-                r = layout_sandbox_remove(d->settings.state_dir, name, err);
+                r = layout_sandbox_remove(eng->settings.state_dir, name, err);
         if (r >= 0)
                 r = registry_sandbox_delete(reg, id, err);
         return r;
 }
 
 /* What a failed or cancelled create made; each part is tried. */
-static void undo_create(Daemon *d, Registry *reg, int64_t id, const char *name)
+static void undo_create(Engine *eng, Registry *reg, int64_t id, const char *name)
 {
         _cleanup_error_ Error e = ERROR_INIT;
-        if (sandbox_cgroup_remove(d, name, &e) < 0) {
+        if (sandbox_cgroup_remove(eng, name, &e) < 0) {
                 log_warn("sandbox %s: %s", name, error_msg(&e));
                 error_clear(&e);
         }
-        if (layout_sandbox_remove(d->settings.state_dir, name, &e) < 0) {
+        if (layout_sandbox_remove(eng->settings.state_dir, name, &e) < 0) {
                 log_warn("sandbox %s: %s", name, error_msg(&e));
                 error_clear(&e);
         }
@@ -64,24 +64,24 @@ static void undo_create(Daemon *d, Registry *reg, int64_t id, const char *name)
                 log_warn("sandbox %s: removing its registry row: %s", name, error_msg(&e));
 }
 
-static int create_steps(Daemon *d, Registry *reg, const SandboxRow *row, const StorageMonitor *mon, char ***warnings,
+static int create_steps(Engine *eng, Registry *reg, const SandboxRow *row, const StorageMonitor *mon, char ***warnings,
                         Error *err)
 {
         _cleanup_cgroup_ Cgroup *cg = NULL;
-        int r = sandbox_cgroup_ensure(d, row, &cg, warnings, err);
+        int r = sandbox_cgroup_ensure(eng, row, &cg, warnings, err);
         if (r < 0)
                 return r;
         /* The row was just inserted, so nothing owns a directory of
          * this name: whatever is there is left from a crash. */
-        r = layout_sandbox_remove(d->settings.state_dir, row->name, err);
+        r = layout_sandbox_remove(eng->settings.state_dir, row->name, err);
         if (r < 0)
                 return error_wrap(err, "clearing what an earlier sandbox %s left", row->name);
         BootstrapOptions o = {
-                .state_dir = d->settings.state_dir,
+                .state_dir = eng->settings.state_dir,
                 .sandbox = row->name,
                 .suite = row->suite,
                 .mirror = row->mirror,
-                .debootstrap_binary = d->settings.debootstrap_binary,
+                .debootstrap_binary = eng->settings.debootstrap_binary,
                 /* The suite caches are root's: root's next sandbox must
                  * never copy what a user's debootstrap made. */
                 .skip_cache_fill = row->owner_uid != 0,
@@ -96,7 +96,7 @@ static int create_steps(Daemon *d, Registry *reg, const SandboxRow *row, const S
         return r == 0 ? changed_meanwhile(row->name, err) : r;
 }
 
-int sandbox_create(Daemon *d, Registry *reg, const SandboxSpec *spec, uid_t owner, int64_t max_per_owner,
+int sandbox_create(Engine *eng, Registry *reg, const SandboxSpec *spec, uid_t owner, int64_t max_per_owner,
                    const StorageMonitor *mon, char ***warnings, Error *err)
 {
         if (streq(spec->name, LAYOUT_ROOTFS_CACHE))
@@ -115,9 +115,9 @@ int sandbox_create(Daemon *d, Registry *reg, const SandboxSpec *spec, uid_t owne
                 return r;
         log_info("sandbox %s: creating (%s, %s, by uid %u)", spec->name, spec->suite, spec->bootstrap_method,
                  (unsigned) owner);
-        r = create_steps(d, reg, &row, mon, warnings, err);
+        r = create_steps(eng, reg, &row, mon, warnings, err);
         if (r < 0) {
-                undo_create(d, reg, row.id, spec->name);
+                undo_create(eng, reg, row.id, spec->name);
                 if (r == -ECANCELED)
                         log_info("sandbox %s: creation cancelled; removed what was made", spec->name);
                 else
@@ -130,7 +130,7 @@ int sandbox_create(Daemon *d, Registry *reg, const SandboxSpec *spec, uid_t owne
 
 /* ---- start and stop ---- */
 
-int sandbox_start(Daemon *d, Registry *reg, const SandboxRow *row, bool resume, json_t *started, char ***warnings,
+int sandbox_start(Engine *eng, Registry *reg, const SandboxRow *row, bool resume, json_t *started, char ***warnings,
                   Error *err)
 {
         int r = refuse_busy_state(row, "start", err);
@@ -139,7 +139,7 @@ int sandbox_start(Daemon *d, Registry *reg, const SandboxRow *row, bool resume, 
         /* The cgroup goes when the host reboots; starting brings it
          * back, with the caps as recorded. */
         _cleanup_cgroup_ Cgroup *cg = NULL;
-        r = sandbox_cgroup_ensure(d, row, &cg, warnings, err);
+        r = sandbox_cgroup_ensure(eng, row, &cg, warnings, err);
         if (r < 0)
                 return r;
         r = registry_sandbox_transition(reg, row->id, usable_states, SANDBOX_STATE_READY, err);
@@ -147,12 +147,12 @@ int sandbox_start(Daemon *d, Registry *reg, const SandboxRow *row, bool resume, 
                 return r < 0 ? r : changed_meanwhile(row->name, err);
         if (streq(row->state, SANDBOX_STATE_READY))
                 return 0;
-        if (resume && (r = sandbox_resume_start(d, reg, row->name, row->id, started, warnings, err)) < 0)
+        if (resume && (r = sandbox_resume_start(eng, reg, row->name, row->id, started, warnings, err)) < 0)
                 return r;
         return 1;
 }
 
-int sandbox_stop(Daemon *d, Registry *reg, const SandboxRow *row, bool remember, json_t *stopped, Error *err)
+int sandbox_stop(Engine *eng, Registry *reg, const SandboxRow *row, bool remember, json_t *stopped, Error *err)
 {
         int r = refuse_busy_state(row, "stop", err);
         if (r < 0)
@@ -165,13 +165,13 @@ int sandbox_stop(Daemon *d, Registry *reg, const SandboxRow *row, bool remember,
         /* What runs now is what a resuming start brings back; a second
          * stop keeps the set of the first. */
         if (remember && !streq(row->state, SANDBOX_STATE_STOPPED) &&
-            sandbox_resume_mark(d, reg, row->id, stopped, err) < 0) {
+            sandbox_resume_mark(eng, reg, row->id, stopped, err) < 0) {
                 /* The stop goes on; only the later start will not know. */
                 log_warn("sandbox %s: cannot record its running workspaces for 'enclave start': %s", row->name,
                          error_msg(err));
                 error_clear(err);
         }
-        int n = workspaces_stop_all_in_sandbox(d, reg, row->id, err);
+        int n = workspaces_stop_all_in_sandbox(eng, reg, row->id, err);
         if (n < 0) {
                 if (streq(row->state, SANDBOX_STATE_READY)) {
                         static const char *const from[] = { SANDBOX_STATE_STOPPED, NULL };
@@ -188,7 +188,7 @@ int sandbox_stop(Daemon *d, Registry *reg, const SandboxRow *row, bool remember,
 /* ---- destroy ---- */
 
 /* Move the row to 'destroying' and get rid of its workspaces. */
-static int begin_destroy(Daemon *d, Registry *reg, const SandboxRow *row, bool force, Error *err)
+static int begin_destroy(Engine *eng, Registry *reg, const SandboxRow *row, bool force, Error *err)
 {
         int64_t count = 0;
         int moved = registry_sandbox_transition_if_idle(reg, row->id, destroyable_states, SANDBOX_STATE_DESTROYING,
@@ -209,25 +209,25 @@ static int begin_destroy(Daemon *d, Registry *reg, const SandboxRow *row, bool f
         moved = registry_sandbox_transition(reg, row->id, destroyable_states, SANDBOX_STATE_DESTROYING, err);
         if (moved <= 0)
                 return moved < 0 ? moved : changed_meanwhile(row->name, err);
-        int r = workspaces_destroy_all_in_sandbox(d, reg, row->id, err);
+        int r = workspaces_destroy_all_in_sandbox(eng, reg, row->id, err);
         if (r < 0)
                 return error_wrap(err, "destroying the workspaces of sandbox %s (run the command again to retry)",
                                   row->name);
         return 0;
 }
 
-int sandbox_destroy(Daemon *d, Registry *reg, const SandboxRow *row, bool force, Error *err)
+int sandbox_destroy(Engine *eng, Registry *reg, const SandboxRow *row, bool force, Error *err)
 {
         int r;
         /* A 'destroying' row is a destroy that failed part way: go on. */
         if (!streq(row->state, SANDBOX_STATE_DESTROYING) && (r = refuse_busy_state(row, "destroy", err)) < 0)
                 return r;
-        r = begin_destroy(d, reg, row, force, err);
+        r = begin_destroy(eng, reg, row, force, err);
         if (r < 0)
                 return r;
         /* From here on a crash leaves 'destroying', which recovery (or
          * a second destroy) finishes. */
-        r = remove_all(d, reg, row->id, row->name, err);
+        r = remove_all(eng, reg, row->id, row->name, err);
         if (r < 0)
                 return error_wrap(err, "destroying sandbox %s (it stays in state 'destroying'; fix the cause and "
                                        "run 'enclave destroy %s' again)", row->name, row->name);
@@ -236,7 +236,7 @@ int sandbox_destroy(Daemon *d, Registry *reg, const SandboxRow *row, bool force,
 
 /* ---- setup and caps ---- */
 
-int sandbox_setup(Daemon *d, Registry *reg, const SandboxRow *row, char *const *commands, const StorageMonitor *mon,
+int sandbox_setup(Engine *eng, Registry *reg, const SandboxRow *row, char *const *commands, const StorageMonitor *mon,
                   SetupResult *ret, Error *err)
 {
         int r = refuse_busy_state(row, "set up", err);
@@ -255,7 +255,7 @@ int sandbox_setup(Daemon *d, Registry *reg, const SandboxRow *row, char *const *
         if (r == 0)
                 return changed_meanwhile(row->name, err);
         *ret = (SetupResult) {};
-        r = sandbox_setup_run(d, reg, row, commands, mon, ret, err);
+        r = sandbox_setup_run(eng, reg, row, commands, mon, ret, err);
 
         /* A failed or cancelled setup changed the rootfs part way: the
          * old digest no longer describes it, so `up` must run setup
@@ -280,7 +280,7 @@ int sandbox_setup(Daemon *d, Registry *reg, const SandboxRow *row, char *const *
         return 0;
 }
 
-int sandbox_set_caps(Daemon *d, Registry *reg, const SandboxSpec *spec, char ***warnings, Error *err)
+int sandbox_set_caps(Engine *eng, Registry *reg, const SandboxSpec *spec, char ***warnings, Error *err)
 {
         int r = registry_project_set_caps(reg, spec->name, &spec->caps, err);
         if (r < 0)
@@ -290,20 +290,20 @@ int sandbox_set_caps(Daemon *d, Registry *reg, const SandboxSpec *spec, char ***
         if (r < 0)
                 return r;
         _cleanup_cgroup_ Cgroup *cg = NULL;
-        return sandbox_cgroup_ensure(d, &row, &cg, warnings, err);
+        return sandbox_cgroup_ensure(eng, &row, &cg, warnings, err);
 }
 
 /* ---- recovery at daemon start ---- */
 
-static int recover_one(Daemon *d, const SandboxRow *row, Error *err)
+static int recover_one(Engine *eng, const SandboxRow *row, Error *err)
 {
         if (streq(row->state, SANDBOX_STATE_SETTING_UP)) {
                 log_warn("sandbox %s: the daemon stopped during setup; setup will run again at the next 'up'",
                          row->name);
                 static const char *const from[] = { SANDBOX_STATE_SETTING_UP, NULL };
-                int r = registry_sandbox_set_setup_digest(d->registry, row->id, NULL, err);
+                int r = registry_sandbox_set_setup_digest(eng->registry, row->id, NULL, err);
                 if (r >= 0)
-                        r = registry_sandbox_transition(d->registry, row->id, from, SANDBOX_STATE_READY, err);
+                        r = registry_sandbox_transition(eng->registry, row->id, from, SANDBOX_STATE_READY, err);
                 return r < 0 ? r : 1;
         }
         if (!streq(row->state, SANDBOX_STATE_CREATING) && !streq(row->state, SANDBOX_STATE_DESTROYING))
@@ -315,21 +315,21 @@ static int recover_one(Daemon *d, const SandboxRow *row, Error *err)
         }
         log_info("sandbox %s: the daemon stopped while it was %s; removing it", row->name,
                  streq(row->state, SANDBOX_STATE_CREATING) ? "being created" : "being destroyed");
-        int r = remove_all(d, d->registry, row->id, row->name, err);
+        int r = remove_all(eng, eng->registry, row->id, row->name, err);
         return r < 0 ? r : 1;
 }
 
-int sandbox_recover_interrupted(Daemon *d, Error *err)
+int sandbox_recover_interrupted(Engine *eng, Error *err)
 {
         SandboxRow *rows = NULL;
         size_t n = 0;
-        int r = registry_sandbox_list(d->registry, &rows, &n, err);
+        int r = registry_sandbox_list(eng->registry, &rows, &n, err);
         if (r < 0)
                 return error_wrap(err, "recovering sandboxes");
         int changed = 0;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_error_ Error e = ERROR_INIT;
-                r = recover_one(d, &rows[i], &e);
+                r = recover_one(eng, &rows[i], &e);
                 if (r < 0)
                         log_warn("sandbox %s: recovery: %s", rows[i].name, error_msg(&e));
                 else

@@ -22,7 +22,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "daemon/daemon.h"
+#include "engine/engine.h"
 #include "registry/registry-sandbox.h"
 #include "spec/spec.h"
 #include "storage/progress.h"
@@ -35,7 +35,7 @@
  * caps included) for owner, who may hold at most max_per_owner sandboxes
  * (< 0: no cap). warnings (may be NULL) get caps this host cannot
  * enforce. On failure or cancel (mon) nothing of it remains. */
-int sandbox_create(Daemon *d, Registry *reg, const SandboxSpec *spec, uid_t owner, int64_t max_per_owner,
+int sandbox_create(Engine *eng, Registry *reg, const SandboxSpec *spec, uid_t owner, int64_t max_per_owner,
                    const StorageMonitor *mon, char ***warnings, Error *err);
 
 /* 'stopped' -> 'ready' (and 'ready' stays), re-creating its cgroup with
@@ -43,30 +43,30 @@ int sandbox_create(Daemon *d, Registry *reg, const SandboxSpec *spec, uid_t owne
  * workspaces that sandbox_stop() remembered start again and their names
  * go into started (an array). Returns 1 when the state changed, 0 when
  * it was ready already. */
-int sandbox_start(Daemon *d, Registry *reg, const SandboxRow *row, bool resume, json_t *started, char ***warnings,
+int sandbox_start(Engine *eng, Registry *reg, const SandboxRow *row, bool resume, json_t *started, char ***warnings,
                   Error *err);
 
 /* -> 'stopped', then stop all its workspaces. With remember (the
  * sandbox.stop action), the running ones are recorded for
  * sandbox_start(resume) and their names go into stopped (an array).
  * Returns the number of workspaces stopped. */
-int sandbox_stop(Daemon *d, Registry *reg, const SandboxRow *row, bool remember, json_t *stopped, Error *err);
+int sandbox_stop(Engine *eng, Registry *reg, const SandboxRow *row, bool remember, json_t *stopped, Error *err);
 
 /* Destroy it; with force its workspaces too, else a sandbox that has
  * any is refused. A 'destroying' row (an earlier destroy failed part
  * way) goes on where it stopped. */
-int sandbox_destroy(Daemon *d, Registry *reg, const SandboxRow *row, bool force, Error *err);
+int sandbox_destroy(Engine *eng, Registry *reg, const SandboxRow *row, bool force, Error *err);
 
 /* Run commands in its rootfs (it must have no running workspace) and
  * record their digest (spec_setup_digest()); a failure records none. */
-int sandbox_setup(Daemon *d, Registry *reg, const SandboxRow *row, char *const *commands, const StorageMonitor *mon,
+int sandbox_setup(Engine *eng, Registry *reg, const SandboxRow *row, char *const *commands, const StorageMonitor *mon,
                   SetupResult *ret, Error *err);
 
 /* Store new caps (0 = none) and apply them to its cgroup. */
-int sandbox_set_caps(Daemon *d, Registry *reg, const SandboxSpec *spec, char ***warnings, Error *err);
+int sandbox_set_caps(Engine *eng, Registry *reg, const SandboxSpec *spec, char ***warnings, Error *err);
 
 /* At daemon start (after reconcile_workspaces): remove what a crash
  * left of sandboxes in creating or destroying (row, directory, cgroup)
  * and put sandboxes in setting-up back to ready without a digest.
  * Returns the number of rows it changed. */
-int sandbox_recover_interrupted(Daemon *d, Error *err);
+int sandbox_recover_interrupted(Engine *eng, Error *err);

@@ -159,7 +159,7 @@ static int wait_child(pid_t pid, int cancel_fd)
         return wait_for_exit(pid);
 }
 
-int workspace_engine_cp(Daemon *d, RunningWorkspace *rw, const WorkspaceCpSpec *spec, char **ret_target,
+int workspace_engine_cp(Engine *eng, RunningWorkspace *rw, const WorkspaceCpSpec *spec, char **ret_target,
                         Error *err)
 {
         if (!spec->path || spec->path[0] != '/')
@@ -174,7 +174,7 @@ int workspace_engine_cp(Daemon *d, RunningWorkspace *rw, const WorkspaceCpSpec *
                 return error_setc(err, errno, "starting the copy");
         if (pid == 0) {
                 rd = safe_close(rd);
-                run_child(rw->proc.pidfd, d->engine->plan, spec, wr);
+                run_child(rw->proc.pidfd, eng->workspaces->plan, spec, wr);
         }
         wr = safe_close(wr);
         int status = wait_child(pid, spec->cancel_fd);

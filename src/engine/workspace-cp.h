@@ -29,5 +29,5 @@ typedef struct WorkspaceCpSpec {
 } WorkspaceCpSpec;
 
 /* Copy; *ret_target gets where it went (in) or what was read (out). */
-int workspace_engine_cp(Daemon *d, RunningWorkspace *rw, const WorkspaceCpSpec *spec, char **ret_target,
+int workspace_engine_cp(Engine *eng, RunningWorkspace *rw, const WorkspaceCpSpec *spec, char **ret_target,
                         Error *err);

@@ -20,11 +20,11 @@ static int check_owner(const char *path, const HostDirId *id, uid_t owner, Error
 /* Where every workspace's writable layers live: a workspace_dir there
  * (or one that contains it) would hand a workspace other workspaces'
  * files, or its own upper layer twice. */
-static int check_state_dir(const Daemon *d, const char *path, Error *err)
+static int check_state_dir(const Engine *eng, const char *path, Error *err)
 {
         char state[PATH_MAX];
-        if (!realpath(d->settings.state_dir, state))
-                return error_setc(err, errno, "resolving the state dir %s", d->settings.state_dir);
+        if (!realpath(eng->settings.state_dir, state))
+                return error_setc(err, errno, "resolving the state dir %s", eng->settings.state_dir);
         if (hostdir_path_within(path, state) || hostdir_path_within(state, path))
                 return error_set(err, EPERM, "workspace_dir %s %s Enclave's state dir %s, which holds every "
                                  "workspace's files; name a directory outside it", path,
@@ -63,7 +63,7 @@ static int check_nesting(Registry *reg, const char *path, uid_t owner, Error *er
         return r;
 }
 
-int workspace_dir_admit(Daemon *d, Registry *reg, const char *path, uid_t owner, HostDirId *ret_id, Error *err)
+int workspace_dir_admit(Engine *eng, Registry *reg, const char *path, uid_t owner, HostDirId *ret_id, Error *err)
 {
         HostDirId id;
         _cleanup_close_ int fd = hostdir_open(path, &id, err);
@@ -71,7 +71,7 @@ int workspace_dir_admit(Daemon *d, Registry *reg, const char *path, uid_t owner,
                 return fd;
         int r = check_owner(path, &id, owner, err);
         if (r >= 0)
-                r = check_state_dir(d, path, err);
+                r = check_state_dir(eng, path, err);
         if (r >= 0)
                 r = check_nesting(reg, path, owner, err);
         if (r < 0)

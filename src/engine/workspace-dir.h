@@ -16,7 +16,7 @@
  * Two workspaces may share one directory; only nesting is refused. */
 #pragma once
 
-#include "daemon/daemon.h"
+#include "engine/engine.h"
 #include "registry/registry.h"
 #include "runtime/hostdir.h"
 
@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 /* The create-time checks; on success *ret_id describes the directory. */
-int workspace_dir_admit(Daemon *d, Registry *reg, const char *path, uid_t owner, HostDirId *ret_id, Error *err);
+int workspace_dir_admit(Engine *eng, Registry *reg, const char *path, uid_t owner, HostDirId *ret_id, Error *err);
 
 /* The identity as stored in the config ("workspace_dir_id"). */
 json_t *workspace_dir_id_to_json(const HostDirId *id);

@@ -10,7 +10,7 @@
 #include <pthread.h>
 
 struct WorkspaceEngine {
-        Daemon *daemon;
+        Engine *eng;
         pthread_mutex_t lock;
         pthread_cond_t changed;      /* CLOCK_MONOTONIC; broadcast when a workspace ended */
         RunningWorkspace **running;  /* under lock */

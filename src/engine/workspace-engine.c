@@ -74,9 +74,9 @@ static RunningWorkspace *ref(RunningWorkspace *rw)
         return rw;
 }
 
-RunningWorkspace *workspace_engine_get(Daemon *d, const char *sandbox, const char *name)
+RunningWorkspace *workspace_engine_get(Engine *eng, const char *sandbox, const char *name)
 {
-        WorkspaceEngine *e = d->engine;
+        WorkspaceEngine *e = eng->workspaces;
         RunningWorkspace *found = NULL;
         pthread_mutex_lock(&e->lock);
         for (size_t i = 0; i < e->n_running && !found; i++)
@@ -86,9 +86,9 @@ RunningWorkspace *workspace_engine_get(Daemon *d, const char *sandbox, const cha
         return found;
 }
 
-RunningWorkspace *workspace_engine_get_by_id(Daemon *d, int64_t id)
+RunningWorkspace *workspace_engine_get_by_id(Engine *eng, int64_t id)
 {
-        WorkspaceEngine *e = d->engine;
+        WorkspaceEngine *e = eng->workspaces;
         RunningWorkspace *found = NULL;
         pthread_mutex_lock(&e->lock);
         for (size_t i = 0; i < e->n_running && !found; i++)
@@ -168,7 +168,7 @@ static Registry *watch_registry(WorkspaceEngine *e)
         if (e->watch_registry)
                 return e->watch_registry;
         _cleanup_error_ Error err = ERROR_INIT;
-        if (registry_open(e->daemon->registry_path, &e->watch_registry, &err) < 0)
+        if (registry_open(e->eng->registry_path, &e->watch_registry, &err) < 0)
                 log_error("workspace watch: opening the registry: %s", error_msg(&err));
         return e->watch_registry;
 }
@@ -199,7 +199,7 @@ static void on_workspace_exit(void *userdata, void *context)
 {
         WorkspaceEngine *e = context;
         RunningWorkspace *rw = userdata;
-        Daemon *d = e->daemon;
+        Engine *eng = e->eng;
 
         uint64_t t0 = engine_now_us();
         int status = -1;
@@ -217,8 +217,8 @@ static void on_workspace_exit(void *userdata, void *context)
                                  error_msg(&cerr));
         }
         uint64_t t1 = engine_now_us();
-        network_ports_stop(d, rw->id);
-        network_release_workspace(d, rw->id);
+        network_ports_stop(eng, rw->id);
+        network_release_workspace(eng, rw->id);
         log_debug("workspace %s/%s: cleanup took %.2f ms (cgroup %.2f, network %.2f)", rw->sandbox, rw->name,
                   (double) (engine_now_us() - t0) / 1000.0, (double) (t1 - t0) / 1000.0,
                   (double) (engine_now_us() - t1) / 1000.0);
@@ -374,7 +374,7 @@ static const char *default_apparmor_profile(void)
 
 static int build_hardening(WorkspaceEngine *e, Error *err)
 {
-        const Settings *s = &e->daemon->settings;
+        const Settings *s = &e->eng->settings;
         _cleanup_free_ char *cache = NULL;
         int r = layout_cache_dir(s->state_dir, &cache, err);
         if (r < 0)
@@ -426,12 +426,12 @@ static void engine_free(WorkspaceEngine *e)
         free(e);
 }
 
-int workspace_engine_init(Daemon *d, Error *err)
+int workspace_engine_init(Engine *eng, Error *err)
 {
         WorkspaceEngine *e = calloc(1, sizeof *e);
         if (!e)
                 return error_set(err, ENOMEM, "out of memory");
-        e->daemon = d;
+        e->eng = eng;
         e->init_fd = -EBADF;
         pthread_mutex_init(&e->lock, NULL);
         pthread_condattr_t ca;
@@ -443,9 +443,9 @@ int workspace_engine_init(Daemon *d, Error *err)
         e->ncpus = n > 0 ? (unsigned) n : 1;
 
         ensure_subids();
-        int r = workspace_ids_init(d, err);
+        int r = workspace_ids_init(eng, err);
         if (r >= 0)
-                r = open_init(&d->settings, &e->init_fd, err);
+                r = open_init(&eng->settings, &e->init_fd, err);
         if (r >= 0)
                 r = build_hardening(e, err);
         if (r >= 0)
@@ -454,51 +454,51 @@ int workspace_engine_init(Daemon *d, Error *err)
                 engine_free(e);
                 return error_wrap(err, "starting the workspace engine");
         }
-        d->engine = e;
+        eng->workspaces = e;
         return 0;
 }
 
-int workspace_engine_setup_basics(Daemon *d, int *ret_init_fd, const HardeningPlan **ret_plan)
+int workspace_engine_setup_basics(Engine *eng, int *ret_init_fd, const HardeningPlan **ret_plan)
 {
-        if (!d->engine)
+        if (!eng->workspaces)
                 return -ENOTCONN;
-        *ret_init_fd = d->engine->init_fd;
-        *ret_plan = d->engine->plan;
+        *ret_init_fd = eng->workspaces->init_fd;
+        *ret_plan = eng->workspaces->plan;
         return 0;
 }
 
-void workspace_engine_shutdown(Daemon *d)
+void workspace_engine_shutdown(Engine *eng)
 {
         workspace_ids_done();
-        engine_free(d->engine);
-        d->engine = NULL;
+        engine_free(eng->workspaces);
+        eng->workspaces = NULL;
 }
 
 /* ---- after a daemon restart ---- */
 
-static Cgroup *open_workspace_cgroup(Daemon *d, const char *sandbox, const char *name)
+static Cgroup *open_workspace_cgroup(Engine *eng, const char *sandbox, const char *name)
 {
         _cleanup_cgroup_ Cgroup *sb = NULL;
         Cgroup *cg = NULL;
         _cleanup_error_ Error err = ERROR_INIT;
-        if (sandbox_cgroup_open(d, sandbox, &sb, &err) < 0 || cgroup_open(sb, name, &cg, &err) < 0) {
+        if (sandbox_cgroup_open(eng, sandbox, &sb, &err) < 0 || cgroup_open(sb, name, &cg, &err) < 0) {
                 log_debug("workspace %s/%s: no cgroup: %s", sandbox, name, error_msg(&err));
                 return NULL;
         }
         return cg;
 }
 
-int workspace_engine_adopt(Daemon *d, const ReconcileWorkspace *ws, Error *err)
+int workspace_engine_adopt(Engine *eng, const ReconcileWorkspace *ws, Error *err)
 {
         _cleanup_workspace_row_ WorkspaceRow row = {};
-        int r = registry_workspace_get(d->registry, ws->sandbox, ws->name, &row, err);
+        int r = registry_workspace_get(eng->registry, ws->sandbox, ws->name, &row, err);
         if (r < 0)
                 return r;
         _cleanup_workspace_process_ WorkspaceProcess proc = WORKSPACE_PROCESS_NULL;
         r = workspace_adopt(ws->pid, ws->pid_start_time, &proc, err);
         if (r < 0)
                 return r;
-        _cleanup_cgroup_ Cgroup *cg = open_workspace_cgroup(d, ws->sandbox, ws->name);
+        _cleanup_cgroup_ Cgroup *cg = open_workspace_cgroup(eng, ws->sandbox, ws->name);
         if (!cg)
                 log_warn("workspace %s/%s: its cgroup is gone; limits and stats are not available until it "
                          "restarts", ws->sandbox, ws->name);
@@ -514,23 +514,23 @@ int workspace_engine_adopt(Daemon *d, const ReconcileWorkspace *ws, Error *err)
         rw->owner_uid = row.owner_uid;
         if (row.started_at > 0)
                 rw->started_at = row.started_at;
-        r = engine_track(d->engine, rw, err);
+        r = engine_track(eng->workspaces, rw, err);
         if (r < 0)
                 return r;
         log_info("workspace %s/%s adopted (pid %d)", ws->sandbox, ws->name, (int) ws->pid);
         return 0;
 }
 
-int workspace_engine_cleanup_dead(Daemon *d, const ReconcileWorkspace *ws, Error *err)
+int workspace_engine_cleanup_dead(Engine *eng, const ReconcileWorkspace *ws, Error *err)
 {
-        _cleanup_cgroup_ Cgroup *cg = open_workspace_cgroup(d, ws->sandbox, ws->name);
+        _cleanup_cgroup_ Cgroup *cg = open_workspace_cgroup(eng, ws->sandbox, ws->name);
         if (!cg)
                 return 0;
         CgroupStats st;
         if (cgroup_read_stats(cg, &st, NULL) >= 0 && st.oom_kills > 0) {
                 log_warn("workspace %s/%s: the kernel's OOM killer ended %llu process(es) in it", ws->sandbox,
                          ws->name, (unsigned long long) st.oom_kills);
-                (void) registry_run(d->registry, NULL, "UPDATE workspaces SET oom_kills = oom_kills + ? WHERE id = ?",
+                (void) registry_run(eng->registry, NULL, "UPDATE workspaces SET oom_kills = oom_kills + ? WHERE id = ?",
                                     "ii", (int64_t) st.oom_kills, ws->id);
         }
         int r = engine_cgroup_remove(cg, err);
@@ -541,9 +541,9 @@ int workspace_engine_cleanup_dead(Daemon *d, const ReconcileWorkspace *ws, Error
 
 /* ---- stats ---- */
 
-int workspace_engine_stats(Daemon *d, RunningWorkspace *rw, WorkspaceStats *ret, double *ret_cpu_percent, Error *err)
+int workspace_engine_stats(Engine *eng, RunningWorkspace *rw, WorkspaceStats *ret, double *ret_cpu_percent, Error *err)
 {
-        WorkspaceEngine *e = d->engine;
+        WorkspaceEngine *e = eng->workspaces;
         if (!rw->cgroup)
                 return error_set(err, ENOENT, "workspace %s/%s has no cgroup (it was adopted without one); restart "
                                  "it to get stats", rw->sandbox, rw->name);

@@ -22,7 +22,8 @@
 #pragma once
 
 #include "base/error.h"
-#include "daemon/daemon.h"
+#include "engine/engine.h"
+#include "engine/reconcile.h"
 #include "runtime/cgroup.h"
 #include "runtime/exec.h"
 #include "runtime/hardening.h"
@@ -77,23 +78,23 @@ static inline void workspace_running_unrefp(RunningWorkspace **rw)
  * next to /proc/self/exe, ENCLAVE_LIBEXECDIR), build the hardening plan
  * (a configured LSM profile/label the host lacks is an error), start
  * the watch thread. */
-int workspace_engine_init(Daemon *d, Error *err);
+int workspace_engine_init(Engine *eng, Error *err);
 
 /* What a sandbox's setup needs to run confined like a workspace
  * (engine/sandbox-setup.c): the sealed init and the hardening plan.
  * -ENOTCONN before workspace_engine_init(). */
-int workspace_engine_setup_basics(Daemon *d, int *ret_init_fd, const HardeningPlan **ret_plan);
+int workspace_engine_setup_basics(Engine *eng, int *ret_init_fd, const HardeningPlan **ret_plan);
 /* Daemon stop: the watch thread ends; workspaces keep running. */
-void workspace_engine_shutdown(Daemon *d);
+void workspace_engine_shutdown(Engine *eng);
 
 /* ---- reconciliation (reconcile.c) ---- */
 
 /* A workspace the registry says runs and whose pid + start time still
  * match: reopen it (pidfd, cgroup) and watch it again. */
-int workspace_engine_adopt(Daemon *d, const ReconcileWorkspace *ws, Error *err);
+int workspace_engine_adopt(Engine *eng, const ReconcileWorkspace *ws, Error *err);
 /* A workspace whose init is gone while the daemon was down: read its
  * OOM counter and remove its cgroup (ReconcileFn). */
-int workspace_engine_cleanup_dead(Daemon *d, const ReconcileWorkspace *ws, Error *err);
+int workspace_engine_cleanup_dead(Engine *eng, const ReconcileWorkspace *ws, Error *err);
 
 /* ---- operations ---- */
 
@@ -102,7 +103,7 @@ int workspace_engine_cleanup_dead(Daemon *d, const ReconcileWorkspace *ws, Error
  * create the workspace's directories, all or nothing. The sandbox must
  * belong to owner (the caller), and a workspace_dir of a non-root owner
  * must be that owner's (it becomes root's /home inside). */
-int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *sandbox, const WorkspaceSpec *spec,
+int workspace_engine_create(Engine *eng, Registry *reg, uid_t owner, const char *sandbox, const WorkspaceSpec *spec,
                             int64_t *ret_id, Error *err);
 
 typedef struct WorkspaceStartInfo {
@@ -115,7 +116,7 @@ typedef struct WorkspaceStartInfo {
 
 void workspace_start_info_done(WorkspaceStartInfo *i);
 
-int workspace_engine_start(Daemon *d, Registry *reg, const char *sandbox, const char *name, WorkspaceStartInfo *ret,
+int workspace_engine_start(Engine *eng, Registry *reg, const char *sandbox, const char *name, WorkspaceStartInfo *ret,
                            Error *err);
 
 typedef struct WorkspaceStopInfo {
@@ -126,21 +127,21 @@ typedef struct WorkspaceStopInfo {
 
 /* SIGTERM, up to grace_ms, then SIGKILL; returns once init is gone and
  * cleaned up (no process, cgroup, veth of it left). */
-int workspace_engine_stop(Daemon *d, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
+int workspace_engine_stop(Engine *eng, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
                           WorkspaceStopInfo *ret, Error *err);
 
 /* Stop if running, then remove directories, id block, rows, cgroup. */
-int workspace_engine_destroy(Daemon *d, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
+int workspace_engine_destroy(Engine *eng, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
                              Error *err);
 
 /* For the sandbox area (stop/destroy of a sandbox). Return the number
  * of workspaces stopped / destroyed. */
-int workspaces_stop_all_in_sandbox(Daemon *d, Registry *r, int64_t sandbox_id, Error *err);
-int workspaces_destroy_all_in_sandbox(Daemon *d, Registry *r, int64_t sandbox_id, Error *err);
+int workspaces_stop_all_in_sandbox(Engine *eng, Registry *r, int64_t sandbox_id, Error *err);
+int workspaces_destroy_all_in_sandbox(Engine *eng, Registry *r, int64_t sandbox_id, Error *err);
 
 /* The running workspace (a new reference) or NULL when it does not run. */
-RunningWorkspace *workspace_engine_get(Daemon *d, const char *sandbox, const char *name);
-RunningWorkspace *workspace_engine_get_by_id(Daemon *d, int64_t id);
+RunningWorkspace *workspace_engine_get(Engine *eng, const char *sandbox, const char *name);
+RunningWorkspace *workspace_engine_get_by_id(Engine *eng, int64_t id);
 
 typedef struct WorkspaceExecSpec {
         char *const *argv;
@@ -154,7 +155,7 @@ typedef struct WorkspaceExecSpec {
 
 /* Start a command in the running workspace. On failure *ret_status is
  * the exit status `exec` reports (126, 127, 125). */
-int workspace_engine_exec(Daemon *d, RunningWorkspace *rw, const WorkspaceExecSpec *spec, ExecProcess *ret,
+int workspace_engine_exec(Engine *eng, RunningWorkspace *rw, const WorkspaceExecSpec *spec, ExecProcess *ret,
                           int *ret_status, Error *err);
 
 /* The login shell of the workspace's root from its /etc/passwd (read
@@ -163,11 +164,11 @@ char *workspace_engine_shell(RunningWorkspace *rw);
 
 /* The run command's restart state of a running workspace, as its init
  * last wrote it (run-state.h); -ENOENT when there is none. */
-int workspace_engine_run_state(Daemon *d, const char *sandbox, const char *name, RunState *ret);
+int workspace_engine_run_state(Engine *eng, const char *sandbox, const char *name, RunState *ret);
 
 /* One sample of the workspace's usage; *ret_cpu_percent is the CPU use
  * since the previous sample (or since start), % of the whole machine. */
-int workspace_engine_stats(Daemon *d, RunningWorkspace *rw, WorkspaceStats *ret, double *ret_cpu_percent,
+int workspace_engine_stats(Engine *eng, RunningWorkspace *rw, WorkspaceStats *ret, double *ret_cpu_percent,
                            Error *err);
 
 /* A sample as the JSON of workspace.stats and daemon.stats (cpu_percent,

@@ -55,14 +55,14 @@ static void close_fds(int *fds, size_t n)
                 safe_close(fds[i]);
 }
 
-int workspace_engine_exec(Daemon *d, RunningWorkspace *rw, const WorkspaceExecSpec *spec, ExecProcess *ret,
+int workspace_engine_exec(Engine *eng, RunningWorkspace *rw, const WorkspaceExecSpec *spec, ExecProcess *ret,
                           int *ret_status, Error *err)
 {
-        WorkspaceEngine *e = d->engine;
+        WorkspaceEngine *e = eng->workspaces;
         *ret_status = EXEC_STATUS_FAILED;
         /* Tokens are read at each exec, so a login in between counts. */
         _cleanup_auth_plan_ AuthPlan *plan = NULL;
-        int r = auth_plan_build(d->settings.state_dir, rw->owner_uid, rw->spec.auth, rw->spec.env_tokens, &plan, err);
+        int r = auth_plan_build(eng->settings.state_dir, rw->owner_uid, rw->spec.auth, rw->spec.env_tokens, &plan, err);
         if (r < 0)
                 return error_wrap(err, "preparing the workspace's tokens");
         _cleanup_strv_free_ char **env = NULL;

@@ -34,13 +34,13 @@ const IdLeaseHost *workspace_ids_host(void)
         return &host;
 }
 
-int workspace_ids_init(Daemon *d, Error *err)
+int workspace_ids_init(Engine *eng, Error *err)
 {
         char buf[PATH_MAX];
-        if (!realpath(d->settings.state_dir, buf))
-                return error_setc(err, errno, "resolving the state dir %s", d->settings.state_dir);
+        if (!realpath(eng->settings.state_dir, buf))
+                return error_setc(err, errno, "resolving the state dir %s", eng->settings.state_dir);
         if (strchr(buf, '\n'))
-                return error_set(err, EINVAL, "the state dir %s contains a newline", d->settings.state_dir);
+                return error_set(err, EINVAL, "the state dir %s contains a newline", eng->settings.state_dir);
         char *s = strdup(buf);
         if (!s)
                 return error_set(err, ENOMEM, "out of memory");
@@ -111,7 +111,7 @@ static IdLease lease_for(const char *sandbox, const char *name)
         };
 }
 
-int workspace_ids_allocate(Daemon *d, Registry *reg, const char *sandbox, const char *name, uint32_t *ret_base,
+int workspace_ids_allocate(Engine *eng, Registry *reg, const char *sandbox, const char *name, uint32_t *ret_base,
                            Error *err)
 {
         /* Blocks this registry records count as used even without a
@@ -224,7 +224,7 @@ static const IdLease *lease_of_base(const IdLease *v, size_t n, uint32_t base)
  * lease), unless another row of that name owns the directory now.
  * Without remove_dir (repair, where a create of that name may be in
  * flight) such a directory keeps the lease. Under the lease lock. */
-static int release_orphan(Daemon *d, Registry *reg, IdLeaseLock *l, const IdLease *lease, bool remove_dir,
+static int release_orphan(Engine *eng, Registry *reg, IdLeaseLock *l, const IdLease *lease, bool remove_dir,
                           Error *err)
 {
         const char *sb = lease->sandbox, *ws = lease->workspace;
@@ -238,7 +238,7 @@ static int release_orphan(Daemon *d, Registry *reg, IdLeaseLock *l, const IdLeas
                 }
                 if (r == -ENOENT) {
                         _cleanup_free_ char *ws_dir = NULL;
-                        r = layout_workspace_dir(d->settings.state_dir, sb, ws, &ws_dir, err);
+                        r = layout_workspace_dir(eng->settings.state_dir, sb, ws, &ws_dir, err);
                         if (r >= 0 && is_dir(ws_dir) && !remove_dir)
                                 return error_set(err, EBUSY, "its directory %s is still there", ws_dir);
                         if (r >= 0 && is_dir(ws_dir)) {
@@ -247,7 +247,7 @@ static int release_orphan(Daemon *d, Registry *reg, IdLeaseLock *l, const IdLeas
                                 if (disk_quota_present(ws_dir))
                                         r = disk_quota_remove(ws_dir, err);
                                 if (r >= 0)
-                                        r = layout_workspace_remove(d->settings.state_dir, sb, ws, err);
+                                        r = layout_workspace_remove(eng->settings.state_dir, sb, ws, err);
                         }
                         if (r < 0)
                                 return error_wrap(err, "removing the directory of workspace %s/%s", sb, ws);
@@ -272,7 +272,7 @@ static int load(Registry *reg, IdLeaseLock *l, WorkspaceRow **rows, size_t *n_ro
         return r;
 }
 
-int workspace_ids_reconcile(Daemon *d, Error *err)
+int workspace_ids_reconcile(Engine *eng, Error *err)
 {
         _cleanup_id_lease_lock_ IdLeaseLock l = ID_LEASE_LOCK_NULL;
         int r = id_lease_lock(&host, &l, err);
@@ -281,14 +281,14 @@ int workspace_ids_reconcile(Daemon *d, Error *err)
         WorkspaceRow *rows = NULL;
         IdLease *v = NULL;
         size_t n_rows = 0, n = 0;
-        r = load(d->registry, &l, &rows, &n_rows, &v, &n, err);
+        r = load(eng->registry, &l, &rows, &n_rows, &v, &n, err);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
                 if (!v[i].state_dir || !streq(v[i].state_dir, state_real) || row_of_base(rows, n_rows, v[i].base))
                         continue;
                 _cleanup_error_ Error e = ERROR_INIT;
-                if (release_orphan(d, d->registry, &l, &v[i], true, &e) < 0)
+                if (release_orphan(eng, eng->registry, &l, &v[i], true, &e) < 0)
                         log_warn("host id block %" PRIu32 ": keeping its lease: %s", v[i].base, error_msg(&e));
                 else
                         log_info("released host id block %" PRIu32 " of %s/%s (it has no registry row)", v[i].base,
@@ -404,7 +404,7 @@ int workspace_ids_scan(Registry *reg, IdFinding **ret, size_t *ret_n, Error *err
         return 0;
 }
 
-int workspace_ids_repair(Daemon *d, Registry *reg, const IdFinding *f, Error *err)
+int workspace_ids_repair(Engine *eng, Registry *reg, const IdFinding *f, Error *err)
 {
         _cleanup_id_lease_lock_ IdLeaseLock l = ID_LEASE_LOCK_NULL;
         int r = id_lease_lock(&host, &l, err);
@@ -427,7 +427,7 @@ int workspace_ids_repair(Daemon *d, Registry *reg, const IdFinding *f, Error *er
                 for (size_t i = 0; i < nb; i++)
                         if (bases[i] == f->base)
                                 return 0; /* a create finished meanwhile */
-                return release_orphan(d, reg, &l, &cur, false, err);
+                return release_orphan(eng, reg, &l, &cur, false, err);
         }
         case ID_FINDING_NO_LEASE: {
                 if (leased)

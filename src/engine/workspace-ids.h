@@ -18,7 +18,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "daemon/daemon.h"
+#include "engine/engine.h"
 #include "registry/registry-workspace.h"
 #include "runtime/idlease.h"
 
@@ -26,13 +26,13 @@
 const IdLeaseHost *workspace_ids_host(void);
 
 /* The state dir as leases name it (canonical); set at engine start. */
-int workspace_ids_init(Daemon *d, Error *err);
+int workspace_ids_init(Engine *eng, Error *err);
 void workspace_ids_done(void);
 const char *workspace_ids_state_dir(void);
 
 /* Lease a free block for sandbox/name of this state dir. It counts as
  * pending until workspace_ids_settled(): repair leaves it alone. */
-int workspace_ids_allocate(Daemon *d, Registry *reg, const char *sandbox, const char *name, uint32_t *ret_base,
+int workspace_ids_allocate(Engine *eng, Registry *reg, const char *sandbox, const char *name, uint32_t *ret_base,
                            Error *err);
 void workspace_ids_settled(uint32_t base);
 
@@ -48,7 +48,7 @@ int workspace_ids_check(const WorkspaceRow *row, Error *err);
  * without a row are released (a directory left by an interrupted create
  * or destroy is removed first), rows without a lease get one back, and
  * rows whose block another state dir holds are logged. */
-int workspace_ids_reconcile(Daemon *d, Error *err);
+int workspace_ids_reconcile(Engine *eng, Error *err);
 
 /* For doctor and repair. */
 typedef enum IdFindingKind {
@@ -70,4 +70,4 @@ void id_findings_free(IdFinding *f, size_t n);
 int workspace_ids_scan(Registry *reg, IdFinding **ret, size_t *ret_n, Error *err);
 
 /* Fix one finding (not conflicts): 1 fixed, 0 nothing to do any more. */
-int workspace_ids_repair(Daemon *d, Registry *reg, const IdFinding *f, Error *err);
+int workspace_ids_repair(Engine *eng, Registry *reg, const IdFinding *f, Error *err);

@@ -36,21 +36,21 @@ static json_t *config_json(const WorkspaceSpec *s, const HostDirId *dir_id)
 }
 
 /* A failed create: row (when committed), directory, then the lease. */
-static void create_undo(Daemon *d, Registry *reg, const char *sandbox, const char *name, int64_t id, uint32_t base)
+static void create_undo(Engine *eng, Registry *reg, const char *sandbox, const char *name, int64_t id, uint32_t base)
 {
         _cleanup_error_ Error err = ERROR_INIT;
         if (id > 0)
                 (void) registry_workspace_delete(reg, id, &err);
-        if (layout_workspace_remove(d->settings.state_dir, sandbox, name, &err) >= 0)
+        if (layout_workspace_remove(eng->settings.state_dir, sandbox, name, &err) >= 0)
                 (void) workspace_ids_release(base, &err);
         else
                 log_warn("workspace %s/%s: %s", sandbox, name, error_msg(&err));
 }
 
-int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *sandbox, const WorkspaceSpec *spec,
+int workspace_engine_create(Engine *eng, Registry *reg, uid_t owner, const char *sandbox, const WorkspaceSpec *spec,
                             int64_t *ret_id, Error *err)
 {
-        const char *state_dir = d->settings.state_dir;
+        const char *state_dir = eng->settings.state_dir;
         int r = workspace_spec_check(spec, err);
         if (r < 0)
                 return r;
@@ -62,7 +62,7 @@ int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *s
                 return error_set(err, EPERM, "sandbox %s belongs to uid %u: only its owner adds workspaces to it",
                                  sb.name, (unsigned) sb.owner_uid);
         HostDirId dir_id = {};
-        if (spec->workspace_dir && (r = workspace_dir_admit(d, reg, spec->workspace_dir, sb.owner_uid, &dir_id, err)) < 0)
+        if (spec->workspace_dir && (r = workspace_dir_admit(eng, reg, spec->workspace_dir, sb.owner_uid, &dir_id, err)) < 0)
                 return r;
         if (streq(sb.state, SANDBOX_STATE_CREATING) || streq(sb.state, SANDBOX_STATE_DESTROYING))
                 return error_set(err, EBUSY, "sandbox %s is %s; wait until it is ready", sb.name, sb.state);
@@ -77,7 +77,7 @@ int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *s
         /* The host-wide lease first: a crash before the commit leaves a
          * lease without a row, which the next daemon start releases. */
         uint32_t base = 0;
-        r = workspace_ids_allocate(d, reg, sandbox, spec->name, &base, err);
+        r = workspace_ids_allocate(eng, reg, sandbox, spec->name, &base, err);
         if (r < 0) {
                 json_decref(config);
                 return error_wrap(err, "creating workspace %s/%s", sandbox, spec->name);
@@ -88,13 +88,13 @@ int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *s
         int64_t id = 0;
         if (r >= 0)
                 r = registry_workspace_insert(reg, sb.id, owner, spec->name, config, base,
-                                              owner == 0 ? -1 : d->settings.max_workspaces_per_user, &id, err);
+                                              owner == 0 ? -1 : eng->settings.max_workspaces_per_user, &id, err);
         json_decref(config);
         if (r >= 0 && spec->n_ports > 0)
                 r = network_ports_declare(reg, id, spec->ports, spec->n_ports, err);
         if (r < 0) {
                 registry_txn_done(&txn);
-                create_undo(d, reg, sandbox, spec->name, -1, base);
+                create_undo(eng, reg, sandbox, spec->name, -1, base);
                 return error_wrap(err, "creating workspace %s/%s", sandbox, spec->name);
         }
         /* No row, so anything at the path is what a crash left behind:
@@ -112,7 +112,7 @@ int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *s
                 r = registry_txn_commit(&txn, err);
         if (r < 0) {
                 registry_txn_done(&txn);
-                create_undo(d, reg, sandbox, spec->name, -1, base);
+                create_undo(eng, reg, sandbox, spec->name, -1, base);
                 return error_wrap(err, "creating workspace %s/%s", sandbox, spec->name);
         }
         crash_point(CRASH_POINT_WORKSPACE_CREATE_COMMITTED);
@@ -121,7 +121,7 @@ int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *s
                  * with the row on failure. */
                 r = disk_quota_create(ws_dir, (uint64_t) spec->limits.disk_mb, base, base, err);
                 if (r < 0) {
-                        create_undo(d, reg, sandbox, spec->name, id, base);
+                        create_undo(eng, reg, sandbox, spec->name, id, base);
                         return error_wrap(err, "creating the %llu MiB disk of workspace %s/%s",
                                           (unsigned long long) spec->limits.disk_mb, sandbox, spec->name);
                 }
@@ -133,10 +133,10 @@ int workspace_engine_create(Daemon *d, Registry *reg, uid_t owner, const char *s
         return 0;
 }
 
-int workspace_engine_run_state(Daemon *d, const char *sandbox, const char *name, RunState *ret)
+int workspace_engine_run_state(Engine *eng, const char *sandbox, const char *name, RunState *ret)
 {
         _cleanup_free_ char *ws_dir = NULL, *path = NULL;
-        if (layout_workspace_dir(d->settings.state_dir, sandbox, name, &ws_dir, NULL) < 0 ||
+        if (layout_workspace_dir(eng->settings.state_dir, sandbox, name, &ws_dir, NULL) < 0 ||
             !(path = path_join(ws_dir, RUN_STATE_FILE)))
                 return -ENOMEM;
         /* Written by init inside the workspace: untrusted, bounded. */
@@ -179,7 +179,7 @@ static int take_claim(const WorkspaceRow *row, Held *ret, Error *err)
 }
 
 typedef struct PrepareCtx {
-        Daemon *d;
+        Engine *eng;
         int64_t id;
         WorkspaceNetInfo net;
         bool net_done;
@@ -191,7 +191,7 @@ static int prepare_child(pid_t pid, int pidfd, void *userdata, Error *err)
 {
         PrepareCtx *p = userdata;
         uint64_t t0 = engine_now_us();
-        int r = network_prepare_workspace(p->d, p->id, pid, pidfd, &p->net, err);
+        int r = network_prepare_workspace(p->eng, p->id, pid, pidfd, &p->net, err);
         if (r < 0)
                 return error_wrap(err, "connecting its network");
         p->net_done = true;
@@ -226,10 +226,10 @@ static void start_files_done(StartFiles *f)
         free(f->resolv_data);
 }
 
-static int start_files(Daemon *d, const AuthPlan *plan, StartFiles *f, Error *err)
+static int start_files(Engine *eng, const AuthPlan *plan, StartFiles *f, Error *err)
 {
         WorkspaceFile resolv;
-        int r = network_resolv_conf(d, &resolv, err);
+        int r = network_resolv_conf(eng, &resolv, err);
         if (r < 0)
                 return error_wrap(err, "preparing /etc/resolv.conf");
         f->resolv_data = (void *) resolv.data;
@@ -256,21 +256,21 @@ static int strv_extend(char ***dst, char *const *src)
 }
 
 /* Undo a start whose init never became a tracked workspace. */
-static void start_undo(Daemon *d, PrepareCtx *ctx, const Cgroup *cg)
+static void start_undo(Engine *eng, PrepareCtx *ctx, const Cgroup *cg)
 {
         if (ctx->net_done) {
-                network_ports_stop(d, ctx->id);
-                network_release_workspace(d, ctx->id);
+                network_ports_stop(eng, ctx->id);
+                network_release_workspace(eng, ctx->id);
         }
         _cleanup_error_ Error err = ERROR_INIT;
         if (cg && engine_cgroup_remove(cg, &err) < 0)
                 log_warn("removing the cgroup of a failed start: %s", error_msg(&err));
 }
 
-static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, WorkspaceStartInfo *ret, Error *err)
+static int start_spawn(Engine *eng, Registry *reg, const WorkspaceRow *row, WorkspaceStartInfo *ret, Error *err)
 {
-        WorkspaceEngine *e = d->engine;
-        const char *state_dir = d->settings.state_dir;
+        WorkspaceEngine *e = eng->workspaces;
+        const char *state_dir = eng->settings.state_dir;
         /* Decoded once: the spawn uses it, then the RunningWorkspace keeps it. */
         _cleanup_(workspace_spec_done) WorkspaceSpec spec = {};
         int r = workspace_config_spec(row, &spec, err);
@@ -310,7 +310,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         if (r < 0)
                 return r;
         _cleanup_cgroup_ Cgroup *sbcg = NULL, *cg = NULL;
-        r = sandbox_cgroup_ensure(d, &sb, &sbcg, &ret->warnings, err);
+        r = sandbox_cgroup_ensure(eng, &sb, &sbcg, &ret->warnings, err);
         if (r >= 0)
                 r = cgroup_create(sbcg, row->name, &spec.limits, &cg, &ret->warnings, err);
         if (r < 0)
@@ -321,21 +321,21 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         _cleanup_auth_plan_ AuthPlan *plan = NULL;
         r = auth_plan_build(state_dir, row->owner_uid, spec.auth, spec.env_tokens, &plan, err);
         if (r < 0) {
-                start_undo(d, &(PrepareCtx) {}, cg);
+                start_undo(eng, &(PrepareCtx) {}, cg);
                 return error_wrap(err, "preparing its tokens");
         }
         (void) strv_extend(&ret->warnings, plan->warnings);
         _cleanup_(start_files_done) StartFiles files = {};
         _cleanup_strv_free_ char **full_env = NULL;
-        r = start_files(d, plan, &files, err);
+        r = start_files(eng, plan, &files, err);
         if (r >= 0 && engine_env_build(&full_env, spec.env, plan->env, NULL) < 0)
                 r = error_set(err, ENOMEM, "out of memory");
         if (r < 0) {
-                start_undo(d, &(PrepareCtx) {}, cg);
+                start_undo(eng, &(PrepareCtx) {}, cg);
                 return r;
         }
 
-        PrepareCtx ctx = { .d = d, .id = row->id };
+        PrepareCtx ctx = { .eng = eng, .id = row->id };
         WorkspaceSpawnConfig cfg = {
                 .name = row->name,
                 .rootfs = rootfs,
@@ -368,7 +368,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                         error_move(err, &job.err);
                 else
                         error_setc(err, -r, "starting its init");
-                start_undo(d, &ctx, cg);
+                start_undo(eng, &ctx, cg);
                 return r;
         }
         plan = auth_plan_free(plan); /* wipe the token copies now */
@@ -380,7 +380,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
                 (void) workspace_signal(&job.proc, SIGKILL);
                 (void) workspace_wait(&job.proc, -1, NULL);
                 workspace_process_done(&job.proc);
-                start_undo(d, &ctx, cg);
+                start_undo(eng, &ctx, cg);
                 return error_wrap(err, "recording it as running");
         }
         crash_point(CRASH_POINT_WORKSPACE_START_RECORDED);
@@ -401,7 +401,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         snprintf(ret->ip, sizeof ret->ip, "%s", ctx.net.ip);
         uint64_t t4 = engine_now_us();
 
-        r = network_ports_start(d, row->id, err);
+        r = network_ports_start(eng, row->id, err);
         if (r < 0) {
                 /* A declared port that cannot be published is a failed
                  * start: nothing of the workspace stays. */
@@ -419,7 +419,7 @@ static int start_spawn(Daemon *d, Registry *reg, const WorkspaceRow *row, Worksp
         return 0;
 }
 
-int workspace_engine_start(Daemon *d, Registry *reg, const char *sandbox, const char *name, WorkspaceStartInfo *ret,
+int workspace_engine_start(Engine *eng, Registry *reg, const char *sandbox, const char *name, WorkspaceStartInfo *ret,
                            Error *err)
 {
         uint64_t t0 = engine_now_us();
@@ -438,14 +438,14 @@ int workspace_engine_start(Daemon *d, Registry *reg, const char *sandbox, const 
         r = take_claim(&row, &claim, err);
         if (r < 0)
                 return r;
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, row.id);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(eng, row.id);
         if (rw) {
                 ret->already_running = true;
                 ret->pid = rw->proc.pid;
                 snprintf(ret->ip, sizeof ret->ip, "%s", row.ip ? row.ip : "");
                 return 0;
         }
-        r = start_spawn(d, reg, &row, ret, err);
+        r = start_spawn(eng, reg, &row, ret, err);
         if (r < 0)
                 return error_wrap(err, "starting workspace %s/%s", sandbox, name);
         ret->elapsed_us = engine_now_us() - t0;
@@ -478,12 +478,12 @@ static int stop_running(WorkspaceEngine *e, RunningWorkspace *rw, unsigned grace
         return error_set(err, ETIMEDOUT, "workspace %s/%s did not end 30 s after SIGKILL", rw->sandbox, rw->name);
 }
 
-int workspace_engine_stop(Daemon *d, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
+int workspace_engine_stop(Engine *eng, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
                           WorkspaceStopInfo *ret, Error *err)
 {
         uint64_t t0 = engine_now_us();
         *ret = (WorkspaceStopInfo) {};
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(d, sandbox, name);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(eng, sandbox, name);
         if (!rw) {
                 /* Not running: only say whether it exists. */
                 _cleanup_workspace_row_ WorkspaceRow row = {};
@@ -495,24 +495,24 @@ int workspace_engine_stop(Daemon *d, Registry *reg, const char *sandbox, const c
         if (r < 0)
                 return r;
         ret->was_running = true;
-        r = stop_running(d->engine, rw, grace_ms, &ret->killed, err);
+        r = stop_running(eng->workspaces, rw, grace_ms, &ret->killed, err);
         ret->elapsed_us = engine_now_us() - t0;
         return r;
 }
 
 /* ---- destroy ---- */
 
-static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsigned grace_ms, Error *err)
+static int destroy_row(Engine *eng, Registry *reg, const WorkspaceRow *row, unsigned grace_ms, Error *err)
 {
-        const char *state_dir = d->settings.state_dir;
+        const char *state_dir = eng->settings.state_dir;
         _cleanup_(held_done) Held claim = {};
         int r = take_claim(row, &claim, err);
         if (r < 0)
                 return r;
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(d, row->id);
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(eng, row->id);
         if (rw) {
                 bool killed;
-                r = stop_running(d->engine, rw, grace_ms, &killed, err);
+                r = stop_running(eng->workspaces, rw, grace_ms, &killed, err);
                 if (r < 0)
                         return error_wrap(err, "stopping it");
         }
@@ -522,8 +522,8 @@ static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsign
         if (r < 0)
                 return error_wrap(err, "removing it from the registry");
         crash_point(CRASH_POINT_WORKSPACE_DESTROY_ROW);
-        network_ports_stop(d, row->id);
-        network_release_workspace(d, row->id);
+        network_ports_stop(eng, row->id);
+        network_release_workspace(eng, row->id);
         _cleanup_free_ char *ws_dir = NULL;
         r = layout_workspace_dir(state_dir, row->sandbox, row->name, &ws_dir, err);
         /* A snapshot flush still running there would trip over the removal. */
@@ -541,31 +541,31 @@ static int destroy_row(Daemon *d, Registry *reg, const WorkspaceRow *row, unsign
                 return error_wrap(err, "removing its files");
         _cleanup_cgroup_ Cgroup *sbcg = NULL, *cg = NULL;
         _cleanup_error_ Error cerr = ERROR_INIT;
-        if (sandbox_cgroup_open(d, row->sandbox, &sbcg, &cerr) >= 0 && cgroup_open(sbcg, row->name, &cg, &cerr) >= 0 &&
+        if (sandbox_cgroup_open(eng, row->sandbox, &sbcg, &cerr) >= 0 && cgroup_open(sbcg, row->name, &cg, &cerr) >= 0 &&
             engine_cgroup_remove(cg, &cerr) < 0)
                 log_warn("workspace %s/%s: removing its cgroup: %s", row->sandbox, row->name, error_msg(&cerr));
         log_info("workspace %s/%s destroyed", row->sandbox, row->name);
         return 0;
 }
 
-static void teardown_network_if_unused(Daemon *d)
+static void teardown_network_if_unused(Engine *eng)
 {
         _cleanup_error_ Error err = ERROR_INIT;
-        if (network_teardown_if_unused(d, &err) < 0)
+        if (network_teardown_if_unused(eng, &err) < 0)
                 log_warn("network: %s", error_msg(&err));
 }
 
-int workspace_engine_destroy(Daemon *d, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
+int workspace_engine_destroy(Engine *eng, Registry *reg, const char *sandbox, const char *name, unsigned grace_ms,
                              Error *err)
 {
         _cleanup_workspace_row_ WorkspaceRow row = {};
         int r = registry_workspace_get(reg, sandbox, name, &row, err);
         if (r < 0)
                 return r;
-        r = destroy_row(d, reg, &row, grace_ms, err);
+        r = destroy_row(eng, reg, &row, grace_ms, err);
         if (r < 0)
                 return error_wrap(err, "destroying workspace %s/%s", sandbox, name);
-        teardown_network_if_unused(d);
+        teardown_network_if_unused(eng);
         return 0;
 }
 
@@ -574,16 +574,16 @@ int workspace_engine_destroy(Daemon *d, Registry *reg, const char *sandbox, cons
 /* SIGTERM to every running workspace of rows, then one shared grace
  * period, then SIGKILL for those left: a batch stops as fast as its
  * slowest member, not as the sum. */
-static int stop_rows(Daemon *d, const WorkspaceRow *rows, size_t n, unsigned grace_ms, Error *err)
+static int stop_rows(Engine *eng, const WorkspaceRow *rows, size_t n, unsigned grace_ms, Error *err)
 {
-        WorkspaceEngine *e = d->engine;
+        WorkspaceEngine *e = eng->workspaces;
         _cleanup_free_ RunningWorkspace **rws = calloc(n + 1, sizeof *rws);
         _cleanup_free_ Held *claims = calloc(n + 1, sizeof *claims);
         if (!rws || !claims)
                 return error_set(err, ENOMEM, "out of memory");
         int r = 0, stopped = 0;
         for (size_t i = 0; i < n; i++) {
-                RunningWorkspace *rw = workspace_engine_get_by_id(d, rows[i].id);
+                RunningWorkspace *rw = workspace_engine_get_by_id(eng, rows[i].id);
                 if (!rw)
                         continue;
                 _cleanup_error_ Error cerr = ERROR_INIT;
@@ -618,35 +618,35 @@ static int stop_rows(Daemon *d, const WorkspaceRow *rows, size_t n, unsigned gra
         return r < 0 ? r : stopped;
 }
 
-int workspaces_stop_all_in_sandbox(Daemon *d, Registry *reg, int64_t sandbox_id, Error *err)
+int workspaces_stop_all_in_sandbox(Engine *eng, Registry *reg, int64_t sandbox_id, Error *err)
 {
         WorkspaceRow *rows = NULL;
         size_t n = 0;
         int r = registry_workspace_list(reg, sandbox_id, &rows, &n, err);
         if (r < 0)
                 return r;
-        r = stop_rows(d, rows, n, WORKSPACE_STOP_GRACE_MS_DEFAULT, err);
+        r = stop_rows(eng, rows, n, WORKSPACE_STOP_GRACE_MS_DEFAULT, err);
         workspace_rows_free(rows, n);
         return r;
 }
 
-int workspaces_destroy_all_in_sandbox(Daemon *d, Registry *reg, int64_t sandbox_id, Error *err)
+int workspaces_destroy_all_in_sandbox(Engine *eng, Registry *reg, int64_t sandbox_id, Error *err)
 {
         WorkspaceRow *rows = NULL;
         size_t n = 0;
         int r = registry_workspace_list(reg, sandbox_id, &rows, &n, err);
         if (r < 0)
                 return r;
-        r = stop_rows(d, rows, n, WORKSPACE_STOP_GRACE_MS_DEFAULT, err);
+        r = stop_rows(eng, rows, n, WORKSPACE_STOP_GRACE_MS_DEFAULT, err);
         int destroyed = 0;
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                r = destroy_row(d, reg, &rows[i], 0, err);
+                r = destroy_row(eng, reg, &rows[i], 0, err);
                 if (r < 0)
                         r = error_wrap(err, "destroying workspace %s/%s", rows[i].sandbox, rows[i].name);
                 else
                         destroyed++;
         }
         workspace_rows_free(rows, n);
-        teardown_network_if_unused(d);
+        teardown_network_if_unused(eng);
         return r < 0 ? r : destroyed;
 }

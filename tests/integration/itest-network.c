@@ -42,7 +42,7 @@ typedef struct Scenario {
         char subnet[24];
         char gw[16];
         FirewallBackend backend;
-        Daemon d;
+        Engine d;
         Ws ws[MAX_WS];
         size_t n_ws;
         int l_gw, l_meta, l_local;

@@ -1,0 +1,27 @@
+/* What the engines work with: the daemon's settings, its registry and
+ * the parts that keep host state (network, running workspaces, the
+ * cgroup root). The daemon owns one Engine (daemon/daemon.h) and hands
+ * it to every engine call; nothing in src/engine/ sees the server,
+ * calls or policy. Claims on workspaces are process-wide
+ * (engine/claims.h).
+ *
+ *   sandbox.c              the sandbox lifecycle
+ *   workspace-engine.c     running workspaces: table, adoption, exit
+ *   workspace-lifecycle.c  create, start, stop, destroy
+ *   workspace-exec.c, workspace-cp.c, workspace-dir.c, workspace-ids.c
+ *   network.c              bridge, firewall, proxy, leases
+ *   project.c              the `up` planner (diffs specs)
+ *   reconcile.c, doctor*.c, leftovers.c  recovery and repair */
+#pragma once
+
+#include "config/settings.h"
+#include "registry/registry.h"
+
+typedef struct Engine {
+        Settings settings;                  /* resolved; read-only after startup */
+        char *registry_path;
+        Registry *registry;                 /* the event loop's own connection (startup, reconcile) */
+        struct Network *network;            /* network.c: bridge, firewall, proxy */
+        struct WorkspaceEngine *workspaces; /* workspace-engine.c: running workspaces */
+        struct Cgroup *cgroup_root;         /* sandbox-cgroup.c: located once at startup; read-only */
+} Engine;
