@@ -17,6 +17,9 @@
 #include "config/settings.h"
 #include "registry/registry.h"
 
+#include <stdint.h>
+#include <sys/types.h>
+
 typedef struct Engine {
         Settings settings;                  /* resolved; read-only after startup */
         char *registry_path;
@@ -25,3 +28,15 @@ typedef struct Engine {
         struct WorkspaceEngine *workspaces; /* workspace-engine.c: running workspaces */
         struct Cgroup *cgroup_root;         /* sandbox-cgroup.c: located once at startup; read-only */
 } Engine;
+
+/* A workspace the registry says is running, as reconciliation at
+ * daemon start (reconcile.h) hands it to the areas' hooks. */
+typedef struct ReconcileWorkspace {
+        int64_t id;
+        const char *sandbox;
+        const char *name;
+        pid_t pid;
+        uint64_t pid_start_time;
+        const char *ip;      /* NULL when none */
+        int64_t uid_base;    /* 0 when none */
+} ReconcileWorkspace;

@@ -32,7 +32,6 @@
 #include "base/error.h"
 #include "spec/values.h"
 #include "engine/engine.h"
-#include "engine/reconcile.h"
 #include "runtime/newroot.h"
 
 #include <stdint.h>

@@ -8,17 +8,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* A workspace the registry says is running, whose process is gone. */
-typedef struct ReconcileWorkspace {
-        int64_t id;
-        const char *sandbox;
-        const char *name;
-        pid_t pid;
-        uint64_t pid_start_time;
-        const char *ip;      /* NULL when none */
-        int64_t uid_base;    /* 0 when none */
-} ReconcileWorkspace;
-
 /* Cleanup of what a dead workspace left behind (mounts, veths,
  * cgroups, firewall entries). Runs on the loop thread before the
  * daemon serves anything; errors are logged and the workspace is still

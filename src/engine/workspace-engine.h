@@ -23,7 +23,6 @@
 
 #include "base/error.h"
 #include "engine/engine.h"
-#include "engine/reconcile.h"
 #include "runtime/cgroup.h"
 #include "runtime/exec.h"
 #include "runtime/hardening.h"
