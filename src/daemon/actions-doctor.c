@@ -3,6 +3,7 @@
  * them, and repair may remove whole directory trees. */
 #include "daemon/action.h"
 #include "engine/doctor.h"
+#include "spec/spec.h"
 #include "base/log.h"
 #include "base/str.h"
 
@@ -19,15 +20,6 @@ static int action_doctor(Call *c, Error *err)
         if (!res)
                 return error_set(err, ENOMEM, "out of memory");
         return call_reply(c, res, -EBADF);
-}
-
-static json_t *strv_to_json(char *const *v)
-{
-        json_t *a = json_array();
-        STRV_FOREACH(s, v)
-                if (a)
-                        json_array_append_new(a, json_string(*s));
-        return a ?: json_array();
 }
 
 static int action_repair(Call *c, Error *err)

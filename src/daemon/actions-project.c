@@ -319,17 +319,6 @@ static int up_setup(Up *u, Error *err)
 
 /* -- workspace steps (a failure is recorded; the others go on) -- */
 
-static json_t *strv_json(char *const *v)
-{
-        json_t *a = json_array();
-        STRV_FOREACH(s, v)
-                if (!a || json_array_append_new(a, json_string(*s)) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
-}
-
 /* The workspace area has no "update" yet: write the spec's config
  * members (registry-workspace.h) over the stored ones, keeping any
  * member it keeps besides (workspace_dir_id) and the limits made at
@@ -560,7 +549,7 @@ static int up_workspaces(Up *u, const Current *cur)
                 }
                 warning_events(u->call, u->warnings, slot->warnings);
                 json_t *j = json_pack("{s:s, s:s, s:o, s:b, s:b, s:b}", "name", slot->name, "action",
-                                      project_workspace_action_to_string(s->action), "changed", strv_json(s->changed),
+                                      project_workspace_action_to_string(s->action), "changed", strv_to_json(s->changed),
                                       "restarted", started && s->restart, "started", started, "ok",
                                       defined[i] && (!slot->wanted || started));
                 if (j && slot->pid > 0)
@@ -670,10 +659,10 @@ static json_t *up_result(Up *u, uint64_t started_ms)
                          "rebuilt", u->plan->destroy_sandbox,
                          "setup", "ran", u->setup_ran, "commands", (json_int_t) u->setup_commands,
                          "workspaces", u->workspaces,
-                         "orphans", strv_json(u->plan->orphans),
+                         "orphans", strv_to_json(u->plan->orphans),
                          "removed_orphans", u->removed,
                          "warnings", u->warnings,
-                         "notes", strv_json(u->plan->notes),
+                         "notes", strv_to_json(u->plan->notes),
                          "elapsed_ms", (json_int_t) (now_ms() - started_ms));
 }
 

@@ -360,17 +360,6 @@ const char *project_workspace_action_to_string(ProjectWorkspaceAction a)
         return a >= 0 && a < _PROJECT_WS_ACTION_MAX ? names[a] : NULL;
 }
 
-static json_t *strv_to_json(char *const *v)
-{
-        json_t *a = json_array();
-        STRV_FOREACH(s, v)
-                if (!a || json_array_append_new(a, json_string(*s)) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
-}
-
 json_t *project_plan_to_json(const ProjectPlan *p)
 {
         json_t *wss = json_array();

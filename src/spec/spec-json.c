@@ -50,6 +50,11 @@ static json_t *strv_json(char *const *v, bool sorted)
         return a;
 }
 
+json_t *strv_to_json(char *const *v)
+{
+        return strv_json(v, false);
+}
+
 /* {"NAME": "value"}; a later NAME replaces an earlier one. Objects
  * compare equal whatever their order (json_equal), so definitions need
  * no sorting here. */

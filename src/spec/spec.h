@@ -99,6 +99,10 @@ int limits_to_json(const Limits *l, unsigned scope, SpecJsonForm form, json_t *o
 /* Limits of scope from the members of o; others are ignored. */
 int limits_from_json(json_t *o, unsigned scope, Limits *ret, Error *err);
 
+/* A NULL-terminated list (NULL: empty) as a JSON array of strings;
+ * NULL on OOM. */
+json_t *strv_to_json(char *const *v);
+
 /* Keys whose values differ between two DEFINITION objects, in their
  * order, NULL-terminated (empty when equal; NULL on OOM). A NULL
  * definition differs in every key. */
