@@ -195,8 +195,36 @@ typedef struct AttachedChild {
         int parent_sock; /* the parent's end, closed first */
         int sock;
         int lower_fd;
+        int layers_fd;   /* the detached mount holding upper/ and work/, or -EBADF */
         const char *parent, *upper, *work;
 } AttachedChild;
+
+/* Where the helper attaches detached layers in its private namespace: a
+ * tmpfs it mounts over /tmp there, invisible anywhere else. */
+#define ATTACH_SCRATCH "/tmp"
+
+/* Attach the detached mount holding upper/ and work/ (a disk image's)
+ * in the helper's namespace, and the lower layer beside it. */
+static int attach_layers(const AttachedChild *c, const char **ret_parent, const char **ret_upper,
+                         const char **ret_work)
+{
+        if (mount("enclave-overlay", ATTACH_SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0700") < 0) {
+                sync_send_failure(c->sock, 1, errno, "mounting a scratch tmpfs on", ATTACH_SCRATCH);
+                return -1;
+        }
+        if (mkdir(ATTACH_SCRATCH "/layers", 0700) < 0 || mkdir(ATTACH_SCRATCH "/lower", 0700) < 0) {
+                sync_send_failure(c->sock, 1, errno, "creating attach points in", ATTACH_SCRATCH);
+                return -1;
+        }
+        if (move_mount(c->layers_fd, "", AT_FDCWD, ATTACH_SCRATCH "/layers", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                sync_send_failure(c->sock, 1, errno, "attaching the upper layer's mount on", ATTACH_SCRATCH "/layers");
+                return -1;
+        }
+        *ret_parent = ATTACH_SCRATCH "/lower";
+        *ret_upper = ATTACH_SCRATCH "/layers/upper";
+        *ret_work = ATTACH_SCRATCH "/layers/work";
+        return 0;
+}
 
 /* Child of overlay_create_attached(), in its own mount namespace. Only
  * async-signal-safe calls: the daemon that started it has threads. */
@@ -214,6 +242,8 @@ static int attached_child(void *arg)
                 sync_send_failure(sock, 1, errno, "making the mounts private", NULL);
                 _exit(1);
         }
+        if (c->layers_fd >= 0 && attach_layers(c, &parent, &upper, &work) < 0)
+                _exit(1);
         /* Opened before the lower layer covers their parent; the kernel
          * clones every layer, so each must be a mount of this namespace. */
         int u = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC), w = open(work, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -256,9 +286,10 @@ static int attached_child(void *arg)
 /* Kernels before about 6.5 take a layer only when it is attached in the
  * caller's mount namespace ("failed to clone lowerpath"). A short-lived
  * child attaches the detached lower layer over the upper dir's parent in
- * a private namespace of its own, creates the overlay there and hands
+ * a private namespace of its own (and with layers_fd, that mount and the
+ * lower layer on a scratch tmpfs), creates the overlay there and hands
  * the detached result back; nothing shows in any other namespace. */
-static int overlay_create_attached(int lower_fd, const char *upper, const char *work, Error *err)
+static int overlay_create_attached(int lower_fd, int layers_fd, const char *upper, const char *work, Error *err)
 {
         _cleanup_free_ char *parent = strdup(upper);
         if (!parent)
@@ -272,8 +303,8 @@ static int overlay_create_attached(int lower_fd, const char *upper, const char *
         if (sync_pair(sv) < 0)
                 return error_setc(err, errno, "creating a socket pair");
         _cleanup_close_ int sock = sv[0];
-        AttachedChild child = { .parent_sock = sv[0], .sock = sv[1], .lower_fd = lower_fd, .parent = parent,
-                                .upper = upper, .work = work };
+        AttachedChild child = { .parent_sock = sv[0], .sock = sv[1], .lower_fd = lower_fd, .layers_fd = layers_fd,
+                                .parent = parent, .upper = upper, .work = work };
         NsClone a = { .cgroup_fd = -EBADF };
         _cleanup_pid_ pid_t pid = ns_clone(&a, attached_child, &child);
         if (pid < 0) {
@@ -292,21 +323,23 @@ static int overlay_create_attached(int lower_fd, const char *upper, const char *
         return mfd;
 }
 
-static int overlay_try(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work, bool *ret_refused,
-                       Error *err)
+/* upper and work are paths; with layers_fd >= 0 they lie directly in
+ * that detached mount (reached through /proc/self/fd). */
+static int overlay_try(OverlayLowerMode mode, int lower_fd, int layers_fd, const char *upper, const char *work,
+                       bool *ret_refused, Error *err)
 {
         *ret_refused = false;
         if (mode < 0 || mode >= _OVERLAY_LOWER_MAX)
                 return error_set(err, EINVAL, "unknown overlay lower mode %d", (int) mode);
         if (mode == OVERLAY_LOWER_ATTACHED)
-                return overlay_create_attached(lower_fd, upper, work, err);
+                return overlay_create_attached(lower_fd, layers_fd, upper, work, err);
         return overlay_create_direct(mode, lower_fd, upper, work, ret_refused, err);
 }
 
 int rootfs_open_overlay_as(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work, Error *err)
 {
         bool refused;
-        return overlay_try(mode, lower_fd, upper, work, &refused, err);
+        return overlay_try(mode, lower_fd, -EBADF, upper, work, &refused, err);
 }
 
 /* The way this kernel takes the lower layer, learnt from the first
@@ -314,12 +347,13 @@ int rootfs_open_overlay_as(OverlayLowerMode mode, int lower_fd, const char *uppe
  * once known, no create tries the ways that fail here again. */
 static _Atomic int overlay_known_mode = -1;
 
-int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
-                        OverlayLowerMode *ret_mode, Error *err)
+static int open_overlay(int lower_fd, int layers_fd, const char *upper, const char *work, OverlayLowerMode *ret_mode,
+                        Error *err)
 {
         int known = overlay_known_mode;
         if (known >= 0) {
-                int r = rootfs_open_overlay_as((OverlayLowerMode) known, lower_fd, upper, work, err);
+                bool refused;
+                int r = overlay_try((OverlayLowerMode) known, lower_fd, layers_fd, upper, work, &refused, err);
                 if (r >= 0 && ret_mode)
                         *ret_mode = (OverlayLowerMode) known;
                 return r;
@@ -330,7 +364,7 @@ int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
         for (OverlayLowerMode mode = 0; mode < _OVERLAY_LOWER_MAX; mode++) {
                 _cleanup_error_ Error e = ERROR_INIT;
                 bool refused;
-                int r = overlay_try(mode, lower_fd, upper, work, &refused, &e);
+                int r = overlay_try(mode, lower_fd, layers_fd, upper, work, &refused, &e);
                 if (r >= 0) {
                         overlay_known_mode = (int) mode;
                         if (ret_mode)
@@ -347,6 +381,19 @@ int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
                 }
         }
         return error_set(err, EINVAL, "creating the overlay");
+}
+
+int rootfs_open_overlay(int lower_fd, const char *upper, const char *work, OverlayLowerMode *ret_mode, Error *err)
+{
+        return open_overlay(lower_fd, -EBADF, upper, work, ret_mode, err);
+}
+
+int rootfs_open_overlay_layers(int lower_fd, int layers_fd, OverlayLowerMode *ret_mode, Error *err)
+{
+        char upper[64], work[64];
+        snprintf(upper, sizeof upper, "/proc/self/fd/%d/upper", layers_fd);
+        snprintf(work, sizeof work, "/proc/self/fd/%d/work", layers_fd);
+        return open_overlay(lower_fd, layers_fd, upper, work, ret_mode, err);
 }
 
 /* One id of a workspace_dir (its owner or group) <-> the workspace's

@@ -53,6 +53,9 @@ int rootfs_open_writable(const char *rootfs, int userns_fd, Error *err);
  * kernel's answer, never by its version). */
 int rootfs_open_overlay(int lower_fd, const char *upper, const char *work,
                         OverlayLowerMode *ret_mode, Error *err);
+/* The same with the upper and work dirs upper/ and work/ in the detached
+ * mount layers_fd (a disk image's), which the attached way attaches too. */
+int rootfs_open_overlay_layers(int lower_fd, int layers_fd, OverlayLowerMode *ret_mode, Error *err);
 /* One given way only (tests, diagnostics). */
 int rootfs_open_overlay_as(OverlayLowerMode mode, int lower_fd, const char *upper, const char *work, Error *err);
 

@@ -392,18 +392,11 @@ static int prepare_home(const WorkspaceSpawnConfig *c, const char *home_default,
         return 0;
 }
 
-/* The overlay's upper and work dirs: <ws>/upper and <ws>/work, or with
- * a disk quota the image's, so that everything the workspace writes
- * counts against disk_mb (reached through its root mount, layers_fd). */
-static int layer_paths(const char *ws_dir, int layers_fd, char **ret_upper, char **ret_work)
+/* The overlay's upper and work dirs on the host: <ws>/upper and
+ * <ws>/work. With a disk quota they are the image's instead, so that
+ * everything the workspace writes counts against disk_mb. */
+static int host_layer_paths(const char *ws_dir, char **ret_upper, char **ret_work)
 {
-        if (layers_fd >= 0) {
-                if (asprintf(ret_upper, "/proc/self/fd/%d/upper", layers_fd) < 0)
-                        return -ENOMEM;
-                if (asprintf(ret_work, "/proc/self/fd/%d/work", layers_fd) < 0)
-                        return -ENOMEM;
-                return 0;
-        }
         *ret_upper = path_join(ws_dir, "upper");
         *ret_work = path_join(ws_dir, "work");
         return *ret_upper && *ret_work ? 0 : -ENOMEM;
@@ -438,22 +431,23 @@ static int prepare_mounts(const WorkspaceSpawnConfig *c, pid_t pid, int *ret_roo
         int r = prepare_home(c, home_default, &home, &tmp, &layers, err);
         if (r < 0)
                 return r;
-        if (layer_paths(c->ws_dir, layers, &upper, &work) < 0)
-                return -ENOMEM;
         OverlayLowerMode mode;
-        _cleanup_close_ int root = rootfs_open_overlay(lower, upper, work, &mode, err);
+        _cleanup_close_ int root = -EBADF;
+        if (layers >= 0) {
+                root = rootfs_open_overlay_layers(lower, layers, &mode, err);
+        } else {
+                if (host_layer_paths(c->ws_dir, &upper, &work) < 0)
+                        return -ENOMEM;
+                root = rootfs_open_overlay(lower, upper, work, &mode, err);
+        }
         if (root < 0 && layers >= 0) {
-                /* Kernels that take overlay layers only from mounts of the
-                 * caller's namespace refuse the image's: keep the upper
-                 * layer on the host then (the quota covers /home and /tmp
-                 * only), and say so. */
+                /* Should a kernel refuse the image's layers every way:
+                 * keep the upper layer on the host then (the quota covers
+                 * /home and /tmp only), and say so. */
                 log_warn("workspace %s: the overlay refused its upper layer in the disk image (%s); it stays in "
                          "%s/upper, outside disk_mb", c->name, error_msg(err), c->ws_dir);
                 error_clear(err);
-                free(upper);
-                free(work);
-                upper = work = NULL;
-                if (layer_paths(c->ws_dir, -EBADF, &upper, &work) < 0)
+                if (host_layer_paths(c->ws_dir, &upper, &work) < 0)
                         return -ENOMEM;
                 root = rootfs_open_overlay(lower, upper, work, &mode, err);
         }

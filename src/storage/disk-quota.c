@@ -264,23 +264,26 @@ typedef struct SplitHelper {
 
 /* In the helper (a child in a new mount namespace): only raw system
  * calls until _exit, the parent may have other threads. It sends the
- * two mounts as step 1, or the failure (runtime/sync.h). */
+ * three mounts (home, tmp, and a clone of the root: the helper attached
+ * mfd itself, which goes with its namespace) as step 1, or the failure
+ * (runtime/sync.h). */
 static int helper_main(void *arg)
 {
         const SplitHelper *h = arg;
         close(h->parent_sock);
-        int fds[2] = { -EBADF, -EBADF };
+        int fds[3] = { -EBADF, -EBADF, -EBADF };
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
             move_mount(h->mfd, "", AT_FDCWD, h->anchor, MOVE_MOUNT_F_EMPTY_PATH) < 0 ||
             (fds[0] = open_tree(h->mfd, "home", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 ||
-            (fds[1] = open_tree(h->mfd, "tmp", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0) {
+            (fds[1] = open_tree(h->mfd, "tmp", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 ||
+            (fds[2] = open_tree(h->mfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)) < 0) {
                 sync_send_failure(h->sock, 1, errno, SPLIT_WHAT, NULL);
                 _exit(1);
         }
-        _exit(sync_send_step(h->sock, 1, fds, 2) < 0 ? 1 : 0);
+        _exit(sync_send_step(h->sock, 1, fds, 3) < 0 ? 1 : 0);
 }
 
-static int split_in_helper(int mfd, const char *anchor, int fds[2], Error *err)
+static int split_in_helper(int mfd, const char *anchor, int fds[3], Error *err)
 {
         int pair[2];
         int r = sync_pair(pair);
@@ -294,10 +297,10 @@ static int split_in_helper(int mfd, const char *anchor, int fds[2], Error *err)
                 return error_setc(err, errno, "starting the mount helper");
         _cleanup_pid_ pid_t child = pid;
         child_sock = safe_close(child_sock);
-        r = sync_expect(sock, 1, SPLIT_WHAT, fds, 2, err);
-        if (r >= 0 && (fds[0] < 0 || fds[1] < 0)) {
-                fds[0] = safe_close(fds[0]);
-                fds[1] = safe_close(fds[1]);
+        r = sync_expect(sock, 1, SPLIT_WHAT, fds, 3, err);
+        if (r >= 0 && (fds[0] < 0 || fds[1] < 0 || fds[2] < 0)) {
+                for (int i = 0; i < 3; i++)
+                        fds[i] = safe_close(fds[i]);
                 r = error_set(err, EPROTO, "the mount helper sent no mounts");
         }
         if (r < 0)
@@ -308,9 +311,10 @@ static int split_in_helper(int mfd, const char *anchor, int fds[2], Error *err)
 }
 
 int disk_quota_split_mount(int mount_fd, const char *anchor_dir, bool force_helper, int *ret_home_fd,
-                           int *ret_tmp_fd, Error *err)
+                           int *ret_tmp_fd, int *ret_root_fd, Error *err)
 {
-        int fds[2];
+        int fds[3];
+        *ret_root_fd = -EBADF;
         _cleanup_close_ int home = -EBADF, tmp = -EBADF;
         if (!force_helper) {
                 home = open_tree(mount_fd, "home", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
@@ -331,6 +335,7 @@ int disk_quota_split_mount(int mount_fd, const char *anchor_dir, bool force_help
                 return r;
         *ret_home_fd = fds[0];
         *ret_tmp_fd = fds[1];
+        *ret_root_fd = fds[2];
         return 0;
 }
 
@@ -588,11 +593,12 @@ int disk_quota_attach(const char *ws_dir, int *ret_home_fd, int *ret_tmp_fd, int
                 r = reset_tmp(mfd, err);
         if (r < 0)
                 return error_wrap(err, "attaching the disk quota %s", path);
-        r = disk_quota_split_mount(mfd, ws_dir, false, ret_home_fd, ret_tmp_fd, err);
+        _cleanup_close_ int root_clone = -EBADF;
+        r = disk_quota_split_mount(mfd, ws_dir, false, ret_home_fd, ret_tmp_fd, &root_clone, err);
         if (r < 0)
                 return error_wrap(err, "attaching the disk quota %s", path);
         if (ret_root_fd)
-                *ret_root_fd = TAKE_FD(mfd);
+                *ret_root_fd = root_clone >= 0 ? TAKE_FD(root_clone) : TAKE_FD(mfd);
         return 0;
 }
 

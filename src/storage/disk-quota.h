@@ -96,6 +96,9 @@ int disk_quota_loop_device(const char *ws_dir);
  * kernels only (older ones refuse it with EINVAL); those get them from
  * a short-lived helper process that attaches
  * mount_fd onto anchor_dir (any existing directory) in a private mount
- * namespace of its own. force_helper takes that path on any kernel. */
+ * namespace of its own. force_helper takes that path on any kernel.
+ * mount_fd is attached there and gone with the helper's namespace:
+ * *ret_root_fd is then a detached clone of the root to use in its place
+ * (-EBADF when no helper was needed). */
 int disk_quota_split_mount(int mount_fd, const char *anchor_dir, bool force_helper, int *ret_home_fd,
-                           int *ret_tmp_fd, Error *err);
+                           int *ret_tmp_fd, int *ret_root_fd, Error *err);

@@ -705,9 +705,17 @@ TEST(split_through_the_helper)
         struct stat want_home, want_tmp, got_home, got_tmp;
         ASSERT_OK(fstatat(mfd, "home", &want_home, 0));
         ASSERT_OK(fstatat(mfd, "tmp", &want_tmp, 0));
-        _cleanup_close_ int home = -EBADF, tmp = -EBADF;
-        ASSERT_OK_E(disk_quota_split_mount(mfd, ws, true, &home, &tmp, &err), err);
+        _cleanup_close_ int home = -EBADF, tmp = -EBADF, root = -EBADF;
+        ASSERT_OK_E(disk_quota_split_mount(mfd, ws, true, &home, &tmp, &root, &err), err);
         mfd = safe_close(mfd);
+        /* The helper attached mfd: a detached clone of the root takes its
+         * place, and can be attached again (as the overlay's helper does). */
+        ASSERT_TRUE(root >= 0);
+        struct stat got_root, want_root;
+        ASSERT_OK(fstatat(root, "", &got_root, AT_EMPTY_PATH));
+        ASSERT_OK(fstatat(root, "home", &want_root, 0));
+        ASSERT_EQ(want_root.st_ino, want_home.st_ino);
+        root = safe_close(root);
         ASSERT_OK(fstatat(home, "", &got_home, AT_EMPTY_PATH));
         ASSERT_OK(fstatat(tmp, "", &got_tmp, AT_EMPTY_PATH));
         ASSERT_EQ(got_home.st_ino, want_home.st_ino);

@@ -16,6 +16,7 @@ x() { timeout 60 "$ENCLAVE" --config "$ENC_CONFIG" --socket "$ENC_SOCK" workspac
 
 ok "create with --disk-mb 50" enc workspace create "$SB" dq --disk-mb 50
 ok "start" enc workspace start "$SB" dq
+lacks "the overlay took its upper layer from the image" "$(grep -h 'outside disk_mb' "$ENC_STATE"/daemon.log 2>/dev/null)" "outside disk_mb"
 out=$(x sh -c 'dd if=/dev/zero of=/var/big bs=1M count=100 2>&1; echo rc=$?')
 contains "100 MiB to /var does not fit into 50 MiB" "$out" "No space left on device"
 used=$(x sh -c 'rm -f /var/big; sync; df -m /home | awk "NR == 2 {print \$3}"')
