@@ -23,7 +23,7 @@ ws_setup
 PY=$(command -v python3)
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3 # another uid may not read root's shims
 U=$(( 62000 + RANDOM % 1000 ))
-P1=$(( 20000 + RANDOM % 20000 ))
+P1=$(( 20000 + RANDOM % 12000 )) # below the ephemeral range (32768 up)
 P2=$(( P1 + 1 ))
 FLOOD=600
 

@@ -35,7 +35,7 @@ bootstrap_method = "cached_rootfs"
 disk_mb = 32
 EOF
 
-q() { sqlite3 -readonly "$DB" "$1" 2>/dev/null; }
+q() { sqlite3 -readonly -cmd '.timeout 5000' "$DB" "$1" 2>/dev/null; }
 daemon_up() { # [CRASH_POINT]
         enc -q daemon stop >/dev/null 2>&1
         ENCLAVE_CRASH_POINT="${1:-}" enc daemon start --enable-test-actions >/dev/null 2>&1

@@ -91,14 +91,14 @@ contains "names the snapshot without a row" "$out" "$SB/$WS: s1"
 out=$(enc registry repair 2>&1); rc=$?
 diag "$out"
 is "plain repair leaves the row without a directory (exit 1)" "$rc" 1
-is "dead workspace marked stopped" "$(sqlite3 -readonly "$DB" "SELECT state FROM workspaces WHERE name = '$DEAD'")" "stopped"
+is "dead workspace marked stopped" "$(sqlite3 -readonly -cmd '.timeout 5000' "$DB" "SELECT state FROM workspaces WHERE name = '$DEAD'")" "stopped"
 ok "stray directory removed" test ! -e "$SBDIR/$SB/workspaces/stray$$"
-is "snapshot row restored" "$(sqlite3 -readonly "$DB" "SELECT count(*) FROM snapshots WHERE name = 's1'")" "1"
+is "snapshot row restored" "$(sqlite3 -readonly -cmd '.timeout 5000' "$DB" "SELECT count(*) FROM snapshots WHERE name = 's1'")" "1"
 ok "snapshot itself kept" test -d "$SNAPDIR/s1"
-is "ghost row still there" "$(sqlite3 -readonly "$DB" "SELECT count(*) FROM workspaces WHERE name = '$GHOST'")" "1"
+is "ghost row still there" "$(sqlite3 -readonly -cmd '.timeout 5000' "$DB" "SELECT count(*) FROM workspaces WHERE name = '$GHOST'")" "1"
 
 ok "strict repair" enc registry repair --strict
-is "ghost row deleted" "$(sqlite3 -readonly "$DB" "SELECT count(*) FROM workspaces WHERE name = '$GHOST'")" "0"
+is "ghost row deleted" "$(sqlite3 -readonly -cmd '.timeout 5000' "$DB" "SELECT count(*) FROM workspaces WHERE name = '$GHOST'")" "0"
 is "the running workspace was left alone" "$(enc --json workspace status "$SB" "$WS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" "running"
 ok "doctor clean at the end" enc doctor
 ok "repair on a clean state changes nothing" enc registry repair --strict
@@ -122,7 +122,7 @@ hold_start() {
         tap_fail "$3" "$(cat "$ENC_DIR/hold.out")"
 }
 on_exit '[ -n "$HOLD_PID" ] && kill $HOLD_PID'
-row_state() { sqlite3 -readonly "$DB" "SELECT state FROM workspaces WHERE name = '$1'"; }
+row_state() { sqlite3 -readonly -cmd '.timeout 5000' "$DB" "SELECT state FROM workspaces WHERE name = '$1'"; }
 
 RACE=race$$
 ok "workspace for the race" enc workspace create "$SB" "$RACE"

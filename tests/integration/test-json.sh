@@ -70,7 +70,7 @@ check "workspace list" "$(j workspace list)"
 check "workspace stats" "$(j workspace stats "$SB" w1)"
 check "stats" "$(j stats)"
 check "ps" "$(j ps)"
-check "workspace port publish" "$(j workspace port publish "$SB" w1 127.0.0.1:0:80 2>/dev/null || j workspace port publish "$SB" w1 "127.0.0.1:$((30000 + RANDOM % 20000)):80")"
+check "workspace port publish" "$(j workspace port publish "$SB" w1 127.0.0.1:0:80 2>/dev/null || j workspace port publish "$SB" w1 "127.0.0.1:$((20000 + RANDOM % 12000)):80")"
 check "workspace port list" "$(j workspace port list "$SB" w1)"
 hp=$(enc --json workspace port list "$SB" w1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["ports"][0]["host_port"])')
 check "workspace port unpublish" "$(j workspace port unpublish "$SB" w1 "127.0.0.1:$hp")"

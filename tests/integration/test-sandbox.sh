@@ -56,7 +56,7 @@ for k in sys.argv[1].split("."):
 print("null" if d is None else d)' "$1"; }
 # Read-only: a read-write sqlite3 that closes last may checkpoint and
 # delete the daemon's WAL (see the report on registry_open).
-q() { sqlite3 -readonly "$DB" "$1"; }
+q() { sqlite3 -readonly -cmd '.timeout 5000' "$DB" "$1"; }
 n_rows() { q 'SELECT count(*) FROM sandboxes'; }
 sb_dirs() { ls "$ENC_STATE/sandboxes" 2>/dev/null | grep -v '^rootfs-cache$' | tr '\n' ' '; }
 cg_of() { enc_cgroup_dirs "$1"; }

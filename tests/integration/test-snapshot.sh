@@ -18,7 +18,7 @@ WSDIR=$ENC_STATE/sandboxes/$SB/workspaces/$WS
 
 inside() { enc workspace exec "$SB" "$WS" -- sh -c "$1"; }
 snap_rows() {
-        sqlite3 -readonly "$DB" "SELECT s.name FROM snapshots s JOIN workspaces w ON w.id = s.workspace_id WHERE w.name = '$1' ORDER BY s.name" | tr '\n' ' '
+        sqlite3 -readonly -cmd '.timeout 5000' "$DB" "SELECT s.name FROM snapshots s JOIN workspaces w ON w.id = s.workspace_id WHERE w.name = '$1' ORDER BY s.name" | tr '\n' ' '
 }
 
 ok "workspace create" enc workspace create "$SB" "$WS"

@@ -36,7 +36,7 @@ on_exit 'for c in $(enc_cgroup_dirs); do find "$c" -name cgroup.procs -exec cat 
 on_exit "enc destroy --force $SB"
 diag "bridge $ENC_BRIDGE, sandbox $SB"
 
-q() { sqlite3 -readonly "$DB" "$1"; }
+q() { sqlite3 -readonly -cmd '.timeout 5000' "$DB" "$1"; }
 pid_of() { q "SELECT w.pid FROM workspaces w JOIN sandboxes s ON s.id = w.sandbox_id WHERE s.name = '$SB' AND w.name = '$1' AND w.state = 'running'"; }
 state_of() { q "SELECT w.state FROM workspaces w JOIN sandboxes s ON s.id = w.sandbox_id WHERE s.name = '$SB' AND w.name = '$1'"; }
 marker_lines() { if [ -f "$MARKER" ]; then wc -l <"$MARKER" | tr -d ' '; else echo 0; fi; }

@@ -144,7 +144,7 @@ TEST(two_state_dirs_never_get_the_same_block)
                 if (pids[i] == 0) {
                         for (int j = 0; j < 8; j++) {
                                 uint32_t base;
-                                char ws[16];
+                                char ws[32];
                                 snprintf(ws, sizeof ws, "w%d-%d", i, j);
                                 if (allocate(&w, i % 2 ? b : a, ws, &base, NULL) < 0)
                                         _exit(1);
