@@ -8,21 +8,6 @@
 #include "engine/workspace-cp.h"
 #include "base/str.h"
 
-static int not_running(Call *c, const char *sb, const char *ws, Error *err)
-{
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
-        _cleanup_(workspace_row_done) WorkspaceRow row = {};
-        int r = owner_check_workspace(c, reg, sb, ws, err);
-        if (r >= 0)
-                r = registry_workspace_get(reg, sb, ws, &row, err);
-        if (r < 0)
-                return r;
-        return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s); cp works on a running workspace: "
-                         "start it with 'enclave workspace start %s %s'", sb, ws, row.state, sb, ws);
-}
-
 static int action_workspace_cp(Call *c, Error *err)
 {
         const char *sb, *ws, *direction, *path, *name = NULL;
@@ -52,7 +37,7 @@ static int action_workspace_cp(Call *c, Error *err)
                 return r;
         _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(call_engine(c), sb, ws);
         if (!rw || !call_owns(c, rw->owner_uid))
-                return not_running(c, sb, ws, err);
+                return owner_workspace_not_running(c, sb, ws, err);
         /* The client may now close its copy of the other end, so that
          * either side sees the end of the stream. */
         (void) call_event(c, json_pack("{s:s}", "type", "started"));

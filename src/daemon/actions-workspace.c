@@ -592,26 +592,6 @@ static int exec_params(Call *c, ExecParams *p, Error *err)
         return 0;
 }
 
-static int not_running(Call *c, const char *sb, const char *ws, Error *err)
-{
-        Registry *reg = call_registry(c, err);
-        if (!reg)
-                return -EIO;
-        _cleanup_(workspace_row_done) WorkspaceRow row = {};
-        int r = owner_check_workspace(c, reg, sb, ws, err);
-        if (r >= 0)
-                r = registry_workspace_get(reg, sb, ws, &row, err);
-        if (r < 0)
-                return r;
-        if (streq(row.state, WORKSPACE_STATE_FAILED) && row.exit_status >= 0)
-                return error_set(err, ESRCH, "workspace %s/%s is not running (it failed: its run command exited with "
-                                 "status %lld); start it again with 'enclave workspace start %s %s' (with restart = "
-                                 "\"on-failure\" in its definition Enclave starts it again by itself)", sb, ws,
-                                 (long long) row.exit_status, sb, ws);
-        return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s); start it with 'enclave workspace "
-                         "start %s %s'", sb, ws, row.state, sb, ws);
-}
-
 /* Wait for the command, or for the client to go away (then it is
  * killed, as a command whose terminal closed). */
 static int exec_wait(Call *c, ExecProcess *p)
@@ -643,7 +623,7 @@ static int action_workspace_exec(Call *c, Error *err)
         /* The running table knows the owner: no registry query here. */
         _cleanup_running_ RunningWorkspace *rw = workspace_engine_get(&d->engine, p.sandbox, p.workspace);
         if (!rw || !call_owns(c, rw->owner_uid))
-                return not_running(c, p.sandbox, p.workspace, err);
+                return owner_workspace_not_running(c, p.sandbox, p.workspace, err);
         _cleanup_free_ char *shell = NULL;
         if (p.enter) {
                 shell = p.shell ? strdup(p.shell) : workspace_engine_shell(rw);

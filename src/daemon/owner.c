@@ -114,3 +114,25 @@ int owner_check_mirror(Call *c, const Settings *s, const char *mirror, Error *er
                          "user gets the configured mirror (%s) or one root lists in user_mirrors in config.toml",
                          mirror, s->mirror ? s->mirror : "none");
 }
+
+/* Why a workspace the caller may see is not running, and how to start it
+ * again (exec and cp into a workspace that is not running). */
+int owner_workspace_not_running(Call *c, const char *sb, const char *ws, Error *err)
+{
+        Registry *reg = call_registry(c, err);
+        if (!reg)
+                return -EIO;
+        _cleanup_(workspace_row_done) WorkspaceRow row = {};
+        int r = owner_check_workspace(c, reg, sb, ws, err);
+        if (r >= 0)
+                r = registry_workspace_get(reg, sb, ws, &row, err);
+        if (r < 0)
+                return r;
+        if (streq(row.state, WORKSPACE_STATE_FAILED) && row.exit_status >= 0)
+                return error_set(err, ESRCH, "workspace %s/%s is not running (it failed: its run command exited with "
+                                 "status %lld); start it again with 'enclave workspace start %s %s' (with restart = "
+                                 "\"on-failure\" in its definition Enclave starts it again by itself)", sb, ws,
+                                 (long long) row.exit_status, sb, ws);
+        return error_set(err, ESRCH, "workspace %s/%s is not running (it is %s); start it with 'enclave workspace "
+                         "start %s %s'", sb, ws, row.state, sb, ws);
+}

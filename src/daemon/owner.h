@@ -34,6 +34,10 @@ int owner_check_sandbox(Call *c, Registry *reg, const char *name, Error *err);
 /* The same for workspace name of sandbox. */
 int owner_check_workspace(Call *c, Registry *reg, const char *sandbox, const char *name, Error *err);
 
+/* The error for an exec or cp into a workspace that is not running: why
+ * (its state, or the exit status it failed with) and how to start it. */
+int owner_workspace_not_running(Call *c, const char *sb, const char *ws, Error *err);
+
 /* Adding to sandbox name (a workspace, an Enclavefile's workspaces):
  * only its owner may, root included, so nothing root adds ends up
  * owned by, and visible to, another uid. -ENOENT for a user (as
