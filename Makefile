@@ -34,8 +34,9 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread
 
 MODULES := base spec proto config auth registry engine daemon runtime net storage cli
-MAINS := src/cli/main.c src/daemon/main.c
-LIB_SRC := $(filter-out $(MAINS),$(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)))
+# The programs (src/programs/) sit above every layer and are not in the library.
+MAINS := src/programs/enclave.c src/programs/enclave-daemon.c
+LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 INIT_SRC := $(wildcard src/init/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
@@ -71,10 +72,10 @@ $(BUILD)/libenclave.a: $(LIB_OBJ)
 # The CLI links only what its commands use (--as-needed), so every
 # command starts fast; `enclave daemon run` execs enclave-daemon, which
 # carries the daemon and all of its libraries.
-$(BUILD)/enclave: $(BUILD)/obj/src/cli/main.o $(BUILD)/libenclave.a
+$(BUILD)/enclave: $(BUILD)/obj/src/programs/enclave.o $(BUILD)/libenclave.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -Wl,--as-needed $(LDLIBS)
 
-$(BUILD)/enclave-daemon: $(BUILD)/obj/src/daemon/main.o $(BUILD)/libenclave.a
+$(BUILD)/enclave-daemon: $(BUILD)/obj/src/programs/enclave-daemon.o $(BUILD)/libenclave.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The workspace init is static and sanitizer-free: it runs as pid 1
@@ -205,4 +206,4 @@ clean:
 	rm -rf build build-asan build-fuzz build-werror $(DEB_BUILD)
 
 .PHONY: all deps build-all check check-asan check-vm fuzz fuzz-run check-werror soak man docs completions install deb deb-test up clean
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/cli/main.d $(BUILD)/obj/src/daemon/main.d
+-include $(LIB_OBJ:.o=.d) $(MAINS:%.c=$(BUILD)/obj/%.d)

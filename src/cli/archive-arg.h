@@ -7,7 +7,7 @@
 #pragma once
 
 #include "cli/cli.h"
-#include "storage/archive.h"
+#include "spec/archive-name.h"
 
 /* An archive to read: a regular file or a pipe. */
 int archive_arg_open_input(Cli *cli, const char *path, int *ret_fd);

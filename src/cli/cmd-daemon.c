@@ -2,7 +2,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
-#include "proto/daemon-options.h"
+#include "config/daemon-options.h"
 #include "config/trust.h"
 #include "base/clock.h"
 #include "base/fs.h"

@@ -12,9 +12,9 @@
 #include "cli/client.h"
 #include "cli/output.h"
 #include "spec/values.h"
-#include "storage/archive.h"
-#include "storage/fetch.h"
-#include "storage/layout.h"
+#include "spec/archive-name.h"
+#include "spec/fetch-dest.h"
+#include "spec/names.h"
 #include "base/str.h"
 
 #include <stdio.h>

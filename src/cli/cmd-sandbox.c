@@ -8,7 +8,7 @@
 #include "cli/limit-options.h"
 #include "cli/output.h"
 #include "spec/spec.h"
-#include "storage/layout.h"
+#include "spec/names.h"
 #include "base/str.h"
 
 #include <stdio.h>

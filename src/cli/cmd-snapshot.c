@@ -12,8 +12,8 @@
 #include "cli/archive-arg.h"
 #include "cli/client.h"
 #include "cli/output.h"
-#include "storage/archive.h"
-#include "storage/snapshot.h"
+#include "spec/archive-name.h"
+#include "spec/names.h"
 #include "base/str.h"
 
 #include <time.h>

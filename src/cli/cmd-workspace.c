@@ -12,7 +12,7 @@
 #include "cli/output.h"
 #include "cli/project-file.h"
 #include "spec/spec.h"
-#include "runtime/run-state.h"
+#include "spec/restart.h"
 #include "base/str.h"
 
 #include <limits.h>

@@ -5,7 +5,7 @@
 #include "config/enclavefile.h"
 #include "config/envfile.h"
 #include "config/reader.h"
-#include "runtime/hostdir.h"
+#include "spec/host-path.h"
 #include "base/fs.h"
 #include "base/str.h"
 

@@ -1,5 +1,5 @@
 #include "config/envfile.h"
-#include "runtime/hostdir.h"
+#include "spec/host-path.h"
 #include "spec/values.h"
 #include "base/fs.h"
 #include "base/str.h"

@@ -5,10 +5,10 @@
 #include "config/reader.h"
 #include "config/trust.h"
 #include "spec/values.h"
-#include "storage/fetch-dest.h"
+#include "spec/fetch-dest.h"
+#include "spec/metadata.h"
 #include "base/fs.h"
 #include "base/str.h"
-#include "net/metadata.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -37,28 +37,6 @@ static const char *const settings_keys[] = {
         "max_connections_per_user", "max_long_actions_per_user", "fetch_max_bytes", "fetch_allow", "user_mirrors",
         "metadata_allow", "daemon_binary", "init_binary", NULL,
 };
-
-static const char *const firewall_names[_FIREWALL_MAX + 1] = {
-        [FIREWALL_AUTO] = "auto",
-        [FIREWALL_NFTABLES] = "nftables",
-        [FIREWALL_IPTABLES] = "iptables",
-        [_FIREWALL_MAX] = NULL,
-};
-
-const char *firewall_backend_to_string(FirewallBackend b)
-{
-        if (b < 0 || b >= _FIREWALL_MAX)
-                return NULL;
-        return firewall_names[b];
-}
-
-FirewallBackend firewall_backend_from_string(const char *s)
-{
-        for (int i = 0; s && i < _FIREWALL_MAX; i++)
-                if (streq(firewall_names[i], s))
-                        return (FirewallBackend) i;
-        return _FIREWALL_INVALID;
-}
 
 void settings_done(Settings *s)
 {
@@ -217,7 +195,7 @@ static void read_label(ConfigReader *r, const TomlValue *v, const char *key, cha
 static void read_firewall(ConfigReader *r, const TomlValue *v, FirewallBackend *ret)
 {
         _cleanup_free_ char *s = NULL;
-        if (reader_choice(r, v, "firewall", "firewall", firewall_names, &s))
+        if (reader_choice(r, v, "firewall", "firewall", firewall_backends, &s))
                 *ret = firewall_backend_from_string(s);
 }
 

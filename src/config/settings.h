@@ -11,14 +11,7 @@
 
 #include "base/error.h"
 #include "config/diagnostics.h"
-
-typedef enum FirewallBackend {
-        FIREWALL_AUTO,
-        FIREWALL_NFTABLES,
-        FIREWALL_IPTABLES,
-        _FIREWALL_MAX,
-        _FIREWALL_INVALID = -EINVAL,
-} FirewallBackend;
+#include "spec/values.h"
 
 typedef struct Settings {
         char *path;              /* file the settings came from, NULL for defaults */
@@ -46,7 +39,7 @@ typedef struct Settings {
         char **fetch_allow;               /* special destinations fetch may reach (CIDRs), never NULL */
         char **user_mirrors;              /* mirrors non-root users may bootstrap from besides `mirror` */
         char **metadata_allow;            /* addresses/ranges inside the blocked metadata ranges that
-                                           * workspaces may reach (net/metadata.h), never NULL */
+                                           * workspaces may reach (spec/metadata.h), never NULL */
         /* The programs root runs (config/trust.h); NULL: beside the
          * enclave binary, else the installed ones. Never from the
          * environment. */
@@ -81,6 +74,3 @@ int settings_parse_buffer(const char *data, size_t len, const char *display_name
 int settings_defaults(Settings *ret);
 
 void settings_done(Settings *s);
-
-const char *firewall_backend_to_string(FirewallBackend b);
-FirewallBackend firewall_backend_from_string(const char *s);

@@ -14,7 +14,7 @@
 
 #include "base/error.h"
 #include "config/settings.h"
-#include "proto/daemon-options.h"
+#include "config/daemon-options.h"
 #include "daemon/policy.h"
 #include "daemon/ratelimit.h"
 #include "engine/engine.h"

@@ -3,7 +3,7 @@
  * fails. */
 #include "engine/doctor.h"
 #include "net/firewall.h"
-#include "net/ipam.h"
+#include "net/port.h"
 #include "runtime/cgroup.h"
 #include "runtime/idrange.h"
 #include "runtime/idlease.h"

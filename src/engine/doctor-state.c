@@ -17,7 +17,7 @@
 #include "engine/claims.h"
 #include "engine/workspace-engine.h"
 #include "engine/workspace-ids.h"
-#include "net/ipam.h"
+#include "net/port.h"
 #include "net/link.h"
 #include "net/netlink.h"
 #include "runtime/cgroup.h"

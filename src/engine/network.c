@@ -21,7 +21,7 @@
 #include "registry/registry-network.h"
 #include "net/firewall.h"
 #include "net/link.h"
-#include "net/metadata.h"
+#include "spec/metadata.h"
 #include "net/netlink.h"
 #include "net/proxy.h"
 #include "net/resolv.h"

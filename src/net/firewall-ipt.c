@@ -10,7 +10,7 @@
  * members cheaply, so the backend remembers its workspaces and rewrites
  * that one chain on every change. */
 #include "net/firewall-internal.h"
-#include "net/metadata.h"
+#include "spec/metadata.h"
 
 #include "base/str.h"
 #include "net/iptables.h"

@@ -5,7 +5,7 @@
 #include "net/firewall-internal.h"
 
 #include "base/str.h"
-#include "net/metadata.h"
+#include "spec/metadata.h"
 
 #include <nftables/libnftables.h>
 #include <string.h>

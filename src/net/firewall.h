@@ -17,14 +17,14 @@
  * the subnet to the outside; nothing from a workspace reaches another
  * workspace or any address of the host (except established/related
  * traffic and ports Enclave itself serves on the bridge address);
- * cloud metadata services (169.254.0.0/16, 100.100.100.200: net/metadata.h)
+ * cloud metadata services (169.254.0.0/16, 100.100.100.200: spec/metadata.h)
  * are dropped, except what the allow list names; a frame whose source
  * MAC/IP is not the port's lease is dropped. */
 #pragma once
 
 #include "base/error.h"
-#include "config/settings.h"
-#include "net/ipam.h"
+#include "spec/values.h"
+#include "net/port.h"
 
 typedef struct Firewall Firewall;
 

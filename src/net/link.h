@@ -17,7 +17,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "net/ipam.h"
+#include "net/port.h"
 #include "net/netlink.h"
 
 /* Refuse a subnet that overlaps a route the host already has (another

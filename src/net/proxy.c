@@ -1,7 +1,7 @@
 #include "net/proxy.h"
 
 #include "base/log.h"
-#include "net/ipam.h"
+#include "net/port.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
 #include "base/error.h"
 #include "spec/values.h"
 #include "registry/registry.h"
-#include "net/ipam.h"
+#include "spec/address.h"
 
 typedef struct NetLease {
         int64_t workspace_id;

@@ -6,7 +6,8 @@
  *
  *   - the path must be absolute and canonical (the CLI resolves the
  *     user's path with the user's own rights), and may not be a system
- *     directory (hostdir_check_path(), pure: `enclave validate` uses it);
+ *     directory (hostdir_check_path(), pure: spec/host-path.h, which
+ *     `enclave validate` uses too);
  *   - it is opened from / without following any symlink or magic link
  *     (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), so a
  *     component swapped for a symlink fails instead of leading elsewhere;
@@ -20,6 +21,7 @@
 #pragma once
 
 #include "base/error.h"
+#include "spec/host-path.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,17 +33,6 @@ typedef struct HostDirId {
         uint32_t uid;
         uint32_t gid;
 } HostDirId;
-
-/* Absolute, canonical (no empty, "." or ".." component, no trailing
- * slash), at most PATH_MAX, and not a system directory: "/", and
- * /proc, /sys, /dev, /run, /boot, /etc, /usr (except below /usr/local),
- * /bin, /sbin, /lib* with everything below them, and the roots /home,
- * /root, /tmp, /var, /var/lib, /var/tmp, /mnt, /media, /srv, /opt,
- * /usr/local themselves. */
-int hostdir_check_path(const char *path, Error *err);
-
-/* Is path equal to dir, or below it? Both canonical. */
-bool hostdir_path_within(const char *path, const char *dir);
 
 /* Open a directory that passed hostdir_check_path() as an O_PATH fd,
  * following no symlink on the way, and describe it. */

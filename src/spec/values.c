@@ -318,3 +318,25 @@ int auth_provider_check(const char *provider, Error *err)
         return error_set(err, EINVAL, "unknown auth provider%s%s%s; the providers are: %s", show ? " '" : "",
                          show ? provider : "", show ? "'" : "", auth_providers_list());
 }
+
+const char *const firewall_backends[_FIREWALL_MAX + 1] = {
+        [FIREWALL_AUTO] = "auto",
+        [FIREWALL_NFTABLES] = "nftables",
+        [FIREWALL_IPTABLES] = "iptables",
+        [_FIREWALL_MAX] = NULL,
+};
+
+const char *firewall_backend_to_string(FirewallBackend b)
+{
+        if (b < 0 || b >= _FIREWALL_MAX)
+                return NULL;
+        return firewall_backends[b];
+}
+
+FirewallBackend firewall_backend_from_string(const char *s)
+{
+        for (int i = 0; s && i < _FIREWALL_MAX; i++)
+                if (streq(firewall_backends[i], s))
+                        return (FirewallBackend) i;
+        return _FIREWALL_INVALID;
+}

@@ -1,6 +1,6 @@
 /* Value syntaxes shared by the Enclavefile, config.toml and the command
  * line: Debian suites, bootstrap methods, mirror URLs, auth providers,
- * published ports, bridge names and subnets. Each check explains in
+ * published ports, bridge names, subnets and firewall backends. Each check explains in
  * err what is wrong and what is accepted, without a position: callers
  * add "FILE:LINE:COL" or the option name. */
 #pragma once
@@ -66,3 +66,16 @@ bool bridge_name_is_valid(const char *s);
 /* "A.B.C.D/N" with N in SUBNET_PREFIX_MIN..SUBNET_PREFIX_MAX and no
  * host bits set. The network is returned in host byte order. */
 int subnet_parse(const char *s, uint32_t *ret_network, unsigned *ret_prefix, Error *err);
+
+/* The packet filter of config.toml's `firewall` (net/firewall.h). */
+typedef enum FirewallBackend {
+        FIREWALL_AUTO,
+        FIREWALL_NFTABLES,
+        FIREWALL_IPTABLES,
+        _FIREWALL_MAX,
+        _FIREWALL_INVALID = -EINVAL,
+} FirewallBackend;
+
+extern const char *const firewall_backends[]; /* auto nftables iptables, NULL-terminated */
+const char *firewall_backend_to_string(FirewallBackend b);
+FirewallBackend firewall_backend_from_string(const char *s);

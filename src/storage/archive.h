@@ -24,19 +24,8 @@
 #pragma once
 
 #include "base/error.h"
+#include "spec/archive-name.h"
 #include "storage/progress.h"
-
-typedef enum TarballCompression {
-        TARBALL_NONE,
-        TARBALL_GZIP,
-        TARBALL_ZSTD,
-        _TARBALL_COMPRESSION_MAX,
-        _TARBALL_COMPRESSION_INVALID = -EINVAL,
-} TarballCompression;
-
-/* By file name: .tar, .tar.gz or .tgz, .tar.zst or .tzst. */
-int tarball_compression_from_name(const char *name, TarballCompression *ret, Error *err);
-const char *tarball_compression_to_string(TarballCompression c); /* "none", "gzip", "zstd" */
 
 typedef struct TarballStats {
         uint64_t entries;

@@ -13,7 +13,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "storage/fetch-dest.h"
+#include "spec/fetch-dest.h"
 #include "storage/progress.h"
 
 #define FETCH_DEFAULT_MAX_BYTES (8ull << 30)
@@ -26,9 +26,6 @@ typedef struct FetchOptions {
         const FetchCidr *allow; /* special destinations allowed anyway (config fetch_allow) */
         size_t n_allow;
 } FetchOptions;
-
-/* http:// or https:// with a host; no spaces or control characters. */
-int fetch_check_url(const char *url, Error *err);
 
 /* Download url into an O_TMPFILE file in tmp_dir (which must exist);
  * *ret_fd is positioned at the start. Nothing is left in tmp_dir. */

@@ -24,16 +24,6 @@ const char *workspace_dir_to_string(WorkspaceDir d)
         return workspace_dir_names[d];
 }
 
-bool layout_sandbox_name_is_valid(const char *name)
-{
-        return name_is_valid(name) && !streq(name, LAYOUT_ROOTFS_CACHE);
-}
-
-bool layout_cache_name_is_valid(const char *name)
-{
-        return name && (streq(name, LAYOUT_CACHE_BASE) || debian_suite_is_known(name));
-}
-
 int layout_check_state_dir(const char *state_dir, Error *err)
 {
         if (!state_dir || state_dir[0] != '/')

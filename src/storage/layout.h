@@ -15,17 +15,9 @@
 #pragma once
 
 #include "base/error.h"
+#include "spec/names.h"
 
 #include <sys/types.h>
-
-#define LAYOUT_ROOTFS_CACHE "rootfs-cache" /* reserved sandbox name */
-#define LAYOUT_CACHE_BASE "base"          /* generic cached rootfs */
-
-/* name_is_valid() and not the reserved "rootfs-cache". */
-bool layout_sandbox_name_is_valid(const char *name);
-
-/* A suite (spec/values.h debian_suites) or "base". */
-bool layout_cache_name_is_valid(const char *name);
 
 typedef enum WorkspaceDir {
         WORKSPACE_DIR_UPPER,

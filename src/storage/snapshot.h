@@ -29,11 +29,13 @@
  * a daemon crash recovery settles forward; after the host went down, an
  * unsettled snapshot is removed and an unsettled restore rolled back.
  *
- * Names: 1-63 characters of [A-Za-z0-9][A-Za-z0-9_-]*; anything else
- * (empty, "..", "a/b", too long) is refused before anything is created. */
+ * Names (spec/names.h): 1-63 characters of [A-Za-z0-9][A-Za-z0-9_-]*;
+ * anything else (empty, "..", "a/b", too long) is refused before
+ * anything is created. */
 #pragma once
 
 #include "base/error.h"
+#include "spec/names.h"
 #include "storage/progress.h"
 
 #include <stdint.h>
@@ -42,8 +44,6 @@
 
 typedef struct Cgroup Cgroup;
 
-#define SNAPSHOT_NAME_MAX 63
-#define SNAPSHOT_GC_KEEP_DEFAULT 5
 #define SNAPSHOT_METADATA "snapshot.json"
 #define SNAPSHOT_RESTORE_TMP ".restore-tmp"
 /* Every workspace owns a block of this many host ids (idrange.h). */
@@ -154,13 +154,6 @@ int snapshot_import(const char *ws_dir, const char *archive, const SnapshotImpor
                     SnapshotInfo *ret, Error *err);
 
 /* ---- pure parts (unit-tested) ---- */
-
-bool snapshot_name_is_valid(const char *name);
-/* An Error explaining the rules unless name is valid. */
-int snapshot_check_name(const char *name, Error *err);
-
-/* "YYYYMMDD-HHMMSS" in UTC, with "-<seq>" appended when seq > 1. */
-int snapshot_name_from_time(time_t t, unsigned seq, char *buf, size_t size);
 
 /* Sort a newest first (created_usec, then name descending) and return
  * how many of them are kept: a[0..ret) stay, a[ret..n) are deleted. */

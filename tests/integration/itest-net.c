@@ -18,7 +18,7 @@
 #include "base/str.h"
 #include "net/firewall.h"
 #include "net/link.h"
-#include "net/metadata.h"
+#include "spec/metadata.h"
 #include "net/resolv.h"
 #include "test.h"
 #include "itest-net-util.h"

@@ -1,6 +1,6 @@
 /* Where a URL fetch may connect: special ranges, addresses an IPv6
- * address carries, allow entries (storage/fetch-dest.h). */
-#include "storage/fetch-dest.h"
+ * address carries, allow entries (spec/fetch-dest.h). */
+#include "spec/fetch-dest.h"
 #include "test.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-#include "net/ipam.h"
+#include "net/port.h"
 #include "test.h"
 
 static uint32_t A(const char *s)

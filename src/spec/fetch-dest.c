@@ -1,11 +1,26 @@
-/* Destination rules of URL fetches (fetch-dest.h). */
-#include "storage/fetch-dest.h"
+/* What a URL fetch may fetch and where it may connect (fetch-dest.h). */
+#include "spec/fetch-dest.h"
 #include "base/str.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+
+int fetch_check_url(const char *url, Error *err)
+{
+        const char *rest = url ? (startswith(url, "http://") ?: startswith(url, "https://")) : NULL;
+        if (!rest)
+                return error_set(err, EINVAL, "only http:// and https:// URLs can be fetched");
+        if (*rest == 0 || *rest == '/' || *rest == '@')
+                return error_set(err, EINVAL, "URL has no host");
+        for (const char *p = url; *p; p++)
+                if (*p <= ' ' || *p == 0x7f)
+                        return error_set(err, EINVAL, "URL contains a space or control character");
+        if (strlen(url) > 8192)
+                return error_set(err, EINVAL, "URL is too long");
+        return 0;
+}
 
 typedef struct Range {
         uint8_t addr[16];

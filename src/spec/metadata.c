@@ -1,4 +1,4 @@
-#include "net/metadata.h"
+#include "spec/metadata.h"
 
 #include "base/str.h"
 

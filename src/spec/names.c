@@ -1,11 +1,21 @@
-/* Snapshot names. Apart from snapshot.c so the CLI can check a name
- * before sending it without linking the copy and archive code. */
-#include "storage/snapshot.h"
+/* Names that become path components (names.h). */
+#include "spec/names.h"
+#include "spec/values.h"
 
 #include "base/str.h"
 
 #include <stdio.h>
 #include <time.h>
+
+bool layout_sandbox_name_is_valid(const char *name)
+{
+        return name_is_valid(name) && !streq(name, LAYOUT_ROOTFS_CACHE);
+}
+
+bool layout_cache_name_is_valid(const char *name)
+{
+        return name && (streq(name, LAYOUT_CACHE_BASE) || debian_suite_is_known(name));
+}
 
 bool snapshot_name_is_valid(const char *name)
 {

@@ -1,4 +1,4 @@
-/* Where a URL fetch may connect (docs/security.md "Client file
+/* Which URLs a fetch takes, and where it may connect (docs/security.md "Client file
  * descriptors and quotas"). The daemon downloads from the host's own
  * network namespace, so a URL must not become a way to reach what only
  * the host can: loopback, link-local (cloud metadata), private and
@@ -15,6 +15,9 @@
 #include <sys/socket.h>
 
 #define FETCH_CIDR_MAX 64     /* entries of fetch_allow */
+
+/* http:// or https:// with a host; no spaces or control characters. */
+int fetch_check_url(const char *url, Error *err);
 
 typedef struct FetchCidr {
         int family;           /* AF_INET or AF_INET6 */

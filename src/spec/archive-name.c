@@ -1,6 +1,5 @@
-/* Archive formats by file name; no libarchive here, so the CLI can
- * check an output name without linking libarchive. */
-#include "storage/archive.h"
+/* Archive formats by file name (archive-name.h). */
+#include "spec/archive-name.h"
 
 #include "base/str.h"
 

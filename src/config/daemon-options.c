@@ -1,6 +1,6 @@
 /* The daemon's settings: config.toml overlaid with the command line
  * (daemon-options.h). */
-#include "proto/daemon-options.h"
+#include "config/daemon-options.h"
 
 #include <string.h>
 

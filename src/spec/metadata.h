@@ -9,7 +9,7 @@
 #pragma once
 
 #include "base/error.h"
-#include "net/ipam.h"
+#include "spec/address.h"
 
 /* The blocked ranges, as "A.B.C.D/P" strings for rules and messages. */
 extern const char *const net_metadata_blocked[];

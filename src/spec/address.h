@@ -1,14 +1,16 @@
-/* IPv4 address management for workspaces: pure logic, no kernel calls.
- *
- * The daemon keeps leases in its registry; these functions validate the
- * configured subnet, name the reserved addresses and pick the lowest free
- * address from the set in use. Addresses are uint32_t in host byte order
- * throughout, so they compare and sort as numbers. */
+/* IPv4 addresses and subnets as values: parse, format, and the
+ * arithmetic of a workspace subnet (network, gateway, broadcast, what
+ * can be leased). Pure logic: config.toml validation, the registry, the
+ * firewall and the address pool (net/port.h) share it. Addresses are
+ * uint32_t in host byte order throughout, so they compare and sort as
+ * numbers. */
 #pragma once
 
 #include "base/error.h"
 
-#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define NET_ADDR_STRLEN 16 /* "255.255.255.255" + NUL */
 #define NET_SUBNET_STRLEN 20 /* "255.255.255.255/255" + NUL, the widest a uint8_t prefix formats */
@@ -67,29 +69,3 @@ int ipam_allocate(Ipam *p, uint32_t *ret);
 int ipam_release(Ipam *p, uint32_t addr);
 bool ipam_is_used(const Ipam *p, uint32_t addr);
 size_t ipam_used_count(const Ipam *p);
-
-/* The host end of a workspace's veth: "ve" + 12 base32 characters of a
- * 64-bit hash of bridge and workspace id (14 chars, fits IFNAMSIZ).
- * Including the bridge keeps two daemons with equal workspace ids apart;
- * 60 bits make a collision among 1000 workspaces ~1e-12 likely. The same
- * inputs always give the same name, so a restarted daemon finds its
- * links again. */
-int net_veth_name(const char *bridge, const char *workspace_id, char ret[static IFNAMSIZ]);
-
-/* The interface group (IFLA_GROUP) of every workspace port of this
- * bridge: the bridge-layer firewall recognises "a port of this
- * instance" by it, so a port that lost its lease is dropped rather than
- * ignored. High bit set, the rest a hash of the bridge name: never the
- * default group 0, and two bridges share one with odds of 2^-31. */
-uint32_t net_port_group(const char *bridge);
-
-/* A locally administered unicast MAC derived from the address
- * (02:ec:a.b.c.d), so the bridge's static neighbour and fdb entries and
- * the firewall's port binding agree without storing anything. */
-void net_mac_from_addr(uint32_t addr, uint8_t ret[static 6]);
-/* "02:ec:0a:c8:00:02"; buf must hold 18 bytes. */
-const char *net_mac_format(const uint8_t mac[static 6], char buf[static 18]);
-
-/* Linux interface name rules: 1..15 bytes, no '/', ':', whitespace,
- * not "." or "..". */
-bool net_ifname_is_valid(const char *s);
