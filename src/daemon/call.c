@@ -1,14 +1,14 @@
 /* One request in flight: the accessors of action.h and how results
  * travel back (directly on the loop thread, posted from a worker). */
 #include "daemon/call.h"
-#include "daemon/daemon.h"
-#include "daemon/server.h"
+#include "engine/engine.h"
+#include "registry/registry.h"
 #include "base/log.h"
 
 #include <string.h>
 #include <sys/eventfd.h>
 
-Call *call_new(struct Daemon *d, struct Server *s, uint64_t conn_id, const Action *a, json_t *id, json_t *params,
+Call *call_new(const CallHost *host, uint64_t conn_id, const Action *a, json_t *id, json_t *params,
                const struct ucred *cred, const int *fds, unsigned n_fds)
 {
         Call *c = calloc(1, sizeof *c);
@@ -19,8 +19,7 @@ Call *call_new(struct Daemon *d, struct Server *s, uint64_t conn_id, const Actio
         }
         atomic_init(&c->n_ref, 1);
         atomic_init(&c->cancel_fd, -EBADF);
-        c->daemon = d;
-        c->server = s;
+        c->host = host;
         c->conn_id = conn_id;
         c->action = a;
         c->id = json_incref(id);
@@ -106,19 +105,19 @@ pid_t call_pid(Call *c)
 
 struct Daemon *call_daemon(Call *c)
 {
-        return c->daemon;
+        return c->host->daemon;
 }
 
 struct Engine *call_engine(Call *c)
 {
-        return &c->daemon->engine;
+        return c->host->engine;
 }
 
 struct Registry *call_registry(Call *c, Error *err)
 {
         if (!c->on_worker)
-                return c->daemon->engine.registry;
-        if (!c->worker_registry && registry_open(c->daemon->engine.registry_path, &c->worker_registry, err) < 0)
+                return c->host->engine->registry;
+        if (!c->worker_registry && registry_open(c->host->engine->registry_path, &c->worker_registry, err) < 0)
                 return NULL;
         return c->worker_registry;
 }
@@ -137,7 +136,7 @@ int call_take_fd(Call *c, unsigned idx)
 
 bool call_cancelled(Call *c)
 {
-        return atomic_load(&c->cancelled) || server_stopping(c->server);
+        return atomic_load(&c->cancelled) || c->host->stopping(c->host->loop);
 }
 
 /* Encode msg (stolen) and hand it to the connection; fd is owned. */
@@ -152,8 +151,8 @@ static int call_emit(Call *c, json_t *msg, int fd, bool final)
                 return r;
         }
         if (!c->on_worker)
-                return server_send(c->server, c->conn_id, frame, len, fd);
-        return server_post(c->server, c->conn_id, frame, len, fd, final ? call_ref(c) : NULL);
+                return c->host->send(c->host->loop, c->conn_id, frame, len, fd);
+        return c->host->post(c->host->loop, c->conn_id, frame, len, fd, final ? call_ref(c) : NULL);
 }
 
 int call_event_fd(Call *c, json_t *event, int fd)
@@ -226,19 +225,6 @@ void call_run_inline(Call *c)
         _cleanup_error_ Error err = ERROR_INIT;
         int r = c->action->fn(c, &err);
         call_finish(c, r, &err);
-}
-
-int call_send_error(struct Server *s, uint64_t conn_id, json_t *id, int code, ProtoErrorKind kind,
-                    const char *message)
-{
-        json_t *msg = message_error(id, code, kind, message);
-        char *frame = NULL;
-        size_t len = 0;
-        int r = msg ? frame_encode(msg, PROTOCOL_MAX_MESSAGE, &frame, &len) : -ENOMEM;
-        json_decref(msg);
-        if (r < 0)
-                return r;
-        return server_send(s, conn_id, frame, len, -EBADF);
 }
 
 int call_param_string(Call *c, const char *key, bool required, const char **ret, Error *err)

@@ -1,5 +1,8 @@
 /* The request in flight (internal to src/daemon; actions use the
- * accessors in action.h). */
+ * accessors in action.h). A call knows nothing of the server that
+ * started it: it talks to its connection through the CallHost the
+ * server gave it, so the dependencies go one way (server.c uses
+ * call.c and worker.c; neither uses server.c). */
 #pragma once
 
 #include "daemon/action.h"
@@ -8,12 +11,25 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
-struct Server;
+/* What the calls of one server share: what their actions see, and the
+ * way to their connections (the server's loop). */
+typedef struct CallHost {
+        struct Daemon *daemon;  /* call_daemon() */
+        struct Engine *engine;  /* call_engine(); its registry is the loop thread's */
+        /* Loop thread: queue a frame (and fd, owned) for connection
+         * conn_id; -ECONNRESET when it is gone (the fd is closed). */
+        int (*send)(void *loop, uint64_t conn_id, char *frame, size_t len, int fd);
+        /* Any thread: hand a frame to the loop. final_call (a
+         * reference, moved in) marks the call's last message. */
+        int (*post)(void *loop, uint64_t conn_id, char *frame, size_t len, int fd, Call *final_call);
+        /* The daemon is stopping: every call counts as cancelled. */
+        bool (*stopping)(void *loop);
+        void *loop;
+} CallHost;
 
 struct Call {
         atomic_int n_ref;
-        struct Daemon *daemon;
-        struct Server *server;
+        const CallHost *host;   /* outlives every call */
         uint64_t conn_id;
         const Action *action;
         json_t *id;             /* request id to echo, owned, may be NULL */
@@ -29,7 +45,7 @@ struct Call {
 };
 
 /* A new call (one reference); takes ownership of fds. */
-Call *call_new(struct Daemon *d, struct Server *s, uint64_t conn_id, const Action *a, json_t *id, json_t *params,
+Call *call_new(const CallHost *host, uint64_t conn_id, const Action *a, json_t *id, json_t *params,
                const struct ucred *cred, const int *fds, unsigned n_fds);
 Call *call_ref(Call *c);
 Call *call_unref(Call *c);
@@ -41,13 +57,3 @@ void call_run_inline(Call *c);
 
 /* Send the error or empty result a finished action still owes. */
 void call_finish(Call *c, int r, Error *err);
-
-/* Start a long action on a worker thread (takes its own reference).
- * -EBUSY when no slot is left for its uid, -EUSERS when its uid holds
- * its share already (server_worker_acquire()). */
-int call_run_on_worker(Call *c);
-
-/* Encode and send (or post) an error for a request that never became
- * a call (bad frame, denied, rate limited, ...). Loop thread. */
-int call_send_error(struct Server *s, uint64_t conn_id, json_t *id, int code, ProtoErrorKind kind,
-                    const char *message);

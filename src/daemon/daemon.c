@@ -280,7 +280,16 @@ static int daemon_serve(Daemon *d, const DaemonOptions *opts, Error *err)
         limits.max_workers_per_uid = (unsigned) d->engine.settings.max_long_actions_per_user;
         if (opts->request_timeout_ms > 0)
                 limits.request_timeout_ms = opts->request_timeout_ms;
-        int r = server_new(d, listen_fd, &limits, &d->server);
+        ServerContext ctx = {
+                .daemon = d,
+                .engine = &d->engine,
+                .policy = &d->policy,
+                .ratelimit = &d->ratelimit,
+                .enable_test_actions = d->enable_test_actions,
+                .find_action = actions_find,
+                .action_is_reserved = action_is_reserved,
+        };
+        int r = server_new(&ctx, listen_fd, &limits, &d->server);
         if (r >= 0)
                 r = server_watch_fd(d->server, d->signal_fd, on_signal, d);
         if (r < 0) {

@@ -1,6 +1,6 @@
 #include "daemon/server.h"
-#include "daemon/daemon.h"
-#include "daemon/ratelimit.h"
+#include "daemon/worker.h"
+#include "config/daemon-options.h"
 #include "base/log.h"
 #include "base/str.h"
 
@@ -63,7 +63,8 @@ typedef struct Posted {
 } Posted;
 
 struct Server {
-        Daemon *daemon;
+        ServerContext ctx;
+        CallHost call_host;       /* what every call of this server shares */
         ServerLimits limits;
         int listen_fd;
         int epoll_fd;
@@ -120,7 +121,10 @@ static struct UidCount *uid_slot(Server *s, uid_t uid, bool add)
         return add ? free_slot : NULL;
 }
 
-int server_worker_acquire(Server *s, uid_t uid)
+/* Worker accounting: 0, or -EBUSY when the daemon has no slot left
+ * for uid (root keeps SERVER_ROOT_RESERVED_WORKERS of its own), -EUSERS
+ * when uid holds max_workers_per_uid already. */
+static int server_worker_acquire(Server *s, uid_t uid)
 {
         int r = 0;
         pthread_mutex_lock(&s->workers_lock);
@@ -145,8 +149,10 @@ int server_worker_acquire(Server *s, uid_t uid)
         return r;
 }
 
-void server_worker_release(Server *s, uid_t uid)
+/* Any thread (a worker's last step, see worker_start()). */
+static void server_worker_release(void *userdata, uid_t uid)
 {
+        Server *s = userdata;
         pthread_mutex_lock(&s->workers_lock);
         if (uid != 0) {
                 struct UidCount *slot = uid_slot(s, uid, false);
@@ -298,7 +304,9 @@ static int conn_queue(Server *s, Conn *c, char *frame, size_t len, int fd)
         return 0;
 }
 
-int server_send(Server *s, uint64_t conn_id, char *frame, size_t len, int fd)
+/* Loop thread: queue a frame (and fd, owned) for connection conn_id.
+ * -ECONNRESET when it is gone (the fd is closed). */
+static int server_send(Server *s, uint64_t conn_id, char *frame, size_t len, int fd)
 {
         Conn *c = conn_find(s, conn_id);
         if (!c) {
@@ -309,7 +317,9 @@ int server_send(Server *s, uint64_t conn_id, char *frame, size_t len, int fd)
         return conn_queue(s, c, frame, len, fd);
 }
 
-int server_post(Server *s, uint64_t conn_id, char *frame, size_t len, int fd, Call *final_call)
+/* Any thread: hand a frame to the loop. final_call (a reference, moved
+ * in) marks the call's last message. */
+static int server_post(Server *s, uint64_t conn_id, char *frame, size_t len, int fd, Call *final_call)
 {
         Posted *p = malloc(sizeof *p);
         if (!p) {
@@ -329,6 +339,36 @@ int server_post(Server *s, uint64_t conn_id, char *frame, size_t len, int fd, Ca
         uint64_t one = 1;
         (void) !write(s->event_fd, &one, sizeof one);
         return 0;
+}
+
+/* The CallHost of server.c's calls (call.h). */
+static int host_send(void *loop, uint64_t conn_id, char *frame, size_t len, int fd)
+{
+        return server_send(loop, conn_id, frame, len, fd);
+}
+
+static int host_post(void *loop, uint64_t conn_id, char *frame, size_t len, int fd, Call *final_call)
+{
+        return server_post(loop, conn_id, frame, len, fd, final_call);
+}
+
+static bool host_stopping(void *loop)
+{
+        return server_stopping(loop);
+}
+
+/* Encode and send an error for a request that never became a call
+ * (bad frame, denied, rate limited, ...). Loop thread. */
+static int send_error(Server *s, uint64_t conn_id, json_t *id, int code, ProtoErrorKind kind, const char *message)
+{
+        json_t *msg = message_error(id, code, kind, message);
+        char *frame = NULL;
+        size_t len = 0;
+        int r = msg ? frame_encode(msg, PROTOCOL_MAX_MESSAGE, &frame, &len) : -ENOMEM;
+        json_decref(msg);
+        if (r < 0)
+                return r;
+        return server_send(s, conn_id, frame, len, -EBADF);
 }
 
 /* The loop's side of server_post(). */
@@ -418,7 +458,7 @@ static void conn_fail(Server *s, Conn *c, json_t *id, int code, ProtoErrorKind k
 {
         log_debug("connection %llu (uid %u): %s", (unsigned long long) c->id, (unsigned) c->cred.uid, message);
         c->closing = true;
-        if (call_send_error(s, c->id, id, code, kind, message) < 0 || c->dead)
+        if (send_error(s, c->id, id, code, kind, message) < 0 || c->dead)
                 return;
         if (!c->out_head)
                 conn_close(s, c, NULL);
@@ -506,10 +546,10 @@ static void server_accept(Server *s)
 static bool request_policy_allows(Server *s, Conn *c, const Request *req, const struct ucred *cred)
 {
         _cleanup_free_ char *reason = NULL;
-        if (policy_check(&s->daemon->policy, cred->uid, req->action, &reason))
+        if (policy_check(s->ctx.policy, cred->uid, req->action, &reason))
                 return true;
         log_info("uid %u: %s", (unsigned) cred->uid, reason ? reason : "denied");
-        (void) call_send_error(s, c->id, req->id, EACCES, PROTO_ERR_DENIED, reason ? reason : "denied");
+        (void) send_error(s, c->id, req->id, EACCES, PROTO_ERR_DENIED, reason ? reason : "denied");
         return false;
 }
 
@@ -519,7 +559,7 @@ static bool request_allowed(Server *s, Conn *c, const Request *req, const Action
                 _cleanup_free_ char *m = NULL;
                 if (asprintf(&m, "denied: '%s' may only be run by root", a->name) < 0)
                         m = NULL;
-                (void) call_send_error(s, c->id, req->id, EPERM, PROTO_ERR_DENIED, m ? m : "denied");
+                (void) send_error(s, c->id, req->id, EPERM, PROTO_ERR_DENIED, m ? m : "denied");
                 return false;
         }
         return request_policy_allows(s, c, req, cred);
@@ -528,44 +568,57 @@ static bool request_allowed(Server *s, Conn *c, const Request *req, const Action
 static bool request_within_rate(Server *s, Conn *c, const Request *req, const struct ucred *cred)
 {
         uint64_t wait_ns = 0;
-        RateLimitResult rl = ratelimiter_take(&s->daemon->ratelimit, cred->uid, now_monotonic_ns(), &wait_ns);
+        RateLimitResult rl = ratelimiter_take(s->ctx.ratelimit, cred->uid, now_monotonic_ns(), &wait_ns);
         if (rl == RATELIMIT_OK)
                 return true;
         unsigned long long wait_ms = (wait_ns + 999999) / 1000000;
         _cleanup_free_ char *m = NULL;
         if (rl == RATELIMIT_UID) {
                 if (asprintf(&m, "rate limited: uid %u sent more than %.0f requests in a burst (%.0f/s sustained); "
-                             "retry in %llu ms", (unsigned) cred->uid, s->daemon->ratelimit.config.uid_burst,
-                             s->daemon->ratelimit.config.uid_rate, wait_ms) < 0)
+                             "retry in %llu ms", (unsigned) cred->uid, s->ctx.ratelimit->config.uid_burst,
+                             s->ctx.ratelimit->config.uid_rate, wait_ms) < 0)
                         m = NULL;
         } else if (asprintf(&m, "rate limited: the daemon is receiving more than %.0f requests/s from all users; "
-                            "retry in %llu ms", s->daemon->ratelimit.config.global_rate, wait_ms) < 0)
+                            "retry in %llu ms", s->ctx.ratelimit->config.global_rate, wait_ms) < 0)
                 m = NULL;
         log_info("%s", m ? m : "rate limited");
-        (void) call_send_error(s, c->id, req->id, EAGAIN, PROTO_ERR_RATE_LIMITED, m ? m : "rate limited");
+        (void) send_error(s, c->id, req->id, EAGAIN, PROTO_ERR_RATE_LIMITED, m ? m : "rate limited");
         return false;
 }
 
 static const Action *request_action(Server *s, Conn *c, const Request *req, const struct ucred *cred)
 {
-        const Action *a = actions_find(req->action, s->daemon->enable_test_actions);
+        const Action *a = s->ctx.find_action(req->action, s->ctx.enable_test_actions);
         if (a)
                 return a;
         _cleanup_free_ char *m = NULL;
-        if (action_is_reserved(req->action)) {
+        if (s->ctx.action_is_reserved(req->action)) {
                 /* A denied user learns it is denied, not what is built. */
                 if (!request_policy_allows(s, c, req, cred))
                         return NULL;
                 if (asprintf(&m, "action '%s' is not built yet in enclave %s", req->action, ENCLAVE_VERSION) < 0)
                         m = NULL;
-                (void) call_send_error(s, c->id, req->id, ENOSYS, PROTO_ERR_NOT_BUILT, m ? m : "not built");
+                (void) send_error(s, c->id, req->id, ENOSYS, PROTO_ERR_NOT_BUILT, m ? m : "not built");
         } else {
                 if (asprintf(&m, "unknown action '%s'", req->action) < 0)
                         m = NULL;
-                (void) call_send_error(s, c->id, req->id, EOPNOTSUPP, PROTO_ERR_UNKNOWN_ACTION,
+                (void) send_error(s, c->id, req->id, EOPNOTSUPP, PROTO_ERR_UNKNOWN_ACTION,
                                        m ? m : "unknown action");
         }
         return NULL;
+}
+
+/* A long action on its own thread, within the worker limits. */
+static int server_start_worker(Server *s, Call *call)
+{
+        uid_t uid = call_uid(call);
+        int r = server_worker_acquire(s, uid);
+        if (r < 0)
+                return r;
+        r = worker_start(call, server_worker_release, s);
+        if (r < 0)
+                server_worker_release(s, uid);
+        return r;
 }
 
 static void request_start(Server *s, Conn *c, const Request *req, const Action *a, const struct ucred *cred)
@@ -576,14 +629,14 @@ static void request_start(Server *s, Conn *c, const Request *req, const Action *
                           "request announced more file descriptors than were sent");
                 return;
         }
-        Call *call = call_new(s->daemon, s, c->id, a, req->id, req->params, cred, fds, (unsigned) req->n_fds);
+        Call *call = call_new(&s->call_host, c->id, a, req->id, req->params, cred, fds, (unsigned) req->n_fds);
         if (!call) {
-                (void) call_send_error(s, c->id, req->id, ENOMEM, PROTO_ERR_FAILED, "out of memory");
+                (void) send_error(s, c->id, req->id, ENOMEM, PROTO_ERR_FAILED, "out of memory");
                 return;
         }
         c->call = call_ref(call);
         if (a->flags & ACTION_LONG) {
-                int r = call_run_on_worker(call);
+                int r = server_start_worker(s, call);
                 if (r < 0) {
                         c->call = call_unref(c->call);
                         _cleanup_free_ char *m = NULL;
@@ -592,7 +645,7 @@ static void request_start(Server *s, Conn *c, const Request *req, const Action *
                                                      "one has finished", (unsigned) cred->uid,
                                                      s->limits.max_workers_per_uid) < 0)
                                 m = NULL;
-                        (void) call_send_error(s, c->id, req->id, EAGAIN, PROTO_ERR_BUSY,
+                        (void) send_error(s, c->id, req->id, EAGAIN, PROTO_ERR_BUSY,
                                                m ? m : "daemon busy: too many long operations in flight; retry "
                                                        "shortly");
                 }
@@ -619,12 +672,12 @@ static void conn_handle_request(Server *s, Conn *c, const char *body, size_t len
                 return;
         }
         if (request_parse(body, len, &req, &kind, &err) < 0) {
-                (void) call_send_error(s, c->id, req.id, err.code, kind, error_msg(&err));
+                (void) send_error(s, c->id, req.id, err.code, kind, error_msg(&err));
                 request_done(&req);
                 return;
         }
         if (server_stopping(s)) {
-                (void) call_send_error(s, c->id, req.id, ESHUTDOWN, PROTO_ERR_SHUTDOWN, "daemon is stopping");
+                (void) send_error(s, c->id, req.id, ESHUTDOWN, PROTO_ERR_SHUTDOWN, "daemon is stopping");
                 request_done(&req);
                 return;
         }
@@ -929,13 +982,15 @@ int server_watch_fd(Server *s, int fd, ServerFdFn fn, void *userdata)
         return 0;
 }
 
-int server_new(Daemon *d, int listen_fd, const ServerLimits *limits, Server **ret)
+int server_new(const ServerContext *ctx, int listen_fd, const ServerLimits *limits, Server **ret)
 {
         _cleanup_close_ int lfd = listen_fd;
         Server *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        s->daemon = d;
+        s->ctx = *ctx;
+        s->call_host = (CallHost) { .daemon = ctx->daemon, .engine = ctx->engine, .send = host_send,
+                                    .post = host_post, .stopping = host_stopping, .loop = s };
         s->limits = *limits;
         s->listen_fd = -EBADF;
         s->event_fd = -EBADF;

@@ -10,6 +10,8 @@
 #pragma once
 
 #include "daemon/call.h"
+#include "daemon/policy.h"
+#include "daemon/ratelimit.h"
 
 #include <sys/types.h>
 
@@ -43,8 +45,22 @@ typedef struct ServerLimits {
 
 typedef struct Server Server;
 
+/* What the server serves, handed in by the daemon (daemon.c): the
+ * server knows the actions only through find_action and
+ * action_is_reserved, and hands daemon and engine on to every call
+ * (call.h). Everything here outlives the server. */
+typedef struct ServerContext {
+        struct Daemon *daemon;
+        struct Engine *engine;
+        Policy *policy;          /* event-loop thread only */
+        RateLimiter *ratelimit;  /* event-loop thread only */
+        bool enable_test_actions;
+        const Action *(*find_action)(const char *name, bool test_actions);
+        bool (*action_is_reserved)(const char *name);
+} ServerContext;
+
 /* Takes ownership of listen_fd (non-blocking, listening). */
-int server_new(struct Daemon *d, int listen_fd, const ServerLimits *limits, Server **ret);
+int server_new(const ServerContext *ctx, int listen_fd, const ServerLimits *limits, Server **ret);
 Server *server_free(Server *s);
 
 /* Extra fds served by the loop (the signalfd, ...). */
@@ -58,19 +74,3 @@ bool server_stopping(const Server *s);
 
 size_t server_n_connections(const Server *s);
 size_t server_n_workers(const Server *s);
-
-/* ---- used by call.c ---- */
-
-/* Loop thread: queue a frame (and fd, owned) for connection conn_id.
- * -ECONNRESET when it is gone (the fd is closed). */
-int server_send(Server *s, uint64_t conn_id, char *frame, size_t len, int fd);
-
-/* Any thread: hand a frame to the loop. final_call (a reference, moved
- * in) marks the call's last message. */
-int server_post(Server *s, uint64_t conn_id, char *frame, size_t len, int fd, Call *final_call);
-
-/* Worker accounting (worker.c): 0, or -EBUSY when the daemon has no
- * slot left for uid (root keeps SERVER_ROOT_RESERVED_WORKERS of its
- * own), -EUSERS when uid holds max_workers_per_uid already. */
-int server_worker_acquire(Server *s, uid_t uid);
-void server_worker_release(Server *s, uid_t uid);

@@ -1,18 +1,23 @@
-/* Long actions off the event loop: one detached thread per call, so a
- * debootstrap, an `up` or a `logs --follow` never blocks other clients.
- * Results go back through server_post(); the loop owns every socket. */
-#include "daemon/call.h"
+/* Long actions on their own threads (worker.h). */
+#include "daemon/worker.h"
 #include "registry/registry.h"
-#include "daemon/server.h"
 #include "base/log.h"
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+
+typedef struct Worker {
+        Call *call;
+        WorkerDoneFn done;
+        void *userdata;
+} Worker;
 
 static void *worker_main(void *userdata)
 {
-        Call *c = userdata;
+        Worker *w = userdata;
+        Call *c = w->call;
         _cleanup_error_ Error err = ERROR_INIT;
 
         int r = c->action->fn(c, &err);
@@ -20,18 +25,21 @@ static void *worker_main(void *userdata)
 
         /* Release the registry connection before the loop may shut down. */
         c->worker_registry = registry_close(c->worker_registry);
-        Server *s = c->server;
         uid_t uid = c->cred.uid;
+        WorkerDoneFn done = w->done;
+        void *done_data = w->userdata;
+        free(w);
         call_unref(c);
-        server_worker_release(s, uid);
+        done(done_data, uid);
         return NULL;
 }
 
-int call_run_on_worker(Call *c)
+int worker_start(Call *c, WorkerDoneFn done, void *userdata)
 {
-        int k = server_worker_acquire(c->server, c->cred.uid);
-        if (k < 0)
-                return k;
+        Worker *w = malloc(sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        *w = (Worker) { .call = c, .done = done, .userdata = userdata };
         c->on_worker = true;
 
         pthread_attr_t attr;
@@ -42,14 +50,15 @@ int call_run_on_worker(Call *c)
                 pthread_t t;
                 /* Threads inherit the loop's mask (every signal blocked
                  * for the signalfd), so no signal lands on a worker. */
-                r = pthread_create(&t, &attr, worker_main, call_ref(c));
+                call_ref(c);
+                r = pthread_create(&t, &attr, worker_main, w);
                 if (r != 0)
                         call_unref(c);
         }
         pthread_attr_destroy(&attr);
         if (r != 0) {
+                free(w);
                 c->on_worker = false;
-                server_worker_release(c->server, c->cred.uid);
                 log_warn("cannot start a worker thread for %s: %s", c->action->name, strerror(r));
                 return -r;
         }

@@ -77,6 +77,40 @@ else
         echo "# (fix the include, or, when the dependency is right, its row in the table)"
 fi
 
+# Inside src/daemon/ the request machinery points one way too
+# (docs/architecture.md, "The daemon's modules"): a call knows nothing of
+# the server or the daemon, a worker only calls, the server knows calls
+# and workers but not the daemon or the action tables.
+module_out=$(while read -r module forbidden; do
+        for f in src/daemon/"$module".[ch]; do
+                [ -f "$f" ] || continue
+                for m in $forbidden; do
+                        grep -HnE "^[[:space:]]*#[[:space:]]*include[[:space:]]+\"daemon/$m\.h\"" "$f" |
+                                cut -d: -f1,2 | sed "s|\$| includes daemon/$m.h|"
+                done
+        done
+done <<'EOF'
+action server daemon call worker
+call server daemon worker
+worker server daemon
+server daemon
+EOF
+)
+if [ -z "$module_out" ]; then
+        ok "src/daemon: action.h < call < worker < server < daemon.c, one way"
+else
+        not_ok "src/daemon: a module includes one above it"
+        sed 's/^/# /' <<<"$module_out"
+fi
+for sym in server_ daemon_ actions_find action_is_reserved; do
+        if grep -qE "\b$sym" src/daemon/call.c src/daemon/worker.c; then
+                not_ok "call.c and worker.c use no $sym*"; grep -nE "\b$sym" src/daemon/call.c src/daemon/worker.c | sed 's/^/# /'
+        else ok "call.c and worker.c use no $sym*"; fi
+done
+if grep -qE '(^|[^._>[:alnum:]])(actions_find|action_is_reserved|daemon_[a-z_]+)\(' src/daemon/server.c; then
+        not_ok "server.c calls nothing of daemon.c or actions.c"
+else ok "server.c calls nothing of daemon.c or actions.c"; fi
+
 # Rows the tree does not need (informative: a row may name a layer
 # that a change is about to use).
 while read -r folder deps; do
