@@ -20,6 +20,7 @@
 #include "daemon/owner.h"
 #include "registry/registry-workspace.h"
 #include "engine/workspace-engine.h"
+#include "engine/workspace-status.h"
 #include "base/str.h"
 
 #include <poll.h>

@@ -19,11 +19,11 @@
  * omitted for status, stats and logs when the name is unique. */
 #include "daemon/action.h"
 #include "daemon/daemon.h"
-#include "engine/network.h"
 #include "daemon/owner.h"
-#include "registry/registry-network.h"
 #include "registry/registry-workspace.h"
 #include "engine/workspace-engine.h"
+#include "engine/workspace-logs.h"
+#include "engine/workspace-status.h"
 #include "runtime/logs.h"
 #include "base/syscalls.h"
 #include "storage/layout.h"
@@ -33,10 +33,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
-#define LOG_CHUNK (1024u * 1024u)
 #define STOP_TIMEOUT_MAX_S 3600
 
 /* ---- parameters ---- */
@@ -209,109 +206,13 @@ static int action_workspace_wipe(Call *c, Error *err)
         Registry *reg = call_registry(c, err);
         if (!reg)
                 return -EIO;
-        int64_t n = 0;
-        _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        /* A workspace belongs to its sandbox's owner: a user's wipe
-         * goes through the user's own sandboxes only. */
-        int r = registry_prepare(reg, "SELECT id FROM sandboxes WHERE ? < 0 OR owner_uid = ? ORDER BY name", &s, err);
-        if (r >= 0)
-                r = registry_bind(reg, s, err, "ii", call_owner_filter(c), call_owner_filter(c));
-        if (r < 0)
-                return r;
-        _cleanup_free_ int64_t *ids = NULL;
-        size_t n_ids = 0;
-        while ((r = registry_step(reg, s, err)) > 0) {
-                int64_t *ni = realloc(ids, (n_ids + 1) * sizeof *ni);
-                if (!ni)
-                        return error_set(err, ENOMEM, "out of memory");
-                ids = ni;
-                ids[n_ids++] = sqlite3_column_int64(s, 0);
-        }
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n_ids; i++) {
-                r = workspaces_destroy_all_in_sandbox(call_engine(c), reg, ids[i], err);
-                if (r < 0)
-                        return r;
-                n += r;
-        }
+        int n = workspaces_wipe(call_engine(c), reg, call_owner_filter(c), err);
+        if (n < 0)
+                return n;
         return call_reply(c, json_pack("{s:I}", "destroyed", (json_int_t) n), -EBADF);
 }
 
 /* ---- status / list / stats ---- */
-
-json_t *workspace_usage_json(const WorkspaceStats *st, double cpu)
-{
-        const CgroupStats *g = &st->cg;
-        json_t *o = json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cpu_percent", cpu, "memory_used",
-                              (json_int_t) g->memory_used, "pids", (json_int_t) g->pids_current, "processes",
-                              (json_int_t) g->procs, "threads", (json_int_t) g->threads, "block_read",
-                              (json_int_t) g->io_read_bytes, "block_write", (json_int_t) g->io_write_bytes,
-                              "oom_kills", (json_int_t) g->oom_kills);
-        if (!o)
-                return NULL;
-        json_object_set_new(o, "memory_limit",
-                            g->memory_limit == CGROUP_UNLIMITED ? json_null() : json_integer((json_int_t) g->memory_limit));
-        json_object_set_new(o, "pids_limit",
-                            g->pids_limit == CGROUP_UNLIMITED ? json_null() : json_integer((json_int_t) g->pids_limit));
-        json_object_set_new(o, "net_rx", st->has_net ? json_integer((json_int_t) st->net.rx_bytes) : json_null());
-        json_object_set_new(o, "net_tx", st->has_net ? json_integer((json_int_t) st->net.tx_bytes) : json_null());
-        return o;
-}
-
-static json_t *ports_json(Registry *reg, int64_t id)
-{
-        NetPort *p = NULL;
-        size_t n = 0;
-        json_t *a = json_array();
-        if (registry_ports_list(reg, id, &p, &n, NULL) < 0)
-                return a;
-        for (size_t i = 0; i < n; i++) {
-                PortSpec ps = { p[i].host_port, p[i].workspace_port };
-                char buf[PORT_SPEC_STRING_MAX];
-                port_spec_format(&ps, buf);
-                json_array_append_new(a, json_string(buf));
-        }
-        free(p);
-        return a;
-}
-
-/* Row JSON plus what only the running daemon knows; with_usage (status)
- * also ports and a usage sample. */
-static json_t *row_json_live(Daemon *d, Registry *reg, const WorkspaceRow *row, bool with_usage)
-{
-        json_t *o = workspace_row_to_json(row);
-        if (!o)
-                return NULL;
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(&d->engine, row->id);
-        bool running = rw && streq(row->state, WORKSPACE_STATE_RUNNING);
-        json_object_set_new(o, "uptime_secs",
-                            running && row->started_at ? json_integer((json_int_t) (time(NULL) - row->started_at))
-                                                       : json_null());
-        json_object_set_new(o, "restart",
-                            json_string(run_restart_to_string(workspace_config_restart(row->config))));
-        RunState rs;
-        if (running && workspace_engine_run_state(&d->engine, row->sandbox, row->name, &rs) >= 0) {
-                struct timespec now;
-                clock_gettime(CLOCK_REALTIME, &now);
-                uint64_t now_ms = (uint64_t) now.tv_sec * 1000u + (uint64_t) now.tv_nsec / 1000000u;
-                json_object_set_new(o, "restarts", json_integer((json_int_t) rs.restarts));
-                json_object_set_new(o, "next_restart_in_ms",
-                                    rs.next_ms ? json_integer(rs.next_ms > now_ms ? (json_int_t) (rs.next_ms - now_ms) : 0)
-                                               : json_null());
-                json_object_set_new(o, "last_run_status", rs.last_status >= 0 ? json_integer(rs.last_status) : json_null());
-        }
-        if (!with_usage)
-                return o; /* a listing: one query, not one per workspace */
-        json_object_set_new(o, "ports", ports_json(reg, row->id));
-        if (running) {
-                WorkspaceStats st;
-                double cpu = 0;
-                if (workspace_engine_stats(&d->engine, rw, &st, &cpu, NULL) >= 0)
-                        json_object_set_new(o, "usage", workspace_usage_json(&st, cpu));
-        }
-        return o;
-}
 
 static int action_workspace_status(Call *c, Error *err)
 {
@@ -322,7 +223,7 @@ static int action_workspace_status(Call *c, Error *err)
         int r = target_row(c, reg, &row, err);
         if (r < 0)
                 return r;
-        return call_reply(c, row_json_live(call_daemon(c), reg, &row, true), -EBADF);
+        return call_reply(c, workspace_status_json(call_engine(c), reg, &row, true), -EBADF);
 }
 
 static int action_workspace_list(Call *c, Error *err)
@@ -351,7 +252,7 @@ static int action_workspace_list(Call *c, Error *err)
                 return r;
         json_t *a = json_array();
         for (size_t i = 0; i < n; i++)
-                json_array_append_new(a, row_json_live(call_daemon(c), reg, &rows[i], false));
+                json_array_append_new(a, workspace_status_json(call_engine(c), reg, &rows[i], false));
         workspace_rows_free(rows, n);
         return call_reply(c, json_pack("{s:o}", "workspaces", a), -EBADF);
 }
@@ -382,131 +283,19 @@ static int action_workspace_stats(Call *c, Error *err)
 
 /* ---- logs ---- */
 
-/* JSON strings must be valid UTF-8: invalid bytes become U+FFFD. */
-static json_t *utf8_string(const char *s, size_t n)
+static int sink_event(void *userdata, json_t *event)
 {
-        json_t *j = json_stringn(s, n);
-        if (j)
-                return j;
-        _cleanup_strbuf_ StrBuf b = STRBUF_INIT;
-        for (size_t i = 0; i < n;) {
-                unsigned char ch = (unsigned char) s[i];
-                size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
-                bool ok = len > 0 && i + len <= n && ch != 0;
-                for (size_t k = 1; ok && k < len; k++)
-                        ok = ((unsigned char) s[i + k] >> 6) == 2;
-                if (ok) {
-                        json_t *t = json_stringn(s + i, len);
-                        ok = t != NULL;
-                        json_decref(t);
-                }
-                if (ok)
-                        strbuf_append(&b, s + i, len);
-                else
-                        strbuf_puts(&b, "\xef\xbf\xbd");
-                i += ok ? len : 1;
-        }
-        return json_stringn(b.data ? b.data : "", b.len);
+        return call_event(userdata, event);
 }
 
-/* Sends a log to the client. Plain: the text, in chunks of up to
- * LOG_CHUNK. With records (`logs --json`): one event per line, with the
- * time init's writer stamped on it and its stream. A line of an older
- * log has no stamp: it gets the time it was read while following, and
- * none otherwise. */
-typedef struct LogSender {
-        Call *c;
-        bool records;
-        bool live;
-        StrBuf text;  /* plain text not yet sent */
-        StrBuf carry; /* the start of a line whose end is still being written */
-} LogSender;
-
-static void log_sender_done(LogSender *s)
+static int sink_cancel_fd(void *userdata)
 {
-        strbuf_done(&s->text);
-        strbuf_done(&s->carry);
+        return call_cancel_fd(userdata);
 }
 
-static int log_send_text(LogSender *s)
+static bool sink_cancelled(void *userdata)
 {
-        if (s->text.len == 0)
-                return 0;
-        json_t *ev = json_pack("{s:s, s:o}", "type", "log", "data", utf8_string(s->text.data, s->text.len));
-        s->text.len = 0;
-        return call_event(s->c, ev);
-}
-
-static int log_send_record(const LogRecord *rec, void *userdata)
-{
-        LogSender *s = userdata;
-        if (!s->records) {
-                if (strbuf_append(&s->text, rec->text, rec->len) < 0 ||
-                    (!rec->partial && strbuf_append(&s->text, "\n", 1) < 0))
-                        return -ENOMEM;
-                return s->text.len >= LOG_CHUNK ? log_send_text(s) : 0;
-        }
-        _cleanup_strbuf_ StrBuf line = STRBUF_INIT;
-        if (strbuf_append(&line, rec->text, rec->len) < 0 || (!rec->partial && strbuf_append(&line, "\n", 1) < 0))
-                return -ENOMEM;
-        json_t *ev = json_pack("{s:s, s:o, s:s}", "type", "log", "data", utf8_string(line.data ? line.data : "", line.len),
-                               "stream", log_stream_name(rec->stream));
-        int64_t t = rec->time_usec;
-        if (t < 0 && s->live) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                t = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        }
-        if (ev && t >= 0)
-                json_object_set_new(ev, "time_usec", json_integer((json_int_t) t));
-        return call_event(s->c, ev);
-}
-
-/* Send the whole lines of data (with what was carried over before it);
- * keep an incomplete last one for later, unless final. */
-static int log_send(LogSender *s, const char *data, size_t n, bool final)
-{
-        if (strbuf_append(&s->carry, data, n) < 0)
-                return -ENOMEM;
-        ssize_t used = log_records_each(s->carry.data ? s->carry.data : "", s->carry.len, final, log_send_record, s);
-        if (used < 0)
-                return (int) used;
-        memmove(s->carry.data, s->carry.data + used, s->carry.len - (size_t) used);
-        s->carry.len -= (size_t) used;
-        return log_send_text(s);
-}
-
-static int follow_logs(Call *c, LogSender *s, const char *ws_dir, size_t tail, Error *err)
-{
-        _cleanup_log_follow_ LogFollow *f = NULL;
-        _cleanup_free_ char *initial = NULL;
-        size_t initial_len = 0;
-        int r = log_follow_open(ws_dir, tail, &f, &initial, &initial_len, err);
-        if (r < 0)
-                return r;
-        r = log_send(s, initial, initial_len, false);
-        s->live = true;
-        int cancel = call_cancel_fd(c);
-        if (cancel < 0)
-                return error_setc(err, -cancel, "following the log");
-        while (r >= 0 && !call_cancelled(c)) {
-                struct pollfd p[2] = { { log_follow_fd(f), POLLIN, 0 }, { cancel, POLLIN, 0 } };
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return error_setc(err, errno, "following the log");
-                }
-                _cleanup_strbuf_ StrBuf buf = STRBUF_INIT;
-                r = log_follow_read(f, &buf, err);
-                if (r == -ENOENT) {
-                        error_clear(err);
-                        (void) log_send(s, "", 0, true);
-                        return call_reply(c, json_pack("{s:s}", "ended", "the workspace was destroyed"), -EBADF);
-                }
-                if (r > 0)
-                        r = log_send(s, buf.data, buf.len, false);
-        }
-        return r == -ECONNRESET ? 0 : r;
+        return call_cancelled(userdata);
 }
 
 static int action_workspace_logs(Call *c, Error *err)
@@ -531,16 +320,13 @@ static int action_workspace_logs(Call *c, Error *err)
         if (r < 0)
                 return r;
         size_t n_tail = tail < 0 ? LOG_TAIL_ALL : (size_t) tail;
-        _cleanup_(log_sender_done) LogSender s = { .c = c, .records = records };
-        if (follow)
-                return follow_logs(c, &s, ws_dir, n_tail, err);
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        r = workspace_log_read(ws_dir, n_tail, &text, &len, err);
-        if (r < 0)
-                return r;
-        r = log_send(&s, text, len, true);
-        return r == -ECONNRESET ? 0 : r;
+        LogSink sink = { .userdata = c, .event = sink_event, .cancel_fd = sink_cancel_fd, .cancelled = sink_cancelled };
+        if (!follow)
+                return workspace_logs_send(ws_dir, n_tail, records, &sink, err);
+        r = workspace_logs_follow(ws_dir, n_tail, records, &sink, err);
+        if (r == 1)
+                return call_reply(c, json_pack("{s:s}", "ended", "the workspace was destroyed"), -EBADF);
+        return r;
 }
 
 /* ---- exec ---- */

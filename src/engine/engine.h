@@ -9,8 +9,11 @@
  *   workspace-engine.c     running workspaces: table, adoption, exit
  *   workspace-lifecycle.c  create, start, stop, destroy
  *   workspace-exec.c, workspace-cp.c, workspace-dir.c, workspace-ids.c
+ *   workspace-logs.c, workspace-status.c  logs as events, the live row
+ *   workspace-snapshot.c   snapshot requests (snapshots.c: table, image)
  *   network.c              bridge, firewall, proxy, leases
  *   project.c              the `up` planner (diffs specs)
+ *   project-up.c           the plan carried out (project-current.c, project-start.c)
  *   reconcile.c, doctor*.c, leftovers.c  recovery and repair */
 #pragma once
 

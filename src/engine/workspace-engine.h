@@ -138,6 +138,10 @@ int workspace_engine_destroy(Engine *eng, Registry *reg, const char *sandbox, co
 int workspaces_stop_all_in_sandbox(Engine *eng, Registry *r, int64_t sandbox_id, Error *err);
 int workspaces_destroy_all_in_sandbox(Engine *eng, Registry *r, int64_t sandbox_id, Error *err);
 
+/* Destroy every workspace of owner's sandboxes (< 0: of every sandbox),
+ * for workspace.wipe. Returns the number destroyed. */
+int workspaces_wipe(Engine *eng, Registry *r, int64_t owner, Error *err);
+
 /* The running workspace (a new reference) or NULL when it does not run. */
 RunningWorkspace *workspace_engine_get(Engine *eng, const char *sandbox, const char *name);
 RunningWorkspace *workspace_engine_get_by_id(Engine *eng, int64_t id);
@@ -170,8 +174,3 @@ int workspace_engine_run_state(Engine *eng, const char *sandbox, const char *nam
 int workspace_engine_stats(Engine *eng, RunningWorkspace *rw, WorkspaceStats *ret, double *ret_cpu_percent,
                            Error *err);
 
-/* A sample as the JSON of workspace.stats and daemon.stats (cpu_percent,
- * memory_used/limit, pids, processes, threads, block_read/write,
- * oom_kills, pids_limit, net_rx/tx; null = no limit / no network).
- * Defined in actions-workspace.c. */
-json_t *workspace_usage_json(const WorkspaceStats *st, double cpu_percent);

@@ -650,3 +650,47 @@ int workspaces_destroy_all_in_sandbox(Engine *eng, Registry *reg, int64_t sandbo
         teardown_network_if_unused(eng);
         return r < 0 ? r : destroyed;
 }
+
+/* The ids of owner's sandboxes (< 0: every sandbox), by name. */
+static int owned_sandbox_ids(Registry *reg, int64_t owner, int64_t **ret, size_t *ret_n, Error *err)
+{
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int r = registry_prepare(reg, "SELECT id FROM sandboxes WHERE ? < 0 OR owner_uid = ? ORDER BY name", &s, err);
+        if (r >= 0)
+                r = registry_bind(reg, s, err, "ii", owner, owner);
+        if (r < 0)
+                return r;
+        _cleanup_free_ int64_t *ids = NULL;
+        size_t n = 0;
+        while ((r = registry_step(reg, s, err)) > 0) {
+                int64_t *ni = realloc(ids, (n + 1) * sizeof *ni);
+                if (!ni)
+                        return error_set(err, ENOMEM, "out of memory");
+                ids = ni;
+                ids[n++] = sqlite3_column_int64(s, 0);
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(ids);
+        *ret_n = n;
+        return 0;
+}
+
+int workspaces_wipe(Engine *eng, Registry *reg, int64_t owner, Error *err)
+{
+        /* A workspace belongs to its sandbox's owner: a user's wipe goes
+         * through the user's own sandboxes only. */
+        _cleanup_free_ int64_t *ids = NULL;
+        size_t n_ids = 0;
+        int r = owned_sandbox_ids(reg, owner, &ids, &n_ids, err);
+        if (r < 0)
+                return r;
+        int n = 0;
+        for (size_t i = 0; i < n_ids; i++) {
+                r = workspaces_destroy_all_in_sandbox(eng, reg, ids[i], err);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        return n;
+}
