@@ -2,6 +2,8 @@
 #include "engine/workspace-cp.h"
 #include "engine/workspace-engine-internal.h"
 #include "base/syscalls.h"
+#include "runtime/nsclone.h"
+#include "runtime/sync.h"
 #include "storage/tar-tree.h"
 #include "base/fs.h"
 #include "base/process.h"
@@ -18,22 +20,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CP_MESSAGE_MAX 1024
+/* Where the child reports from (SyncMsg.step). */
+enum {
+        CP_STEP_ENTER = 1, /* descriptors, namespaces, root, hardening */
+        CP_STEP_COPY = 2,  /* the copy itself; reached: SyncMsg.text is where it went */
+};
 
-/* What the child reports: its errno and message, or where it copied. */
-static void report(int fd, int code, const char *msg)
-{
-        char buf[CP_MESSAGE_MAX];
-        int n = snprintf(buf, sizeof buf, "%d %s", code, msg);
-        if (n > 0)
-                (void) !write(fd, buf, (size_t) (n < (int) sizeof buf ? n : (int) sizeof buf - 1));
-}
-
-static int child_fail(int report_fd, Error *err)
-{
-        report(report_fd, err->code > 0 ? err->code : EIO, error_msg(err));
-        return 1;
-}
+typedef struct CpChild {
+        int pidfd; /* the workspace's init */
+        const HardeningPlan *plan;
+        const WorkspaceCpSpec *spec;
+        int sock;  /* the child's end of the sync socket */
+} CpChild;
 
 static int enter_workspace(int pidfd, const HardeningPlan *plan, Error *err)
 {
@@ -120,31 +118,43 @@ static int close_other_fds(int a, int b, int c)
         return RET_NERRNO(sys_close_range(from, ~0U, 0));
 }
 
-static _noreturn_ void run_child(int pidfd, const HardeningPlan *plan, const WorkspaceCpSpec *spec, int report_fd)
+static int child_fail(int sock, uint32_t step, const Error *err)
 {
+        SyncMsg m;
+        sync_msg_set_error(&m, step, err);
+        sync_send_msg(sock, &m);
+        return 1;
+}
+
+/* Runs library code (libarchive) and never executes: started
+ * library-style by ns_clone(), with every signal blocked. */
+static int run_child(void *arg)
+{
+        const CpChild *c = arg;
         _cleanup_error_ Error err = ERROR_INIT;
         sigset_t none;
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        int r = close_other_fds(pidfd, spec->fd, report_fd);
+        int r = close_other_fds(c->pidfd, c->spec->fd, c->sock);
         if (r < 0) {
                 error_setc(&err, -r, "closing the daemon's descriptors");
-                _exit(child_fail(report_fd, &err));
+                return child_fail(c->sock, CP_STEP_ENTER, &err);
         }
+        if (enter_workspace(c->pidfd, c->plan, &err) < 0)
+                return child_fail(c->sock, CP_STEP_ENTER, &err);
         _cleanup_free_ char *target = NULL;
-        if (enter_workspace(pidfd, plan, &err) < 0 ||
-            (spec->direction == WORKSPACE_CP_IN ? copy_in(spec, &target, &err) : copy_out(spec, &target, &err)) < 0)
-                _exit(child_fail(report_fd, &err));
-        report(report_fd, 0, target);
-        _exit(0);
+        r = c->spec->direction == WORKSPACE_CP_IN ? copy_in(c->spec, &target, &err)
+                                                  : copy_out(c->spec, &target, &err);
+        if (r < 0)
+                return child_fail(c->sock, CP_STEP_COPY, &err);
+        return sync_send_text(c->sock, CP_STEP_COPY, target) < 0;
 }
 
 /* Wait for the child, killing it when the request is cancelled. */
-static int wait_child(pid_t pid, int cancel_fd)
+static int wait_child(pid_t pid, int pidfd, int cancel_fd)
 {
-        _cleanup_close_ int pidfd = pidfd_open_fd(pid);
-        for (bool killed = false; pidfd >= 0;) {
+        for (bool killed = false;;) {
                 struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { cancel_fd, POLLIN, 0 } };
                 int n = poll(p, killed || cancel_fd < 0 ? 1 : 2, -1);
                 if (n < 0 && errno == EINTR)
@@ -152,7 +162,7 @@ static int wait_child(pid_t pid, int cancel_fd)
                 if (n < 0 || p[0].revents)
                         break;
                 if (p[1].revents && !killed) {
-                        (void) kill(pid, SIGKILL);
+                        (void) sys_pidfd_send_signal(pidfd, SIGKILL);
                         killed = true;
                 }
         }
@@ -165,31 +175,26 @@ int workspace_engine_cp(Engine *eng, RunningWorkspace *rw, const WorkspaceCpSpec
         if (!spec->path || spec->path[0] != '/')
                 return error_set(err, EINVAL, "'%s' is not an absolute path in the workspace; write it as /home/...",
                                  spec->path ?: "");
-        int pipefd[2];
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return error_setc(err, errno, "creating a pipe");
-        _cleanup_close_ int rd = pipefd[0], wr = pipefd[1];
-        pid_t pid = fork();
+        int pair[2];
+        int r = sync_pair(pair);
+        if (r < 0)
+                return error_setc(err, -r, "creating the sync socket");
+        _cleanup_close_ int sock = pair[0], child_sock = pair[1];
+        CpChild child = { .pidfd = rw->proc.pidfd, .plan = eng->workspaces->plan, .spec = spec, .sock = child_sock };
+        _cleanup_close_ int pidfd = -EBADF;
+        NsClone a = { .flags = CLONE_PIDFD, .cgroup_fd = -EBADF, .ret_pidfd = &pidfd, .library = true };
+        pid_t pid = ns_clone(&a, run_child, &child);
         if (pid < 0)
                 return error_setc(err, errno, "starting the copy");
-        if (pid == 0) {
-                rd = safe_close(rd);
-                run_child(rw->proc.pidfd, eng->workspaces->plan, spec, wr);
-        }
-        wr = safe_close(wr);
-        int status = wait_child(pid, spec->cancel_fd);
-        char buf[CP_MESSAGE_MAX];
-        ssize_t n = read(rd, buf, sizeof buf - 1);
-        buf[n > 0 ? n : 0] = 0;
-        char *msg = NULL;
-        long code = n > 0 ? strtol(buf, &msg, 10) : -1;
-        if (msg && *msg == ' ')
-                msg++;
-        if (status == 0 && code == 0) {
-                *ret_target = strdup(msg ? msg : spec->path);
+        child_sock = safe_close(child_sock);
+        int status = wait_child(pid, pidfd, spec->cancel_fd);
+        SyncMsg m;
+        r = sync_recv(sock, &m, NULL, 0);
+        if (r > 0 && m.error > 0)
+                return sync_msg_error(&m, err);
+        if (status == 0 && r > 0 && m.step == CP_STEP_COPY) {
+                *ret_target = strdup(m.text[0] ? m.text : spec->path);
                 return *ret_target ? 0 : error_set(err, ENOMEM, "out of memory");
         }
-        if (code > 0 && msg && *msg)
-                return error_set(err, (int) code, "%s", msg);
         return error_set(err, EIO, "the copy in workspace %s/%s ended with status %d", rw->sandbox, rw->name, status);
 }

@@ -49,12 +49,6 @@ int engine_env_build(char ***ret, char *const *first, char *const *second, char 
         return 0;
 }
 
-static void close_fds(int *fds, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                safe_close(fds[i]);
-}
-
 int workspace_engine_exec(Engine *eng, RunningWorkspace *rw, const WorkspaceExecSpec *spec, ExecProcess *ret,
                           int *ret_status, Error *err)
 {
@@ -75,22 +69,15 @@ int workspace_engine_exec(Engine *eng, RunningWorkspace *rw, const WorkspaceExec
                         return error_set(err, ENOMEM, "out of memory");
         }
 
-        /* The command is born in the unified group (CLONE_INTO_CGROUP)
-         * and joins the v1 ones through "tasks": no move through
-         * cgroup.procs, which waits for a kernel-wide lock. */
-        _cleanup_close_ int cgroup_dir = -EBADF;
-        int joins[CGROUP_HIERARCHIES_MAX];
-        int n_joins = 0;
-        if (rw->cgroup) {
-                cgroup_dir = cgroup_open_unified_fd(rw->cgroup);
-                if (cgroup_dir < 0 && cgroup_dir != -ENOENT)
-                        return error_setc(err, -cgroup_dir, "opening the cgroup of workspace %s/%s", rw->sandbox,
-                                          rw->name);
-                n_joins = cgroup_open_join_fds(rw->cgroup, cgroup_dir >= 0, joins, NULL, ELEMENTSOF(joins));
-                if (n_joins < 0)
-                        return error_setc(err, -n_joins, "opening the cgroup of workspace %s/%s", rw->sandbox,
-                                          rw->name);
-        }
+        /* The command enters the workspace's cgroup the way its init
+         * did (cgroup_entry_open(), as workspace start and setup):
+         * born in the unified group (CLONE_INTO_CGROUP), joining the v1
+         * ones through "tasks", never moved through cgroup.procs, which
+         * waits for a kernel-wide lock. */
+        _cleanup_(cgroup_entry_done) CgroupEntry cg = CGROUP_ENTRY_NULL;
+        r = cgroup_entry_open(rw->cgroup, true, &cg, err);
+        if (r < 0)
+                return error_wrap(err, "workspace %s/%s", rw->sandbox, rw->name);
         ExecConfig c;
         exec_config_init(&c, rw->proc.pidfd, spec->argv);
         c.env = env;
@@ -100,15 +87,13 @@ int workspace_engine_exec(Engine *eng, RunningWorkspace *rw, const WorkspaceExec
         c.cols = spec->cols;
         for (size_t i = 0; i < 3; i++)
                 c.stdio[i] = spec->stdio[i];
-        c.cgroup_dir_fd = cgroup_dir;
-        c.cgroup_join_fds = joins;
-        c.n_cgroup_join_fds = (size_t) n_joins;
+        c.cgroup_dir_fd = cg.dir_fd;
+        c.cgroup_join_fds = cg.fds;
+        c.n_cgroup_join_fds = cg.n;
         c.hardening = e->plan;
         c.limits = &rw->spec.limits;
         c.cpu_seed = rw->cpu_seed;
-        r = workspace_exec(&c, ret, ret_status, err);
-        close_fds(joins, (size_t) n_joins);
-        return r;
+        return workspace_exec(&c, ret, ret_status, err);
 }
 
 /* Field 7 of the passwd line of uid 0, or NULL. */

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* With CLONE_PARENT the child's exit signal is the caller's own, and
  * clone3 insists on 0 here. */
@@ -34,6 +36,31 @@ static pid_t clone_fork(const NsClone *a, int (*fn)(void *), void *arg)
         pid_t pid = sys_clone3(&c);
         if (pid == 0)
                 _exit(fn(arg));
+        return pid;
+}
+
+/* glibc's fork(): its handlers make malloc usable in the child. The
+ * pidfd comes from pidfd_open(), race-free on a child not yet reaped. */
+static pid_t clone_library(const NsClone *a, int (*fn)(void *), void *arg)
+{
+        if ((a->flags & ~(uint64_t) CLONE_PIDFD) || a->cgroup_fd >= 0) {
+                errno = EINVAL;
+                return -1;
+        }
+        pid_t pid = fork();
+        if (pid == 0)
+                _exit(fn(arg));
+        if (pid < 0 || !(a->flags & CLONE_PIDFD))
+                return pid;
+        int fd = sys_pidfd_open(pid, 0);
+        if (fd < 0) {
+                int e = errno;
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                errno = e;
+                return -1;
+        }
+        *a->ret_pidfd = fd;
         return pid;
 }
 
@@ -92,7 +119,9 @@ pid_t ns_clone(NsClone *a, int (*fn)(void *), void *arg)
         sigset_t all;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &a->caller_mask);
-        pid_t pid = a->flags & CLONE_VM ? clone_vm(a, fn, arg) : clone_fork(a, fn, arg);
+        pid_t pid = a->library            ? clone_library(a, fn, arg)
+                    : a->flags & CLONE_VM ? clone_vm(a, fn, arg)
+                                          : clone_fork(a, fn, arg);
         int e = errno;
         pthread_sigmask(SIG_SETMASK, &a->caller_mask, NULL);
         errno = e;

@@ -2,8 +2,9 @@
  *
  * ns_clone() is a clone3(2) that runs fn(arg) in the new process and
  * exits with its return value: the workspace's init (runtime/spawn.c),
- * the helpers and command of an exec (runtime/exec.c) and the host
- * namespaces of debootstrap (storage/nsexec.c) all start through it.
+ * the helpers and command of an exec (runtime/exec.c), the copy of
+ * `workspace cp` (engine/workspace-cp.c) and the host namespaces of
+ * debootstrap (storage/nsexec.c) all start through it.
  * The child reports a failure before exec with the one child-error
  * protocol of runtime/sync.h (a SyncMsg: step, errno, text).
  *
@@ -12,13 +13,19 @@
  *   - vfork-style (CLONE_VM | CLONE_VFORK, with a stack): the child
  *     shares the caller's memory until it executes or exits, so no page
  *     table is copied however large the caller is; the caller waits.
+ *   - Library-style (NsClone.library): fork-style through glibc's
+ *     fork(), for a child that runs library code (malloc, libarchive)
+ *     and never executes. glibc's fork handlers leave malloc and stdio
+ *     usable in the child of a multi-threaded caller, which a bare
+ *     clone3 does not. It takes no namespace or cgroup: the child joins
+ *     the ones it needs itself (setns).
  *
  * Every signal is blocked around the clone, so no handler of the caller
  * ever runs in the child: fn starts with all signals blocked and
  * unblocks what it needs (the caller's mask is in NsClone.caller_mask).
- * glibc's fork handlers do not run either; the caller may be
- * multi-threaded, so the child uses only async-signal-safe calls until
- * it executes. */
+ * glibc's fork handlers do not run either (but library-style); the
+ * caller may be multi-threaded, so the child uses only
+ * async-signal-safe calls until it executes. */
 #pragma once
 
 #include <signal.h>
@@ -35,6 +42,7 @@ typedef struct NsClone {
         int *ret_pidfd;      /* with CLONE_PIDFD */
         char *stack;         /* with CLONE_VM: the child's stack, stack_size bytes, 16-byte aligned */
         size_t stack_size;
+        bool library;        /* library-style: flags only CLONE_PIDFD, no cgroup_fd */
         sigset_t caller_mask; /* set by ns_clone(): the caller's signal mask */
 } NsClone;
 

@@ -78,10 +78,20 @@ int sync_send_step(int sock, uint32_t step, const int *fds, size_t n_fds)
         return send_msg(sock, &m, fds, n_fds);
 }
 
+int sync_send_text(int sock, uint32_t step, const char *text)
+{
+        SyncMsg m;
+        memset(&m, 0, sizeof m);
+        m.step = step;
+        sync_strlcpy(m.text, text, sizeof m.text);
+        return send_msg(sock, &m, NULL, 0);
+}
+
 void sync_msg_set_failure(SyncMsg *m, uint32_t step, int errnum, const char *what, const char *arg)
 {
         m->step = step;
         m->error = errnum > 0 ? errnum : EIO;
+        m->whole = 0;
         sync_strlcpy(m->text, what ? what : "", sizeof m->text);
         if (arg) {
                 sync_strlcat(m->text, " ", sizeof m->text);
@@ -89,9 +99,21 @@ void sync_msg_set_failure(SyncMsg *m, uint32_t step, int errnum, const char *wha
         }
 }
 
+void sync_msg_set_error(SyncMsg *m, uint32_t step, const Error *err)
+{
+        memset(m, 0, sizeof *m);
+        m->step = step;
+        m->error = err && err->code > 0 ? err->code : EIO;
+        m->whole = 1;
+        sync_strlcpy(m->text, error_msg(err), sizeof m->text);
+}
+
 int sync_msg_error(const SyncMsg *m, Error *err)
 {
-        return error_setc(err, m->error > 0 ? m->error : EPROTO, "%s", m->text);
+        int code = m->error > 0 ? m->error : EPROTO;
+        if (m->whole)
+                return error_set(err, code, "%s", m->text);
+        return error_setc(err, code, "%s", m->text);
 }
 
 void sync_send_msg(int sock, const SyncMsg *m)

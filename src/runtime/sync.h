@@ -32,6 +32,7 @@
 typedef struct SyncMsg {
         uint32_t step;
         int32_t error;  /* 0: step reached; > 0: failed with this errno */
+        uint32_t whole; /* text is a whole message (an Error's): nothing is appended */
         char text[SYNC_TEXT_MAX];
 } SyncMsg;
 
@@ -39,8 +40,13 @@ typedef struct SyncMsg {
  * arg is given (truncated to fit); an errnum <= 0 becomes EIO. */
 void sync_msg_set_failure(SyncMsg *m, uint32_t step, int errnum, const char *what, const char *arg);
 
-/* The one reader: a failure becomes an Error "<text>: <strerror>" and
- * its negative errno. */
+/* Record a failure as an Error the child already has (a child that runs
+ * library code, like the copy of `workspace cp`): its code and whole
+ * message. */
+void sync_msg_set_error(SyncMsg *m, uint32_t step, const Error *err);
+
+/* The one reader: a failure becomes an Error "<text>: <strerror>" (or
+ * "<text>" when whole) and its negative errno. */
 int sync_msg_error(const SyncMsg *m, Error *err);
 
 /* socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC). */
@@ -48,6 +54,10 @@ int sync_pair(int fds[2]);
 
 /* Send "step reached", with n_fds descriptors attached. */
 int sync_send_step(int sock, uint32_t step, const int *fds, size_t n_fds);
+
+/* Send "step reached" with a text: what a child that never executes
+ * made of its work (where a copy went); truncated to fit. */
+int sync_send_text(int sock, uint32_t step, const char *text);
 
 /* Send a failure: text is "what" followed by " " and "arg" when arg is
  * given (truncated to fit). Errors while sending are ignored: the

@@ -1,8 +1,13 @@
 /* runtime/sync.c: the one child-error message (step, errno, text), its
- * reader, and the socket that carries it between parent and child. */
+ * reader, and the socket that carries it between parent and child; and
+ * a library-style child of runtime/nsclone.c speaking it. */
 #include "test.h"
 
+#include "runtime/nsclone.h"
 #include "runtime/sync.h"
+
+#include <sched.h>
+#include <sys/wait.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -104,4 +109,83 @@ TEST(eof_means_the_child_is_gone)
         SyncMsg m;
         ASSERT_EQ(sync_recv(p[0], &m, NULL, 0), 0);
         close(p[0]);
+}
+
+TEST(a_whole_error_crosses_as_it_is)
+{
+        int p[2];
+        ASSERT_OK(sync_pair(p));
+        Error child = ERROR_INIT;
+        error_set(&child, ENOTDIR, "/x is not a directory; a tar stream is unpacked into one");
+        SyncMsg m;
+        sync_msg_set_error(&m, 2, &child);
+        sync_send_msg(p[1], &m);
+        error_clear(&child);
+        Error err = ERROR_INIT;
+        /* Nothing appended: the child's message is already whole. */
+        ASSERT_EQ(sync_expect(p[0], 2, "the copy", NULL, 0, &err), -ENOTDIR);
+        ASSERT_STREQ(error_msg(&err), "/x is not a directory; a tar stream is unpacked into one");
+        error_clear(&err);
+        /* A failure recorded afterwards in the same message is not whole. */
+        sync_msg_set_failure(&m, 1, EPERM, "x", NULL);
+        ASSERT_EQ(sync_msg_error(&m, &err), -EPERM);
+        ASSERT_STREQ(error_msg(&err), "x: Operation not permitted");
+        error_clear(&err);
+        close(p[0]);
+        close(p[1]);
+}
+
+TEST(a_step_carries_a_text)
+{
+        int p[2];
+        ASSERT_OK(sync_pair(p));
+        ASSERT_OK(sync_send_text(p[1], 2, "/home/dir/file"));
+        SyncMsg m;
+        ASSERT_EQ(sync_recv(p[0], &m, NULL, 0), 1);
+        ASSERT_EQ(m.step, 2u);
+        ASSERT_EQ(m.error, 0);
+        ASSERT_STREQ(m.text, "/home/dir/file");
+        close(p[0]);
+        close(p[1]);
+}
+
+typedef struct LibraryChild {
+        int sock;
+} LibraryChild;
+
+/* Library code in the child: malloc and stdio work after ns_clone(). */
+static int library_child(void *arg)
+{
+        const LibraryChild *c = arg;
+        char *text = NULL;
+        if (asprintf(&text, "%s/%d", "made", 42) < 0)
+                return 3;
+        int r = sync_send_text(c->sock, 5, text);
+        free(text);
+        return r < 0 ? 4 : 7;
+}
+
+TEST(a_library_child_runs_library_code_and_reports)
+{
+        int p[2];
+        ASSERT_OK(sync_pair(p));
+        LibraryChild c = { .sock = p[1] };
+        int pidfd = -EBADF;
+        NsClone a = { .flags = CLONE_PIDFD, .cgroup_fd = -EBADF, .ret_pidfd = &pidfd, .library = true };
+        pid_t pid = ns_clone(&a, library_child, &c);
+        ASSERT_TRUE(pid > 0);
+        ASSERT_TRUE(pidfd >= 0);
+        close(p[1]);
+        SyncMsg m;
+        ASSERT_EQ(sync_recv(p[0], &m, NULL, 0), 1);
+        ASSERT_STREQ(m.text, "made/42");
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+        close(pidfd);
+        close(p[0]);
+        /* It takes no namespace or cgroup: those are joined with setns. */
+        NsClone bad = { .flags = CLONE_NEWNS, .cgroup_fd = -EBADF, .library = true };
+        ASSERT_EQ(ns_clone(&bad, library_child, &c), -1);
+        ASSERT_EQ(errno, EINVAL);
 }
