@@ -35,7 +35,7 @@ static const char *const settings_keys[] = {
         "bootstrap_method", "debootstrap_binary", "workspace_apparmor_profile", "workspace_selinux_label",
         "wait_secs", "max_sandboxes_per_user", "max_workspaces_per_user", "max_snapshots_per_user",
         "max_connections_per_user", "max_long_actions_per_user", "fetch_max_bytes", "fetch_allow", "user_mirrors",
-        "metadata_allow", "daemon_binary", "init_binary", NULL,
+        "metadata_allow", "daemon_binary", "init_binary", "max_procs_total", NULL,
 };
 
 void settings_done(Settings *s)
@@ -220,6 +220,13 @@ static void read_fetch_max_bytes(ConfigReader *r, const TomlValue *v, uint64_t *
                 *ret = (uint64_t) n;
 }
 
+static void read_procs_total(ConfigReader *r, const TomlValue *v, int64_t *ret)
+{
+        int64_t n;
+        if (reader_int(r, v, "max_procs_total", "max_procs_total", 0, SETTINGS_PROCS_TOTAL_MAX, NULL, &n))
+                *ret = n;
+}
+
 /* An array of strings, each checked by check (NULL: any); *ret is
  * replaced only when every entry is fine. */
 static void read_list(ConfigReader *r, const TomlValue *v, const char *key, size_t max_len,
@@ -314,6 +321,8 @@ static void read_key(ConfigReader *r, const char *key, TomlPos kpos, const TomlV
                 read_count(r, v, key, 1, &s->max_long_actions_per_user);
         else if (streq(key, "fetch_max_bytes"))
                 read_fetch_max_bytes(r, v, &s->fetch_max_bytes);
+        else if (streq(key, "max_procs_total"))
+                read_procs_total(r, v, &s->max_procs_total);
         else if (streq(key, "fetch_allow"))
                 read_list(r, v, key, 64, check_cidr, &s->fetch_allow);
         else if (streq(key, "user_mirrors"))
@@ -349,6 +358,7 @@ static int settings_copy(const Settings *src, Settings *ret)
                 .max_connections_per_user = src->max_connections_per_user,
                 .max_long_actions_per_user = src->max_long_actions_per_user,
                 .fetch_max_bytes = src->fetch_max_bytes,
+                .max_procs_total = src->max_procs_total,
                 .fetch_allow = strv_copy(src->fetch_allow),
                 .user_mirrors = strv_copy(src->user_mirrors),
                 .metadata_allow = strv_copy(src->metadata_allow),

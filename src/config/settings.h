@@ -36,6 +36,12 @@ typedef struct Settings {
         int64_t max_connections_per_user; /* default 64, at least 1 */
         int64_t max_long_actions_per_user;/* default 32, at least 1 */
         uint64_t fetch_max_bytes;         /* "fetch_max_bytes": one rootfs fetch, default 8 GiB */
+        /* "max_procs_total": tasks of all workspaces and setups together
+         * (pids.max of Enclave's top cgroup). 0: automatic, 3/4 of what
+         * the host allows (the smaller of kernel.pid_max and
+         * kernel.threads-max), so a workspace without max_procs can
+         * never take the host's last pids. */
+        int64_t max_procs_total;
         char **fetch_allow;               /* special destinations fetch may reach (CIDRs), never NULL */
         char **user_mirrors;              /* mirrors non-root users may bootstrap from besides `mirror` */
         char **metadata_allow;            /* addresses/ranges inside the blocked metadata ranges that
@@ -61,6 +67,7 @@ int settings_find_file(const char *explicit_path, char **ret_path, Error *err);
 #define SETTINGS_MAX_SIZE (64u * 1024) /* bytes of config.toml */
 #define SETTINGS_WAIT_SECS_MAX 3600
 #define SETTINGS_PER_USER_MAX 1000000
+#define SETTINGS_PROCS_TOTAL_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
 #define SETTINGS_LIST_MAX 64           /* entries of fetch_allow, user_mirrors, metadata_allow */
 
 /* Overlay the keys of a config.toml document onto *s (which holds

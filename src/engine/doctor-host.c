@@ -7,6 +7,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/idrange.h"
 #include "runtime/idlease.h"
+#include "engine/sandbox-cgroup.h"
 #include "engine/workspace-ids.h"
 #include "runtime/lsm.h"
 #include "runtime/probe.h"
@@ -15,6 +16,7 @@
 #include "base/fs.h"
 #include "base/str.h"
 
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -163,6 +165,38 @@ static int check_cgroups(DoctorReport *r)
                    incomplete ? "limits of the missing controllers are not enforced: enable them (v2: "
                                 "cgroup.subtree_control of the daemon's parent group, e.g. systemd Delegate=yes)"
                               : NULL);
+}
+
+/* The pids cap of Enclave's top cgroup (max_procs_total), whether
+ * this host can enforce it, and what all workspaces use now. */
+static int check_procs_total(Engine *eng, DoctorReport *r)
+{
+        uint64_t host = 0;
+        uint64_t cap = sandbox_cgroup_procs_total(eng, &host);
+        const CgroupNode *node = NULL;
+        for (size_t i = 0; eng->cgroup_root && i < eng->cgroup_root->n_nodes; i++)
+                if (eng->cgroup_root->nodes[i].controllers & CGROUP_MASK(CGROUP_PIDS))
+                        node = &eng->cgroup_root->nodes[i];
+        uint64_t used = 0;
+        bool have_used = node && cgroup_read_u64(node->path, "pids.current", &used) == 0;
+        _cleanup_free_ char *title = NULL, *detail = NULL;
+        if (asprintf(&title, "pids of all workspaces capped at %" PRIu64, cap) < 0)
+                return -ENOMEM;
+        char source[96];
+        if (host)
+                snprintf(source, sizeof source, "automatic: 3/4 of the host's %" PRIu64
+                         " (kernel.pid_max, kernel.threads-max)", host);
+        else
+                snprintf(source, sizeof source, "config.toml");
+        char in_use[48] = "";
+        if (have_used)
+                snprintf(in_use, sizeof in_use, "; in use: %" PRIu64, used);
+        if (asprintf(&detail, "max_procs_total (%s)%s%s", source, in_use,
+                     node ? "" : "; not enforced: no pids cgroup controller for Enclave") < 0)
+                return -ENOMEM;
+        return add(r, "cgroup.procs_total", node ? DOCTOR_OK : DOCTOR_WARN, title, detail,
+                   node ? NULL : "enable the pids controller (v2: cgroup.subtree_control of the daemon's parent "
+                                 "group, e.g. systemd Delegate=yes)");
 }
 
 static int check_firewall(Engine *eng, DoctorReport *r)
@@ -344,6 +378,8 @@ int doctor_check_host(Engine *eng, DoctorReport *r)
         int k = check_kernel(eng, r);
         if (k >= 0)
                 k = check_cgroups(r);
+        if (k >= 0)
+                k = check_procs_total(eng, r);
         if (k >= 0)
                 k = check_firewall(eng, r);
         if (k >= 0)

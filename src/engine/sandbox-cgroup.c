@@ -59,7 +59,20 @@ void sandbox_cgroup_done(Engine *eng)
         eng->cgroup_root = cgroup_free(eng->cgroup_root);
 }
 
-/* The root as located at startup, its directories made when missing. */
+uint64_t sandbox_cgroup_procs_total(const Engine *eng, uint64_t *ret_host)
+{
+        if (eng->settings.max_procs_total > 0) {
+                if (ret_host)
+                        *ret_host = 0;
+                return (uint64_t) eng->settings.max_procs_total;
+        }
+        return cgroup_procs_total_default(ret_host);
+}
+
+/* The root as located at startup, its directories made when missing,
+ * with its pids cap (written every time: a root removed when empty
+ * comes back without it). A host without the pids controller already
+ * got its warning from cgroup_root_ensure(). */
 static int open_root(const Engine *eng, const Cgroup **ret, char ***warnings, Error *err)
 {
         if (!eng->cgroup_root)
@@ -67,6 +80,9 @@ static int open_root(const Engine *eng, const Cgroup **ret, char ***warnings, Er
         int r = cgroup_root_ensure(eng->cgroup_root, warnings, err);
         if (r < 0)
                 return error_wrap(err, "opening the daemon's cgroup root");
+        r = cgroup_set_pids_max(eng->cgroup_root, sandbox_cgroup_procs_total(eng, NULL), err);
+        if (r < 0)
+                return error_wrap(err, "capping the pids of all workspaces (max_procs_total)");
         *ret = eng->cgroup_root;
         return 0;
 }

@@ -8,7 +8,10 @@
  * daemon (SPEC §4: two daemons differ in bridge), so two daemons never
  * share or remove each other's groups. The root is removed again when
  * its last sandbox goes, so a daemon without sandboxes leaves no cgroup
- * behind.
+ * behind. The root carries one cap of its own: pids.max =
+ * max_procs_total (config.toml; automatic: 3/4 of the host's pids), so
+ * all workspaces together, none of which need set max_procs, leave the
+ * host pids of its own.
  *
  * For the workspace area: open the sandbox's group with
  * sandbox_cgroup_ensure() (it re-creates a group a reboot removed, with
@@ -30,6 +33,11 @@
  * Sets eng->cgroup_root; sandbox_cgroup_done() frees it. */
 int sandbox_cgroup_init(Engine *eng);
 void sandbox_cgroup_done(Engine *eng);
+
+/* The pids cap of the root: max_procs_total, or its automatic value
+ * (cgroup_procs_total_default()). *ret_host (may be NULL) gets the
+ * host's figure the automatic value comes from, 0 when configured. */
+uint64_t sandbox_cgroup_procs_total(const Engine *eng, uint64_t *ret_host);
 
 /* "enclave-<bridge>" into buf. */
 int sandbox_cgroup_root_name(const Engine *eng, char *buf, size_t size);

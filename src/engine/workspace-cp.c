@@ -3,6 +3,7 @@
 #include "engine/workspace-engine-internal.h"
 #include "base/syscalls.h"
 #include "runtime/nsclone.h"
+#include "runtime/rlimits.h"
 #include "runtime/sync.h"
 #include "storage/tar-tree.h"
 #include "base/fs.h"
@@ -139,6 +140,11 @@ static int run_child(void *arg)
         int r = close_other_fds(c->pidfd, c->spec->fd, c->sock);
         if (r < 0) {
                 error_setc(&err, -r, "closing the daemon's descriptors");
+                return child_fail(c->sock, CP_STEP_ENTER, &err);
+        }
+        r = rlimits_oom_score_reset(0);
+        if (r < 0) {
+                error_setc(&err, -r, "setting oom_score_adj");
                 return child_fail(c->sock, CP_STEP_ENTER, &err);
         }
         if (enter_workspace(c->pidfd, c->plan, &err) < 0)

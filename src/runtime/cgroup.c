@@ -854,6 +854,44 @@ int cgroup_set_limits(const Cgroup *cg, const Limits *l, char ***warnings, Error
         return 0;
 }
 
+static uint64_t read_sysctl_u64(const char *path)
+{
+        _cleanup_free_ char *s = NULL;
+        uint64_t v = 0;
+        if (read_full_file(path, 64, &s, NULL) < 0 || cgroup_parse_limit(s, &v) < 0 || v == CGROUP_UNLIMITED)
+                return 0;
+        return v;
+}
+
+uint64_t cgroup_procs_total_default(uint64_t *ret_host)
+{
+        uint64_t pid_max = read_sysctl_u64("/proc/sys/kernel/pid_max");
+        uint64_t threads_max = read_sysctl_u64("/proc/sys/kernel/threads-max");
+        uint64_t host = pid_max && threads_max ? (pid_max < threads_max ? pid_max : threads_max) : pid_max ? pid_max : threads_max;
+        if (!host)
+                host = 32768; /* the kernel's default pid_max */
+        if (ret_host)
+                *ret_host = host;
+        return host / 4 * 3;
+}
+
+int cgroup_set_pids_max(const Cgroup *cg, uint64_t max, Error *err)
+{
+        char value[32] = "max";
+        if (max)
+                snprintf(value, sizeof value, "%" PRIu64, max);
+        int applied = 0;
+        for (size_t i = 0; i < cg->n_nodes; i++) {
+                if (!(cg->nodes[i].controllers & CGROUP_MASK(CGROUP_PIDS)))
+                        continue;
+                int r = cgroup_write_file(cg->nodes[i].path, "pids.max", value);
+                if (r < 0)
+                        return error_setc(err, -r, "writing pids.max=%s of %s", value, cg->nodes[i].path);
+                applied = 1;
+        }
+        return applied;
+}
+
 int cgroup_attach(const Cgroup *cg, pid_t pid, Error *err)
 {
         char buf[32];

@@ -141,6 +141,18 @@ DEFINE_CLEANUP_FUNC(Cgroup, cgroup_free);
  * unset (0) field removes that limit, so a changed Enclavefile applies. */
 int cgroup_set_limits(const Cgroup *cg, const Limits *l, char ***warnings, Error *err);
 
+/* The tasks all of Enclave's workspaces may have together when
+ * config.toml does not say (max_procs_total = 0): 3/4 of what the host
+ * allows, the smaller of kernel.pid_max and kernel.threads-max, so the
+ * host keeps a quarter for itself. *ret_host (may be NULL) gets that
+ * host figure. */
+uint64_t cgroup_procs_total_default(uint64_t *ret_host);
+
+/* Write pids.max (0: "max") in every directory of cg that has the pids
+ * controller. Returns 1 when written, 0 when no directory has it (the
+ * cap cannot be enforced), or a negative errno. */
+int cgroup_set_pids_max(const Cgroup *cg, uint64_t max, Error *err);
+
 /* The CPU quota of l in microseconds per period on a machine with ncpus
  * CPUs: cpu_percent of all of them, or cpus of one (the smaller when
  * both are set); 0 when no CPU limit is set. Never below 1000 us, the

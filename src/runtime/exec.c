@@ -271,6 +271,11 @@ static int helper_join(void *arg)
         ExecShared *s = arg;
         if (join_cgroups(s))
                 return 1;
+        /* Still host root: the daemon's own value (systemd may shield
+         * it) is not the command's. */
+        int r = rlimits_oom_score_reset(0);
+        if (r < 0)
+                return shared_fail(s, EXEC_STEP_JOIN, -r, "setting oom_score_adj", NULL);
         if (sys_setns(s->c->ws_pidfd, EXEC_NS_FLAGS) < 0)
                 return shared_fail(s, EXEC_STEP_JOIN, errno, "entering the workspace's namespaces", NULL);
         if (become_root(s) || enter_cwd(s))

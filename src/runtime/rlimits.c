@@ -1,10 +1,15 @@
 /* setrlimit() for workspace processes; see rlimits.h for semantics. */
 #include "runtime/rlimits.h"
 
+#include "runtime/sync.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 static int set_limit(int resource, uint64_t soft, uint64_t hard)
 {
@@ -103,4 +108,22 @@ int rlimits_apply_full(const Limits *l, unsigned cpu_seed, const char **ret_what
 int rlimits_apply(const Limits *l, unsigned cpu_seed)
 {
         return rlimits_apply_full(l, cpu_seed, NULL);
+}
+
+int rlimits_oom_score_reset(pid_t pid)
+{
+        char path[64] = "/proc/", num[24];
+        sync_strlcat(path, pid > 0 ? sync_utoa((uint64_t) pid, num) : "self", sizeof path);
+        sync_strlcat(path, "/oom_score_adj", sizeof path);
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        sync_utoa(RLIMITS_OOM_SCORE_ADJ, num);
+        size_t len = strlen(num);
+        ssize_t n = write(fd, num, len);
+        int r = n < 0 ? -errno : (size_t) n == len ? 0 : -EIO;
+        close(fd);
+        /* Refused only below the floor a privileged writer set, without
+         * CAP_SYS_RESOURCE: the process is above 0 already, not shielded. */
+        return r == -EACCES ? 0 : r;
 }

@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* CPU seconds between SIGXCPU (soft limit, the program may clean up)
  * and SIGKILL (hard limit). */
@@ -56,3 +57,20 @@ void rlimits_cpu_list(const cpu_set_t *set, char *buf, size_t size);
  * limit that failed. */
 int rlimits_apply(const Limits *l, unsigned cpu_seed);
 int rlimits_apply_full(const Limits *l, unsigned cpu_seed, const char **ret_what);
+
+/* The OOM killer's view of a workspace process. The daemon may run
+ * shielded (systemd's OOMScoreAdjust= lowers it, -1000 means never
+ * killed) and a child inherits that, so every process Enclave starts
+ * for a workspace (init, exec and setup commands, the copy of
+ * `workspace cp`) gets RLIMITS_OOM_SCORE_ADJ, the kernel's default,
+ * instead. The writer must hold CAP_SYS_RESOURCE in the initial user
+ * namespace (the daemon for init, which it cloned into a new user
+ * namespace; the exec helper and the copy before they join one): only
+ * then does the kernel also make that value the floor, so the workspace
+ * cannot lower itself back below it. Without that capability (a
+ * confined root) the kernel refuses only a value below the floor some
+ * privileged writer set, i.e. when the process is above 0 already and so
+ * not shielded: that is left as it is. pid 0: the caller. No
+ * allocation. Returns 0 or a negative errno. */
+#define RLIMITS_OOM_SCORE_ADJ 0
+int rlimits_oom_score_reset(pid_t pid);

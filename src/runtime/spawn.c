@@ -590,6 +590,9 @@ static int spawn_run(const WorkspaceSpawnConfig *c, const SpawnCpus *cpus, int s
         int r = idmap_write(g->pid, &u, &gm, err);
         if (r < 0)
                 return r;
+        r = rlimits_oom_score_reset(g->pid);
+        if (r < 0)
+                return error_setc(err, -r, "setting the workspace's oom_score_adj");
         _cleanup_close_ int root = -EBADF, home = -EBADF, tmp = -EBADF;
         r = prepare_mounts(c, g->pid, &root, &home, &tmp, err);
         if (r < 0)

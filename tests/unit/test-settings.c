@@ -238,6 +238,19 @@ TEST(choices_and_numbers)
         ASSERT_DIAG(1, 27, "must not contain whitespace");
 }
 
+TEST(max_procs_total)
+{
+        ASSERT_OK(parse(""));
+        ASSERT_EQ(s.max_procs_total, 0); /* automatic */
+        ASSERT_OK(parse("max_procs_total = 40\n"));
+        ASSERT_EQ(s.max_procs_total, 40);
+        ASSERT_OK(parse("max_procs_total = 4194304\n"));
+        ASSERT_EQ(parse("max_procs_total = -1\n"), -EINVAL);
+        ASSERT_DIAG(1, 19, "'max_procs_total' must be between 0 and 4194304, got -1");
+        ASSERT_EQ(parse("max_procs_total = 4194305\n"), -EINVAL);
+        ASSERT_DIAG(1, 19, "got 4194305");
+}
+
 TEST(unknown_keys)
 {
         ASSERT_EQ(parse("sokcet = \"/x\"\nstate-dir = \"/y\"\nfrobnicate = 1\n[daemon]\nsocket = \"/z\"\n"), -EINVAL);
