@@ -2,6 +2,7 @@
 
 #include "base/fs.h"
 #include "base/str.h"
+#include "storage/archive-validate.h"
 #include "storage/copy.h"
 #include "storage/inode-map.h"
 #include "storage/xattr.h"
@@ -97,14 +98,19 @@ static int write_data(ExportContext *c, int fd)
         return 0;
 }
 
+/* An archive leaves the host: trusted.* that only mean something here
+ * (an overlay's origin file handles, metacopy) stay behind. */
 static int add_xattrs(ExportContext *c, int fd, int dfd, const char *name)
 {
         int r = xattr_list_read(fd, dfd, name, &c->xattrs);
         if (r < 0)
                 return fail(c, r, "reading extended attributes of");
-        for (size_t i = 0; i < c->xattrs.n; i++)
-                archive_entry_xattr_add_entry(c->entry, c->xattrs.items[i].name, c->xattrs.items[i].value,
-                                              c->xattrs.items[i].size);
+        for (size_t i = 0; i < c->xattrs.n; i++) {
+                const Xattr *x = &c->xattrs.items[i];
+                if (startswith(x->name, "trusted.") && !tarball_trusted_xattr_portable(x->name))
+                        continue;
+                archive_entry_xattr_add_entry(c->entry, x->name, x->value, x->size);
+        }
         return 0;
 }
 

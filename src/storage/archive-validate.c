@@ -68,3 +68,13 @@ bool tarball_xattr_allowed(const char *key)
                        startswith(key, "trusted.") || streq(key, "system.posix_acl_access") ||
                        streq(key, "system.posix_acl_default"));
 }
+
+bool tarball_trusted_xattr_portable(const char *key)
+{
+        static const char *const kept[] = { "opaque", "redirect", "impure", "nlink", "uuid" };
+        const char *k = key ? startswith(key, "trusted.overlay.") : NULL;
+        for (size_t i = 0; k && i < ELEMENTSOF(kept); i++)
+                if (streq(k, kept[i]))
+                        return true;
+        return false;
+}

@@ -26,3 +26,11 @@ bool tarball_symlink_escapes(const char *path, const char *target);
  * (capabilities, labels), trusted.* (overlayfs metadata in snapshots),
  * and POSIX ACLs. */
 bool tarball_xattr_allowed(const char *key);
+
+/* trusted.* attributes that keep their meaning in another overlay's
+ * upper layer: overlayfs's bookkeeping a restore needs (opaque,
+ * redirect, impure, nlink, uuid). The rest only host root writes, and
+ * origin and metacopy point the overlay that made them at data
+ * elsewhere on this host (a file handle of the lower layer): an export
+ * leaves them out and an import drops them. */
+bool tarball_trusted_xattr_portable(const char *key);

@@ -6,6 +6,7 @@
 #include "base/str.h"
 #include "runtime/cgroup.h"
 #include "storage/archive.h"
+#include "storage/archive-validate.h"
 #include "storage/copy.h"
 #include "storage/inode-map.h"
 #include "storage/staging.h"
@@ -1166,24 +1167,54 @@ static int adopt_capability(IdShift *s, const Xattr *x, struct vfs_ns_cap_data *
         return 0;
 }
 
-/* overlayfs's own bookkeeping of an upper layer that a restore needs;
- * the rest of trusted.* (metacopy and origin point the overlay at data
- * elsewhere) only host root can write, and an archive is not host root. */
-static bool overlay_key_kept(const char *key)
+/* The on-disk form of a POSIX ACL (linux/posix_acl_xattr.h):
+ * a version, then entries naming users and groups by host id. */
+#define ACL_XATTR_VERSION 0x0002
+#define ACL_TAG_USER 0x02
+#define ACL_TAG_GROUP 0x08
+
+typedef struct AclXattrEntry {
+        uint16_t tag, perm;
+        uint32_t id;
+} AclXattrEntry;
+
+/* An ACL names users and groups by host id (what host root's getxattr
+ * shows), which the archive's import wrote back as it said: like the
+ * owners, they move from the exporting workspace's block into the
+ * importing one's. An ACL that names an id outside the exporting
+ * workspace (another workspace's, a host user's) would grant to
+ * somebody else: it is dropped whole (false; the mode's group bits
+ * still bound the group class), as is a malformed one. */
+static bool adopt_acl(IdShift *s, Xattr *x)
 {
-        static const char *const kept[] = { "opaque", "redirect", "impure", "nlink", "uuid" };
-        const char *k = startswith(key, "trusted.overlay.");
-        for (size_t i = 0; k && i < ELEMENTSOF(kept); i++)
-                if (streq(k, kept[i]))
-                        return true;
-        return false;
+        uint32_t version = 0;
+        if (x->size < sizeof version || (x->size - sizeof version) % sizeof(AclXattrEntry) != 0)
+                return false;
+        memcpy(&version, x->value, sizeof version);
+        if (le32toh(version) != ACL_XATTR_VERSION)
+                return false;
+        for (size_t off = sizeof version; off < x->size; off += sizeof(AclXattrEntry)) {
+                AclXattrEntry e;
+                memcpy(&e, (char *) x->value + off, sizeof e);
+                uint16_t tag = le16toh(e.tag);
+                if (tag != ACL_TAG_USER && tag != ACL_TAG_GROUP)
+                        continue;
+                uint32_t id;
+                if (tag == ACL_TAG_USER ? shift_id(le32toh(e.id), s->src_uid, s->dst_uid, &id) < 0
+                                        : shift_id(le32toh(e.id), s->src_gid, s->dst_gid, &id) < 0)
+                        return false;
+                e.id = htole32(id);
+                memcpy((char *) x->value + off, &e, sizeof e);
+        }
+        return true;
 }
 
 /* The archive's extended attributes were set by host root as the
  * archive said: keep what the workspace or its overlay could have made
- * (user.*, POSIX ACLs, overlay bookkeeping, file capabilities as the
- * importing workspace's); drop the rest (other trusted.*, security.*
- * labels such as security.selinux). */
+ * (user.*, POSIX ACLs with their ids moved, overlay bookkeeping, file
+ * capabilities as the importing workspace's); drop the rest (other
+ * trusted.*, security.* labels such as security.selinux, an ACL naming
+ * ids outside the exporting workspace). */
 static int adopt_xattrs(IdShift *s, int dfd, const char *name)
 {
         _cleanup_xattr_list_ XattrList l = XATTR_LIST_INIT;
@@ -1192,21 +1223,26 @@ static int adopt_xattrs(IdShift *s, int dfd, const char *name)
                 return error_setc(s->err, -r, "reading the extended attributes of %s", shift_path(s));
         for (size_t i = 0; i < l.n; i++) {
                 const char *key = l.items[i].name;
-                if (startswith(key, "user.") || streq(key, "system.posix_acl_access") ||
-                    streq(key, "system.posix_acl_default") || overlay_key_kept(key))
+                if (startswith(key, "user.") || tarball_trusted_xattr_portable(key))
                         continue;
-                if (streq(key, "security.capability")) {
+                bool drop = true;
+                if (streq(key, "system.posix_acl_access") || streq(key, "system.posix_acl_default")) {
+                        drop = !adopt_acl(s, &l.items[i]);
+                        if (!drop)
+                                r = xattr_set(-1, dfd, name, key, l.items[i].value, l.items[i].size);
+                } else if (streq(key, "security.capability")) {
                         struct vfs_ns_cap_data cap;
                         r = adopt_capability(s, &l.items[i], &cap);
                         if (r < 0)
                                 return r;
                         r = xattr_set(-1, dfd, name, key, &cap, sizeof cap);
-                } else
+                        drop = false;
+                }
+                if (drop)
                         r = xattr_remove(-1, dfd, name, key);
                 if (r < 0)
                         return error_setc(s->err, -r, "%s the extended attribute %s of %s",
-                                          streq(key, "security.capability") ? "rewriting" : "removing", key,
-                                          shift_path(s));
+                                          drop ? "removing" : "rewriting", key, shift_path(s));
         }
         return 0;
 }

@@ -7,7 +7,13 @@
 # trusted.* and security.* attributes only host root could write
 # (overlayfs metacopy/origin, an SELinux label, ...) are left out, while
 # user.*, ACLs, overlayfs's opaque marks and a capability of the
-# exporting workspace survive, moved with the owners.
+# exporting workspace survive, moved with the owners. POSIX ACLs name
+# users and groups by host id: those move like the owners into the
+# importing workspace's block, and an ACL naming an id outside the
+# exporting workspace is left out. An export, the
+# other way, leaves behind the trusted.* attributes that mean something
+# only on this host: overlayfs's origin (a file handle of the lower
+# layer on the host's file system) and metacopy.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/workspace-setup.sh"
 require_root
@@ -104,6 +110,83 @@ for k in trusted.overlay.metacopy trusted.overlay.origin trusted.enclave securit
         is "$k is left out" "$(xattr trusted x $k)" "-"
 done
 is "opaque is kept beside them" "$(xattr trusted d trusted.overlay.opaque)" "79"
+
+# ---- POSIX ACLs: ids move with the owners, or the ACL is left out ----
+# acl UID GID: an access ACL (user::rwx user:UID:rw- group::r-x
+# group:GID:r-- mask::r-x other::r-x, which mode 0755 leaves as it is)
+# in its on-disk form, hex.
+acl() {
+        python3 - "$1" "$2" <<'PY'
+import struct, sys
+u, g = int(sys.argv[1]), int(sys.argv[2])
+e = lambda tag, perm, i: struct.pack("<HHI", tag, perm, i)
+print((struct.pack("<I", 2) + e(1, 7, 0xffffffff) + e(2, 6, u) + e(4, 5, 0xffffffff) + e(8, 4, g)
+       + e(0x10, 5, 0xffffffff) + e(0x20, 5, 0xffffffff)).hex())
+PY
+}
+# acl_of FILE: its access ACL, hex ("-" when it has none)
+acl_of() {
+        python3 - "$1" <<'PY'
+import os, sys
+try:
+    print(os.getxattr(sys.argv[1], "system.posix_acl_access", follow_symlinks=False).hex())
+except OSError:
+    print("-")
+PY
+}
+ok "a second workspace, on another id block" uenc workspace create usb uw2
+ok "which starts" uenc workspace start usb uw2
+SNAPS2=$ENC_STATE/sandboxes/usb/workspaces/uw2/snapshots
+craft acl-in system.posix_acl_access=$(acl $((base + 5)) $((base + 7)))
+ok "an archive whose ACL names ids of the exporting workspace imports" \
+        uenc snapshot import usb uw2 --name acl-in "$W/acl-in.tar"
+b2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uid_base"])' "$SNAPS2/acl-in/snapshot.json")
+diag "exported from ids at $base, imported into ids at $b2"
+got=$(acl_of "$SNAPS2/acl-in/upper/x")
+is "its ACL names the same users and groups in the importing workspace's ids" "$got" "$(acl $((b2 + 5)) $((b2 + 7)))"
+craft acl-out system.posix_acl_access=$(acl 12345 $((base + 7)))
+ok "an archive whose ACL names a host user's id imports" uenc snapshot import usb uw2 --name acl-out "$W/acl-out.tar"
+got=$(acl_of "$SNAPS2/acl-out/upper/x")
+is "but that ACL is left out" "$got" "-"
+ok "the file itself is there (positive control)" test -f "$SNAPS2/acl-out/upper/x"
+uenc workspace stop usb uw2 >/dev/null 2>&1
+
+# ---- export: what means something only on this host stays behind ----
+ok "the workspace changes a file of its rootfs (overlayfs copies it up)" \
+        uenc workspace exec usb uw -- sh -c 'echo more >>/etc/shared-file && mkdir -p /etc/od'
+ok "a snapshot of it" uenc snapshot create usb uw --name up
+# Besides what overlayfs wrote (origin, where the lower file system has
+# file handles), what host root alone can write, as overlayfs would.
+python3 - "$SNAPS/up/upper/etc" <<'PY'
+import os, sys
+d = sys.argv[1]
+f = d + "/shared-file"
+if b"trusted.overlay.origin" not in [k.encode() for k in os.listxattr(f, follow_symlinks=False)]:
+    os.setxattr(f, "trusted.overlay.origin", bytes.fromhex("00fb1d0001"), follow_symlinks=False)
+os.setxattr(f, "trusted.overlay.metacopy", b"", follow_symlinks=False)
+os.setxattr(f, "trusted.enclave", b"1", follow_symlinks=False)
+os.setxattr(f, "user.keep", b"yes", follow_symlinks=False)
+os.setxattr(d + "/od", "trusted.overlay.opaque", b"y", follow_symlinks=False)
+PY
+ok "exported by the user" uenc snapshot export usb uw up --output "$W/up.tar"
+# member NAME: its extended attribute names in the archive
+archived() {
+        python3 - "$W/up.tar" "$1" <<'PY'
+import sys, tarfile
+for m in tarfile.open(sys.argv[1]).getmembers():
+    if m.name.lstrip("./") == sys.argv[2]:
+        print(" ".join(sorted(k.split("xattr.", 1)[1] for k in m.pax_headers if k.startswith("SCHILY.xattr."))))
+PY
+}
+names=$(archived upper/etc/shared-file)
+diag "attributes of upper/etc/shared-file in the archive: $names"
+for k in trusted.overlay.origin trusted.overlay.metacopy trusted.enclave; do
+        lacks "the archive leaves $k behind" " $names " " $k "
+done
+contains "user.* goes along (positive control)" " $names " " user.keep "
+contains "and an opaque directory stays opaque" " $(archived upper/etc/od) " " trusted.overlay.opaque "
+ok "the export imports again" uenc snapshot import usb uw --name up-again "$W/up.tar"
+is "with its opaque directory" "$(xattr up-again etc/od trusted.overlay.opaque)" "79"
 
 # ---- the workspace still runs on what was imported ----
 ok "the workspace stops" uenc workspace stop usb uw

@@ -97,3 +97,15 @@ TEST(xattr_namespaces)
         ASSERT_FALSE(tarball_xattr_allowed("bogus"));
         ASSERT_FALSE(tarball_xattr_allowed(NULL));
 }
+
+TEST(trusted_xattrs_that_travel)
+{
+        ASSERT_TRUE(tarball_trusted_xattr_portable("trusted.overlay.opaque"));
+        ASSERT_TRUE(tarball_trusted_xattr_portable("trusted.overlay.redirect"));
+        ASSERT_FALSE(tarball_trusted_xattr_portable("trusted.overlay.origin"));
+        ASSERT_FALSE(tarball_trusted_xattr_portable("trusted.overlay.metacopy"));
+        ASSERT_FALSE(tarball_trusted_xattr_portable("trusted.overlay.opaquex"));
+        ASSERT_FALSE(tarball_trusted_xattr_portable("trusted.enclave"));
+        ASSERT_FALSE(tarball_trusted_xattr_portable("user.overlay.opaque"));
+        ASSERT_FALSE(tarball_trusted_xattr_portable(NULL));
+}
