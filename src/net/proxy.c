@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "net/port.h"
+#include "net/proxy-peer.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -34,6 +35,13 @@
 #define PROXY_MAX_CONNS_PER_PORT 256
 #define PROXY_MAX_CONNS 1024
 #define PROXY_BIG_PIPES 64
+/* And one local user's connections (the uid owning the client socket,
+ * proxy-peer.h) at most a quarter of them, whichever ports they go to:
+ * a connection beyond its share is closed at once, since the listener
+ * cannot leave it alone in the backlog and take the next user's. Root
+ * is not counted. A connection whose owner cannot be told (the client
+ * is gone already) counts as uid -1's. */
+#define PROXY_MAX_CONNS_PER_UID (PROXY_MAX_CONNS / 4)
 
 typedef enum HandlerKind {
         H_WAKE,
@@ -64,6 +72,7 @@ typedef struct Conn {
         bool connecting;
         bool dead;       /* closed; freed after the current epoll round */
         bool big;        /* its pipes are PROXY_PIPE_SIZE */
+        uid_t uid;       /* who connected (proxy-peer.h) */
         Relay c2u, u2c;
         Mapping *m;
         struct Conn *prev, *next;
@@ -114,6 +123,11 @@ struct Proxy {
         Mapping *mappings;
         unsigned paused;
         unsigned nconns, nbig; /* open connections, and those with big pipes */
+        int diag_fd;           /* sock_diag, for the uid of each client */
+        /* Open connections per non-root uid (PROXY_MAX_CONNS_PER_UID);
+         * n_uids entries, at most one per connection. */
+        struct { uid_t uid; unsigned n; } uids[PROXY_MAX_CONNS];
+        size_t n_uids;
         /* Closed connections and mappings wait here until no event of the
          * current epoll round can point to them any more. */
         Conn *dead_conns;
@@ -160,6 +174,43 @@ static void unwatch_and_close(Proxy *p, int fd)
         safe_close(fd);
 }
 
+/* The count of uid's open connections (added when missing); NULL for
+ * root, which has no share. */
+static unsigned *uid_count(Proxy *p, uid_t uid)
+{
+        if (uid == 0)
+                return NULL;
+        for (size_t i = 0; i < p->n_uids; i++)
+                if (p->uids[i].uid == uid)
+                        return &p->uids[i].n;
+        if (p->n_uids >= ELEMENTSOF(p->uids))
+                return NULL; /* cannot happen: one entry per open connection at most */
+        p->uids[p->n_uids].uid = uid;
+        p->uids[p->n_uids].n = 0;
+        return &p->uids[p->n_uids++].n;
+}
+
+/* Drop uid's entry when it counts nothing (a connection that never
+ * started). */
+static void uid_prune(Proxy *p, uid_t uid)
+{
+        for (size_t i = 0; i < p->n_uids; i++)
+                if (p->uids[i].uid == uid && p->uids[i].n == 0) {
+                        p->uids[i] = p->uids[--p->n_uids];
+                        return;
+                }
+}
+
+static void uid_release(Proxy *p, uid_t uid)
+{
+        for (size_t i = 0; i < p->n_uids; i++)
+                if (p->uids[i].uid == uid) {
+                        if (--p->uids[i].n == 0)
+                                p->uids[i] = p->uids[--p->n_uids];
+                        return;
+                }
+}
+
 static void conn_close(Proxy *p, Conn *c)
 {
         unwatch_and_close(p, c->client);
@@ -176,6 +227,7 @@ static void conn_close(Proxy *p, Conn *c)
                 c->next->prev = c->prev;
         m->nconns--;
         p->nconns--;
+        uid_release(p, c->uid);
         if (c->big)
                 p->nbig--;
         c->dead = true;
@@ -306,14 +358,14 @@ static void local_socket_tune(int fd)
         (void) setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, sizeof cc - 1);
 }
 
-static int conn_start(Proxy *p, Mapping *m, int client_fd)
+static int conn_start(Proxy *p, Mapping *m, int client_fd, uid_t uid, unsigned *uid_n)
 {
         _cleanup_close_ int client = client_fd;
         Conn *c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
         *c = (Conn) { .client_h.kind = H_CLIENT, .upstream_h.kind = H_UPSTREAM, .client = -EBADF,
-                      .upstream = -EBADF, .m = m,
+                      .upstream = -EBADF, .m = m, .uid = uid,
                       .c2u = { .rd = -EBADF, .wr = -EBADF, .src_ready = true, .dst_ready = true },
                       .u2c = { .rd = -EBADF, .wr = -EBADF, .src_ready = true, .dst_ready = true } };
         c->next = m->conns;
@@ -323,6 +375,8 @@ static int conn_start(Proxy *p, Mapping *m, int client_fd)
         m->nconns++;
         m->accepted++;
         p->nconns++;
+        if (uid_n)
+                (*uid_n)++;
         c->big = p->nbig < PROXY_BIG_PIPES;
         if (c->big)
                 p->nbig++;
@@ -374,6 +428,18 @@ static void mapping_pause(Proxy *p, Mapping *m)
         p->paused++;
 }
 
+/* Who connected: the owner of the client socket, (uid_t) -1 when that
+ * cannot be told. */
+static uid_t client_uid(Proxy *p, const Mapping *m, const struct sockaddr_in *peer)
+{
+        struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(m->host_port),
+                                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        uid_t uid;
+        if (p->diag_fd < 0 || peer->sin_family != AF_INET || proxy_peer_uid(p->diag_fd, peer, &local, &uid) < 0)
+                return (uid_t) -1;
+        return uid;
+}
+
 static void mapping_accept(Proxy *p, Mapping *m)
 {
         if (m->dead)
@@ -383,7 +449,9 @@ static void mapping_accept(Proxy *p, Mapping *m)
                         mapping_pause(p, m);
                         return;
                 }
-                int fd = accept4(m->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                struct sockaddr_in peer;
+                socklen_t len = sizeof peer;
+                int fd = accept4(m->listen_fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
                         if (errno == EINTR || errno == ECONNABORTED)
                                 continue;
@@ -391,7 +459,17 @@ static void mapping_accept(Proxy *p, Mapping *m)
                                 mapping_pause(p, m);
                         return;
                 }
-                int r = conn_start(p, m, fd);
+                uid_t uid = client_uid(p, m, &peer);
+                unsigned *uid_n = uid_count(p, uid);
+                if (uid_n && *uid_n >= PROXY_MAX_CONNS_PER_UID) {
+                        log_debug("proxy: uid %u holds %u connections, its share; closing one to port %u",
+                                  (unsigned) uid, *uid_n, m->host_port);
+                        safe_close(fd);
+                        continue;
+                }
+                int r = conn_start(p, m, fd, uid, uid_n);
+                if (r < 0)
+                        uid_prune(p, uid);
                 if (r < 0)
                         log_debug("proxy: relaying a connection on port %u: %s", m->host_port, strerror(-r));
         }
@@ -666,6 +744,10 @@ int proxy_new(Proxy **ret, Error *err)
                 return error_setc(err, ENOMEM, "starting the port proxy");
         p->epfd = epoll_create1(EPOLL_CLOEXEC);
         p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        p->diag_fd = proxy_peer_open();
+        if (p->diag_fd < 0)
+                log_warn("port proxy: no sock_diag (%s): connections are not shared out per user",
+                         strerror(-p->diag_fd));
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->cond, NULL);
         p->wake_h.kind = H_WAKE;
@@ -711,6 +793,7 @@ Proxy *proxy_free(Proxy *p)
         free_dead(p);
         safe_close(p->epfd);
         safe_close(p->wake_fd);
+        safe_close(p->diag_fd);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->cond);
         free(p);

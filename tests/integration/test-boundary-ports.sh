@@ -10,6 +10,12 @@
 # daemon to its 20,000 descriptors and root's `exec` failed with "Too
 # many open files".
 #
+# The relay slots are shared out per local user too: one uid's
+# connections, over all ports, get at most a quarter of the 1,024, so a
+# user who floods four ports (256 each would fill them all) cannot starve
+# another user's connection to a fifth. On the code before, the flood
+# took all 1,024 and the other user's request waited in the backlog.
+#
 # Each published port is a listener in the daemon too: a member of the
 # group publishes at most 256 (root is exempt), where before 20,000
 # `port publish` calls by one user filled the daemon's descriptors. And
@@ -35,9 +41,11 @@ ok "starts" enc workspace start "$SB" web
 enc workspace exec "$SB" web -- sh -c 'mkdir -p /tmp/www && echo served >/tmp/www/f' >/dev/null 2>&1
 enc workspace exec "$SB" web -- sh -c 'httpd -p 8080 -h /tmp/www; httpd -p 8081 -h /tmp/www' \
         </dev/null >/dev/null 2>&1
-fetch() { "$PY" - "$1" <<'PY'
+# fetch PORT: what 127.0.0.1:PORT serves as /f; fetch_as UID PORT: as UID.
+cat >"$ENC_DIR/fetch.py" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.settimeout(10)
 s.sendall(b"GET /f HTTP/1.0\r\n\r\n")
 data = b""
 while True:
@@ -47,7 +55,9 @@ while True:
     data += b
 print(data.split(b"\r\n\r\n", 1)[-1].decode().strip())
 PY
-}
+chmod 644 "$ENC_DIR/fetch.py"
+fetch() { "$PY" "$ENC_DIR/fetch.py" "$1"; }
+fetch_as() { as_uid "$1" "$PY" "$ENC_DIR/fetch.py" "$2"; }
 for _ in $(seq 50); do [ "$(fetch "$P1" 2>/dev/null)" = served ] && break; sleep 0.1; done
 is "the published port relays (positive control)" "$(fetch "$P1" 2>&1)" served
 
@@ -56,48 +66,79 @@ fds() { ls "/proc/$DPID/fd" | wc -l; }
 before=$(fds)
 diag "daemon descriptors before: $before"
 
-# The flood: a uid outside the socket's group holds FLOOD connections.
+# The flood: a uid outside the socket's group holds N connections to
+# each of the ports given (comma-separated).
 cat >"$ENC_DIR/flood.py" <<'PY'
 import resource, socket, sys, time
-n, port, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+n, ports, ready = int(sys.argv[1]), [int(p) for p in sys.argv[2].split(",")], sys.argv[3]
 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-resource.setrlimit(resource.RLIMIT_NOFILE, (min(n + 64, hard), hard))
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(n * len(ports) + 64, hard), hard))
 held = []
-for _ in range(n):
-    try:
-        held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-    except OSError:
-        break
+for port in ports:
+    for _ in range(n):
+        try:
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError:
+            break
 open(ready, "w").write(str(len(held)))
 time.sleep(120)
 PY
 chmod 644 "$ENC_DIR/flood.py"
 mkdir -p "$ENC_DIR/flood" && chown "$U" "$ENC_DIR/flood"
 READY=$ENC_DIR/flood/ready
-setpriv --reuid "$U" --regid "$U" --clear-groups "$PY" "$ENC_DIR/flood.py" "$FLOOD" "$P2" "$READY" &
-flood_pid=$!
-on_exit "kill $flood_pid"
-for _ in $(seq 300); do [ -s "$READY" ] && break; sleep 0.1; done
-diag "connections the flood holds: $(cat "$READY" 2>/dev/null)"
-# Let the daemon relay what it will.
-sleep 2
-during=$(fds)
-diag "daemon descriptors during the flood: $during"
-[ $((during - before)) -le $((256 * 6 + 64)) ] &&
-        tap_ok "the daemon relays a bounded number of one port's connections ($((during - before)) more descriptors)" ||
-        tap_fail "the daemon relays a bounded number of one port's connections" \
-                "$((during - before)) more descriptors for $FLOOD connections"
+# flood N PORTS NAME: uid U holds N connections to each of PORTS
+# (comma-separated); NAME passes when the daemon's descriptors grew by
+# at most 256 relayed connections' worth.
+flood() {
+        rm -f "$READY"
+        setpriv --reuid "$U" --regid "$U" --clear-groups "$PY" "$ENC_DIR/flood.py" "$1" "$2" "$READY" &
+        flood_pid=$!
+        on_exit "kill $flood_pid"
+        for _ in $(seq 600); do [ -s "$READY" ] && break; sleep 0.1; done
+        diag "connections the flood holds: $(cat "$READY" 2>/dev/null)"
+        sleep 2 # let the daemon relay what it will
+        local during; during=$(fds)
+        diag "daemon descriptors during the flood: $during (before: $before)"
+        [ $((during - before)) -le $((256 * 6 + 64)) ] && tap_ok "$3 ($((during - before)) more descriptors)" ||
+                tap_fail "$3" "$((during - before)) more descriptors"
+}
+# flood_end NAME: the flood is over, its workspace stopped; NAME passes
+# when the daemon is back to its descriptors of before.
+flood_end() {
+        kill "$flood_pid" 2>/dev/null
+        wait "$flood_pid" 2>/dev/null
+        for _ in $(seq 100); do [ "$(fds)" -le $((before + 16)) ] && break; sleep 0.1; done
+        [ "$(fds)" -le $((before + 16)) ] && tap_ok "$1" || tap_fail "$1" "$(fds) open, $before before"
+}
+flood "$FLOOD" "$P2" "the daemon relays a bounded number of one port's connections"
 is "another port still relays" "$(fetch "$P1" 2>&1)" served
 ok "root still execs" enc workspace exec "$SB" web -- true
 ok "and pings" enc ping
-kill "$flood_pid" 2>/dev/null
-wait "$flood_pid" 2>/dev/null
 # The relayed connections end when their server closes them (busybox
 # httpd waits a minute for a request), or when the workspace stops.
 ok "the workspace stops" enc workspace stop "$SB" web
-for _ in $(seq 100); do [ "$(fds)" -le $((before + 16)) ] && break; sleep 0.1; done
-[ "$(fds)" -le $((before + 16)) ] && tap_ok "the flood's descriptors are released" ||
-        tap_fail "the flood's descriptors are released" "$(fds) open, $before before"
+flood_end "the flood's descriptors are released"
+
+# ---- relay slots per local user ----
+V=$(( U + 500 ))
+P=()
+for i in 1 2 3 4 5; do P+=($(( P2 + i ))); done
+ok "a workspace with five published ports" enc workspace create "$SB" many \
+        --port "127.0.0.1:${P[0]}:8080/tcp" --port "127.0.0.1:${P[1]}:8081/tcp" \
+        --port "127.0.0.1:${P[2]}:8082/tcp" --port "127.0.0.1:${P[3]}:8083/tcp" \
+        --port "127.0.0.1:${P[4]}:8084/tcp"
+ok "starts" enc workspace start "$SB" many
+enc workspace exec "$SB" many -- sh -c 'mkdir -p /tmp/www && echo served >/tmp/www/f &&
+        for p in 8080 8081 8082 8083 8084; do httpd -p $p -h /tmp/www; done' </dev/null >/dev/null 2>&1
+for _ in $(seq 50); do [ "$(fetch "${P[4]}" 2>/dev/null)" = served ] && break; sleep 0.1; done
+is "the fifth port relays (positive control)" "$(fetch "${P[4]}" 2>&1)" served
+before=$(fds)
+flood 300 "${P[0]},${P[1]},${P[2]},${P[3]}" "one user's connections get one share of the relay slots"
+got=$(fetch_as "$V" "${P[4]}" 2>&1)
+is "another user's connection to a fifth port is relayed at once" "$got" served
+is "and to a flooded one beyond the first" "$(fetch "${P[1]}" 2>&1)" served
+ok "the workspace stops" enc workspace stop "$SB" many
+flood_end "and everything is released"
 
 # ---- published ports per user ----
 enc_open_socket
