@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "auth/token-input.h"
 #include "auth/token-store.h"
 #include "spec/values.h"
@@ -129,7 +130,7 @@ static int cmd_login(Cli *cli, const CliArgs *a)
                 return cli_fail(cli, "out of memory");
         }
         json_t *res = NULL;
-        r = client_call(c, "auth.login", params, NULL, 0, NULL, NULL, &res, NULL, &err);
+        r = client_call(c, PROTO_ACTION_AUTH_LOGIN, params, NULL, 0, NULL, NULL, &res, NULL, &err);
         token_json_done(&tj);
         if (r < 0)
                 return cli_fail_error(cli, &err);
@@ -185,7 +186,7 @@ static int cmd_list(Cli *cli, const CliArgs *a)
 {
         _cleanup_error_ Error err = ERROR_INIT;
         json_t *res = NULL;
-        if (cli_call(cli, "auth.list", NULL, &res, &err) < 0)
+        if (cli_call(cli, PROTO_ACTION_AUTH_LIST, NULL, &res, &err) < 0)
                 return cli_fail_error(cli, &err);
         json_t *providers = json_object_get(res, "providers");
         int r = cli->json ? (json_print(providers, stdout) < 0 ? EXIT_FAIL : EXIT_OK) : print_list(cli, providers);
@@ -203,7 +204,7 @@ static int cmd_logout(Cli *cli, const CliArgs *a)
                 return r;
         _cleanup_error_ Error err = ERROR_INIT;
         json_t *res = NULL;
-        if (cli_call(cli, "auth.logout", json_pack("{s:s}", "provider", provider), &res, &err) < 0)
+        if (cli_call(cli, PROTO_ACTION_AUTH_LOGOUT, json_pack("{s:s}", "provider", provider), &res, &err) < 0)
                 return cli_fail_error(cli, &err);
         bool removed = json_is_true(json_object_get(res, "removed"));
         if (cli->json)

@@ -16,6 +16,7 @@
 #include "cli/client.h"
 #include "cli/output.h"
 #include "cli/project-file.h"
+#include "proto/actions.h"
 #include "base/str.h"
 
 #include <fcntl.h>
@@ -135,7 +136,7 @@ static int call_cp(Cli *cli, json_t *params, int fd, int *other_end, json_t **re
                 return cli_fail_error(cli, &err);
         }
         CpCall cc = { .other_end = other_end };
-        int r = client_call(c, "workspace.cp", params, &fd, 1, on_cp_event, &cc, ret, NULL, &err);
+        int r = client_call(c, PROTO_ACTION_WORKSPACE_CP, params, &fd, 1, on_cp_event, &cc, ret, NULL, &err);
         *other_end = safe_close(*other_end);
         return r < 0 ? cli_fail_error(cli, &err) : EXIT_OK;
 }

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "config/daemon-options.h"
 #include "config/trust.h"
 #include "base/clock.h"
@@ -165,7 +166,7 @@ static int ping_daemon(const char *path, int timeout_ms, pid_t *ret_pid, Error *
                 return r;
         client_set_timeout(c, timeout_ms);
         json_t *res = NULL;
-        r = client_call(c, "daemon.ping", NULL, NULL, 0, NULL, NULL, &res, NULL, err);
+        r = client_call(c, PROTO_ACTION_DAEMON_PING, NULL, NULL, 0, NULL, NULL, &res, NULL, err);
         if (r < 0)
                 return r;
         if (ret_pid)
@@ -424,7 +425,7 @@ static int cmd_stop(Cli *cli, const CliArgs *a)
 
         /* Learn who answers before asking it to stop. */
         json_t *res = NULL;
-        if (client_call(c, "daemon.ping", NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
+        if (client_call(c, PROTO_ACTION_DAEMON_PING, NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
                 return cli_fail_error(cli, &err);
         pid_t pid = (pid_t) json_integer_value(json_object_get(res, "pid"));
         json_decref(res);
@@ -434,7 +435,7 @@ static int cmd_stop(Cli *cli, const CliArgs *a)
                 pid = 0; /* not visible from here (another pid namespace) */
 
         res = NULL;
-        if (client_call(c, "daemon.stop", NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
+        if (client_call(c, PROTO_ACTION_DAEMON_STOP, NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
                 return cli_fail_error(cli, &err);
         json_decref(res);
         c = client_free(c);
@@ -493,7 +494,7 @@ static int cmd_status(Cli *cli, const CliArgs *a)
                 return cli_fail_error(cli, &err);
         client_set_timeout(c, 10000);
         json_t *h = NULL;
-        r = client_call(c, "daemon.health", NULL, NULL, 0, NULL, NULL, &h, NULL, &err);
+        r = client_call(c, PROTO_ACTION_DAEMON_HEALTH, NULL, NULL, 0, NULL, NULL, &h, NULL, &err);
         if (r < 0)
                 return cli_fail_error(cli, &err);
         if (cli->json) {

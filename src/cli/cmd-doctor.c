@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "base/str.h"
 
 #include <string.h>
@@ -62,7 +63,7 @@ static int cmd_doctor(Cli *cli, const CliArgs *a)
         if (client_open(cli, &c, &err) < 0)
                 return cli_fail_error(cli, &err);
         json_t *res = NULL;
-        if (client_call(c, "daemon.doctor", NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
+        if (client_call(c, PROTO_ACTION_DAEMON_DOCTOR, NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
                 return cli_fail_error(cli, &err);
         if (cli->json)
                 json_print(res, stdout);

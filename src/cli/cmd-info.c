@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 
 #include <time.h>
 
@@ -22,7 +23,7 @@ static int cmd_ping(Cli *cli, const CliArgs *a)
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         json_t *res = NULL;
-        if (client_call(c, "daemon.ping", NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
+        if (client_call(c, PROTO_ACTION_DAEMON_PING, NULL, NULL, 0, NULL, NULL, &res, NULL, &err) < 0)
                 return cli_fail_error(cli, &err);
         double ms = elapsed_ms(&t0);
         if (cli->json) {
@@ -84,7 +85,7 @@ static int cmd_health(Cli *cli, const CliArgs *a)
                 return cli_fail_error(cli, &err);
         client_set_timeout(c, 10000);
         json_t *h = NULL;
-        if (client_call(c, "daemon.health", NULL, NULL, 0, NULL, NULL, &h, NULL, &err) < 0)
+        if (client_call(c, PROTO_ACTION_DAEMON_HEALTH, NULL, NULL, 0, NULL, NULL, &h, NULL, &err) < 0)
                 return cli_fail_error(cli, &err);
         if (cli->json)
                 json_print(h, stdout);

@@ -11,6 +11,7 @@
 #include "cli/client.h"
 #include "cli/output.h"
 #include "cli/project-file.h"
+#include "proto/actions.h"
 #include "base/str.h"
 
 #include <pthread.h>
@@ -89,7 +90,7 @@ static void *run_stream(void *userdata)
         json_t *res = NULL;
         int r = params ? client_connect(s->socket_path, &c, &err) : -ENOMEM;
         if (r >= 0)
-                r = client_call(c, "workspace.logs", params, NULL, 0, on_event, s, &res, NULL, &err);
+                r = client_call(c, PROTO_ACTION_WORKSPACE_LOGS, params, NULL, 0, on_event, s, &res, NULL, &err);
         else
                 json_decref(params);
         s->time_usec = -1;

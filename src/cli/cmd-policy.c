@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "base/str.h"
 
 #include <pwd.h>
@@ -82,7 +83,7 @@ static json_t *scope_params(int64_t uid)
 
 static int cmd_show(Cli *cli, const CliArgs *a)
 {
-        return call_and_print(cli, "policy.show", NULL);
+        return call_and_print(cli, PROTO_ACTION_POLICY_SHOW, NULL);
 }
 
 static int cmd_default(Cli *cli, const CliArgs *a)
@@ -91,7 +92,7 @@ static int cmd_default(Cli *cli, const CliArgs *a)
         if (!streq(d, "allow") && !streq(d, "deny"))
                 return cli_usage_error(cli, "'%s' is not a decision; use 'enclave policy default allow' or 'enclave "
                                        "policy default deny'", d);
-        return call_and_print(cli, "policy.set_default", json_pack("{s:s}", "decision", d));
+        return call_and_print(cli, PROTO_ACTION_POLICY_SET_DEFAULT, json_pack("{s:s}", "decision", d));
 }
 
 static int cmd_rule(Cli *cli, const CliArgs *a)
@@ -105,7 +106,8 @@ static int cmd_rule(Cli *cli, const CliArgs *a)
                 json_decref(params);
                 return cli_fail(cli, "out of memory");
         }
-        return call_and_print(cli, streq(a->cmd->name, "allow") ? "policy.allow" : "policy.deny", params);
+        return call_and_print(cli, streq(a->cmd->name, "allow") ? PROTO_ACTION_POLICY_ALLOW : PROTO_ACTION_POLICY_DENY,
+                              params);
 }
 
 static int cmd_clear(Cli *cli, const CliArgs *a)
@@ -114,7 +116,7 @@ static int cmd_clear(Cli *cli, const CliArgs *a)
         int r = scope_uid(cli, a, &uid);
         if (r != 0)
                 return r;
-        return call_and_print(cli, "policy.clear", scope_params(uid));
+        return call_and_print(cli, PROTO_ACTION_POLICY_CLEAR, scope_params(uid));
 }
 
 static const CliOption uid_option[] = {

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "spec/values.h"
 #include "base/str.h"
 
@@ -40,7 +41,7 @@ static int cmd_port_publish(Cli *cli, const CliArgs *a)
         if (params && json_object_set_new(params, "port", json_string(mapping)) < 0)
                 params = (json_decref(params), NULL);
         json_t *res = NULL;
-        int r = call_and_print(cli, "workspace.port.publish", params, &res);
+        int r = call_and_print(cli, PROTO_ACTION_WORKSPACE_PORT_PUBLISH, params, &res);
         if (r != EXIT_OK || !res)
                 return r;
         if (!cli->quiet) {
@@ -64,7 +65,7 @@ static int cmd_port_unpublish(Cli *cli, const CliArgs *a)
         if (params && json_object_set_new(params, "port", json_string(mapping)) < 0)
                 params = (json_decref(params), NULL);
         json_t *res = NULL;
-        int r = call_and_print(cli, "workspace.port.unpublish", params, &res);
+        int r = call_and_print(cli, PROTO_ACTION_WORKSPACE_PORT_UNPUBLISH, params, &res);
         if (r != EXIT_OK || !res)
                 return r;
         if (!cli->quiet)
@@ -76,7 +77,7 @@ static int cmd_port_unpublish(Cli *cli, const CliArgs *a)
 static int cmd_port_list(Cli *cli, const CliArgs *a)
 {
         json_t *res = NULL;
-        int r = call_and_print(cli, "workspace.port.list", target_params(a), &res);
+        int r = call_and_print(cli, PROTO_ACTION_WORKSPACE_PORT_LIST, target_params(a), &res);
         if (r != EXIT_OK || !res)
                 return r;
         static const char *const headers[] = { "HOST", "WORKSPACE", "PROTO", "DECLARED", "ACTIVE", "CONNECTIONS",

@@ -10,6 +10,7 @@
 #include "cli/client.h"
 #include "cli/output.h"
 #include "cli/project-file.h"
+#include "proto/actions.h"
 #include "base/str.h"
 
 #include <limits.h>
@@ -126,7 +127,8 @@ static int run_up(Cli *cli, const ProjectArgs *a)
         EventPrinter p = { .cli = cli };
         progress_init(&p.progress, cli);
         json_t *res = NULL;
-        if ((r = cli_call_with_progress(cli, "project.up", params, -EBADF, &p.progress, on_event, &p, &res)) != EXIT_OK)
+        if ((r = cli_call_with_progress(cli, PROTO_ACTION_PROJECT_UP, params, -EBADF, &p.progress, on_event, &p,
+                                        &res)) != EXIT_OK)
                 return r;
         if (cli->json)
                 json_print(res, stdout);
@@ -156,7 +158,8 @@ static int run_down(Cli *cli)
         EventPrinter p = { .cli = cli };
         progress_init(&p.progress, cli);
         json_t *res = NULL;
-        if ((r = cli_call_with_progress(cli, "project.down", params, -EBADF, &p.progress, on_event, &p, &res)) != EXIT_OK)
+        if ((r = cli_call_with_progress(cli, PROTO_ACTION_PROJECT_DOWN, params, -EBADF, &p.progress, on_event, &p,
+                                        &res)) != EXIT_OK)
                 return r;
         if (cli->json)
                 json_print(res, stdout);
@@ -247,7 +250,7 @@ static int cmd_ps(Cli *cli, const CliArgs *args)
                 return cli_fail(cli, "out of memory");
         _cleanup_error_ Error err = ERROR_INIT;
         json_t *res = NULL;
-        if (cli_call(cli, "project.ps", params, &res, &err) < 0)
+        if (cli_call(cli, PROTO_ACTION_PROJECT_PS, params, &res, &err) < 0)
                 return cli_fail_error(cli, &err);
         json_t *procs = json_object_get(res, "processes");
         r = cli->json ? (json_print(procs, stdout) < 0 ? EXIT_FAIL : EXIT_OK) : print_processes(cli, procs);

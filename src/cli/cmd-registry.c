@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "base/str.h"
 
 static int cmd_repair(Cli *cli, const CliArgs *a)
@@ -13,8 +14,8 @@ static int cmd_repair(Cli *cli, const CliArgs *a)
         if (client_open(cli, &c, &err) < 0)
                 return cli_fail_error(cli, &err);
         json_t *res = NULL;
-        if (client_call(c, "registry.repair", json_pack("{s:b}", "strict", strict), NULL, 0, NULL, NULL, &res, NULL,
-                        &err) < 0)
+        if (client_call(c, PROTO_ACTION_REGISTRY_REPAIR, json_pack("{s:b}", "strict", strict), NULL, 0, NULL, NULL,
+                        &res, NULL, &err) < 0)
                 return cli_fail_error(cli, &err);
         json_t *fixed = json_object_get(res, "fixed"), *left = json_object_get(res, "left");
         size_t n_left = json_array_size(left);

@@ -11,6 +11,7 @@
 #include "cli/archive-arg.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "spec/values.h"
 #include "spec/archive-name.h"
 #include "spec/fetch-dest.h"
@@ -101,7 +102,7 @@ static int cmd_export(Cli *cli, const CliArgs *c)
         if (!params || json_object_set_new(params, "compression", json_string(tarball_compression_to_string(comp))) < 0)
                 return cli_fail(cli, "out of memory");
         json_t *res = NULL;
-        if ((r = call_rootfs(cli, "rootfs.export", params, fd, &res)) != EXIT_OK)
+        if ((r = call_rootfs(cli, PROTO_ACTION_ROOTFS_EXPORT, params, fd, &res)) != EXIT_OK)
                 return r;
         if ((r = archive_arg_link_output(cli, fd, a.output)) != 0) {
                 json_decref(res);
@@ -129,7 +130,7 @@ static int cmd_import(Cli *cli, const CliArgs *c)
         if (!params || json_object_set_new(params, "replace", json_boolean(a.replace)) < 0)
                 return cli_fail(cli, "out of memory");
         json_t *res = NULL;
-        if ((r = call_rootfs(cli, "rootfs.import", params, fd, &res)) != EXIT_OK)
+        if ((r = call_rootfs(cli, PROTO_ACTION_ROOTFS_IMPORT, params, fd, &res)) != EXIT_OK)
                 return r;
         print_done(cli, "imported", &a, res);
         json_decref(res);
@@ -150,7 +151,7 @@ static int cmd_fetch(Cli *cli, const CliArgs *c)
             json_object_set_new(params, "url", json_string(a.operand)) < 0)
                 return cli_fail(cli, "out of memory");
         json_t *res = NULL;
-        if ((r = call_rootfs(cli, "rootfs.fetch", params, -EBADF, &res)) != EXIT_OK)
+        if ((r = call_rootfs(cli, PROTO_ACTION_ROOTFS_FETCH, params, -EBADF, &res)) != EXIT_OK)
                 return r;
         print_done(cli, "fetched", &a, res);
         json_decref(res);

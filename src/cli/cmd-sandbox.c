@@ -7,6 +7,7 @@
 #include "cli/client.h"
 #include "cli/limit-options.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "spec/spec.h"
 #include "spec/names.h"
 #include "base/str.h"
@@ -98,7 +99,7 @@ static int cmd_create(Cli *cli, const CliArgs *a)
                 return cli_fail(cli, "out of memory");
         double start = now_secs();
         json_t *res = NULL;
-        r = call_with_progress(cli, "sandbox.create", params, &res);
+        r = call_with_progress(cli, PROTO_ACTION_SANDBOX_CREATE, params, &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json)
@@ -132,7 +133,7 @@ static int cmd_start(Cli *cli, const CliArgs *a)
         if (r != 0)
                 return r;
         json_t *res = NULL;
-        if ((r = call_plain(cli, "sandbox.start", json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
+        if ((r = call_plain(cli, PROTO_ACTION_SANDBOX_START, json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
                 return r;
         json_t *w;
         size_t i;
@@ -160,7 +161,7 @@ static int cmd_stop(Cli *cli, const CliArgs *a)
         if (r != 0)
                 return r;
         json_t *res = NULL;
-        if ((r = call_with_progress(cli, "sandbox.stop", json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
+        if ((r = call_with_progress(cli, PROTO_ACTION_SANDBOX_STOP, json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
                 return r;
         if (cli->json)
                 json_print(res, stdout);
@@ -186,7 +187,7 @@ static int cmd_destroy(Cli *cli, const CliArgs *a)
         if (r != 0)
                 return r;
         json_t *res = NULL;
-        const char *action = streq(a->cmd->name, "remove") ? "sandbox.remove" : "sandbox.destroy";
+        const char *action = streq(a->cmd->name, "remove") ? PROTO_ACTION_SANDBOX_REMOVE : PROTO_ACTION_SANDBOX_DESTROY;
         r = call_with_progress(cli, action, json_pack("{s:s, s:b}", "name", name, "force", force), &res);
         if (r != EXIT_OK)
                 return r;
@@ -245,7 +246,7 @@ static int cmd_status(Cli *cli, const CliArgs *a)
         if (r != 0)
                 return r;
         json_t *res = NULL;
-        if ((r = call_plain(cli, "sandbox.status", json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
+        if ((r = call_plain(cli, PROTO_ACTION_SANDBOX_STATUS, json_pack("{s:s}", "name", name), &res)) != EXIT_OK)
                 return r;
         if (cli->json)
                 json_print(res, stdout);
@@ -291,7 +292,7 @@ static int cmd_list(Cli *cli, const CliArgs *a)
 {
         int r;
         json_t *res = NULL;
-        if ((r = call_plain(cli, "sandbox.list", NULL, &res)) != EXIT_OK)
+        if ((r = call_plain(cli, PROTO_ACTION_SANDBOX_LIST, NULL, &res)) != EXIT_OK)
                 return r;
         json_t *list = json_object_get(res, "sandboxes");
         r = cli->json ? (json_print(list, stdout) < 0 ? EXIT_FAIL : EXIT_OK) : print_list(cli, list);
@@ -324,7 +325,7 @@ static int cmd_wipe(Cli *cli, const CliArgs *a)
         int r;
         if (!cli_arg_flag(a, "yes")) {
                 json_t *res = NULL;
-                if ((r = call_plain(cli, "sandbox.list", NULL, &res)) != EXIT_OK)
+                if ((r = call_plain(cli, PROTO_ACTION_SANDBOX_LIST, NULL, &res)) != EXIT_OK)
                         return r;
                 json_t *list = json_object_get(res, "sandboxes");
                 _cleanup_strbuf_ StrBuf names = STRBUF_INIT;
@@ -343,7 +344,7 @@ static int cmd_wipe(Cli *cli, const CliArgs *a)
                         return r;
         }
         json_t *res = NULL;
-        if ((r = call_with_progress(cli, "sandbox.wipe", NULL, &res)) != EXIT_OK)
+        if ((r = call_with_progress(cli, PROTO_ACTION_SANDBOX_WIPE, NULL, &res)) != EXIT_OK)
                 return r;
         if (cli->json)
                 json_print(res, stdout);

@@ -12,6 +12,7 @@
 #include "cli/archive-arg.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "spec/archive-name.h"
 #include "spec/names.h"
 #include "base/str.h"
@@ -138,7 +139,7 @@ static int cmd_snapshot_create(Cli *cli, const CliArgs *c)
         if (params && a.name)
                 json_object_set_new(params, "name", json_string(a.name));
         json_t *res = NULL;
-        if ((r = call_daemon_action(cli, "snapshot.create", params, -EBADF, &res)) != EXIT_OK)
+        if ((r = call_daemon_action(cli, PROTO_ACTION_SNAPSHOT_CREATE, params, -EBADF, &res)) != EXIT_OK)
                 return r;
         return finish(cli, res, text_created);
 }
@@ -184,7 +185,7 @@ static int cmd_snapshot_list(Cli *cli, const CliArgs *c)
         if (r != 0)
                 return r;
         json_t *res = NULL;
-        if ((r = call_daemon_action(cli, "snapshot.list", target_params(&a), -EBADF, &res)) != EXIT_OK)
+        if ((r = call_daemon_action(cli, PROTO_ACTION_SNAPSHOT_LIST, target_params(&a), -EBADF, &res)) != EXIT_OK)
                 return r;
         return finish(cli, res, text_list);
 }
@@ -222,7 +223,7 @@ static int cmd_snapshot_restore(Cli *cli, const CliArgs *c)
         if ((r = check_name_arg(cli, a.pos[2])) != 0)
                 return r;
         json_t *res = NULL;
-        if ((r = call_daemon_action(cli, "snapshot.restore", named_params(&a), -EBADF, &res)) != EXIT_OK)
+        if ((r = call_daemon_action(cli, PROTO_ACTION_SNAPSHOT_RESTORE, named_params(&a), -EBADF, &res)) != EXIT_OK)
                 return r;
         return finish(cli, res, text_restored);
 }
@@ -242,7 +243,7 @@ static int cmd_snapshot_delete(Cli *cli, const CliArgs *c)
         if ((r = check_name_arg(cli, a.pos[2])) != 0)
                 return r;
         json_t *res = NULL;
-        if ((r = call_daemon_action(cli, "snapshot.delete", named_params(&a), -EBADF, &res)) != EXIT_OK)
+        if ((r = call_daemon_action(cli, PROTO_ACTION_SNAPSHOT_DELETE, named_params(&a), -EBADF, &res)) != EXIT_OK)
                 return r;
         return finish(cli, res, text_deleted);
 }
@@ -270,7 +271,7 @@ static int cmd_snapshot_gc(Cli *cli, const CliArgs *c)
         if (params)
                 json_object_set_new(params, "keep", json_integer(a.keep));
         json_t *res = NULL;
-        if ((r = call_daemon_action(cli, "workspace.snapshot_gc", params, -EBADF, &res)) != EXIT_OK)
+        if ((r = call_daemon_action(cli, PROTO_ACTION_WORKSPACE_SNAPSHOT_GC, params, -EBADF, &res)) != EXIT_OK)
                 return r;
         return finish(cli, res, text_gc);
 }
@@ -295,7 +296,7 @@ static int cmd_snapshot_export(Cli *cli, const CliArgs *c)
         if (params)
                 json_object_set_new(params, "compression", json_string(tarball_compression_to_string(comp)));
         json_t *res = NULL;
-        if ((r = call_daemon_action(cli, "snapshot.export", params, fd, &res)) != EXIT_OK)
+        if ((r = call_daemon_action(cli, PROTO_ACTION_SNAPSHOT_EXPORT, params, fd, &res)) != EXIT_OK)
                 return r;
         if ((r = archive_arg_link_output(cli, fd, a.output)) != 0) {
                 json_decref(res);
@@ -336,7 +337,7 @@ static int cmd_snapshot_import(Cli *cli, const CliArgs *c)
                 json_object_set_new(params, "replace", json_boolean(a.replace));
         }
         json_t *res = NULL;
-        if ((r = call_daemon_action(cli, "snapshot.import", params, fd, &res)) != EXIT_OK)
+        if ((r = call_daemon_action(cli, PROTO_ACTION_SNAPSHOT_IMPORT, params, fd, &res)) != EXIT_OK)
                 return r;
         return finish(cli, res, text_imported);
 }

@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "proto/actions.h"
 #include "base/str.h"
 
 #include <poll.h>
@@ -121,7 +122,7 @@ static Table *stats_table(json_t *workspaces)
 static int sample(Client *c, json_t **ret, Error *err)
 {
         json_t *res = NULL;
-        int r = client_call(c, "daemon.stats", NULL, NULL, 0, NULL, NULL, &res, NULL, err);
+        int r = client_call(c, PROTO_ACTION_DAEMON_STATS, NULL, NULL, 0, NULL, NULL, &res, NULL, err);
         if (r < 0)
                 return r;
         json_t *a = json_object_get(res, "workspaces");

@@ -11,6 +11,7 @@
 #include "cli/limit-options.h"
 #include "cli/output.h"
 #include "cli/project-file.h"
+#include "proto/actions.h"
 #include "spec/spec.h"
 #include "spec/restart.h"
 #include "base/str.h"
@@ -143,7 +144,7 @@ static int cmd_create(Cli *cli, const CliArgs *a)
                 return cli_fail(cli, "out of memory");
         }
         json_t *res;
-        r = call(cli, "workspace.create", params, &res);
+        r = call(cli, PROTO_ACTION_WORKSPACE_CREATE, params, &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json)
@@ -178,7 +179,7 @@ static int cmd_start(Cli *cli, const CliArgs *a)
         int r = target_params(cli, a, &params);
         if (r != 0)
                 return r;
-        r = call(cli, "workspace.start", params, &res);
+        r = call(cli, PROTO_ACTION_WORKSPACE_START, params, &res);
         if (r != EXIT_OK)
                 return r;
         print_warnings(res);
@@ -205,7 +206,7 @@ static int cmd_stop(Cli *cli, const CliArgs *a)
         int r = target_params(cli, a, &params);
         if (r != 0)
                 return r;
-        r = call(cli, "workspace.stop", params, &res);
+        r = call(cli, PROTO_ACTION_WORKSPACE_STOP, params, &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json)
@@ -228,7 +229,7 @@ static int cmd_destroy(Cli *cli, const CliArgs *a)
         int r = target_params(cli, a, &params);
         if (r != 0)
                 return r;
-        r = call(cli, "workspace.destroy", params, &res);
+        r = call(cli, PROTO_ACTION_WORKSPACE_DESTROY, params, &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json)
@@ -259,7 +260,7 @@ static int cmd_wipe(Cli *cli, const CliArgs *a)
                 return cli_fail(cli, "not confirmed; nothing was destroyed (type 'wipe' at the prompt, or pass "
                                 "--yes)");
         json_t *res;
-        int r = call(cli, "workspace.wipe", json_object(), &res);
+        int r = call(cli, PROTO_ACTION_WORKSPACE_WIPE, json_object(), &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json)
@@ -370,7 +371,7 @@ static int cmd_status(Cli *cli, const CliArgs *a)
 {
         json_t *res;
         json_t *params = target(cli_arg(a, "SANDBOX"), cli_arg(a, "WORKSPACE"));
-        int r = call(cli, "workspace.status", params, &res);
+        int r = call(cli, PROTO_ACTION_WORKSPACE_STATUS, params, &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json)
@@ -385,7 +386,8 @@ static int cmd_list(Cli *cli, const CliArgs *a)
 {
         const char *sandbox = cli_arg_value(a, "sandbox-id") ?: cli_arg_value(a, "sandbox");
         json_t *res;
-        int r = call(cli, "workspace.list", sandbox ? json_pack("{s:s}", "sandbox", sandbox) : json_object(), &res);
+        int r = call(cli, PROTO_ACTION_WORKSPACE_LIST,
+                     sandbox ? json_pack("{s:s}", "sandbox", sandbox) : json_object(), &res);
         if (r != EXIT_OK)
                 return r;
         json_t *list = json_object_get(res, "workspaces");
@@ -417,7 +419,7 @@ static int cmd_stats(Cli *cli, const CliArgs *a)
 {
         json_t *res;
         json_t *params = target(cli_arg(a, "SANDBOX"), cli_arg(a, "WORKSPACE"));
-        int r = call(cli, "workspace.stats", params, &res);
+        int r = call(cli, PROTO_ACTION_WORKSPACE_STATS, params, &res);
         if (r != EXIT_OK)
                 return r;
         if (cli->json) {
@@ -501,7 +503,7 @@ static int cmd_logs(Cli *cli, const CliArgs *a)
         }
         json_t *res = NULL;
         LogView v = { .json = cli->json, .time_usec = -1, .stream = "output" };
-        int r = client_call(cl, "workspace.logs", params, NULL, 0, on_log_event, &v, &res, NULL, &err);
+        int r = client_call(cl, PROTO_ACTION_WORKSPACE_LOGS, params, NULL, 0, on_log_event, &v, &res, NULL, &err);
         line_buf_flush(&v.lines, log_json_line, &v);
         line_buf_done(&v.lines);
         if (r < 0)
@@ -617,7 +619,8 @@ static int run_exec(Cli *cli, ExecOpts *o)
                  * terminal or with -i. */
                 PtyCtx ctx = { .client = cl, .input = isatty(STDIN_FILENO) || o->interactive || o->enter,
                                .err = &err };
-                r = client_call(cl, "workspace.exec", params, NULL, 0, on_exec_event, &ctx, &res, NULL, &err);
+                r = client_call(cl, PROTO_ACTION_WORKSPACE_EXEC, params, NULL, 0, on_exec_event, &ctx, &res, NULL,
+                                &err);
                 if (r >= 0 && ctx.r < 0)
                         r = ctx.r;
         } else {
@@ -628,7 +631,7 @@ static int run_exec(Cli *cli, ExecOpts *o)
                         json_decref(params);
                         return exec_fail(cli, &err);
                 }
-                r = client_call(cl, "workspace.exec", params, fds, 3, NULL, NULL, &res, NULL, &err);
+                r = client_call(cl, PROTO_ACTION_WORKSPACE_EXEC, params, fds, 3, NULL, NULL, &res, NULL, &err);
                 stdio_relay_finish(relay);
         }
         if (r < 0)

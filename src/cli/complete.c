@@ -9,6 +9,7 @@
  * stays fast and silent when the daemon is down. */
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "proto/actions.h"
 #include "config/enclavefile.h"
 #include "base/str.h"
 
@@ -157,15 +158,15 @@ static void workspace_names(Cli *cli, const Walk *w, const char *cur)
                                 candidate(cur, ef->workspaces[i].name, NULL);
                 return;
         }
-        names(cli, cur, "workspace.list", sb ? json_pack("{s:s}", "sandbox", sb) : json_object(), "workspaces",
-              "name");
+        names(cli, cur, PROTO_ACTION_WORKSPACE_LIST, sb ? json_pack("{s:s}", "sandbox", sb) : json_object(),
+              "workspaces", "name");
 }
 
 static void complete_kind(Cli *cli, const Walk *w, const char *cur, CliComplete kind, const char *list)
 {
         switch (kind) {
         case CLI_COMPLETE_SANDBOX:
-                names(cli, cur, "sandbox.list", NULL, "sandboxes", "name");
+                names(cli, cur, PROTO_ACTION_SANDBOX_LIST, NULL, "sandboxes", "name");
                 break;
         case CLI_COMPLETE_WORKSPACE:
                 workspace_names(cli, w, cur);
@@ -173,8 +174,8 @@ static void complete_kind(Cli *cli, const Walk *w, const char *cur, CliComplete 
         case CLI_COMPLETE_SNAPSHOT: {
                 const char *sb = walked_arg(w, "SANDBOX"), *ws = walked_arg(w, "WORKSPACE");
                 if (sb && ws)
-                        names(cli, cur, "snapshot.list", json_pack("{s:s, s:s}", "sandbox", sb, "workspace", ws),
-                              "snapshots", "name");
+                        names(cli, cur, PROTO_ACTION_SNAPSHOT_LIST,
+                              json_pack("{s:s, s:s}", "sandbox", sb, "workspace", ws), "snapshots", "name");
                 break;
         }
         case CLI_COMPLETE_CHOICES:

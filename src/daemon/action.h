@@ -17,10 +17,12 @@
  * treat call_engine()->settings as read-only.
  *
  * Adding an area: define `const Action foo_actions[] = { ..., {} };`
- * in your own file, declare it below, and list it in actions.c. */
+ * in your own file, declare it below, and list it in actions.c. Every
+ * name is one of proto/actions.h, which the CLI uses too. */
 #pragma once
 
 #include "base/error.h"
+#include "proto/actions.h"
 
 #include <jansson.h>
 #include <sys/types.h>
@@ -129,3 +131,6 @@ extern const Action cp_actions[];        /* actions-cp.c: workspace.cp */
 const Action *actions_find(const char *name, bool test_actions);
 /* A name reserved for an area that is not built in this version. */
 bool action_is_reserved(const char *name);
+/* The i-th action of all tables (test actions included), NULL past the
+ * last: for the check that the tables serve exactly proto/actions.h. */
+const Action *actions_at(size_t i);

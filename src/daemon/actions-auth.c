@@ -135,8 +135,8 @@ static int action_auth_logout(Call *c, Error *err)
  * logout act on the caller's, and its tokens reach only its own
  * workspaces. */
 const Action auth_actions[] = {
-        { "auth.login", action_auth_login, ACTION_MUTATES },
-        { "auth.list", action_auth_list, 0 },
-        { "auth.logout", action_auth_logout, ACTION_MUTATES },
+        { PROTO_ACTION_AUTH_LOGIN, action_auth_login, ACTION_MUTATES },
+        { PROTO_ACTION_AUTH_LIST, action_auth_list, 0 },
+        { PROTO_ACTION_AUTH_LOGOUT, action_auth_logout, ACTION_MUTATES },
         {},
 };

@@ -203,13 +203,13 @@ static int action_policy_clear(Call *c, Error *err)
 }
 
 const Action core_actions[] = {
-        { "daemon.ping", action_ping, 0 },
-        { "daemon.health", action_health, 0 },
-        { "daemon.stop", action_stop, ACTION_ROOT_ONLY | ACTION_MUTATES },
-        { "policy.show", action_policy_show, 0 },
-        { "policy.set_default", action_policy_set_default, ACTION_ROOT_ONLY | ACTION_MUTATES },
-        { "policy.allow", action_policy_allow, ACTION_ROOT_ONLY | ACTION_MUTATES },
-        { "policy.deny", action_policy_deny, ACTION_ROOT_ONLY | ACTION_MUTATES },
-        { "policy.clear", action_policy_clear, ACTION_ROOT_ONLY | ACTION_MUTATES },
+        { PROTO_ACTION_DAEMON_PING, action_ping, 0 },
+        { PROTO_ACTION_DAEMON_HEALTH, action_health, 0 },
+        { PROTO_ACTION_DAEMON_STOP, action_stop, ACTION_ROOT_ONLY | ACTION_MUTATES },
+        { PROTO_ACTION_POLICY_SHOW, action_policy_show, 0 },
+        { PROTO_ACTION_POLICY_SET_DEFAULT, action_policy_set_default, ACTION_ROOT_ONLY | ACTION_MUTATES },
+        { PROTO_ACTION_POLICY_ALLOW, action_policy_allow, ACTION_ROOT_ONLY | ACTION_MUTATES },
+        { PROTO_ACTION_POLICY_DENY, action_policy_deny, ACTION_ROOT_ONLY | ACTION_MUTATES },
+        { PROTO_ACTION_POLICY_CLEAR, action_policy_clear, ACTION_ROOT_ONLY | ACTION_MUTATES },
         {},
 };

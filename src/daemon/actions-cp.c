@@ -61,6 +61,6 @@ static int action_workspace_cp(Call *c, Error *err)
 }
 
 const Action cp_actions[] = {
-        { "workspace.cp", action_workspace_cp, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_CP, action_workspace_cp, ACTION_LONG | ACTION_MUTATES },
         {},
 };

@@ -45,7 +45,7 @@ static int action_repair(Call *c, Error *err)
 
 const Action doctor_actions[] = {
         /* Its report names every user's objects and the host's setup. */
-        { "daemon.doctor", action_doctor, ACTION_LONG | ACTION_ROOT_ONLY },
-        { "registry.repair", action_repair, ACTION_LONG | ACTION_MUTATES | ACTION_ROOT_ONLY },
+        { PROTO_ACTION_DAEMON_DOCTOR, action_doctor, ACTION_LONG | ACTION_ROOT_ONLY },
+        { PROTO_ACTION_REGISTRY_REPAIR, action_repair, ACTION_LONG | ACTION_MUTATES | ACTION_ROOT_ONLY },
         {},
 };

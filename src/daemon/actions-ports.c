@@ -237,8 +237,8 @@ static int action_port_list(Call *c, Error *err)
 }
 
 const Action port_actions[] = {
-        { "workspace.port.publish", action_port_publish, ACTION_MUTATES },
-        { "workspace.port.unpublish", action_port_unpublish, ACTION_MUTATES },
-        { "workspace.port.list", action_port_list, 0 },
+        { PROTO_ACTION_WORKSPACE_PORT_PUBLISH, action_port_publish, ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_PORT_UNPUBLISH, action_port_unpublish, ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_PORT_LIST, action_port_list, 0 },
         {},
 };

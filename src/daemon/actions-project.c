@@ -271,8 +271,8 @@ static int action_project_ps(Call *c, Error *err)
 }
 
 const Action project_actions[] = {
-        { "project.up", action_project_up, ACTION_LONG | ACTION_MUTATES },
-        { "project.down", action_project_down, ACTION_LONG | ACTION_MUTATES },
-        { "project.ps", action_project_ps, ACTION_LONG },
+        { PROTO_ACTION_PROJECT_UP, action_project_up, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_PROJECT_DOWN, action_project_down, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_PROJECT_PS, action_project_ps, ACTION_LONG },
         {},
 };

@@ -156,8 +156,8 @@ static int action_rootfs_fetch(Call *c, Error *err)
  * root fills or replaces them. Anyone may read one out (what a sandbox
  * made from it would show its owner anyway). */
 const Action rootfs_actions[] = {
-        { "rootfs.export", action_rootfs_export, ACTION_LONG },
-        { "rootfs.import", action_rootfs_import, ACTION_LONG | ACTION_MUTATES | ACTION_ROOT_ONLY },
-        { "rootfs.fetch", action_rootfs_fetch, ACTION_LONG | ACTION_MUTATES | ACTION_ROOT_ONLY },
+        { PROTO_ACTION_ROOTFS_EXPORT, action_rootfs_export, ACTION_LONG },
+        { PROTO_ACTION_ROOTFS_IMPORT, action_rootfs_import, ACTION_LONG | ACTION_MUTATES | ACTION_ROOT_ONLY },
+        { PROTO_ACTION_ROOTFS_FETCH, action_rootfs_fetch, ACTION_LONG | ACTION_MUTATES | ACTION_ROOT_ONLY },
         {},
 };

@@ -371,14 +371,14 @@ static int action_sandbox_setup(Call *c, Error *err)
 }
 
 const Action sandbox_actions[] = {
-        { "sandbox.create", action_sandbox_create, ACTION_LONG | ACTION_MUTATES },
-        { "sandbox.start", action_sandbox_start, ACTION_LONG | ACTION_MUTATES },
-        { "sandbox.stop", action_sandbox_stop, ACTION_LONG | ACTION_MUTATES },
-        { "sandbox.destroy", action_sandbox_destroy, ACTION_LONG | ACTION_MUTATES },
-        { "sandbox.remove", action_sandbox_destroy, ACTION_LONG | ACTION_MUTATES },
-        { "sandbox.status", action_sandbox_status, 0 },
-        { "sandbox.list", action_sandbox_list, 0 },
-        { "sandbox.wipe", action_sandbox_wipe, ACTION_LONG | ACTION_MUTATES },
-        { "sandbox.setup", action_sandbox_setup, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SANDBOX_CREATE, action_sandbox_create, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SANDBOX_START, action_sandbox_start, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SANDBOX_STOP, action_sandbox_stop, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SANDBOX_DESTROY, action_sandbox_destroy, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SANDBOX_REMOVE, action_sandbox_destroy, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SANDBOX_STATUS, action_sandbox_status, 0 },
+        { PROTO_ACTION_SANDBOX_LIST, action_sandbox_list, 0 },
+        { PROTO_ACTION_SANDBOX_WIPE, action_sandbox_wipe, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SANDBOX_SETUP, action_sandbox_setup, ACTION_LONG | ACTION_MUTATES },
         {},
 };

@@ -283,12 +283,12 @@ static int action_snapshot_import(Call *c, Error *err)
 }
 
 const Action snapshot_actions[] = {
-        { "snapshot.create", action_snapshot_create, ACTION_LONG | ACTION_MUTATES },
-        { "snapshot.list", action_snapshot_list, ACTION_LONG },
-        { "snapshot.restore", action_snapshot_restore, ACTION_LONG | ACTION_MUTATES },
-        { "snapshot.delete", action_snapshot_delete, ACTION_LONG | ACTION_MUTATES },
-        { "snapshot.export", action_snapshot_export, ACTION_LONG },
-        { "snapshot.import", action_snapshot_import, ACTION_LONG | ACTION_MUTATES },
-        { "workspace.snapshot_gc", action_snapshot_gc, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SNAPSHOT_CREATE, action_snapshot_create, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SNAPSHOT_LIST, action_snapshot_list, ACTION_LONG },
+        { PROTO_ACTION_SNAPSHOT_RESTORE, action_snapshot_restore, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SNAPSHOT_DELETE, action_snapshot_delete, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_SNAPSHOT_EXPORT, action_snapshot_export, ACTION_LONG },
+        { PROTO_ACTION_SNAPSHOT_IMPORT, action_snapshot_import, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_SNAPSHOT_GC, action_snapshot_gc, ACTION_LONG | ACTION_MUTATES },
         {},
 };

@@ -105,6 +105,6 @@ static int action_daemon_stats(Call *c, Error *err)
 }
 
 const Action stats_actions[] = {
-        { "daemon.stats", action_daemon_stats, ACTION_LONG },
+        { PROTO_ACTION_DAEMON_STATS, action_daemon_stats, ACTION_LONG },
         {},
 };

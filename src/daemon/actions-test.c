@@ -120,7 +120,7 @@ static int action_debug_hold_workspace(Call *c, Error *err)
 }
 
 const Action test_actions[] = {
-        { "debug.sleep", action_debug_sleep, ACTION_LONG | ACTION_TEST },
-        { "debug.hold_workspace", action_debug_hold_workspace, ACTION_LONG | ACTION_TEST },
+        { PROTO_ACTION_DEBUG_SLEEP, action_debug_sleep, ACTION_LONG | ACTION_TEST },
+        { PROTO_ACTION_DEBUG_HOLD_WORKSPACE, action_debug_hold_workspace, ACTION_LONG | ACTION_TEST },
         {},
 };

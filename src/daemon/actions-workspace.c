@@ -458,16 +458,16 @@ static int action_workspace_exec(Call *c, Error *err)
 }
 
 const Action workspace_actions[] = {
-        { "workspace.create", action_workspace_create, ACTION_LONG | ACTION_MUTATES },
-        { "workspace.start", action_workspace_start, ACTION_LONG | ACTION_MUTATES },
-        { "workspace.stop", action_workspace_stop, ACTION_LONG | ACTION_MUTATES },
-        { "workspace.destroy", action_workspace_destroy, ACTION_LONG | ACTION_MUTATES },
-        { "workspace.remove", action_workspace_destroy, ACTION_LONG | ACTION_MUTATES },
-        { "workspace.wipe", action_workspace_wipe, ACTION_LONG | ACTION_MUTATES },
-        { "workspace.status", action_workspace_status, 0 },
-        { "workspace.list", action_workspace_list, 0 },
-        { "workspace.stats", action_workspace_stats, 0 },
-        { "workspace.logs", action_workspace_logs, ACTION_LONG },
-        { "workspace.exec", action_workspace_exec, ACTION_LONG },
+        { PROTO_ACTION_WORKSPACE_CREATE, action_workspace_create, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_START, action_workspace_start, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_STOP, action_workspace_stop, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_DESTROY, action_workspace_destroy, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_REMOVE, action_workspace_destroy, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_WIPE, action_workspace_wipe, ACTION_LONG | ACTION_MUTATES },
+        { PROTO_ACTION_WORKSPACE_STATUS, action_workspace_status, 0 },
+        { PROTO_ACTION_WORKSPACE_LIST, action_workspace_list, 0 },
+        { PROTO_ACTION_WORKSPACE_STATS, action_workspace_stats, 0 },
+        { PROTO_ACTION_WORKSPACE_LOGS, action_workspace_logs, ACTION_LONG },
+        { PROTO_ACTION_WORKSPACE_EXEC, action_workspace_exec, ACTION_LONG },
         {},
 };

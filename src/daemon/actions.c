@@ -33,6 +33,15 @@ const Action *actions_find(const char *name, bool with_test_actions)
         return NULL;
 }
 
+const Action *actions_at(size_t i)
+{
+        for (size_t t = 0; t < ELEMENTSOF(action_tables); t++)
+                for (const Action *a = action_tables[t]; a->name; a++)
+                        if (i-- == 0)
+                                return a;
+        return NULL;
+}
+
 /* The stable names of SPEC §2 whose areas are not built yet
  * (docs/actions.md). A request for one gets "not built" rather than
  * "unknown action", so a newer CLI against an older daemon reads well. */
