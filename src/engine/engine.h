@@ -11,6 +11,7 @@
  *   workspace-exec.c, workspace-cp.c, workspace-dir.c, workspace-ids.c
  *   workspace-logs.c, workspace-status.c  logs as events, the live row
  *   workspace-snapshot.c   snapshot requests (snapshots.c: table, image)
+ *   workspace-ports.c      port publish, unpublish, list
  *   network.c              bridge, firewall, proxy, leases
  *   project.c              the `up` planner (diffs specs)
  *   project-up.c           the plan carried out (project-current.c, project-start.c)

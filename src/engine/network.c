@@ -129,7 +129,7 @@ static bool is_setup_addr(const Network *n, uint32_t addr)
         return false;
 }
 
-static void port_tag(int64_t workspace_id, char buf[static 32])
+void network_port_tag(int64_t workspace_id, char buf[static 32])
 {
         snprintf(buf, 32, "ws:%lld", (long long) workspace_id);
 }
@@ -612,12 +612,12 @@ int network_resolv_conf(Engine *eng, WorkspaceFile *ret, Error *err)
 
 /* ---- ports ---- */
 
-static bool mapping_active(const ProxyMapping *m, size_t n, uint16_t host_port, const char *tag)
+const ProxyMapping *network_port_mapping(const ProxyMapping *m, size_t n, uint16_t host_port, const char *tag)
 {
         for (size_t i = 0; i < n; i++)
                 if (m[i].host_port == host_port && m[i].tag && streq(m[i].tag, tag))
-                        return true;
-        return false;
+                        return &m[i];
+        return NULL;
 }
 
 /* Publish ports[] for a workspace at addr; on a failure everything of
@@ -626,14 +626,14 @@ static int ports_publish(Network *n, int64_t workspace_id, uint32_t addr, const 
                          Error *err)
 {
         char tag[32];
-        port_tag(workspace_id, tag);
+        network_port_tag(workspace_id, tag);
         ProxyMapping *active = NULL;
         size_t n_active = 0;
         int r = proxy_list(n->proxy, &active, &n_active, err);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_ports && r >= 0; i++) {
-                if (mapping_active(active, n_active, ports[i].host_port, tag))
+                if (network_port_mapping(active, n_active, ports[i].host_port, tag))
                         continue;
                 r = proxy_publish(n->proxy, ports[i].host_port, addr, ports[i].workspace_port, tag, err);
         }
@@ -679,7 +679,7 @@ void network_ports_stop(Engine *eng, int64_t workspace_id)
         if (!eng->network)
                 return;
         char tag[32];
-        port_tag(workspace_id, tag);
+        network_port_tag(workspace_id, tag);
         (void) proxy_unpublish_tag(eng->network->proxy, tag);
 }
 

@@ -109,5 +109,11 @@ int network_teardown_if_unused(Engine *eng, Error *err);
  * instance. Callers make sure no workspace runs. */
 int network_teardown(Engine *eng, Error *err);
 
-/* For actions-ports.c: the daemon's proxy (NULL before network_init). */
+/* For workspace-ports.c: the daemon's proxy (NULL before network_init),
+ * the owner tag of a workspace's mappings in it ("ws:ID"), and the
+ * mapping of host_port in a proxy_list() that carries tag, or NULL. */
 struct Proxy *network_proxy(Engine *eng);
+void network_port_tag(int64_t workspace_id, char buf[static 32]);
+struct ProxyMapping;
+const struct ProxyMapping *network_port_mapping(const struct ProxyMapping *m, size_t n, uint16_t host_port,
+                                                const char *tag);
