@@ -6,8 +6,8 @@
 #include "daemon/daemon.h"
 #include "daemon/owner.h"
 #include "registry/registry-sandbox.h"
-#include "engine/sandbox-cgroup.h"
 #include "engine/sandbox.h"
+#include "engine/sandbox-status.h"
 #include "spec/spec.h"
 #include "storage/bootstrap.h"
 #include "storage/layout.h"
@@ -86,26 +86,6 @@ static int load_row(Call *c, Registry **ret_reg, SandboxRow *ret, Error *err)
 
 /* ---- status and list ---- */
 
-static json_t *row_status_json(Daemon *d, const SandboxRow *row, bool with_paths)
-{
-        json_t *j = sandbox_row_to_json(row);
-        if (!j || !with_paths)
-                return j;
-        _cleanup_free_ char *rootfs = NULL;
-        _cleanup_strv_free_ char **cgroups = NULL;
-        _cleanup_error_ Error err = ERROR_INIT;
-        if (layout_sandbox_rootfs(d->engine.settings.state_dir, row->name, &rootfs, &err) >= 0)
-                (void) json_object_set_new(j, "rootfs", json_string(rootfs));
-        if (sandbox_cgroup_paths(&d->engine, row->name, &cgroups, &err) >= 0) {
-                json_t *a = json_array();
-                STRV_FOREACH(p, cgroups)
-                        (void) json_array_append_new(a, json_string(*p));
-                (void) json_object_set_new(j, "cgroups", a);
-        } else
-                log_debug("sandbox %s: %s", row->name, error_msg(&err));
-        return j;
-}
-
 static int action_sandbox_status(Call *c, Error *err)
 {
         Registry *reg;
@@ -113,7 +93,7 @@ static int action_sandbox_status(Call *c, Error *err)
         int r = load_row(c, &reg, &row, err);
         if (r < 0)
                 return r;
-        json_t *j = row_status_json(call_daemon(c), &row, true);
+        json_t *j = sandbox_status_json(call_engine(c), &row, true);
         if (!j)
                 return error_set(err, ENOMEM, "out of memory");
         return call_reply(c, j, -EBADF);
@@ -131,7 +111,7 @@ static int action_sandbox_list(Call *c, Error *err)
                 return r;
         json_t *a = json_array();
         for (size_t i = 0; a && i < n; i++)
-                if (json_array_append_new(a, row_status_json(call_daemon(c), &rows[i], false)) < 0) {
+                if (json_array_append_new(a, sandbox_status_json(call_engine(c), &rows[i], false)) < 0) {
                         json_decref(a);
                         a = NULL;
                 }
@@ -189,7 +169,7 @@ static int action_sandbox_create(Call *c, Error *err)
         r = registry_sandbox_get(reg, spec.name, &done, err);
         if (r < 0)
                 return r;
-        json_t *j = row_status_json(d, &done, true);
+        json_t *j = sandbox_status_json(&d->engine, &done, true);
         if (!j)
                 return error_set(err, ENOMEM, "out of memory");
         return call_reply(c, j, -EBADF);
@@ -221,7 +201,7 @@ static int action_sandbox_start(Call *c, Error *err)
         r = registry_sandbox_get(reg, name, &row, err);
         if (r < 0)
                 return r;
-        json_t *j = row_status_json(d, &row, false);
+        json_t *j = sandbox_status_json(&d->engine, &row, false);
         json_t *w = json_array();
         STRV_FOREACH(s, warnings)
                 (void) json_array_append_new(w, json_string(*s));
@@ -273,47 +253,42 @@ static int action_sandbox_destroy(Call *c, Error *err)
         return call_reply(c, json_pack("{s:s, s:b}", "name", row.name, "destroyed", 1), -EBADF);
 }
 
+typedef struct WipeSink {
+        Call *call;
+        json_t *destroyed; /* their names */
+} WipeSink;
+
+static void on_wipe_destroyed(void *userdata, const char *name)
+{
+        WipeSink *s = userdata;
+        (void) json_array_append_new(s->destroyed, json_string(name));
+        _cleanup_free_ char *msg = NULL;
+        if (asprintf(&msg, "destroyed sandbox %s", name) < 0)
+                msg = NULL;
+        json_t *ev = json_pack("{s:s, s:s, s:s}", "type", "destroyed", "name", name, "message", msg ?: name);
+        if (ev)
+                (void) call_event(s->call, ev);
+}
+
+static bool on_wipe_cancelled(void *userdata)
+{
+        WipeSink *s = userdata;
+        return call_cancelled(s->call);
+}
+
 static int action_sandbox_wipe(Call *c, Error *err)
 {
-        Daemon *d = call_daemon(c);
         Registry *reg = call_registry(c, err);
         if (!reg)
                 return -EIO;
-        SandboxRow *rows = NULL;
-        size_t n = 0;
-        int r = registry_sandbox_list_owned(reg, call_owner_filter(c), &rows, &n, err);
-        if (r < 0)
+        WipeSink sink = { c, json_array() };
+        SandboxWipeReporter rep = { &sink, on_wipe_destroyed, on_wipe_cancelled };
+        int r = sandbox_wipe(call_engine(c), reg, call_owner_filter(c), call_uid(c), &rep, err);
+        if (r < 0) {
+                json_decref(sink.destroyed);
                 return r;
-        json_t *destroyed = json_array();
-        _cleanup_strbuf_ StrBuf failed = STRBUF_INIT;
-        size_t n_failed = 0;
-        for (size_t i = 0; i < n && !call_cancelled(c); i++) {
-                _cleanup_error_ Error e = ERROR_INIT;
-                if (sandbox_destroy(&d->engine, reg, &rows[i], true, &e) < 0) {
-                        strbuf_printf(&failed, "%s%s", n_failed++ ? "; " : "", error_msg(&e));
-                        continue;
-                }
-                log_info("sandbox %s: destroyed by wipe (by uid %u)", rows[i].name, (unsigned) call_uid(c));
-                (void) json_array_append_new(destroyed, json_string(rows[i].name));
-                _cleanup_free_ char *msg = NULL;
-                if (asprintf(&msg, "destroyed sandbox %s", rows[i].name) < 0)
-                        msg = NULL;
-                json_t *ev = json_pack("{s:s, s:s, s:s}", "type", "destroyed", "name", rows[i].name, "message",
-                                       msg ?: rows[i].name);
-                if (ev)
-                        (void) call_event(c, ev);
         }
-        sandbox_rows_free(rows, n);
-        if (n_failed > 0) {
-                json_decref(destroyed);
-                return error_set(err, EBUSY, "%zu sandbox(es) could not be destroyed: %s", n_failed,
-                                 failed.data ?: "");
-        }
-        if (call_cancelled(c)) {
-                json_decref(destroyed);
-                return error_set(err, ECANCELED, "wipe was cancelled");
-        }
-        return call_reply(c, json_pack("{s:o}", "destroyed", destroyed ?: json_array()), -EBADF);
+        return call_reply(c, json_pack("{s:o}", "destroyed", sink.destroyed ?: json_array()), -EBADF);
 }
 
 /* ---- setup ---- */

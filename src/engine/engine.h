@@ -5,7 +5,7 @@
  * calls or policy. Claims on workspaces are process-wide
  * (engine/claims.h).
  *
- *   sandbox.c              the sandbox lifecycle
+ *   sandbox.c              the sandbox lifecycle (sandbox-status.c: as shown)
  *   workspace-engine.c     running workspaces: table, adoption, exit
  *   workspace-lifecycle.c  create, start, stop, destroy
  *   workspace-exec.c, workspace-cp.c, workspace-dir.c, workspace-ids.c

@@ -338,3 +338,33 @@ int sandbox_recover_interrupted(Engine *eng, Error *err)
         sandbox_rows_free(rows, n);
         return changed;
 }
+
+/* ---- wipe ---- */
+
+int sandbox_wipe(Engine *eng, Registry *reg, int64_t owner, uid_t caller, const SandboxWipeReporter *rep,
+                 Error *err)
+{
+        SandboxRow *rows = NULL;
+        size_t n = 0;
+        int r = registry_sandbox_list_owned(reg, owner, &rows, &n, err);
+        if (r < 0)
+                return r;
+        _cleanup_strbuf_ StrBuf failed = STRBUF_INIT;
+        size_t n_failed = 0;
+        for (size_t i = 0; i < n && !rep->cancelled(rep->userdata); i++) {
+                _cleanup_error_ Error e = ERROR_INIT;
+                if (sandbox_destroy(eng, reg, &rows[i], true, &e) < 0) {
+                        strbuf_printf(&failed, "%s%s", n_failed++ ? "; " : "", error_msg(&e));
+                        continue;
+                }
+                log_info("sandbox %s: destroyed by wipe (by uid %u)", rows[i].name, (unsigned) caller);
+                rep->destroyed(rep->userdata, rows[i].name);
+        }
+        sandbox_rows_free(rows, n);
+        if (n_failed > 0)
+                return error_set(err, EBUSY, "%zu sandbox(es) could not be destroyed: %s", n_failed,
+                                 failed.data ?: "");
+        if (rep->cancelled(rep->userdata))
+                return error_set(err, ECANCELED, "wipe was cancelled");
+        return 0;
+}

@@ -65,6 +65,20 @@ int sandbox_setup(Engine *eng, Registry *reg, const SandboxRow *row, char *const
 /* Store new caps (0 = none) and apply them to its cgroup. */
 int sandbox_set_caps(Engine *eng, Registry *reg, const SandboxSpec *spec, char ***warnings, Error *err);
 
+/* How sandbox_wipe() reports: each sandbox destroyed, and whether to
+ * stop before the next one. */
+typedef struct SandboxWipeReporter {
+        void *userdata;
+        void (*destroyed)(void *userdata, const char *name);
+        bool (*cancelled)(void *userdata);
+} SandboxWipeReporter;
+
+/* Destroy every sandbox of owner (< 0: every sandbox) with its
+ * workspaces, for caller (logged). The ones that fail are named in one
+ * -EBUSY error after the others are gone; a cancel is -ECANCELED. */
+int sandbox_wipe(Engine *eng, Registry *reg, int64_t owner, uid_t caller, const SandboxWipeReporter *rep,
+                 Error *err);
+
 /* At daemon start (after reconcile_workspaces): remove what a crash
  * left of sandboxes in creating or destroying (row, directory, cgroup)
  * and put sandboxes in setting-up back to ready without a digest.
