@@ -8,7 +8,6 @@
 #include "daemon/action.h"
 #include "daemon/actions-storage.h"
 #include "daemon/call.h"
-#include "daemon/client-fd.h"
 #include "daemon/daemon.h"
 #include "spec/values.h"
 #include "storage/layout.h"
@@ -42,18 +41,6 @@ static int param_cache(Call *c, const char **ret, Error *err)
         return 0;
 }
 
-/* The archive the client sent, used only through that fd (client-fd.h). */
-static int take_archive(Call *c, const char *what, bool for_writing, ClientStream **ret, Error *err)
-{
-        if (call_n_fds(c) != 1)
-                return error_set(err, EINVAL, "rootfs.%s needs exactly one file descriptor (the archive)", what);
-        int fd = call_take_fd(c, 0);
-        if (fd < 0)
-                return error_set(err, EBADF, "the archive's file descriptor is missing");
-        int r = client_stream_open(c, fd, for_writing, ret, err);
-        return r < 0 ? error_wrap(err, "the archive") : 0;
-}
-
 static int reply_stats(Call *c, const char *cache, const TarballStats *st, Error *err)
 {
         _cleanup_free_ char *dir = NULL;
@@ -80,7 +67,7 @@ static int action_rootfs_export(Call *c, Error *err)
         /* Only a regular file or a pipe, never a device or a socket the
          * client had lying around (client-fd.h). */
         if (r >= 0)
-                r = take_archive(c, "export", true, &out, err);
+                r = call_take_archive(c, "rootfs.export", true, &out, err);
         if (r < 0)
                 return r;
         int fd = client_stream_fd(out);
@@ -89,11 +76,9 @@ static int action_rootfs_export(Call *c, Error *err)
         r = rootfs_cache_export_fd(call_daemon(c)->engine.settings.state_dir, cache, fd, comp, &mon, &stats, err);
         if (r < 0)
                 return r;
-        if (!client_stream_relayed(out) && fsync(fd) < 0 && errno != EINVAL)
-                return error_setc(err, errno, "writing the archive");
-        r = client_stream_close(TAKE_PTR(out), err);
+        r = call_archive_finish(&out, err);
         if (r < 0)
-                return error_wrap(err, "writing the archive");
+                return r;
         log_info("rootfs: exported the %s cache (%llu entries, by uid %u)", cache,
                  (unsigned long long) stats.entries, (unsigned) call_uid(c));
         return reply_stats(c, cache, &stats, err);
@@ -108,7 +93,7 @@ static int action_rootfs_import(Call *c, Error *err)
         if (r >= 0)
                 r = call_param_bool(c, "replace", false, &replace, err);
         if (r >= 0)
-                r = take_archive(c, "import", false, &in, err);
+                r = call_take_archive(c, "rootfs.import", false, &in, err);
         if (r < 0)
                 return r;
         StorageMonitor mon = call_storage_monitor(c);

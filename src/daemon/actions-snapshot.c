@@ -5,14 +5,11 @@
 #include "daemon/action.h"
 #include "daemon/actions-storage.h"
 #include "daemon/call.h"
-#include "daemon/client-fd.h"
 #include "daemon/daemon.h"
 #include "daemon/owner.h"
 #include "engine/workspace-snapshot.h"
 #include "base/log.h"
 #include "base/str.h"
-
-#include <unistd.h>
 
 /* ---- the workspace a request names ---- */
 
@@ -196,28 +193,6 @@ static int action_snapshot_gc(Call *c, Error *err)
 
 /* ---- export and import ---- */
 
-/* The archive the client sent, used only through that fd (client-fd.h). */
-static int take_archive(Call *c, const char *what, bool for_writing, ClientStream **ret, Error *err)
-{
-        if (call_n_fds(c) != 1)
-                return error_set(err, EINVAL, "snapshot.%s needs exactly one file descriptor (the archive)", what);
-        int fd = call_take_fd(c, 0);
-        if (fd < 0)
-                return error_set(err, EBADF, "the archive's file descriptor is missing");
-        int r = client_stream_open(c, fd, for_writing, ret, err);
-        return r < 0 ? error_wrap(err, "the archive") : 0;
-}
-
-/* The archive written through: on disk, and its relay done. */
-static int finish_archive(ClientStream **out, Error *err)
-{
-        int fd = client_stream_fd(*out);
-        if (!client_stream_relayed(*out) && fsync(fd) < 0 && errno != EINVAL)
-                return error_setc(err, errno, "writing the archive");
-        int r = client_stream_close(TAKE_PTR(*out), err);
-        return r < 0 ? error_wrap(err, "writing the archive") : 0;
-}
-
 static int action_snapshot_export(Call *c, Error *err)
 {
         const char *name;
@@ -227,7 +202,7 @@ static int action_snapshot_export(Call *c, Error *err)
         if (r >= 0)
                 r = call_param_compression(c, &comp, err);
         if (r >= 0)
-                r = take_archive(c, "export", true, &out, err);
+                r = call_take_archive(c, "snapshot.export", true, &out, err);
         if (r < 0)
                 return r;
         _cleanup_(snapshot_target_done) SnapshotTarget t = {};
@@ -240,7 +215,7 @@ static int action_snapshot_export(Call *c, Error *err)
         r = workspace_snapshot_export(&t, name, client_stream_fd(out), comp, &mon, &info, &stats, err);
         if (r < 0)
                 return r;
-        r = finish_archive(&out, err);
+        r = call_archive_finish(&out, err);
         if (r < 0)
                 return snapshot_target_fail(&t, r, "export", err);
         log_info("workspace %s/%s: exported snapshot %s (%llu entries, by uid %u)", t.row.sandbox, t.row.name, name,
@@ -262,7 +237,7 @@ static int action_snapshot_import(Call *c, Error *err)
         if (r >= 0)
                 r = call_param_bool(c, "replace", false, &replace, err);
         if (r >= 0)
-                r = take_archive(c, "import", false, &in, err);
+                r = call_take_archive(c, "snapshot.import", false, &in, err);
         if (r < 0)
                 return r;
         _cleanup_(snapshot_target_done) SnapshotTarget t = {};

@@ -2,6 +2,8 @@
 #include "daemon/call.h"
 #include "base/str.h"
 
+#include <unistd.h>
+
 static int on_progress(const StorageProgress *p, void *userdata)
 {
         Call *c = userdata;
@@ -37,4 +39,24 @@ int call_param_compression(Call *c, TarballCompression *ret, Error *err)
                         return 0;
                 }
         return error_set(err, EINVAL, "invalid compression '%s': use none, gzip or zstd", s);
+}
+
+int call_take_archive(Call *c, const char *action, bool for_writing, ClientStream **ret, Error *err)
+{
+        if (call_n_fds(c) != 1)
+                return error_set(err, EINVAL, "%s needs exactly one file descriptor (the archive)", action);
+        int fd = call_take_fd(c, 0);
+        if (fd < 0)
+                return error_set(err, EBADF, "the archive's file descriptor is missing");
+        int r = client_stream_open(c, fd, for_writing, ret, err);
+        return r < 0 ? error_wrap(err, "the archive") : 0;
+}
+
+int call_archive_finish(ClientStream **out, Error *err)
+{
+        int fd = client_stream_fd(*out);
+        if (!client_stream_relayed(*out) && fsync(fd) < 0 && errno != EINVAL)
+                return error_setc(err, errno, "writing the archive");
+        int r = client_stream_close(TAKE_PTR(*out), err);
+        return r < 0 ? error_wrap(err, "writing the archive") : 0;
 }
