@@ -5,7 +5,8 @@
  *                       "elapsed_ms"}
  *
  * CPU % needs two samples. The daemon keeps the previous one per
- * running workspace (workspace_engine_stats()), so every request gets
+ * running workspace (workspace_engine_stats(); the entries are
+ * workspace_sample_json() of engine/workspace-status.h), so every request gets
  * the CPU use since the last sample anyone took (or since the start):
  * one request is enough, and a refreshing client sees the last interval.
  *
@@ -16,65 +17,19 @@
  * `enclave stats`. The worker adds ~0.3 ms (thread, registry
  * connection); bench/stats.sh measures both sides. */
 #include "daemon/action.h"
-#include "daemon/daemon.h"
 #include "daemon/owner.h"
 #include "registry/registry-workspace.h"
 #include "engine/workspace-engine.h"
 #include "engine/workspace-status.h"
 #include "base/str.h"
 
-#include <poll.h>
 #include <time.h>
-#include <unistd.h>
 
 static uint64_t now_ns(void)
 {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
-
-/* The init exits before the engine drops it from its table, and its
- * namespaces (so /proc/PID/net/dev) and then its cgroup go first: a
- * sample failing meanwhile means "stopping", not an error. The pidfd is
- * readable once it exited; before that, an exiting task already has no
- * namespaces (its pid is still its own: it is freed only after the exit
- * that makes the pidfd readable). */
-static bool init_exiting(const RunningWorkspace *rw)
-{
-        struct pollfd p = { rw->proc.pidfd, POLLIN, 0 };
-        if (rw->proc.pidfd >= 0 && poll(&p, 1, 0) > 0)
-                return true;
-        char path[64], target[64];
-        snprintf(path, sizeof path, "/proc/%d/ns/net", (int) rw->proc.pid);
-        return readlink(path, target, sizeof target) < 0 && (errno == ENOENT || errno == ESRCH);
-}
-
-/* One workspace's entry; NULL when it stopped since the registry said it
- * runs (it is then simply not listed, also when it stops while being
- * read). A sample that cannot be read otherwise (e.g. adopted without a
- * cgroup) is listed with its reason. */
-static json_t *sample_json(Daemon *d, const WorkspaceRow *row)
-{
-        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(&d->engine, row->id);
-        if (!rw)
-                return NULL;
-        _cleanup_error_ Error err = ERROR_INIT;
-        WorkspaceStats st;
-        double cpu = 0;
-        json_t *o;
-        if (workspace_engine_stats(&d->engine, rw, &st, &cpu, &err) >= 0)
-                o = workspace_usage_json(&st, cpu);
-        else if (init_exiting(rw))
-                return NULL;
-        else
-                o = json_pack("{s:s}", "error", error_msg(&err));
-        if (!o)
-                return NULL;
-        json_object_set_new(o, "sandbox", json_string(row->sandbox));
-        json_object_set_new(o, "workspace", json_string(row->name));
-        json_object_set_new(o, "pid", json_integer((json_int_t) rw->proc.pid));
-        return o;
 }
 
 static int action_daemon_stats(Call *c, Error *err)
@@ -92,7 +47,7 @@ static int action_daemon_stats(Call *c, Error *err)
         for (size_t i = 0; a && i < n; i++) {
                 if (!streq(rows[i].state, WORKSPACE_STATE_RUNNING))
                         continue;
-                json_t *o = sample_json(call_daemon(c), &rows[i]);
+                json_t *o = workspace_sample_json(call_engine(c), &rows[i]);
                 if (o)
                         json_array_append_new(a, o);
         }

@@ -4,7 +4,10 @@
 #include "engine/workspace-engine.h"
 #include "registry/registry-network.h"
 
+#include <poll.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 json_t *workspace_usage_json(const WorkspaceStats *st, double cpu)
 {
@@ -81,5 +84,44 @@ json_t *workspace_status_json(Engine *eng, Registry *reg, const WorkspaceRow *ro
                 if (workspace_engine_stats(eng, rw, &st, &cpu, NULL) >= 0)
                         json_object_set_new(o, "usage", workspace_usage_json(&st, cpu));
         }
+        return o;
+}
+
+/* The init exits before the engine drops it from its table, and its
+ * namespaces (so /proc/PID/net/dev) and then its cgroup go first: a
+ * sample failing meanwhile means "stopping", not an error. The pidfd is
+ * readable once it exited; before that, an exiting task already has no
+ * namespaces (its pid is still its own: it is freed only after the exit
+ * that makes the pidfd readable). */
+static bool init_exiting(const RunningWorkspace *rw)
+{
+        struct pollfd p = { rw->proc.pidfd, POLLIN, 0 };
+        if (rw->proc.pidfd >= 0 && poll(&p, 1, 0) > 0)
+                return true;
+        char path[64], target[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/net", (int) rw->proc.pid);
+        return readlink(path, target, sizeof target) < 0 && (errno == ENOENT || errno == ESRCH);
+}
+
+json_t *workspace_sample_json(Engine *eng, const WorkspaceRow *row)
+{
+        _cleanup_running_ RunningWorkspace *rw = workspace_engine_get_by_id(eng, row->id);
+        if (!rw)
+                return NULL;
+        _cleanup_error_ Error err = ERROR_INIT;
+        WorkspaceStats st;
+        double cpu = 0;
+        json_t *o;
+        if (workspace_engine_stats(eng, rw, &st, &cpu, &err) >= 0)
+                o = workspace_usage_json(&st, cpu);
+        else if (init_exiting(rw))
+                return NULL;
+        else
+                o = json_pack("{s:s}", "error", error_msg(&err));
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "sandbox", json_string(row->sandbox));
+        json_object_set_new(o, "workspace", json_string(row->name));
+        json_object_set_new(o, "pid", json_integer((json_int_t) rw->proc.pid));
         return o;
 }

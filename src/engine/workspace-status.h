@@ -19,3 +19,10 @@ json_t *workspace_status_json(Engine *eng, Registry *reg, const WorkspaceRow *ro
  * memory_used/limit, pids, processes, threads, block_read/write,
  * oom_kills, pids_limit, net_rx/tx; null = no limit / no network). */
 json_t *workspace_usage_json(const WorkspaceStats *st, double cpu_percent);
+
+/* One running workspace's entry of daemon.stats: the usage JSON with
+ * "sandbox", "workspace" and "pid"; NULL when it stopped since the
+ * registry said it runs (it is then simply not listed, also when it
+ * stops while being read). A sample that cannot be read otherwise (e.g.
+ * adopted without a cgroup) is {"error": reason, ...}. */
+json_t *workspace_sample_json(Engine *eng, const WorkspaceRow *row);
