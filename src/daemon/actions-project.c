@@ -11,6 +11,7 @@
  *
  * plus "plan", "note", "warning" and "progress" (setup output) events. */
 #include "daemon/action.h"
+#include "daemon/actions-storage.h"
 #include "daemon/call.h"
 #include "daemon/daemon.h"
 #include "daemon/owner.h"
@@ -25,27 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-/* ---- events ---- */
-
-static int on_progress(const StorageProgress *p, void *userdata)
-{
-        Call *c = userdata;
-        if (call_cancelled(c))
-                return -ECANCELED;
-        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s?}", "type", "progress", "stage",
-                               progress_stage_to_string(p->stage) ?: "info", "message", p->message ?: "", "current",
-                               (json_int_t) p->done, "total", (json_int_t) p->total, "bytes", (json_int_t) p->bytes,
-                               "bytes_total", (json_int_t) p->bytes_total, "item", p->item);
-        if (ev && call_event(c, ev) == -ECONNRESET)
-                return -ECANCELED;
-        return 0;
-}
-
-static StorageMonitor call_monitor(Call *c)
-{
-        return (StorageMonitor) { .progress = on_progress, .userdata = c, .cancel = &c->cancelled };
-}
 
 static uint64_t now_ms(void)
 {
@@ -161,7 +141,7 @@ static ProjectReporter call_reporter(Call *c)
 {
         return (ProjectReporter) {
                 .userdata = c, .plan = on_plan, .note = on_note, .step = on_step, .warning = on_warning,
-                .cancelled = on_cancelled, .monitor = call_monitor(c),
+                .cancelled = on_cancelled, .monitor = call_storage_monitor_items(c),
         };
 }
 

@@ -2,6 +2,7 @@
  * and setup (SPEC §1, §2, §3 `setup`; docs/actions.md): parameters ->
  * spec -> the sandbox lifecycle (engine/sandbox.h) -> reply. */
 #include "daemon/action.h"
+#include "daemon/actions-storage.h"
 #include "daemon/call.h"
 #include "daemon/daemon.h"
 #include "daemon/owner.h"
@@ -14,29 +15,7 @@
 #include "base/log.h"
 #include "base/str.h"
 
-/* ---- streaming storage progress as events ---- */
-
-static int on_storage_progress(const StorageProgress *p, void *userdata)
-{
-        Call *c = userdata;
-        if (call_cancelled(c))
-                return -ECANCELED;
-        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s?}", "type", "progress", "stage",
-                               progress_stage_to_string(p->stage) ?: "info", "message", p->message ?: "", "current",
-                               (json_int_t) p->done, "total", (json_int_t) p->total, "bytes", (json_int_t) p->bytes,
-                               "bytes_total", (json_int_t) p->bytes_total, "item", p->item);
-        if (ev && call_event(c, ev) == -ECONNRESET)
-                return -ECANCELED;
-        return 0;
-}
-
-/* The call's own cancel flag: set when the client goes away and for
- * every call when the daemon stops (server_stop), so a running
- * debootstrap or copy is stopped at once, not at its next event. */
-static StorageMonitor call_monitor(Call *c)
-{
-        return (StorageMonitor) { .progress = on_storage_progress, .userdata = c, .cancel = &c->cancelled };
-}
+/* ---- warnings as events ---- */
 
 static void send_warnings(Call *c, char *const *warnings)
 {
@@ -158,7 +137,7 @@ static int action_sandbox_create(Call *c, Error *err)
         Registry *reg = call_registry(c, err);
         if (!reg)
                 return -EIO;
-        StorageMonitor mon = call_monitor(c);
+        StorageMonitor mon = call_storage_monitor_items(c);
         _cleanup_strv_free_ char **warnings = NULL;
         r = sandbox_create(&d->engine, reg, &spec, call_uid(c), owner_cap(c, d->engine.settings.max_sandboxes_per_user), &mon,
                            &warnings, err);
@@ -329,7 +308,7 @@ static int action_sandbox_setup(Call *c, Error *err)
                 return r;
         log_info("sandbox %s: running %zu setup command(s) (by uid %u)", row.name, strv_length(cmds),
                  (unsigned) call_uid(c));
-        StorageMonitor mon = call_monitor(c);
+        StorageMonitor mon = call_storage_monitor_items(c);
         SetupResult res = {};
         r = sandbox_setup(call_engine(c), reg, &row, cmds, &mon, &res, err);
         if (r < 0 && res.commands_run > 0)

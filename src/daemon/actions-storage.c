@@ -4,24 +4,40 @@
 
 #include <unistd.h>
 
-static int on_progress(const StorageProgress *p, void *userdata)
+static int send_progress(Call *c, const StorageProgress *p, bool with_item)
 {
-        Call *c = userdata;
         if (call_cancelled(c))
                 return -ECANCELED;
         json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "type", "progress", "stage",
                                progress_stage_to_string(p->stage) ?: "info", "message", p->message ?: "", "current",
                                (json_int_t) p->done, "total", (json_int_t) p->total, "bytes", (json_int_t) p->bytes,
                                "bytes_total", (json_int_t) p->bytes_total);
+        if (ev && with_item && p->item)
+                json_object_set_new(ev, "item", json_string(p->item));
         if (ev && call_event(c, ev) == -ECONNRESET)
                 return -ECANCELED;
         return 0;
+}
+
+static int on_progress(const StorageProgress *p, void *userdata)
+{
+        return send_progress(userdata, p, false);
+}
+
+static int on_progress_item(const StorageProgress *p, void *userdata)
+{
+        return send_progress(userdata, p, true);
 }
 
 StorageMonitor call_storage_monitor(Call *c)
 {
         /* c->cancelled is set for every call when the daemon stops too. */
         return (StorageMonitor) { .progress = on_progress, .userdata = c, .cancel = &c->cancelled };
+}
+
+StorageMonitor call_storage_monitor_items(Call *c)
+{
+        return (StorageMonitor) { .progress = on_progress_item, .userdata = c, .cancel = &c->cancelled };
 }
 
 int call_param_compression(Call *c, TarballCompression *ret, Error *err)

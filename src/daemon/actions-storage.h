@@ -13,6 +13,9 @@
  * "total", "bytes", "bytes_total"} events; cancelled when the client
  * goes away or the daemon stops. Lives as long as the call. */
 StorageMonitor call_storage_monitor(Call *c);
+/* The same with the "item" member (package, file or command) where the
+ * work names one: bootstrap and setup (sandbox.*, project.up). */
+StorageMonitor call_storage_monitor_items(Call *c);
 
 /* "compression": "none" | "gzip" | "zstd" (optional; none when absent). */
 int call_param_compression(Call *c, TarballCompression *ret, Error *err);
