@@ -79,8 +79,10 @@ fi
 
 # Inside src/daemon/ the request machinery points one way too
 # (docs/architecture.md, "The daemon's modules"): a call knows nothing of
-# the server or the daemon, a worker only calls, the server knows calls
-# and workers but not the daemon or the action tables.
+# the server or the daemon, a worker only calls; the worker slots know
+# nothing of the rest; a connection knows its call; admission knows
+# connections, calls, workers and slots; the server knows all of those
+# but not the daemon or the action tables.
 module_out=$(while read -r module forbidden; do
         for f in src/daemon/"$module".[ch]; do
                 [ -f "$f" ] || continue
@@ -90,22 +92,34 @@ module_out=$(while read -r module forbidden; do
                 done
         done
 done <<'EOF'
-action server daemon call worker
-call server daemon worker
-worker server daemon
+action server daemon call worker worker-slots conn admission
+call server daemon worker worker-slots conn admission
+worker server daemon worker-slots conn admission
+worker-slots server daemon action call worker conn admission
+conn server daemon worker worker-slots admission
+admission server daemon
 server daemon
 EOF
 )
 if [ -z "$module_out" ]; then
-        ok "src/daemon: action.h < call < worker < server < daemon.c, one way"
+        ok "src/daemon: action.h < call < worker < worker-slots < conn < admission < server < daemon.c, one way"
 else
         not_ok "src/daemon: a module includes one above it"
         sed 's/^/# /' <<<"$module_out"
 fi
+below_server="src/daemon/call.c src/daemon/worker.c src/daemon/worker-slots.c src/daemon/conn.c src/daemon/admission.c"
+# No name of the server or the daemon below the server; the action
+# tables only through the ServerContext's functions (ad->find_action()).
 for sym in server_ daemon_ actions_find action_is_reserved; do
-        if grep -qE "\b$sym" src/daemon/call.c src/daemon/worker.c; then
-                not_ok "call.c and worker.c use no $sym*"; grep -nE "\b$sym" src/daemon/call.c src/daemon/worker.c | sed 's/^/# /'
-        else ok "call.c and worker.c use no $sym*"; fi
+        case $sym in
+        *_) re="\b$sym" ;;
+        *) re="(^|[^._>[:alnum:]])$sym\(" ;;
+        esac
+        # shellcheck disable=SC2086
+        if grep -qE "$re" $below_server; then
+                not_ok "call, worker, worker-slots, conn and admission use no $sym"
+                grep -nE "$re" $below_server | sed 's/^/# /'
+        else ok "call, worker, worker-slots, conn and admission use no $sym"; fi
 done
 if grep -qE '(^|[^._>[:alnum:]])(actions_find|action_is_reserved|daemon_[a-z_]+)\(' src/daemon/server.c; then
         not_ok "server.c calls nothing of daemon.c or actions.c"
