@@ -4,6 +4,7 @@
 #include "config/settings.h"
 #include "config/reader.h"
 #include "config/trust.h"
+#include "spec/address.h"
 #include "spec/values.h"
 #include "spec/fetch-dest.h"
 #include "spec/metadata.h"
@@ -135,11 +136,10 @@ static void read_subnet(ConfigReader *r, const TomlValue *v, char **ret)
         _cleanup_free_ char *s = NULL;
         _cleanup_error_ Error e = ERROR_INIT;
         char shown[PRINTABLE_MAX];
-        uint32_t net;
-        unsigned prefix;
+        NetSubnet subnet;
         if (!reader_string(r, v, "subnet", "subnet", 64, &s))
                 return;
-        if (subnet_parse(s, &net, &prefix, &e) < 0) {
+        if (net_cidr_parse(s, CONFIG_SUBNET_PREFIX_MAX, &subnet, &e) < 0) {
                 reader_problem(r, v->pos, "subnet", "'subnet' '%s' %s", printable(s, shown), error_msg(&e));
                 return;
         }

@@ -3,6 +3,7 @@
 #include "base/str.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,38 +39,66 @@ static uint32_t prefix_mask(unsigned prefix)
         return prefix == 0 ? 0 : UINT32_MAX << (32 - prefix);
 }
 
-int net_subnet_parse(const char *s, NetSubnet *ret, Error *err)
+/* One or two digits, nothing else: no sign, space or leading zeros
+ * beyond two digits. */
+static bool prefix_is_valid(const char *s)
 {
-        char addr[NET_ADDR_STRLEN];
-        uint32_t a;
-        int64_t prefix;
+        size_t n = strlen(s);
+        return n >= 1 && n <= 2 && isdigit((unsigned char) s[0]) && (n == 1 || isdigit((unsigned char) s[1]));
+}
 
-        const char *slash = s ? strchr(s, '/') : NULL;
-        if (!slash || (size_t) (slash - s) >= sizeof addr)
-                return error_set(err, EINVAL, "invalid subnet \"%s\": expected ADDRESS/PREFIX, e.g. 10.200.0.0/16",
-                                 s ? s : "");
-        memcpy(addr, s, (size_t) (slash - s));
-        addr[slash - s] = 0;
+int net_cidr_parse(const char *s, unsigned max_prefix, NetSubnet *ret, Error *err)
+{
+        const char *slash = strchr(s, '/');
+        if (!slash)
+                return error_set(err, EINVAL, "must be IPv4 CIDR notation like 10.200.0.0/16");
+        char addr[NET_ADDR_STRLEN];
+        size_t alen = (size_t) (slash - s);
+        if (alen >= sizeof addr)
+                return error_set(err, EINVAL, "has an invalid IPv4 address");
+        memcpy(addr, s, alen);
+        addr[alen] = 0;
+        uint32_t a;
         if (net_addr_parse(addr, &a) < 0)
-                return error_set(err, EINVAL, "invalid subnet \"%s\": \"%s\" is not an IPv4 address", s, addr);
-        if (parse_int64(slash + 1, 0, 32, &prefix) < 0)
-                return error_set(err, EINVAL, "invalid subnet \"%s\": prefix must be a number 0-32", s);
-        if (prefix < NET_SUBNET_PREFIX_MIN || prefix > NET_SUBNET_PREFIX_MAX)
-                return error_set(err, EINVAL, "invalid subnet \"%s\": prefix must be /%d to /%d", s,
-                                 NET_SUBNET_PREFIX_MIN, NET_SUBNET_PREFIX_MAX);
-        uint32_t mask = prefix_mask((unsigned) prefix);
+                return error_set(err, EINVAL, "has an invalid IPv4 address '%s'", addr);
+        if (!prefix_is_valid(slash + 1))
+                return error_set(err, EINVAL, "has an invalid prefix length '%s'", slash + 1);
+        unsigned prefix = (unsigned) atoi(slash + 1);
+        if (prefix < NET_SUBNET_PREFIX_MIN || prefix > max_prefix)
+                return error_set(err, ERANGE,
+                                 "has prefix /%u; use /%u to /%u (room for the bridge and workspaces, not more than a /8)",
+                                 prefix, NET_SUBNET_PREFIX_MIN, max_prefix);
+        uint32_t mask = prefix_mask(prefix);
         if (a & ~mask) {
                 char net[NET_ADDR_STRLEN];
-                return error_set(err, EINVAL, "invalid subnet \"%s\": host bits are set; did you mean %s/%d?", s,
-                                 net_addr_format(a & mask, net), (int) prefix);
+                return error_set(err, EINVAL, "is not a network address (host bits set); did you mean %s/%u?",
+                                 net_addr_format(a & mask, net), prefix);
         }
-        unsigned first = a >> 24;
-        if (first == 0 || first == 127 || (a & 0xffff0000u) == 0xa9fe0000u || first >= 224)
+        *ret = (NetSubnet) { .network = a, .prefix = (uint8_t) prefix };
+        return 0;
+}
+
+/* 0/8, loopback, link-local, multicast and above. */
+static bool subnet_is_reserved(const NetSubnet *n)
+{
+        unsigned first = n->network >> 24;
+        return first == 0 || first == 127 || (n->network & 0xffff0000u) == 0xa9fe0000u || first >= 224;
+}
+
+int net_subnet_parse(const char *s, NetSubnet *ret, Error *err)
+{
+        _cleanup_error_ Error e = ERROR_INIT;
+        NetSubnet n;
+        if (!s)
+                s = "";
+        if (net_cidr_parse(s, NET_SUBNET_PREFIX_MAX, &n, &e) < 0)
+                return error_set(err, EINVAL, "invalid subnet \"%s\": it %s", s, error_msg(&e));
+        if (subnet_is_reserved(&n))
                 return error_set(err, EINVAL,
                                  "invalid subnet \"%s\": reserved range (this-network, loopback, link-local or "
                                  "multicast); use a private range such as 10.200.0.0/16",
                                  s);
-        *ret = (NetSubnet) { .network = a, .prefix = (uint8_t) prefix };
+        *ret = n;
         return 0;
 }
 

@@ -23,15 +23,23 @@ typedef struct NetSubnet {
 /* /8 keeps the allocation bitmap at 2 MiB; /29 leaves 5 workspaces. */
 #define NET_SUBNET_PREFIX_MIN 8
 #define NET_SUBNET_PREFIX_MAX 29
+/* config.toml's `subnet` keeps room for 13 workspaces. */
+#define CONFIG_SUBNET_PREFIX_MAX 28
 
 /* Dotted quad to host order; -EINVAL for anything else. */
 int net_addr_parse(const char *s, uint32_t *ret);
 /* Host order to dotted quad; returns buf. */
 const char *net_addr_format(uint32_t addr, char buf[static NET_ADDR_STRLEN]);
 
-/* "10.200.0.0/16": the network address with host bits zero, a prefix in
- * range, and not a range that cannot carry workspace traffic (0/8,
- * loopback, link-local, multicast and above). */
+/* The one parser of IPv4 subnets: "A.B.C.D/N", a dotted quad, a prefix
+ * of one or two digits from NET_SUBNET_PREFIX_MIN to max_prefix, no
+ * host bits set. Its errors go on from the subnet ("... has prefix /30;
+ * use /8 to /29 ..."); -ERANGE for a prefix out of range, else -EINVAL.
+ * Callers add their own rules. */
+int net_cidr_parse(const char *s, unsigned max_prefix, NetSubnet *ret, Error *err);
+/* A workspace subnet: net_cidr_parse() up to NET_SUBNET_PREFIX_MAX, and
+ * not a range that cannot carry workspace traffic (0/8, loopback,
+ * link-local, multicast and above). -EINVAL for every error. */
 int net_subnet_parse(const char *s, NetSubnet *ret, Error *err);
 const char *net_subnet_format(const NetSubnet *s, char buf[static NET_SUBNET_STRLEN]);
 

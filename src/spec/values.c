@@ -1,7 +1,6 @@
 #include "spec/values.h"
 #include "base/str.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -253,42 +252,6 @@ bool bridge_name_is_valid(const char *s)
                     !(isalnum((unsigned char) *p) || *p == '_' || *p == '.' || *p == '-'))
                         return false;
         return true;
-}
-
-int subnet_parse(const char *s, uint32_t *ret_network, unsigned *ret_prefix, Error *err)
-{
-        const char *slash = strchr(s, '/');
-        if (!slash)
-                return error_set(err, EINVAL, "must be IPv4 CIDR notation like 10.200.0.0/16");
-        size_t alen = (size_t) (slash - s);
-        char addr[INET_ADDRSTRLEN];
-        struct in_addr in;
-        if (alen >= sizeof addr)
-                return error_set(err, EINVAL, "has an invalid IPv4 address");
-        memcpy(addr, s, alen);
-        addr[alen] = 0;
-        if (inet_pton(AF_INET, addr, &in) != 1)
-                return error_set(err, EINVAL, "has an invalid IPv4 address '%s'", addr);
-        size_t plen = strlen(slash + 1);
-        if (!all_digits(slash + 1, plen) || plen > 2)
-                return error_set(err, EINVAL, "has an invalid prefix length '%s'", slash + 1);
-        unsigned prefix = (unsigned) atoi(slash + 1);
-        if (prefix < SUBNET_PREFIX_MIN || prefix > SUBNET_PREFIX_MAX)
-                return error_set(err, ERANGE,
-                                 "has prefix /%u; use /%u to /%u (room for the bridge and workspaces, not more than a /8)",
-                                 prefix, SUBNET_PREFIX_MIN, SUBNET_PREFIX_MAX);
-        uint32_t a = ntohl(in.s_addr);
-        uint32_t mask = UINT32_MAX << (32 - prefix);
-        if (a & ~mask) {
-                struct in_addr net = { htonl(a & mask) };
-                char buf[INET_ADDRSTRLEN];
-                inet_ntop(AF_INET, &net, buf, sizeof buf);
-                return error_set(err, EINVAL, "is not a network address (host bits set); did you mean %s/%u?",
-                                 buf, prefix);
-        }
-        *ret_network = a;
-        *ret_prefix = prefix;
-        return 0;
 }
 
 const char *auth_providers_list(void)

@@ -1,8 +1,9 @@
 /* Value syntaxes shared by the Enclavefile, config.toml and the command
  * line: Debian suites, bootstrap methods, mirror URLs, auth providers,
- * published ports, bridge names, subnets and firewall backends. Each check explains in
- * err what is wrong and what is accepted, without a position: callers
- * add "FILE:LINE:COL" or the option name. */
+ * published ports, bridge names and firewall backends (subnets are in
+ * spec/address.h). Each check explains in err what is wrong and what is
+ * accepted, without a position: callers add "FILE:LINE:COL" or the
+ * option name. */
 #pragma once
 
 #include "base/error.h"
@@ -59,13 +60,6 @@ void port_spec_format(const PortSpec *p, char buf[static PORT_SPEC_STRING_MAX]);
 /* Network interface names as the kernel accepts them, restricted to
  * [A-Za-z0-9_.-], 1..15 characters, not "." or "..". */
 bool bridge_name_is_valid(const char *s);
-
-#define SUBNET_PREFIX_MIN 8u
-#define SUBNET_PREFIX_MAX 28u
-
-/* "A.B.C.D/N" with N in SUBNET_PREFIX_MIN..SUBNET_PREFIX_MAX and no
- * host bits set. The network is returned in host byte order. */
-int subnet_parse(const char *s, uint32_t *ret_network, unsigned *ret_prefix, Error *err);
 
 /* The packet filter of config.toml's `firewall` (net/firewall.h). */
 typedef enum FirewallBackend {

@@ -51,7 +51,7 @@ TEST(subnet_errors_explain)
         ASSERT_CONTAINS(err.msg, "did you mean 10.200.0.0/16");
         error_clear(&err);
         ASSERT_EQ(net_subnet_parse("10.200.0.0", &s, &err), -EINVAL);
-        ASSERT_CONTAINS(err.msg, "ADDRESS/PREFIX");
+        ASSERT_CONTAINS(err.msg, "CIDR notation like 10.200.0.0/16");
         error_clear(&err);
         ASSERT_EQ(net_subnet_parse("10.200.0.0/31", &s, &err), -EINVAL);
         ASSERT_CONTAINS(err.msg, "/8 to /29");
@@ -66,7 +66,67 @@ TEST(subnet_errors_explain)
         ASSERT_EQ(net_subnet_parse("224.0.0.0/8", &s, &err), -EINVAL);
         error_clear(&err);
         ASSERT_EQ(net_subnet_parse("foo/16", &s, &err), -EINVAL);
-        ASSERT_CONTAINS(err.msg, "not an IPv4 address");
+        ASSERT_CONTAINS(err.msg, "invalid IPv4 address 'foo'");
+}
+
+/* The workspace subnet at its edges: /29 is the narrowest (config.toml
+ * stops at /28), host bits and bad octets are named, every error is
+ * -EINVAL. */
+TEST(subnet_boundaries)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        NetSubnet s;
+        ASSERT_OK(net_subnet_parse("10.240.9.16/28", &s, &err));
+        ASSERT_EQ(s.network, A("10.240.9.16"));
+        ASSERT_EQ(s.prefix, 28);
+        ASSERT_OK(net_subnet_parse("10.240.9.8/29", &s, &err));
+        ASSERT_EQ(s.network, A("10.240.9.8"));
+        ASSERT_EQ(s.prefix, 29);
+        ASSERT_OK(net_subnet_parse("10.0.0.0/8", &s, &err));
+        ASSERT_OK(net_subnet_parse("10.0.0.0/08", &s, &err));
+        ASSERT_EQ(s.prefix, 8);
+
+        static const struct {
+                const char *subnet;
+                const char *msg;
+        } bad[] = {
+                { "10.240.9.0/30", "has prefix /30; use /8 to /29" },
+                { "10.240.9.0/31", "has prefix /31" },
+                { "10.0.0.0/7", "has prefix /7; use /8 to /29" },
+                { "10.240.9.4/29", "host bits set); did you mean 10.240.9.0/29?" },
+                { "10.240.9.8/28", "did you mean 10.240.9.0/28?" },
+                { "10.240.9.4/30", "has prefix /30" },
+                { "10.240.256.0/24", "invalid IPv4 address '10.240.256.0'" },
+                { "10.240.9/24", "invalid IPv4 address '10.240.9'" },
+                { "10.240.9.0.0/24", "invalid IPv4 address" },
+                { "10.240.9.0/", "invalid prefix length ''" },
+                { "10.240.9.0/x", "invalid prefix length 'x'" },
+                { "", "CIDR notation" },
+                { NULL, "CIDR notation" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                error_clear(&err);
+                ASSERT_EQ(net_subnet_parse(bad[i].subnet, &s, &err), -EINVAL);
+                ASSERT_CONTAINS(err.msg, bad[i].msg);
+        }
+}
+
+/* The one parser under both: the largest prefix is the caller's, a
+ * prefix out of range is -ERANGE, and reserved ranges are not its rule. */
+TEST(cidr_parse_max_prefix)
+{
+        _cleanup_error_ Error err = ERROR_INIT;
+        NetSubnet s;
+        ASSERT_OK(net_cidr_parse("10.240.9.16/28", 28, &s, &err));
+        ASSERT_EQ(net_cidr_parse("10.240.9.8/29", 28, &s, &err), -ERANGE);
+        ASSERT_CONTAINS(err.msg, "use /8 to /28");
+        error_clear(&err);
+        ASSERT_OK(net_cidr_parse("10.240.9.8/29", 29, &s, &err));
+        ASSERT_EQ(net_cidr_parse("10.240.9.8/30", 29, &s, &err), -ERANGE);
+        error_clear(&err);
+        ASSERT_OK(net_cidr_parse("127.0.0.0/8", 28, &s, &err));
+        ASSERT_EQ(net_cidr_parse("10.240.9.1/24", 28, &s, &err), -EINVAL);
+        ASSERT_CONTAINS(err.msg, "is not a network address");
 }
 
 TEST(subnet_overlap)

@@ -181,12 +181,40 @@ TEST(subnets)
                 ASSERT_EQ(parse(text), -EINVAL);
                 ASSERT_DIAG(1, 10, bad[i].msg);
         }
-        uint32_t net;
-        unsigned prefix;
-        _cleanup_error_ Error e = ERROR_INIT;
-        ASSERT_OK(subnet_parse("10.231.4.0/24", &net, &prefix, &e));
-        ASSERT_EQ(net, 0x0ae70400);
-        ASSERT_EQ(prefix, 24);
+}
+
+/* config.toml's subnet at its edges: /28 is the narrowest it takes (the
+ * daemon's own parser goes to /29), host bits and bad octets are named. */
+TEST(subnet_boundaries)
+{
+        static const char *const good[] = { "10.231.4.0/24", "10.231.4.16/28", "10.0.0.0/08", "192.168.7.240/28" };
+        char text[100];
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                snprintf(text, sizeof text, "subnet = \"%s\"\n", good[i]);
+                ASSERT_OK(parse(text));
+                ASSERT_STREQ(s.subnet, good[i]);
+        }
+        static const struct {
+                const char *subnet;
+                const char *msg;
+        } bad[] = {
+                { "10.231.4.0/29", "has prefix /29; use /8 to /28" },
+                { "10.231.4.0/30", "has prefix /30; use /8 to /28" },
+                { "10.231.4.8/28", "host bits set); did you mean 10.231.4.0/28?" },
+                { "10.231.4.1/29", "has prefix /29" },
+                { "10.231.4.4/30", "has prefix /30" },
+                { "10.231.4.0/+24", "invalid prefix length '+24'" },
+                { "10.231.4.0/ 24", "invalid prefix length ' 24'" },
+                { "10.231.256.0/24", "invalid IPv4 address '10.231.256.0'" },
+                { "10.231.4.0.0/24", "invalid IPv4 address '10.231.4.0.0'" },
+                { "010.231.4.0/24", "invalid IPv4 address '010.231.4.0'" },
+                { "10.231.4.0000000/24", "has an invalid IPv4 address" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(text, sizeof text, "subnet = \"%s\"\n", bad[i].subnet);
+                ASSERT_EQ(parse(text), -EINVAL);
+                ASSERT_DIAG(1, 10, bad[i].msg);
+        }
 }
 
 TEST(metadata_allow)
