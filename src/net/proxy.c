@@ -468,10 +468,10 @@ static void mapping_accept(Proxy *p, Mapping *m)
                         continue;
                 }
                 int r = conn_start(p, m, fd, uid, uid_n);
-                if (r < 0)
+                if (r < 0) {
                         uid_prune(p, uid);
-                if (r < 0)
                         log_debug("proxy: relaying a connection on port %u: %s", m->host_port, strerror(-r));
+                }
         }
 }
 
