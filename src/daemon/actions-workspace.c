@@ -25,12 +25,10 @@
 #include "engine/workspace-logs.h"
 #include "engine/workspace-status.h"
 #include "runtime/logs.h"
-#include "base/syscalls.h"
 #include "storage/layout.h"
 #include "base/log.h"
 #include "base/str.h"
 
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 
@@ -380,25 +378,6 @@ static int exec_params(Call *c, ExecParams *p, Error *err)
 
 /* Wait for the command, or for the client to go away (then it is
  * killed, as a command whose terminal closed). */
-static int exec_wait(Call *c, ExecProcess *p)
-{
-        int cancel = call_cancel_fd(c);
-        for (bool killed = false;;) {
-                struct pollfd fds[2] = { { p->pidfd, POLLIN, 0 }, { cancel, POLLIN, 0 } };
-                int n = poll(fds, killed || cancel < 0 ? 1 : 2, -1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (fds[0].revents)
-                        return exec_process_wait(p);
-                if (!killed && fds[1].revents) {
-                        (void) sys_pidfd_send_signal(p->pidfd, SIGKILL);
-                        killed = true;
-                }
-        }
-}
-
 static int action_workspace_exec(Call *c, Error *err)
 {
         _cleanup_(exec_params_done) ExecParams p = {};
@@ -451,7 +430,7 @@ static int action_workspace_exec(Call *c, Error *err)
                 if (r < 0)
                         log_debug("exec: the client went away before the pty was handed over");
         }
-        status = exec_wait(c, &proc);
+        status = exec_process_wait_cancellable(&proc, call_cancel_fd(c));
         if (status < 0)
                 return error_setc(err, -status, "waiting for the command");
         return call_reply(c, json_pack("{s:i}", "exit_status", status), -EBADF);

@@ -4,6 +4,7 @@
 #include "runtime/nsclone.h"
 #include "runtime/sync.h"
 
+#include <poll.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -433,6 +434,24 @@ int exec_process_wait(ExecProcess *p)
         if (si.si_code == CLD_EXITED)
                 return si.si_status;
         return 128 + si.si_status;
+}
+
+int exec_process_wait_cancellable(ExecProcess *p, int cancel_fd)
+{
+        for (bool killed = false;;) {
+                struct pollfd fds[2] = { { p->pidfd, POLLIN, 0 }, { cancel_fd, POLLIN, 0 } };
+                int n = poll(fds, killed || cancel_fd < 0 ? 1 : 2, -1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (fds[0].revents)
+                        return exec_process_wait(p);
+                if (!killed && fds[1].revents) {
+                        (void) sys_pidfd_send_signal(p->pidfd, SIGKILL);
+                        killed = true;
+                }
+        }
 }
 
 void exec_process_done(ExecProcess *p)

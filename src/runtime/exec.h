@@ -69,6 +69,10 @@ int workspace_exec(const ExecConfig *c, ExecProcess *ret, int *ret_status, Error
  * (0-255, 128+N for signal N) or a negative errno. */
 int exec_process_wait(ExecProcess *p);
 
+/* As exec_process_wait(), but SIGKILL the command once cancel_fd
+ * (may be -1: never) becomes readable, then keep waiting for it. */
+int exec_process_wait_cancellable(ExecProcess *p, int cancel_fd);
+
 /* Close the pidfd and pty master; does not signal the process. */
 void exec_process_done(ExecProcess *p);
 #define _cleanup_exec_process_ _cleanup_(exec_process_done)
