@@ -114,11 +114,10 @@ static int add_warning(AuthPlan *p, Error *err, const char *fmt, ...) _printf_(3
 static int add_warning(AuthPlan *p, Error *err, const char *fmt, ...)
 {
         va_list ap;
-        char *s = NULL;
         va_start(ap, fmt);
-        int k = vasprintf(&s, fmt, ap);
+        int k = strv_vprintf(&p->warnings, fmt, ap);
         va_end(ap);
-        if (k < 0 || strv_consume(&p->warnings, s) < 0)
+        if (k < 0)
                 return error_set(err, ENOMEM, "out of memory");
         return 0;
 }

@@ -42,6 +42,26 @@ int strv_push(char ***v, const char *s)
         return strv_consume(v, strdup(s));
 }
 
+char *str_vprintf(const char *fmt, va_list ap)
+{
+        char *s = NULL;
+        return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
+int strv_vprintf(char ***v, const char *fmt, va_list ap)
+{
+        return strv_consume(v, str_vprintf(fmt, ap));
+}
+
+int strv_printf(char ***v, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int r = strv_vprintf(v, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 char **strv_copy(char *const *v)
 {
         char **r = calloc(1, sizeof(char *));

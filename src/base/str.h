@@ -7,6 +7,9 @@
 #include <stdarg.h>
 #include <string.h>
 
+/* A formatted string, or NULL when out of memory. */
+char *str_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
+
 /* ---- string vectors (char **, NULL-terminated) ---- */
 size_t strv_length(char *const *v);
 char **strv_free(char **v);
@@ -14,6 +17,9 @@ char **strv_free(char **v);
 int strv_push(char ***v, const char *s);
 /* Append s itself (takes ownership, even on failure). */
 int strv_consume(char ***v, char *s);
+/* Append a formatted string; returns 0 or -ENOMEM. */
+int strv_printf(char ***v, const char *fmt, ...) _printf_(2, 3);
+int strv_vprintf(char ***v, const char *fmt, va_list ap) _printf_(2, 0);
 char **strv_copy(char *const *v);
 bool strv_contains(char *const *v, const char *s);
 /* In strcmp() order. */

@@ -23,11 +23,9 @@ typedef struct EnvLine {
 static void problem(EnvLine *l, size_t col, const char *fmt, ...) _printf_(3, 4);
 static void problem(EnvLine *l, size_t col, const char *fmt, ...)
 {
-        _cleanup_free_ char *msg = NULL;
         va_list ap;
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        _cleanup_free_ char *msg = str_vprintf(fmt, ap);
         va_end(ap);
         (void) diagnostics_add(l->diag, l->file, l->line, (unsigned) col + 1, NULL, "%s", msg ? msg : fmt);
         l->bad = true;

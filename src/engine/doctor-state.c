@@ -679,21 +679,14 @@ int doctor_check_state(Engine *eng, Registry *reg, DoctorReport *r)
 
 /* ---- repair ---- */
 
-static char *format_line(const char *fmt, va_list ap) _printf_(1, 0);
-static char *format_line(const char *fmt, va_list ap)
-{
-        char *line = NULL;
-        return vasprintf(&line, fmt, ap) < 0 ? NULL : line;
-}
-
 static int note(char ***list, const char *fmt, ...) _printf_(2, 3);
 static int note(char ***list, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        char *line = format_line(fmt, ap);
+        int r = strv_vprintf(list, fmt, ap);
         va_end(ap);
-        return line ? strv_consume(list, line) : -ENOMEM;
+        return r;
 }
 
 /* Leave a finding alone and say why, once per line (several findings
@@ -703,7 +696,7 @@ static int leave(RepairResult *ret, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *line = format_line(fmt, ap);
+        _cleanup_free_ char *line = str_vprintf(fmt, ap);
         va_end(ap);
         if (!line)
                 return -ENOMEM;

@@ -19,11 +19,9 @@ void project_report_step(const ProjectReporter *rep, const char *step, const cha
 {
         if (!rep->step)
                 return;
-        _cleanup_free_ char *msg = NULL;
         va_list ap;
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        _cleanup_free_ char *msg = str_vprintf(fmt, ap);
         va_end(ap);
         rep->step(rep->userdata, step, workspace, status, msg ? msg : "");
 }

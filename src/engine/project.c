@@ -152,13 +152,10 @@ static int add_note(ProjectPlan *p, const char *fmt, ...) _printf_(2, 3);
 static int add_note(ProjectPlan *p, const char *fmt, ...)
 {
         va_list ap;
-        char *s;
         va_start(ap, fmt);
-        int k = vasprintf(&s, fmt, ap);
+        int k = strv_vprintf(&p->notes, fmt, ap);
         va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        return strv_consume(&p->notes, s);
+        return k;
 }
 
 static int plan_sandbox(ProjectPlan *p, const Enclavefile *desired, const ProjectCurrent *cur,

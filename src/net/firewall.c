@@ -23,14 +23,10 @@ bool firewall_nft_supported(void)
 int firewall_notice(Firewall *fw, const char *fmt, ...)
 {
         va_list ap;
-        char *s;
-
         va_start(ap, fmt);
-        int r = vasprintf(&s, fmt, ap);
+        int r = strv_vprintf(&fw->notices, fmt, ap);
         va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        return strv_consume(&fw->notices, s);
+        return r;
 }
 
 static int firewall_resolve_backend(Firewall *fw, FirewallBackend want, Error *err)

@@ -14,6 +14,17 @@ TEST(strv_push_and_contains)
         ASSERT_STREQ(c[1], "b");
 }
 
+TEST(strv_printf_appends_formatted)
+{
+        _cleanup_strv_free_ char **v = NULL;
+        ASSERT_OK(strv_printf(&v, "%s=%d", "a", 1));
+        ASSERT_OK(strv_printf(&v, "%05.1f", 2.5));
+        ASSERT_EQ(strv_length(v), 2);
+        ASSERT_STREQ(v[0], "a=1");
+        ASSERT_STREQ(v[1], "002.5");
+        ASSERT_NULL(v[2]);
+}
+
 TEST(prefix_suffix)
 {
         ASSERT_STREQ(startswith("workspace.start", "workspace."), "start");
