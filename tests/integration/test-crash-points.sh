@@ -36,9 +36,16 @@ disk_mb = 32
 EOF
 
 q() { sqlite3 -readonly -cmd '.timeout 5000' "$DB" "$1" 2>/dev/null; }
+# A restart recovers what the crash left before it answers; on a loaded
+# machine that can take longer than the default 10 s wait. The start's
+# own message goes to the TAP log when it fails.
 daemon_up() { # [CRASH_POINT]
         enc -q daemon stop >/dev/null 2>&1
-        ENCLAVE_CRASH_POINT="${1:-}" enc daemon start --enable-test-actions >/dev/null 2>&1
+        local out
+        out=$(ENCLAVE_CRASH_POINT="${1:-}" enc daemon start --enable-test-actions --wait-secs 90 2>&1) && return 0
+        printf '%s\n' "$out" | sed 's/^/# daemon start: /'
+        tail -5 "$ENC_STATE/daemon.log" 2>/dev/null | sed 's/^/# daemon.log: /'
+        return 1
 }
 daemon_gone() {
         local pid; pid=$(cat "$ENC_PIDFILE" 2>/dev/null)
