@@ -52,10 +52,8 @@ typedef struct Action {
 
 /* The "params" object of the request (borrowed; always an object). */
 json_t *call_params(Call *c);
-const char *call_action(Call *c);
 /* The client's identity (SO_PEERCRED of its connection). */
 uid_t call_uid(Call *c);
-gid_t call_gid(Call *c);
 pid_t call_pid(Call *c);
 
 /* The daemon: settings, registry, ... (struct Daemon in daemon.h). */

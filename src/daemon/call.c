@@ -83,19 +83,9 @@ json_t *call_params(Call *c)
         return c->params;
 }
 
-const char *call_action(Call *c)
-{
-        return c->action->name;
-}
-
 uid_t call_uid(Call *c)
 {
         return c->cred.uid;
-}
-
-gid_t call_gid(Call *c)
-{
-        return c->cred.gid;
 }
 
 pid_t call_pid(Call *c)

@@ -47,14 +47,6 @@ const char *daemon_cgroup_mode(void)
         return "v1";
 }
 
-void daemon_child_reset_signals(void)
-{
-        sigset_t all;
-        sigemptyset(&all);
-        (void) sigprocmask(SIG_SETMASK, &all, NULL);
-        (void) signal(SIGPIPE, SIG_DFL);
-}
-
 void daemon_request_stop(Daemon *d)
 {
         if (d->stopping)

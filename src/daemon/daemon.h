@@ -53,9 +53,6 @@ void daemon_request_stop(Daemon *d);
 /* Seconds since the daemon started. */
 uint64_t daemon_uptime_secs(const Daemon *d);
 
-/* Call in a child forked by the daemon before exec: the daemon blocks
- * every signal for its signalfd, and a child must not inherit that. */
-void daemon_child_reset_signals(void);
 
 /* cgroup layout of the host: "v2", "hybrid", "v1" or "unknown". */
 const char *daemon_cgroup_mode(void);

@@ -321,16 +321,6 @@ static int teardown_locked(Network *n, Error *err)
         return 0;
 }
 
-int network_teardown(Engine *eng, Error *err)
-{
-        Network *n = NULL;
-        int r = network_get(eng, &n, err);
-        if (r < 0)
-                return r;
-        _unused_ _cleanup_unlock_ pthread_mutex_t *l = network_lock(n);
-        return teardown_locked(n, err);
-}
-
 int network_teardown_if_unused(Engine *eng, Error *err)
 {
         Network *n = NULL;

@@ -105,9 +105,6 @@ int network_ports_declare(Registry *r, int64_t workspace_id, const PortSpec *por
  * host. Returns 1 when it tore down, 0 when workspaces remain. */
 int network_teardown_if_unused(Engine *eng, Error *err);
 
-/* Unconditional teardown (tests, `wipe`): bridge and firewall of this
- * instance. Callers make sure no workspace runs. */
-int network_teardown(Engine *eng, Error *err);
 
 /* For workspace-ports.c: the daemon's proxy (NULL before network_init),
  * the owner tag of a workspace's mappings in it ("ws:ID"), and the

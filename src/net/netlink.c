@@ -103,18 +103,6 @@ void netns_leave(int orig)
         safe_close(orig);
 }
 
-int nl_open_in_netns(int netns_fd, NlSock **ret, Error *err)
-{
-        int orig, r;
-
-        r = netns_enter(netns_fd, &orig);
-        if (r < 0)
-                return error_setc(err, -r, "entering network namespace");
-        r = nl_open(ret, err);
-        netns_leave(orig);
-        return r;
-}
-
 void nl_batch_init(NlBatch *b)
 {
         b->len = 0;

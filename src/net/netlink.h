@@ -22,10 +22,6 @@ typedef struct NlSock NlSock;
 /* A NETLINK_ROUTE socket in the caller's network namespace, with
  * extended acks, capped acks and strict dump checking enabled. */
 int nl_open(NlSock **ret, Error *err);
-/* The same, but bound to the network namespace netns_fd refers to: the
- * calling thread enters it just long enough to create the socket (a
- * netlink socket stays in the namespace it was created in). */
-int nl_open_in_netns(int netns_fd, NlSock **ret, Error *err);
 
 /* Write an IPv6 sysctl of the socket's namespace, name relative to
  * /proc/sys/net/ipv6/conf ("eth0/disable_ipv6", "all/..."). A kernel

@@ -111,11 +111,6 @@ int registry_workspace_get(Registry *r, const char *sandbox, const char *name, W
         return row_from_stmt(s, ret, err);
 }
 
-int registry_workspace_find(Registry *r, const char *name, WorkspaceRow *ret, Error *err)
-{
-        return registry_workspace_find_owned(r, -1, name, ret, err);
-}
-
 int registry_workspace_find_owned(Registry *r, int64_t owner, const char *name, WorkspaceRow *ret, Error *err)
 {
         _cleanup_stmt_ sqlite3_stmt *s = NULL;

@@ -63,7 +63,6 @@ int registry_workspace_get(Registry *r, const char *sandbox, const char *name, W
  * -ENOTUNIQ naming the sandboxes when several do. Only the rows of
  * owner count (owner < 0: every row), so a user never learns the
  * sandboxes of another from the message. */
-int registry_workspace_find(Registry *r, const char *name, WorkspaceRow *ret, Error *err);
 int registry_workspace_find_owned(Registry *r, int64_t owner, const char *name, WorkspaceRow *ret, Error *err);
 
 /* Rows of one sandbox (sandbox_id >= 0) or of all (sandbox_id < 0),

@@ -57,12 +57,6 @@ static const MaskEntry mask_table[] = {
         { "/sys", MASK_READONLY },
 };
 
-const MaskEntry *masks_table(size_t *ret_n)
-{
-        *ret_n = ELEMENTSOF(mask_table);
-        return mask_table;
-}
-
 /* A directory gets an empty read-only tmpfs; the first one made is
  * bound over the others (a bind costs a quarter of a new tmpfs, and
  * every start pays for these). */

@@ -15,7 +15,6 @@ typedef struct MaskEntry {
         MaskKind kind;
 } MaskEntry;
 
-const MaskEntry *masks_table(size_t *ret_n);
 
 /* Child side, after pivot_root with /proc and /sys mounted. Missing
  * paths are skipped. Returns 0 or a negative errno with *ret_path set

@@ -23,13 +23,6 @@ static const char *const method_names[_BOOTSTRAP_METHOD_MAX] = {
         [BOOTSTRAP_CACHED_ROOTFS] = "cached_rootfs",
 };
 
-const char *bootstrap_method_to_string(BootstrapMethod m)
-{
-        if (m < 0 || m >= _BOOTSTRAP_METHOD_MAX)
-                return NULL;
-        return method_names[m];
-}
-
 BootstrapMethod bootstrap_method_from_string(const char *s)
 {
         for (int i = 0; s && i < _BOOTSTRAP_METHOD_MAX; i++)

@@ -31,7 +31,6 @@ typedef enum BootstrapMethod {
         _BOOTSTRAP_METHOD_INVALID = -EINVAL,
 } BootstrapMethod;
 
-const char *bootstrap_method_to_string(BootstrapMethod m);   /* "debootstrap", "cached_rootfs" */
 BootstrapMethod bootstrap_method_from_string(const char *s);
 
 /* http:// or https:// with a host, no spaces, quotes or control

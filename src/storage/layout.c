@@ -112,11 +112,6 @@ int layout_cache_dir(const char *state_dir, char **ret, Error *err)
         return build(ret, err, state_dir, "cache", NULL);
 }
 
-int layout_auth_dir(const char *state_dir, char **ret, Error *err)
-{
-        return build(ret, err, state_dir, "auth", NULL);
-}
-
 int layout_auth_token(const char *state_dir, const char *provider, char **ret, Error *err)
 {
         int r = check_name("auth provider", provider, err);

@@ -37,7 +37,6 @@ int layout_registry_db(const char *state_dir, char **ret, Error *err);
 int layout_sandboxes_dir(const char *state_dir, char **ret, Error *err);
 int layout_tmp_dir(const char *state_dir, char **ret, Error *err);
 int layout_cache_dir(const char *state_dir, char **ret, Error *err);
-int layout_auth_dir(const char *state_dir, char **ret, Error *err);
 int layout_auth_token(const char *state_dir, const char *provider, char **ret, Error *err);
 
 int layout_sandbox_dir(const char *state_dir, const char *sandbox, char **ret, Error *err);
